@@ -1,0 +1,375 @@
+/**
+ * The libc symbols the profiler calls through FFI, and thin wrappers that
+ * turn `-1` + `errno` into {@linkcode SyscallError}.
+ *
+ * The library is opened lazily on first use so commands that never touch a
+ * counter (`--help`, bad input) do not pay for `dlopen`.
+ *
+ * @module
+ */
+
+/** Symbol table: one entry per C function, parameters commented with C types. */
+const symbols = {
+  syscall6: {
+    name: "syscall",
+    parameters: [
+      "i64", /* long number */
+      "buffer", /* void *arg1 (struct perf_event_attr *) */
+      "i32", /* pid_t pid */
+      "i32", /* int cpu */
+      "i32", /* int group_fd */
+      "u64", /* unsigned long flags */
+    ],
+    result: "i64", /* long */
+  },
+  ioctl: {
+    parameters: [
+      "i32", /* int fd */
+      "u64", /* unsigned long request */
+      "u64", /* unsigned long arg */
+    ],
+    result: "i32", /* int */
+  },
+  read: {
+    parameters: [
+      "i32", /* int fd */
+      "buffer", /* void *buf */
+      "usize", /* size_t count */
+    ],
+    result: "isize", /* ssize_t */
+  },
+  pread: {
+    name: "pread64",
+    parameters: [
+      "i32", /* int fd */
+      "buffer", /* void *buf */
+      "usize", /* size_t count */
+      "i64", /* off_t offset */
+    ],
+    result: "isize", /* ssize_t */
+  },
+  open: {
+    parameters: [
+      "buffer", /* const char *pathname */
+      "i32", /* int flags */
+      "u32", /* mode_t mode */
+    ],
+    result: "i32", /* int */
+  },
+  access: {
+    parameters: [
+      "buffer", /* const char *pathname */
+      "i32", /* int mode */
+    ],
+    result: "i32", /* int */
+  },
+  close: {
+    parameters: ["i32" /* int fd */],
+    result: "i32", /* int */
+  },
+  kill: {
+    parameters: [
+      "i32", /* pid_t pid */
+      "i32", /* int sig */
+    ],
+    result: "i32", /* int */
+  },
+  clock_gettime: {
+    parameters: [
+      "i32", /* clockid_t clockid */
+      "buffer", /* struct timespec *tp */
+    ],
+    result: "i32", /* int */
+  },
+  nanosleep: {
+    parameters: [
+      "buffer", /* const struct timespec *req */
+      "buffer", /* struct timespec *rem (may be NULL) */
+    ],
+    result: "i32", /* int */
+  },
+  __errno_location: {
+    parameters: [],
+    result: "pointer", /* int * */
+  },
+  strerror: {
+    parameters: ["i32" /* int errnum */],
+    result: "pointer", /* char * */
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The typed symbols of libc, as returned by `Deno.dlopen`. */
+export type LibcSymbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
+
+const LIBC_CANDIDATES = ["libc.so.6", "libc.so", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1"];
+
+let library: Deno.DynamicLibrary<typeof symbols> | undefined;
+let errnoView: Deno.UnsafePointerView | undefined;
+
+/**
+ * Opens libc once and returns its symbols.
+ *
+ * @returns The typed libc symbols.
+ *
+ * @example Usage
+ * ```ts
+ * import { libc } from "./libc.ts";
+ * console.log(libc().kill(Deno.pid, 0)); // 0
+ * ```
+ */
+export function libc(): LibcSymbols {
+  if (library) return library.symbols;
+  const failures: string[] = [];
+  for (const name of LIBC_CANDIDATES) {
+    try {
+      library = Deno.dlopen(name, symbols);
+      return library.symbols;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) throw error;
+      failures.push(`${name}: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(`cannot load the C library (${failures.join("; ")})`);
+}
+
+/** Symbolic names of the errno values the profiler reports or tests for. */
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  5: "EIO",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  19: "ENODEV",
+  22: "EINVAL",
+  24: "EMFILE",
+  38: "ENOSYS",
+  95: "EOPNOTSUPP",
+};
+
+/**
+ * A failed C call: carries the function name and `errno`.
+ *
+ * @example Usage
+ * ```ts
+ * import { SyscallError } from "./libc.ts";
+ * const err = new SyscallError("perf_event_open", 13);
+ * console.log(err.code); // "EACCES"
+ * ```
+ */
+export class SyscallError extends Error {
+  /** The C function that failed. */
+  readonly call: string;
+  /** The raw errno value. */
+  readonly errno: number;
+  /** Symbolic errno name such as `EACCES` (or `E<number>`). */
+  readonly code: string;
+
+  /**
+   * Creates the error; the message includes `strerror(errno)`.
+   *
+   * @param call The C function that failed.
+   * @param errno The errno it left.
+   * @param detail Optional context appended to the message.
+   */
+  constructor(call: string, errno: number, detail?: string) {
+    const code = ERRNO_NAMES[errno] ?? `E${errno}`;
+    super(`${call}${detail ? ` (${detail})` : ""}: ${strerror(errno)} (${code})`);
+    this.name = "SyscallError";
+    this.call = call;
+    this.errno = errno;
+    this.code = code;
+  }
+}
+
+/**
+ * Reads the calling thread's `errno`. Call it right after the failed call:
+ * FFI calls run on the JS thread, so nothing in between can change it.
+ *
+ * @returns The current errno value.
+ *
+ * @example Usage
+ * ```ts
+ * import { errno, libc } from "./libc.ts";
+ * if (libc().kill(999_999_999, 0) === -1) console.log(errno()); // 3 (ESRCH)
+ * ```
+ */
+export function errno(): number {
+  if (!errnoView) {
+    const pointer = libc().__errno_location();
+    if (pointer === null) return 0;
+    errnoView = new Deno.UnsafePointerView(pointer);
+  }
+  return errnoView.getInt32(0);
+}
+
+/**
+ * `strerror(3)` as a JS string.
+ *
+ * @param code An errno value.
+ * @returns The C library's description of it.
+ *
+ * @example Usage
+ * ```ts
+ * import { strerror } from "./libc.ts";
+ * console.log(strerror(13)); // "Permission denied"
+ * ```
+ */
+export function strerror(code: number): string {
+  try {
+    const pointer = libc().strerror(code);
+    return pointer === null ? `errno ${code}` : Deno.UnsafePointerView.getCString(pointer);
+  } catch {
+    return `errno ${code}`;
+  }
+}
+
+/**
+ * Throws a {@linkcode SyscallError} when a C call returned -1.
+ *
+ * @param rc The call's return value.
+ * @param call Name of the call, for the message.
+ * @param detail Optional context for the message.
+ * @returns `rc` as a number when it is not an error.
+ *
+ * @example Usage
+ * ```ts
+ * import { libc, unwrap } from "./libc.ts";
+ * unwrap(libc().kill(Deno.pid, 0), "kill");
+ * ```
+ */
+export function unwrap(rc: number | bigint, call: string, detail?: string): number {
+  const value = Number(rc);
+  if (value === -1) throw new SyscallError(call, errno(), detail);
+  return value;
+}
+
+/**
+ * Sends a signal through `kill(2)`.
+ *
+ * @param pid Target process (or -pgid).
+ * @param signal Signal number.
+ * @returns `true` when sent, `false` when the process no longer exists.
+ *
+ * @example Usage
+ * ```ts
+ * import { sendSignal } from "./libc.ts";
+ * sendSignal(Deno.pid, 0); // true: we exist
+ * ```
+ */
+export function sendSignal(pid: number, signal: number): boolean {
+  if (libc().kill(pid, signal) === 0) return true;
+  const code = errno();
+  if (code === 3) return false;
+  throw new SyscallError("kill", code, `pid ${pid}, signal ${signal}`);
+}
+
+const sleepRequest = new BigInt64Array(2);
+
+/**
+ * Blocks the JS thread for a short, precise time (`nanosleep(2)`); for
+ * start-up polling only, where a 1 ms timer would be too coarse.
+ *
+ * @param microseconds How long to sleep.
+ *
+ * @example Usage
+ * ```ts
+ * import { sleepMicros } from "./libc.ts";
+ * sleepMicros(50);
+ * ```
+ */
+export function sleepMicros(microseconds: number): void {
+  sleepRequest[0] = BigInt(Math.floor(microseconds / 1e6));
+  sleepRequest[1] = BigInt(Math.round((microseconds % 1e6) * 1000));
+  libc().nanosleep(sleepRequest, null);
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A NUL-terminated copy of a string, for `const char *` parameters.
+ *
+ * @param text The string.
+ * @returns Its UTF-8 bytes followed by a NUL byte.
+ *
+ * @example Usage
+ * ```ts
+ * import { cString, libc } from "./libc.ts";
+ * libc().access(cString("/bin/sh"), 1);
+ * ```
+ */
+export function cString(text: string): Uint8Array<ArrayBuffer> {
+  return encoder.encode(`${text}\0`);
+}
+
+/** Signal numbers on Linux (x86_64 and aarch64 agree on these). */
+export const SIGNALS = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGPIPE: 13,
+  SIGTERM: 15,
+  SIGCONT: 18,
+  SIGSTOP: 19,
+} as const;
+
+const SIGNAL_NAMES: Record<number, string> = {
+  1: "SIGHUP",
+  2: "SIGINT",
+  3: "SIGQUIT",
+  4: "SIGILL",
+  5: "SIGTRAP",
+  6: "SIGABRT",
+  7: "SIGBUS",
+  8: "SIGFPE",
+  9: "SIGKILL",
+  10: "SIGUSR1",
+  11: "SIGSEGV",
+  12: "SIGUSR2",
+  13: "SIGPIPE",
+  14: "SIGALRM",
+  15: "SIGTERM",
+  24: "SIGXCPU",
+  25: "SIGXFSZ",
+};
+
+/**
+ * The conventional name of a signal number.
+ *
+ * @param signal A Linux signal number.
+ * @returns A name like `SIGINT`, or `SIG<n>`.
+ *
+ * @example Usage
+ * ```ts
+ * import { signalName } from "./libc.ts";
+ * console.log(signalName(9)); // "SIGKILL"
+ * ```
+ */
+export function signalName(signal: number): string {
+  return SIGNAL_NAMES[signal] ?? `SIG${signal}`;
+}
+
+/**
+ * The number of a signal name as Deno reports it.
+ *
+ * @param name A name like `SIGTERM`.
+ * @returns Its Linux number, or `undefined` when unknown.
+ *
+ * @example Usage
+ * ```ts
+ * import { signalNumber } from "./libc.ts";
+ * console.log(signalNumber("SIGTERM")); // 15
+ * ```
+ */
+export function signalNumber(name: string): number | undefined {
+  for (const [number, known] of Object.entries(SIGNAL_NAMES)) {
+    if (known === name) return Number(number);
+  }
+  return undefined;
+}

@@ -1,0 +1,37 @@
+/**
+ * joule-profiler as a library: profile a command by phases with your own
+ * metric sources.
+ *
+ * ```ts
+ * import { JouleProfiler, type Source } from "./mod.ts";
+ *
+ * const profiler = new JouleProfiler();
+ * // profiler.addSource(mySource);
+ * const result = await profiler.profile({ command: ["sh", "-c", "echo __WORK__; sleep 0.1"] });
+ * console.log(result.runs[0]!.phases.map((phase) => phase.name));
+ * ```
+ *
+ * @module
+ */
+
+export { JouleProfiler, type ProfileConfig } from "./profiler.ts";
+export type { MaybePromise, Metric, Sensor, Source } from "./source.ts";
+export type { PhaseResult, ProfileResult, RunResult } from "./result.ts";
+export type { PhaseMetrics, SourceFailure } from "./orchestrator.ts";
+export {
+  CommandNotFoundError,
+  EXIT_NOT_EXECUTABLE,
+  EXIT_NOT_FOUND,
+  EXIT_PROFILER_FAILURE,
+  EXIT_USAGE,
+  ProfilerError,
+  SourceError,
+  UsageError,
+} from "./errors.ts";
+export { Logger, type Verbosity } from "./logger.ts";
+export { type ByteSink, type SyncWriter, WriterSink } from "./process/byte_sink.ts";
+export { DEFAULT_TOKEN_PATTERN } from "./phase/token_pattern.ts";
+export { formatCsv, formatSensorsCsv } from "./output/csv.ts";
+export { formatJson, formatSensorsJson, toJsonDocument } from "./output/json.ts";
+export { formatSensorsTerminal, formatTerminal, type TerminalOptions } from "./output/terminal.ts";
+export { monotonicNs, realtimeNs } from "./clock.ts";

@@ -1,0 +1,206 @@
+/**
+ * Drives every source through one run and keeps their raw phase data.
+ *
+ * @module
+ */
+
+import { SourceError } from "./errors.ts";
+import type { Metric, Source } from "./source.ts";
+
+/** A source that failed for a phase: that phase has none of its metrics. */
+export interface SourceFailure {
+  /** Name of the source. */
+  source: string;
+  /** What went wrong. */
+  message: string;
+}
+
+/** Metrics of one phase after conversion, with any source failures. */
+export interface PhaseMetrics {
+  /** Metrics of every source that worked, sorted by source then name. */
+  metrics: Metric[];
+  /** Sources that failed during this phase. */
+  failures: SourceFailure[];
+}
+
+/** Callback for diagnostics the orchestrator emits (a source failing). */
+export type WarnFn = (message: string) => void;
+
+/**
+ * Runs `init`, `measure`, `retrieve` and `join` on every source, in
+ * registration order, and stores each phase's raw data per source.
+ *
+ * `measure()` calls every source's `measure` back to back first, then the
+ * caller records bookkeeping; a synchronous source costs no promise or
+ * `await`. A source that throws during a run is recorded as failed for the
+ * phases it affects; the others are unaffected and the run goes on.
+ *
+ * @example Usage
+ * ```ts
+ * import { SourceOrchestrator } from "./orchestrator.ts";
+ * const orchestrator = new SourceOrchestrator([]);
+ * await orchestrator.init(Deno.pid);
+ * orchestrator.measure(); // baseline
+ * orchestrator.measure();
+ * orchestrator.retrieve(); // closes phase 0
+ * await orchestrator.join();
+ * console.log(orchestrator.toPhaseMetrics().length); // 1
+ * ```
+ */
+export class SourceOrchestrator {
+  readonly #sources: Source[];
+  /** Raw data per source, per phase. */
+  readonly #raws: unknown[][];
+  /** Per source: boundaries (0 = baseline) whose measure or retrieve failed. */
+  readonly #failedBoundaries: Map<number, string>[];
+  #boundary = 0;
+  readonly #warn: WarnFn;
+
+  /**
+   * Creates an orchestrator for one run.
+   *
+   * @param sources The sources, in the order they are read.
+   * @param warn Where failure diagnostics go (default: nowhere).
+   */
+  constructor(sources: readonly Source[], warn: WarnFn = () => {}) {
+    this.#sources = [...sources];
+    this.#raws = this.#sources.map(() => []);
+    this.#failedBoundaries = this.#sources.map(() => new Map());
+    this.#warn = warn;
+  }
+
+  /** Number of phases retrieved so far. */
+  get phaseCount(): number {
+    return this.#boundary === 0 ? 0 : this.#boundary - 1;
+  }
+
+  /**
+   * Calls every source's `init(pid)` and waits for all of them: the
+   * program must not start before each has acknowledged.
+   *
+   * @param pid The held program's pid.
+   * @throws {SourceError} When a source cannot attach.
+   */
+  async init(pid: number): Promise<void> {
+    await Promise.all(this.#sources.map(async (source) => {
+      try {
+        await source.init?.(pid);
+      } catch (error) {
+        throw asSourceError(source, error);
+      }
+    }));
+  }
+
+  /**
+   * Reads every source once (a boundary, or the baseline when first).
+   *
+   * @returns Nothing, or a promise when some source is asynchronous.
+   */
+  measure(): void | Promise<void> {
+    const boundary = this.#boundary;
+    let pending: Promise<void>[] | undefined;
+    for (let i = 0; i < this.#sources.length; i++) {
+      try {
+        const result = this.#sources[i]!.measure();
+        if (result instanceof Promise) {
+          (pending ??= []).push(result.catch((error) => this.#fail(i, boundary, error)));
+        }
+      } catch (error) {
+        this.#fail(i, boundary, error);
+      }
+    }
+    this.#boundary = boundary + 1;
+    if (pending !== undefined) return Promise.all(pending).then(() => {});
+  }
+
+  /**
+   * Closes the phase that ended at the last `measure()` in every source.
+   *
+   * @returns Nothing, or a promise when some source is asynchronous.
+   */
+  retrieve(): void | Promise<void> {
+    const boundary = this.#boundary - 1;
+    let pending: Promise<void>[] | undefined;
+    for (let i = 0; i < this.#sources.length; i++) {
+      const raws = this.#raws[i]!;
+      const phase = boundary - 1;
+      try {
+        const result = this.#sources[i]!.retrieve();
+        if (result instanceof Promise) {
+          (pending ??= []).push(
+            result.then((raw) => {
+              raws[phase] = raw;
+            }, (error) => this.#fail(i, boundary, error)),
+          );
+        } else {
+          raws[phase] = result;
+        }
+      } catch (error) {
+        this.#fail(i, boundary, error);
+      }
+    }
+    if (pending !== undefined) return Promise.all(pending).then(() => {});
+  }
+
+  /** Calls every source's `join()`; failures are reported, not thrown. */
+  async join(): Promise<void> {
+    await Promise.all(this.#sources.map(async (source) => {
+      try {
+        await source.join?.();
+      } catch (error) {
+        this.#warn(asSourceError(source, error).message);
+      }
+    }));
+  }
+
+  /**
+   * Converts every phase's raw data to metrics. Runs after the program has
+   * exited; a conversion error marks that phase for that source only.
+   *
+   * @returns One entry per phase.
+   */
+  toPhaseMetrics(): PhaseMetrics[] {
+    const phases: PhaseMetrics[] = [];
+    for (let phase = 0; phase < this.phaseCount; phase++) {
+      const metrics: Metric[] = [];
+      const failures: SourceFailure[] = [];
+      this.#sources.forEach((source, i) => {
+        const failed = this.#failedBoundaries[i]!;
+        const reason = failed.get(phase) ?? failed.get(phase + 1);
+        if (reason !== undefined) {
+          failures.push({ source: source.name, message: reason });
+          return;
+        }
+        try {
+          metrics.push(...source.toMetrics(this.#raws[i]![phase]));
+        } catch (error) {
+          failures.push({ source: source.name, message: asSourceError(source, error).message });
+        }
+      });
+      metrics.sort((a, b) =>
+        a.source === b.source ? compareNames(a.name, b.name) : a.source < b.source ? -1 : 1
+      );
+      phases.push({ metrics, failures });
+    }
+    return phases;
+  }
+
+  #fail(index: number, boundary: number, error: unknown): void {
+    const source = this.#sources[index]!;
+    const failed = this.#failedBoundaries[index]!;
+    const message = asSourceError(source, error).message;
+    if (failed.size === 0) this.#warn(`${message} (its affected phases are marked and left out)`);
+    if (!failed.has(boundary)) failed.set(boundary, message);
+  }
+}
+
+function asSourceError(source: Source, error: unknown): SourceError {
+  if (error instanceof SourceError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new SourceError(source.name, message, { cause: error });
+}
+
+/** Orders `CORE-0` before `CORE-1` before `CORE-10`. */
+function compareNames(a: string, b: string): number {
+  return a.localeCompare(b, "en", { numeric: true });
+}

@@ -1,0 +1,119 @@
+/**
+ * CSV output: `;`-separated, one row per metric per phase (per iteration),
+ * quoted as RFC 4180 says.
+ *
+ * @module
+ */
+
+import { stringify } from "csv-stringify/sync";
+import type { ProfileResult } from "../result.ts";
+import type { Sensor } from "../source.ts";
+
+/** The reference tool's columns, in order. */
+export const CSV_COLUMNS = [
+  "phase_id",
+  "phase_name",
+  "phase_duration_ms",
+  "metric_name",
+  "metric_value",
+  "metric_unit",
+  "metric_source",
+  "start_token",
+  "end_token",
+  "start_line",
+  "end_line",
+  "timestamp",
+  "command",
+  "exit_code",
+  "token_pattern",
+] as const;
+
+/** Columns the reference tool always wraps in quotes; kept for byte-compatibility. */
+const ALWAYS_QUOTED = new Set(["phase_name", "command", "token_pattern"]);
+
+type Cell = string | number;
+
+function write(header: readonly string[], rows: Cell[][]): string {
+  const quoted = new Set(header.flatMap((name, i) => ALWAYS_QUOTED.has(name) ? [i] : []));
+  return stringify([header as string[], ...rows], {
+    delimiter: ";",
+    record_delimiter: "unix",
+    cast: {
+      string: (value, context) =>
+        context.header !== true && context.records > 0 && quoted.has(context.index as number)
+          ? { value, quoted: true }
+          : value,
+    },
+  });
+}
+
+/**
+ * Formats a result as CSV. With several runs (or `forceIterations`), an
+ * `iteration_id` column comes first. A phase without metrics still gets one
+ * row (empty metric cells) so its duration is never lost.
+ *
+ * @param result A profile result.
+ * @param forceIterations Add `iteration_id` even for a single run.
+ * @returns CSV text with a header line.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatCsv } from "./csv.ts";
+ * const text = formatCsv({
+ *   command: ["true"], tokenPattern: "__X__", exitCode: 0, durationMs: 1,
+ *   interrupted: false, runs: [],
+ * });
+ * console.log(text.split("\n")[0]); // "phase_id;phase_name;..."
+ * ```
+ */
+export function formatCsv(result: ProfileResult, forceIterations = false): string {
+  const iterating = forceIterations || result.runs.length > 1;
+  const header: string[] = iterating ? ["iteration_id", ...CSV_COLUMNS] : [...CSV_COLUMNS];
+  const command = result.command.join(" ");
+  const rows: Cell[][] = [];
+  for (const run of result.runs) {
+    for (const phase of run.phases) {
+      const common = (metric: [Cell, Cell, Cell, Cell]): Cell[] => {
+        const row: Cell[] = [
+          phase.index,
+          phase.name,
+          Math.round(phase.durationMs * 1e6) / 1e6,
+          ...metric,
+          phase.startToken,
+          phase.endToken,
+          phase.startLine ?? "",
+          phase.endLine ?? "",
+          phase.timestamp,
+          command,
+          run.exitCode,
+          result.tokenPattern,
+        ];
+        return iterating ? [run.index, ...row] : row;
+      };
+      if (phase.metrics.length === 0) rows.push(common(["", "", "", ""]));
+      for (const metric of phase.metrics) {
+        rows.push(common([metric.name, metric.value, metric.unit, metric.source]));
+      }
+    }
+  }
+  return write(header, rows);
+}
+
+/**
+ * The `list-sensors` CSV: header `sensor;unit;source`.
+ *
+ * @param sensors The sensors.
+ * @returns CSV text.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatSensorsCsv } from "./csv.ts";
+ * console.log(formatSensorsCsv([{ name: "PSYS", unit: "µJ", source: "RAPL (Powercap)" }]));
+ * ```
+ */
+export function formatSensorsCsv(sensors: readonly Sensor[]): string {
+  return write(
+    ["sensor", "unit", "source"],
+    sensors.map((sensor) => [sensor.name, sensor.unit, sensor.source]),
+  );
+}

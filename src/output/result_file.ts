@@ -1,0 +1,132 @@
+/**
+ * Result files that are either complete or absent: written to a temporary
+ * file beside the target, then renamed over it.
+ *
+ * @module
+ */
+
+import { UsageError } from "../errors.ts";
+
+/**
+ * A result file reserved before the run and written whole after it.
+ *
+ * `prepare` creates the temporary file at once (exclusively, never
+ * following a planted symlink), so an unwritable destination is reported
+ * before the program starts. `commit` writes, syncs and renames; if
+ * anything fails the previous file of that name is untouched.
+ *
+ * @example Usage
+ * ```ts
+ * import { ResultFile } from "./result_file.ts";
+ * const file = ResultFile.prepare(await Deno.makeTempFile({ suffix: ".json" }));
+ * // ... profile ...
+ * file.commit('{"ok": true}\n');
+ * ```
+ */
+export class ResultFile {
+  /** Absolute path of the destination. */
+  readonly path: string;
+  readonly #temporary: string;
+  #file: Deno.FsFile | undefined;
+
+  private constructor(path: string, temporary: string, file: Deno.FsFile) {
+    this.path = path;
+    this.#temporary = temporary;
+    this.#file = file;
+  }
+
+  /**
+   * Checks the destination and reserves a temporary file beside it.
+   *
+   * @param path Destination path (relative to the cwd or absolute).
+   * @returns The reserved file.
+   * @throws {UsageError} When the directory is missing or not writable, or
+   * the path is a directory.
+   */
+  static prepare(path: string): ResultFile {
+    const absolute = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+    const slash = absolute.lastIndexOf("/");
+    const directory = absolute.slice(0, slash) || "/";
+    const base = absolute.slice(slash + 1);
+    if (base === "" || base === "." || base === "..") {
+      throw new UsageError(`cannot write results to '${path}': not a file name`);
+    }
+    let existing: Deno.FileInfo | undefined;
+    try {
+      existing = Deno.lstatSync(absolute);
+    } catch {
+      // Absent (the usual case) or unreadable: opening the temporary file says why.
+    }
+    if (existing?.isDirectory) {
+      throw new UsageError(`cannot write results to '${path}': it is a directory`);
+    }
+    const random = crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36);
+    const temporary = `${directory}/.${base}.${Deno.pid}.${random}.tmp`;
+    try {
+      const file = Deno.openSync(temporary, { write: true, createNew: true, mode: 0o644 });
+      return new ResultFile(absolute, temporary, file);
+    } catch (error) {
+      throw new UsageError(`cannot write results to '${path}': ${describe(error, directory)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Writes the whole content and moves it into place.
+   *
+   * @param content The file's text.
+   * @throws {Error} When writing fails; the destination is then untouched
+   * and the temporary file removed.
+   */
+  commit(content: string): void {
+    const file = this.#file;
+    if (file === undefined) throw new Error("result file already committed or discarded");
+    this.#file = undefined;
+    try {
+      const bytes = new TextEncoder().encode(content);
+      let offset = 0;
+      while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
+      file.syncSync();
+      file.close();
+      Deno.renameSync(this.#temporary, this.path);
+    } catch (error) {
+      try {
+        file.close();
+      } catch {
+        // Already closed.
+      }
+      this.#remove();
+      throw error;
+    }
+  }
+
+  /** Gives up: removes the temporary file, leaves the destination as it was. */
+  discard(): void {
+    if (this.#file === undefined) return;
+    try {
+      this.#file.close();
+    } catch {
+      // Already closed.
+    }
+    this.#file = undefined;
+    this.#remove();
+  }
+
+  #remove(): void {
+    try {
+      Deno.removeSync(this.#temporary);
+    } catch {
+      // Nothing to clean up.
+    }
+  }
+}
+
+function describe(error: unknown, directory: string): string {
+  if (error instanceof Deno.errors.NotFound) return `directory '${directory}' does not exist`;
+  if (error instanceof Deno.errors.NotADirectory) return `'${directory}' is not a directory`;
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return `permission denied in directory '${directory}'`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,243 @@
+/**
+ * The human-readable layout: a Command box, one box per phase and one box
+ * per source, as in the reference tool; with iterations, per-phase mean,
+ * spread and range.
+ *
+ * @module
+ */
+
+import Table from "cli-table3";
+import { styleText } from "node:util";
+import type { PhaseResult, ProfileResult } from "../result.ts";
+import type { Metric, Sensor } from "../source.ts";
+import { summarize, type Summary } from "./statistics.ts";
+
+const WIDTH = 48;
+
+/** Options of the terminal formatters. */
+export interface TerminalOptions {
+  /** Use colours (default: when stdout is a terminal and NO_COLOR is unset). */
+  color?: boolean;
+}
+
+type Paint = (style: Parameters<typeof styleText>[0], text: string) => string;
+
+function useColor(options: TerminalOptions): boolean {
+  return options.color ?? (Deno.stdout.isTerminal() && !Deno.noColor);
+}
+
+function painter(color: boolean): Paint {
+  return color
+    ? (style, text) => styleText(style, text, { validateStream: false })
+    : (_, text) => text;
+}
+
+function fit(text: string): string {
+  return text.length >= WIDTH - 2 ? text.slice(0, WIDTH - 3) + "…" : text.padEnd(WIDTH - 2);
+}
+
+function doubleBox(title: string, paint: Paint): string[] {
+  return [
+    `╔${"═".repeat(WIDTH)}╗`,
+    `║ ${paint("bold", fit(title))} ║`,
+    `╚${"═".repeat(WIDTH)}╝`,
+  ];
+}
+
+function singleBox(title: string, paint: Paint): string[] {
+  return [
+    `┌${"─".repeat(WIDTH)}┐`,
+    `│ ${paint("cyan", fit(title))} │`,
+    `└${"─".repeat(WIDTH)}┘`,
+  ];
+}
+
+function field(label: string, value: string): string {
+  return `  ${label.padEnd(20)}: ${value}`;
+}
+
+/**
+ * Formats a number for people: integers as they are, others with three
+ * decimals.
+ *
+ * @param value A number.
+ * @returns Its display form.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatNumber } from "./terminal.ts";
+ * console.log(formatNumber(12), formatNumber(0.12345)); // "12" "0.123"
+ * ```
+ */
+export function formatNumber(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(3);
+}
+
+function formatMs(value: number): string {
+  return `${value.toFixed(3)} ms`;
+}
+
+function tokenLabel(token: string, line: number | undefined): string {
+  return line === undefined ? token : `${token} (line ${line})`;
+}
+
+function groupBySource<T extends { source: string }>(items: readonly T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(item.source);
+    if (group) group.push(item);
+    else groups.set(item.source, [item]);
+  }
+  return new Map([...groups].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0));
+}
+
+function metricLine(metric: Metric): string {
+  const marker = metric.details?.scaled === true ? " (scaled)" : "";
+  return `  ${metric.name.padEnd(20)}: ${
+    formatNumber(metric.value).padStart(12)
+  } ${metric.unit}${marker}`;
+}
+
+function phaseLines(phase: PhaseResult, paint: Paint): string[] {
+  const lines = [
+    ...doubleBox(`Phase: ${phase.name}`, paint),
+    field("Duration", formatMs(phase.durationMs)),
+    field("Start token", tokenLabel(phase.startToken, phase.startLine)),
+    field("End token", tokenLabel(phase.endToken, phase.endLine)),
+  ];
+  for (const [source, metrics] of groupBySource(phase.metrics)) {
+    lines.push(...singleBox(source, paint), ...metrics.map(metricLine));
+  }
+  for (const failure of phase.failures) {
+    lines.push(paint("yellow", `  ${failure.source}: no data for this phase (${failure.message})`));
+  }
+  return lines;
+}
+
+function commandLines(result: ProfileResult, paint: Paint): string[] {
+  const lines = [...doubleBox("Command", paint), result.command.join(" "), "─".repeat(WIDTH)];
+  if (result.runs.length === 1) {
+    const run = result.runs[0]!;
+    lines.push(field("Duration", formatMs(run.durationMs)));
+    lines.push(field("Exit code", exitLabel(run.exitCode, run.signal)));
+  } else {
+    lines.push(field("Iterations", String(result.runs.length)));
+    lines.push(field("Total duration", formatMs(result.durationMs)));
+    const failed = result.runs.filter((run) => run.exitCode !== 0).length;
+    lines.push(
+      field("Exit code", failed === 0 ? "0" : `${result.exitCode} (${failed} failed runs)`),
+    );
+  }
+  if (result.interrupted) lines.push(paint("yellow", field("Interrupted", "yes")));
+  return lines;
+}
+
+function exitLabel(code: number, signal: string | null): string {
+  return signal === null ? String(code) : `${code} (${signal})`;
+}
+
+function summaryCells(summary: Summary): string[] {
+  return [
+    formatNumber(summary.mean),
+    `± ${formatNumber(summary.stddev)}`,
+    `${formatNumber(summary.min)} … ${formatNumber(summary.max)}`,
+  ];
+}
+
+function iterationLines(result: ProfileResult, paint: Paint, color: boolean): string[] {
+  // Phases are matched across runs by position and name.
+  const groups = new Map<string, PhaseResult[]>();
+  for (const run of result.runs) {
+    for (const phase of run.phases) {
+      const key = `${phase.index}\u0000${phase.name}`;
+      const group = groups.get(key);
+      if (group) group.push(phase);
+      else groups.set(key, [phase]);
+    }
+  }
+  const lines: string[] = [];
+  for (const phases of groups.values()) {
+    const first = phases[0]!;
+    lines.push(...doubleBox(`Phase: ${first.name}`, paint));
+    if (phases.length !== result.runs.length) {
+      lines.push(paint("yellow", `  present in ${phases.length} of ${result.runs.length} runs`));
+    }
+    const table = new Table({
+      head: ["Metric", "Mean", "σ", "Min … Max", "Unit", "Source"],
+      colAligns: ["left", "right", "right", "right", "left", "left"],
+      style: { head: color ? ["bold"] : [], border: [] },
+    });
+    table.push(["Duration", ...summaryCells(summarize(phases.map((p) => p.durationMs))), "ms", ""]);
+    const metrics = new Map<string, Metric[]>();
+    for (const phase of phases) {
+      for (const metric of phase.metrics) {
+        const key = `${metric.source}\u0000${metric.name}`;
+        const list = metrics.get(key);
+        if (list) list.push(metric);
+        else metrics.set(key, [metric]);
+      }
+    }
+    for (const list of metrics.values()) {
+      const { name, unit, source } = list[0]!;
+      table.push([name, ...summaryCells(summarize(list.map((m) => m.value))), unit, source]);
+    }
+    lines.push(table.toString());
+  }
+  return lines;
+}
+
+/**
+ * Formats a result for the terminal.
+ *
+ * @param result A profile result.
+ * @param options Colour control.
+ * @returns The text, ending with a newline.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatTerminal } from "./terminal.ts";
+ * console.log(formatTerminal({
+ *   command: ["true"], tokenPattern: "__X__", exitCode: 0, durationMs: 0,
+ *   interrupted: false, runs: [],
+ * }, { color: false }));
+ * ```
+ */
+export function formatTerminal(result: ProfileResult, options: TerminalOptions = {}): string {
+  const color = useColor(options);
+  const paint = painter(color);
+  const lines = commandLines(result, paint);
+  if (result.runs.length === 1) {
+    for (const phase of result.runs[0]!.phases) lines.push(...phaseLines(phase, paint));
+  } else if (result.runs.length > 1) {
+    lines.push(...iterationLines(result, paint, color));
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Formats the `list-sensors` table, one box per source.
+ *
+ * @param sensors The sensors.
+ * @param options Colour control.
+ * @returns The text, ending with a newline.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatSensorsTerminal } from "./terminal.ts";
+ * console.log(formatSensorsTerminal([{ name: "PSYS", unit: "µJ", source: "RAPL (Powercap)" }]));
+ * ```
+ */
+export function formatSensorsTerminal(
+  sensors: readonly Sensor[],
+  options: TerminalOptions = {},
+): string {
+  const paint = painter(useColor(options));
+  const lines = doubleBox("Available Sensors", paint);
+  if (sensors.length === 0) lines.push("  No sensors available on this machine.");
+  for (const [source, list] of groupBySource(sensors)) {
+    lines.push(...singleBox(source, paint));
+    lines.push(`  ${"Name".padEnd(20)} | Unit`, "─".repeat(WIDTH));
+    for (const sensor of list) lines.push(`  ${sensor.name.padEnd(20)} | ${sensor.unit}`);
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,90 @@
+/**
+ * Where the profiled program's stdout bytes go: passed on unchanged.
+ *
+ * @module
+ */
+
+/** A destination for raw bytes, written synchronously in order. */
+export interface ByteSink {
+  /** Writes all of `bytes` (a no-op once the reader side is gone). */
+  write(bytes: Uint8Array): void;
+  /** Flushes and releases the destination. */
+  close(): void;
+  /** `true` once the destination reported a broken pipe. */
+  readonly broken: boolean;
+  /** `true` when nothing was written yet or the last byte written was `\n`. */
+  readonly atLineStart: boolean;
+}
+
+/** Something with a synchronous `write` like `Deno.stdout` or a `Deno.FsFile`. */
+export interface SyncWriter {
+  /** Writes some of `bytes`, returning how many. */
+  writeSync(bytes: Uint8Array): number;
+}
+
+/**
+ * A {@linkcode ByteSink} over a synchronous writer. Partial writes are
+ * retried; a broken pipe (the reader went away, as with `| head`) turns
+ * the sink into a no-op and is reported through `broken`.
+ *
+ * @example Usage
+ * ```ts
+ * import { WriterSink } from "./byte_sink.ts";
+ * const sink = new WriterSink(Deno.stdout);
+ * sink.write(new TextEncoder().encode("passed through\n"));
+ * ```
+ */
+export class WriterSink implements ByteSink {
+  readonly #writer: SyncWriter;
+  readonly #onClose: (() => void) | undefined;
+  #broken = false;
+  #atLineStart = true;
+
+  /**
+   * Wraps a writer.
+   *
+   * @param writer The destination.
+   * @param onClose Called by `close()` (e.g. to close a file).
+   */
+  constructor(writer: SyncWriter, onClose?: () => void) {
+    this.#writer = writer;
+    this.#onClose = onClose;
+  }
+
+  /** `true` once a write hit a broken pipe. */
+  get broken(): boolean {
+    return this.#broken;
+  }
+
+  /** `true` when nothing was written yet or the last byte written was `\n`. */
+  get atLineStart(): boolean {
+    return this.#atLineStart;
+  }
+
+  /**
+   * Writes all of `bytes`, retrying partial writes.
+   *
+   * @param bytes Bytes to pass on.
+   */
+  write(bytes: Uint8Array): void {
+    if (this.#broken || bytes.length === 0) return;
+    this.#atLineStart = bytes[bytes.length - 1] === 10;
+    let offset = 0;
+    try {
+      while (offset < bytes.length) {
+        offset += this.#writer.writeSync(offset === 0 ? bytes : bytes.subarray(offset));
+      }
+    } catch (error) {
+      if (error instanceof Deno.errors.BrokenPipe) {
+        this.#broken = true;
+        return;
+      }
+      throw error;
+    }
+  }
+
+  /** Releases the destination. */
+  close(): void {
+    this.#onClose?.();
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Spawning the profiled program held before its first instruction.
+ *
+ * @module
+ */
+
+import { ProfilerError } from "../errors.ts";
+import { sendSignal, signalNumber, SIGNALS, sleepMicros } from "../ffi/libc.ts";
+
+/**
+ * The gate: `sh` stops itself, and once resumed replaces itself with the
+ * program (same pid). Per-process counters opened with `enable_on_exec`
+ * while it is stopped therefore start at the program's own exec.
+ */
+const GATE_SCRIPT = 'kill -STOP "$$" && exec "$@"';
+
+/** How the program ended. */
+export interface ProgramExit {
+  /** Exit code, or 128 + signal number when killed by a signal. */
+  code: number;
+  /** Signal number that killed it, or `null`. */
+  signal: number | null;
+}
+
+/** Options of {@linkcode ProgramProcess.spawnHeld}. */
+export interface SpawnHeldOptions {
+  /** Path to execute (already resolved). */
+  executable: string;
+  /** Arguments after the program name. */
+  args: string[];
+  /** `piped` to read its stdout, `inherit`, or `null`. */
+  stdout: "piped" | "inherit" | "null";
+  /** Working directory. */
+  cwd?: string;
+  /** Environment to add. */
+  env?: Record<string, string>;
+  /** How long to wait for the gate to stop, in ms (default 10 s). */
+  gateTimeoutMs?: number;
+}
+
+/**
+ * A running (or held) profiled program.
+ *
+ * @example Usage
+ * ```ts
+ * import { ProgramProcess } from "./program_process.ts";
+ * const program = ProgramProcess.spawnHeld({ executable: "/bin/true", args: [], stdout: "null" });
+ * // ... attach counters to program.pid ...
+ * program.resume();
+ * console.log(await program.exit); // { code: 0, signal: null }
+ * ```
+ */
+export class ProgramProcess {
+  /** Process id; the same before and after the gate's exec. */
+  readonly pid: number;
+  /** The program's stdout when spawned with `stdout: "piped"`. */
+  readonly stdout: ReadableStream<Uint8Array<ArrayBuffer>> | null;
+  /** Resolves when the program has exited (and was reaped). */
+  readonly exit: Promise<ProgramExit>;
+  #exited = false;
+  #resumed = false;
+
+  private constructor(child: Deno.ChildProcess, piped: boolean) {
+    this.pid = child.pid;
+    this.stdout = piped ? child.stdout : null;
+    this.exit = child.status.then((status) => {
+      this.#exited = true;
+      const signal = status.signal === null
+        ? null
+        : signalNumber(status.signal) ?? status.code - 128;
+      return { code: status.code, signal };
+    });
+  }
+
+  /**
+   * Spawns the program behind the gate and returns once it is stopped:
+   * not one instruction of the program has run yet.
+   *
+   * @param options What to run and how.
+   * @returns The held program.
+   * @throws {ProfilerError} When the gate cannot be reached.
+   */
+  static spawnHeld(options: SpawnHeldOptions): ProgramProcess {
+    const command = new Deno.Command("/bin/sh", {
+      args: ["-c", GATE_SCRIPT, "joule-profiler-gate", options.executable, ...options.args],
+      stdin: "inherit",
+      stdout: options.stdout,
+      stderr: "inherit",
+      cwd: options.cwd,
+      env: options.env,
+    });
+    const program = new ProgramProcess(command.spawn(), options.stdout === "piped");
+    try {
+      program.#waitUntilStopped(options.gateTimeoutMs ?? 10_000);
+    } catch (error) {
+      program.kill();
+      throw error;
+    }
+    return program;
+  }
+
+  /** `true` once the program has exited and been reaped. */
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  /** `true` once {@linkcode ProgramProcess.resume} was called. */
+  get resumed(): boolean {
+    return this.#resumed;
+  }
+
+  /** Lets the held program run (`SIGCONT`). */
+  resume(): void {
+    this.#resumed = true;
+    sendSignal(this.pid, SIGNALS.SIGCONT);
+  }
+
+  /**
+   * Sends a signal if the program still runs.
+   *
+   * @param signal Signal number.
+   * @returns `true` when sent.
+   */
+  signal(signal: number): boolean {
+    if (this.#exited) return false;
+    return sendSignal(this.pid, signal);
+  }
+
+  /**
+   * Kills the program (`SIGKILL`, which also ends a stopped process) and
+   * waits for it to be reaped, so it is never left stopped or orphaned.
+   *
+   * @returns The exit status.
+   */
+  kill(): Promise<ProgramExit> {
+    this.signal(SIGNALS.SIGKILL);
+    return this.exit;
+  }
+
+  /** Polls `/proc/<pid>/stat` until the gate has stopped itself. */
+  #waitUntilStopped(timeoutMs: number): void {
+    const deadline = performance.now() + timeoutMs;
+    const path = `/proc/${this.pid}/stat`;
+    let pause = 20;
+    for (;;) {
+      let stat: string;
+      try {
+        stat = Deno.readTextFileSync(path);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) {
+          throw new ProfilerError("the program's launcher exited before the program could start");
+        }
+        throw error;
+      }
+      const state = stat.charAt(stat.lastIndexOf(")") + 2);
+      if (state === "T" || state === "t") return;
+      if (state === "Z" || state === "X") {
+        throw new ProfilerError("the program's launcher exited before the program could start");
+      }
+      if (performance.now() > deadline) {
+        throw new ProfilerError(`the program did not reach its start gate within ${timeoutMs} ms`);
+      }
+      sleepMicros(pause);
+      pause = Math.min(pause * 2, 1000);
+    }
+  }
+}

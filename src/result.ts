@@ -1,0 +1,146 @@
+/**
+ * The typed result of a profile: runs (iterations), phases and metrics.
+ *
+ * @module
+ */
+
+import type { ClockAnchor } from "./clock.ts";
+import type { PhaseMetrics, SourceFailure } from "./orchestrator.ts";
+import type { BoundaryLog } from "./phase/boundary_log.ts";
+import type { Metric } from "./source.ts";
+
+/** One phase: the window between two consecutive boundaries. */
+export interface PhaseResult {
+  /** 0-based position in the run. */
+  index: number;
+  /** `"<start token> -> <end token>"`. */
+  name: string;
+  /** Token that opened the phase (`START` for the first). */
+  startToken: string;
+  /** Token that closed the phase (`END` for the last). */
+  endToken: string;
+  /** 0-based stdout line of the start token, when it came from stdout. */
+  startLine?: number;
+  /** 0-based stdout line of the end token, when it came from stdout. */
+  endLine?: number;
+  /** `CLOCK_MONOTONIC` time of the start boundary, ns. */
+  startNs: bigint;
+  /** `CLOCK_MONOTONIC` time of the end boundary, ns. */
+  endNs: bigint;
+  /** Wall-clock start, milliseconds since the Unix epoch. */
+  timestamp: number;
+  /** Duration in milliseconds (exact to the nanosecond). */
+  durationMs: number;
+  /** Metrics of every source, sorted by source then sensor. */
+  metrics: Metric[];
+  /** Sources that failed during this phase (their metrics are absent). */
+  failures: SourceFailure[];
+}
+
+/** One execution of the program. */
+export interface RunResult {
+  /** 0-based iteration index. */
+  index: number;
+  /** Exit code, or 128 + N when killed by signal N. */
+  exitCode: number;
+  /** Name of the signal that killed the program, or `null`. */
+  signal: string | null;
+  /** `true` when the profiler was interrupted during this run. */
+  interrupted: boolean;
+  /** `CLOCK_MONOTONIC` time of START, ns. */
+  startNs: bigint;
+  /** `CLOCK_MONOTONIC` time of END, ns. */
+  endNs: bigint;
+  /** Wall-clock start, milliseconds since the Unix epoch. */
+  timestamp: number;
+  /** START to END, milliseconds. */
+  durationMs: number;
+  /** Phases in order; at least one (`START -> END`). */
+  phases: PhaseResult[];
+}
+
+/** Result of {@linkcode JouleProfiler.profile}. */
+export interface ProfileResult {
+  /** The command as given (argv). */
+  command: string[];
+  /** The token pattern used. */
+  tokenPattern: string;
+  /** Exit code the CLI ends with: the first non-zero one among the runs, else 0. */
+  exitCode: number;
+  /** Sum of the runs' durations, milliseconds. */
+  durationMs: number;
+  /** `true` when the profile was interrupted (Ctrl-C, SIGTERM, abort). */
+  interrupted: boolean;
+  /** Every run, in order. */
+  runs: RunResult[];
+}
+
+/**
+ * Nanoseconds between two monotonic times as milliseconds.
+ *
+ * @param startNs Start, ns.
+ * @param endNs End, ns.
+ * @returns Milliseconds, exact to 1 ns for any realistic duration.
+ *
+ * @example Usage
+ * ```ts
+ * import { spanMs } from "./result.ts";
+ * console.log(spanMs(1_000n, 2_501_000n)); // 2.5
+ * ```
+ */
+export function spanMs(startNs: bigint, endNs: bigint): number {
+  return Number(endNs - startNs) / 1e6;
+}
+
+/**
+ * Builds the phases of a run from its boundaries (START, tokens..., END)
+ * and the per-phase metrics: phase `i` spans boundaries `i` and `i + 1`.
+ *
+ * @param boundaries The run's boundaries.
+ * @param metrics Metrics per phase, one entry per window.
+ * @param anchor Maps monotonic times to epoch timestamps.
+ * @returns The phases in order.
+ *
+ * @example Usage
+ * ```ts
+ * import { buildPhases } from "./result.ts";
+ * import { BoundaryLog } from "./phase/boundary_log.ts";
+ * import { ClockAnchor } from "./clock.ts";
+ * const log = new BoundaryLog();
+ * log.record("START", -1);
+ * log.record("END", -1);
+ * const phases = buildPhases(log, [{ metrics: [], failures: [] }], ClockAnchor.now());
+ * console.log(phases[0]!.name); // "START -> END"
+ * ```
+ */
+export function buildPhases(
+  boundaries: BoundaryLog,
+  metrics: readonly PhaseMetrics[],
+  anchor: ClockAnchor,
+): PhaseResult[] {
+  const phases: PhaseResult[] = [];
+  for (let i = 0; i + 1 < boundaries.count; i++) {
+    const startNs = boundaries.nsAt(i);
+    const endNs = boundaries.nsAt(i + 1);
+    const startToken = boundaries.tokenAt(i);
+    const endToken = boundaries.tokenAt(i + 1);
+    const phase: PhaseResult = {
+      index: i,
+      name: `${startToken} -> ${endToken}`,
+      startToken,
+      endToken,
+      startNs,
+      endNs,
+      timestamp: anchor.toEpochMs(startNs),
+      durationMs: spanMs(startNs, endNs),
+      metrics: metrics[i]?.metrics ?? [],
+      failures: metrics[i]?.failures ?? [],
+    };
+    const startLine = boundaries.lineAt(i);
+    const endLine = boundaries.lineAt(i + 1);
+    if (startLine !== undefined) phase.startLine = startLine;
+    if (endLine !== undefined) phase.endLine = endLine;
+    phases.push(phase);
+  }
+  return phases;
+}

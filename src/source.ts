@@ -1,0 +1,99 @@
+/**
+ * The interface every metric source implements, built-in or user-defined.
+ *
+ * A source is a reader of counters. The orchestrator drives it; it never
+ * talks to another source. During a run it only stores raw values;
+ * conversion to {@linkcode Metric}s happens after the program has exited.
+ *
+ * Lifecycle of one run (one iteration):
+ *
+ * 1. `init(pid)`: the program is spawned and held before its first
+ *    instruction; attach per-process instrumentation here (e.g. perf_event
+ *    counters with `enable_on_exec`). Awaited before the program starts.
+ * 2. `measure()`: the baseline, then once at every phase boundary. Keep it
+ *    cheap: read counters into preallocated storage, allocate nothing.
+ * 3. `retrieve()`: right after each boundary's `measure()` (not after the
+ *    baseline): close the phase that just ended and return its raw data.
+ * 4. `join()`: after the program's last boundary; release per-run resources.
+ *
+ * After every run, `toMetrics(raw)` turns each phase's raw data into metrics.
+ * Any method may be synchronous or return a promise; synchronous ones cost
+ * no `await` on the hot path.
+ *
+ * @module
+ */
+
+/**
+ * A measured value of one sensor for one phase.
+ */
+export interface Metric {
+  /** Sensor name, e.g. `PACKAGE-0`. */
+  name: string;
+  /** The value, in `unit`. */
+  value: number;
+  /** Unit, e.g. `µJ`, `mJ`, `count`. */
+  unit: string;
+  /** Name of the source that produced it, e.g. `RAPL (perf_event)`. */
+  source: string;
+  /** Extra facts about this value (e.g. a multiplexing ratio), kept in JSON. */
+  details?: Record<string, number | string | boolean>;
+}
+
+/**
+ * Something a source can measure.
+ */
+export interface Sensor {
+  /** Sensor name, e.g. `PACKAGE-0`. */
+  name: string;
+  /** Unit of its values. */
+  unit: string;
+  /** Name of the source providing it. */
+  source: string;
+}
+
+/** A value that may be returned directly or through a promise. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * A metric source. `Raw` is whatever `retrieve()` returns for one phase.
+ *
+ * @example A source counting boundaries
+ * ```ts
+ * import type { Metric, Sensor, Source } from "./source.ts";
+ *
+ * class BoundaryCounter implements Source<number> {
+ *   readonly name = "boundaries";
+ *   #count = 0;
+ *   measure(): void {
+ *     this.#count++;
+ *   }
+ *   retrieve(): number {
+ *     const count = this.#count;
+ *     this.#count = 0;
+ *     return count;
+ *   }
+ *   sensors(): Sensor[] {
+ *     return [{ name: "MEASURES", unit: "count", source: this.name }];
+ *   }
+ *   toMetrics(raw: number): Metric[] {
+ *     return [{ name: "MEASURES", value: raw, unit: "count", source: this.name }];
+ *   }
+ * }
+ * ```
+ */
+export interface Source<Raw = unknown> {
+  /** Source name shown in every output (e.g. `RAPL (Powercap)`). */
+  readonly name: string;
+  /** Attach to the held program; awaited before it runs. */
+  init?(pid: number): MaybePromise<void>;
+  /** Read counters into raw storage. Called at the baseline and every boundary. */
+  measure(): MaybePromise<void>;
+  /** Close the phase that just ended and return its raw data. */
+  retrieve(): MaybePromise<Raw>;
+  /** Release per-run resources after the last boundary. */
+  join?(): MaybePromise<void>;
+  /** The sensors this source provides on this machine. */
+  sensors(): MaybePromise<Sensor[]>;
+  /** Convert one phase's raw data to metrics; runs after the program exited. */
+  toMetrics(raw: Raw): Metric[];
+}

@@ -1,0 +1,140 @@
+/**
+ * Shared helpers for the end-to-end tests: run the CLI, compile C programs,
+ * make temporary directories.
+ *
+ * @module
+ */
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** Absolute path of the repository root (with a trailing slash). */
+export const REPO_ROOT: string = ROOT;
+
+/** What a CLI run produced. */
+export interface CliOutput {
+  /** Exit status. */
+  code: number;
+  /** Signal that ended the CLI, if any. */
+  signal: Deno.Signal | null;
+  /** Raw stdout bytes. */
+  stdout: Uint8Array;
+  /** stdout decoded as UTF-8. */
+  stdoutText: string;
+  /** stderr decoded as UTF-8. */
+  stderr: string;
+}
+
+/** Options of {@linkcode runCli}. */
+export interface RunCliOptions {
+  /** Working directory (default: a fresh temporary directory). */
+  cwd?: string;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Bytes for stdin (default: none, stdin is /dev/null). */
+  stdin?: Uint8Array;
+}
+
+/**
+ * Runs `deno run -A main.ts <args>` and collects its output.
+ *
+ * @param args CLI arguments.
+ * @param options Working directory and environment.
+ * @returns Exit status and output.
+ */
+export async function runCli(args: string[], options: RunCliOptions = {}): Promise<CliOutput> {
+  const cwd = options.cwd ?? await Deno.makeTempDir({ prefix: "jp-test-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}main.ts`, ...args],
+    cwd,
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: options.stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin) {
+    const writer = child.stdin.getWriter();
+    await writer.write(options.stdin);
+    await writer.close();
+  }
+  const output = await child.output();
+  return {
+    code: output.code,
+    signal: output.signal,
+    stdout: output.stdout,
+    stdoutText: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+/**
+ * Spawns the CLI without waiting, for tests that signal it.
+ *
+ * @param args CLI arguments.
+ * @param cwd Working directory.
+ * @returns The child process (stdout and stderr piped).
+ */
+export function spawnCli(args: string[], cwd: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}main.ts`, ...args],
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+const compiled = new Map<string, Promise<string>>();
+
+/**
+ * Compiles a C file of the repository with gcc (once per test process).
+ *
+ * @param source Path relative to the repository root.
+ * @returns Path of the executable.
+ */
+export function compileC(source: string): Promise<string> {
+  let result = compiled.get(source);
+  if (result === undefined) {
+    result = (async () => {
+      const directory = await Deno.makeTempDir({ prefix: "jp-cc-" });
+      const output = `${directory}/${source.split("/").pop()!.replace(/\.c$/, "")}`;
+      const gcc = await new Deno.Command("gcc", {
+        args: ["-O2", "-Wall", "-o", output, `${ROOT}${source}`],
+        stderr: "piped",
+      }).output();
+      if (!gcc.success) throw new Error(`gcc failed: ${new TextDecoder().decode(gcc.stderr)}`);
+      return output;
+    })();
+    compiled.set(source, result);
+  }
+  return result;
+}
+
+/**
+ * Reads and parses the only `data*.json` file in a directory.
+ *
+ * @param directory Where the CLI wrote it.
+ * @returns The parsed document and its file name.
+ */
+export async function readDefaultJson(
+  directory: string,
+): Promise<{ name: string; document: Record<string, unknown> }> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(directory)) names.push(entry.name);
+  const matches = names.filter((name) => /^data\d+\.json$/.test(name));
+  if (matches.length !== 1) throw new Error(`expected one data*.json, found ${names.join(", ")}`);
+  const name = matches[0]!;
+  return { name, document: JSON.parse(await Deno.readTextFile(`${directory}/${name}`)) };
+}
+
+/**
+ * Lists a directory's entries, sorted.
+ *
+ * @param directory A directory.
+ * @returns Entry names.
+ */
+export async function listDir(directory: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(directory)) names.push(entry.name);
+  return names.sort();
+}

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { formatJson, formatSensorsJson } from "../src/output/json.ts";
+import { result } from "./fixtures.ts";
+
+Deno.test("formatJson() writes the reference layout with plain numbers", () => {
+  const document = JSON.parse(formatJson(result()));
+  assert.deepEqual(Object.keys(document).slice(0, 3), ["command", "token_pattern", "exit_code"]);
+  assert.equal(document.command, 'sh -c echo "a;b"; echo __A__');
+  assert.equal(document.duration_ms, 20);
+  const [first, second] = document.phases;
+  assert.deepEqual(Object.keys(first), [
+    "index",
+    "start_token",
+    "end_token",
+    "end_token_line",
+    "timestamp",
+    "duration_ms",
+    "start_ns",
+    "end_ns",
+    "metrics",
+  ]);
+  assert.equal(first.start_token_line, undefined);
+  assert.equal(second.start_token_line, 0);
+  assert.deepEqual(first.metrics[0], {
+    name: "CORE-0",
+    value: 1000,
+    unit: "µJ",
+    source: "RAPL (Powercap)",
+  });
+});
+
+Deno.test("formatJson() writes nanosecond times as exact integers", () => {
+  const sample = result();
+  sample.runs[0]!.phases[0]!.startNs = 9_007_199_254_740_993n; // 2^53 + 1
+  const text = formatJson(sample);
+  assert.match(text, /"start_ns": 9007199254740993,/);
+});
+
+Deno.test("formatJson() nests runs under iterations[] when iterating", () => {
+  const document = JSON.parse(formatJson(result(2)));
+  assert.equal(document.nb_iterations, 2);
+  assert.equal(document.phases, undefined);
+  assert.deepEqual(document.iterations.map((run: { index: number }) => run.index), [0, 1]);
+  assert.deepEqual(Object.keys(document.iterations[0]), [
+    "index",
+    "timestamp",
+    "duration_ms",
+    "start_ns",
+    "end_ns",
+    "exit_code",
+    "signal",
+    "phases",
+  ]);
+  assert.equal(JSON.parse(formatJson(result(1), true)).nb_iterations, 1);
+});
+
+Deno.test("formatJson() reports source failures of a phase", () => {
+  const sample = result();
+  sample.runs[0]!.phases[1]!.failures = [{ source: "NVML", message: "GPU lost" }];
+  const document = JSON.parse(formatJson(sample));
+  assert.deepEqual(document.phases[1].failures, [{ source: "NVML", message: "GPU lost" }]);
+  assert.equal(document.phases[0].failures, undefined);
+});
+
+Deno.test("formatSensorsJson() writes an array of {name, unit, source}", () => {
+  assert.deepEqual(JSON.parse(formatSensorsJson([{ name: "GPU-0", unit: "mJ", source: "NVML" }])), [
+    { name: "GPU-0", unit: "mJ", source: "NVML" },
+  ]);
+});

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { ResultFile } from "../src/output/result_file.ts";
+import { UsageError } from "../src/errors.ts";
+import { listDir } from "./helpers.ts";
+
+Deno.test("ResultFile writes the whole file and leaves no temporary behind", async () => {
+  const directory = await Deno.makeTempDir();
+  const file = ResultFile.prepare(`${directory}/out.json`);
+  assert.deepEqual((await listDir(directory)).length, 1); // the reserved temporary
+  file.commit("{}\n");
+  assert.deepEqual(await listDir(directory), ["out.json"]);
+  assert.equal(await Deno.readTextFile(`${directory}/out.json`), "{}\n");
+});
+
+Deno.test("ResultFile.prepare() refuses a missing directory, a directory and a bad name", async () => {
+  const directory = await Deno.makeTempDir();
+  assert.throws(
+    () => ResultFile.prepare(`${directory}/missing/out.json`),
+    (error: unknown) =>
+      error instanceof UsageError && /directory '.*missing' does not exist/.test(error.message),
+  );
+  assert.throws(() => ResultFile.prepare(directory), /is a directory/);
+  assert.throws(() => ResultFile.prepare(`${directory}/`), /not a file name/);
+  assert.deepEqual(await listDir(directory), []);
+});
+
+Deno.test("ResultFile.discard() keeps the previous file untouched", async () => {
+  const directory = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${directory}/out.csv`, "old\n");
+  const file = ResultFile.prepare(`${directory}/out.csv`);
+  file.discard();
+  assert.deepEqual(await listDir(directory), ["out.csv"]);
+  assert.equal(await Deno.readTextFile(`${directory}/out.csv`), "old\n");
+});
+
+Deno.test("ResultFile replaces a planted symlink instead of writing through it", async () => {
+  const directory = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${directory}/victim`, "precious\n");
+  await Deno.symlink(`${directory}/victim`, `${directory}/data1.json`);
+  ResultFile.prepare(`${directory}/data1.json`).commit("{}\n");
+  assert.equal(await Deno.readTextFile(`${directory}/victim`), "precious\n");
+  assert.equal((await Deno.lstat(`${directory}/data1.json`)).isSymlink, false);
+});
