@@ -142,7 +142,7 @@ export class JouleProfiler {
           throw error;
         }
         runs.push(run);
-        if (run.exitCode !== 0) {
+        if (run.exitCode !== 0 && iterations > 1) {
           const how = run.signal
             ? `was killed by ${run.signal}`
             : `exited with code ${run.exitCode}`;

@@ -280,6 +280,42 @@ Deno.test("SIGINT from kill (not a terminal) reaches the program once and result
   await signalledRun("SIGINT");
 });
 
+Deno.test("Ctrl-C typed in a terminal reaches the program once (not forwarded a second time)", async () => {
+  const cwd = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${cwd}/prog.py`, COUNTING_PROGRAM);
+  // `script` runs the profiler on a pseudo-terminal; the \x03 we type there is
+  // turned into SIGINT for the whole foreground process group by the tty.
+  const profiler =
+    `"${Deno.execPath()}" run -A "${REPO_ROOT}main.ts" --json -o r.json profile -- python3 prog.py`;
+  const child = new Deno.Command("script", {
+    args: ["-qec", profiler, "/dev/null"],
+    cwd,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let seen = "";
+  while (!seen.includes("__READY__")) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    seen += new TextDecoder().decode(chunk.value);
+  }
+  const writer = child.stdin.getWriter();
+  await writer.write(new Uint8Array([3]));
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    seen += new TextDecoder().decode(chunk.value);
+  }
+  await writer.close().catch(() => {});
+  const status = await child.status;
+  await child.stderr.cancel();
+  assert.match(seen, /received 2\r?\n/, `the program got SIGINT exactly once: ${seen}`);
+  assert.equal(status.code, 3);
+  const document = JSON.parse(await Deno.readTextFile(`${cwd}/r.json`));
+  assert.equal(document.interrupted, true);
+});
+
 Deno.test("profile stops reading when a grandchild keeps stdout open after the program exits", async () => {
   const cwd = await Deno.makeTempDir();
   const started = performance.now();
