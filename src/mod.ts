@@ -35,3 +35,4 @@ export { formatCsv, formatSensorsCsv } from "./output/csv.ts";
 export { formatJson, formatSensorsJson, toJsonDocument } from "./output/json.ts";
 export { formatSensorsTerminal, formatTerminal, type TerminalOptions } from "./output/terminal.ts";
 export { monotonicNs, realtimeNs } from "./clock.ts";
+export { SnapshotStore } from "./snapshot_store.ts";

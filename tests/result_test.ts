@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ClockAnchor } from "../src/clock.ts";
 import { BoundaryLog } from "../src/phase/boundary_log.ts";
 import { buildPhases, spanMs } from "../src/result.ts";
+import { SnapshotStore } from "../src/snapshot_store.ts";
 
 Deno.test("buildPhases() makes one window per pair of consecutive boundaries", () => {
   const log = new BoundaryLog();
@@ -45,4 +46,19 @@ Deno.test("BoundaryLog grows past its initial capacity and keeps times ordered",
 Deno.test("spanMs() keeps nanosecond precision", () => {
   assert.equal(spanMs(10n, 1_000_010n), 1);
   assert.equal(spanMs(0n, 1n), 0.000001);
+});
+
+Deno.test("SnapshotStore keeps rows across growth and gives deltas", () => {
+  const store = new SnapshotStore(3, 1);
+  for (let i = 0; i < 100; i++) {
+    const row = store.append();
+    store.values[row] = i;
+    store.values[row + 1] = i * 2;
+    store.values[row + 2] = i * i;
+  }
+  assert.equal(store.rows, 100);
+  assert.equal(store.at(99, 2), 99 * 99);
+  assert.equal(store.delta(10, 20, 1), 20);
+  store.clear();
+  assert.equal(store.rows, 0);
 });

@@ -16,6 +16,7 @@ import { WriterSink } from "../process/byte_sink.ts";
 import { JouleProfiler } from "../profiler.ts";
 import type { ProfileResult } from "../result.ts";
 import type { Sensor } from "../source.ts";
+import { buildSources, type SourceFlags } from "./sources.ts";
 import {
   type OutputFlags,
   type OutputTarget,
@@ -27,7 +28,7 @@ import {
 export const VERSION: string = denoConfig.version;
 
 /** Global flags (before the subcommand). */
-interface GlobalFlags extends OutputFlags {
+interface GlobalFlags extends OutputFlags, SourceFlags {
   verbose: number;
 }
 
@@ -124,10 +125,11 @@ async function profileCommand(
   command: string[],
 ): Promise<number> {
   const logger = new Logger(verbosityOf(global));
-  const profiler = new JouleProfiler();
   const target = prepareProfileOutput(global);
   let programStdout: WriterSink | undefined;
   try {
+    const profiler = new JouleProfiler();
+    for (const source of await buildSources(global, logger, "profile")) profiler.addSource(source);
     programStdout = openProgramStdout(flags, target);
     const result = await profiler.profile({
       command,
@@ -162,9 +164,12 @@ async function profileCommand(
 
 async function listSensorsCommand(global: GlobalFlags): Promise<number> {
   const logger = new Logger(verbosityOf(global));
-  const profiler = new JouleProfiler();
   const target = prepareListOutput(global);
   try {
+    const profiler = new JouleProfiler();
+    for (const source of await buildSources(global, logger, "list-sensors")) {
+      profiler.addSource(source);
+    }
     const sensors = await profiler.listSensors();
     emit(target, renderSensors(target, sensors), logger, LABELS[target.format]);
     return 0;

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import {
+  encodePerfEventAttr,
+  PERF_FORMAT,
+  PERF_TYPE,
+  PerfCounter,
+  PerfEventOpenError,
+  readPerfEventParanoid,
+} from "../src/ffi/perf_event.ts";
+
+Deno.test("encodePerfEventAttr() lays out type, size, config, read_format and flag bits", () => {
+  const bytes = encodePerfEventAttr({
+    type: 7,
+    config: 0x1234_5678_9abcn,
+    readFormat: PERF_FORMAT.TOTAL_TIME_ENABLED | PERF_FORMAT.TOTAL_TIME_RUNNING,
+    disabled: true,
+    inherit: true,
+    excludeHv: true,
+    enableOnExec: true,
+  });
+  const view = new DataView(bytes.buffer);
+  assert.equal(bytes.length, 136);
+  assert.equal(view.getUint32(0, true), 7);
+  assert.equal(view.getUint32(4, true), 136);
+  assert.equal(view.getBigUint64(8, true), 0x1234_5678_9abcn);
+  assert.equal(view.getBigUint64(32, true), 3n);
+  assert.equal(view.getBigUint64(40, true), (1n << 0n) | (1n << 1n) | (1n << 6n) | (1n << 12n));
+  assert.ok(bytes.slice(48).every((byte) => byte === 0));
+});
+
+function openFds(): number {
+  return [...Deno.readDirSync("/proc/self/fd")].length;
+}
+
+Deno.test("PerfCounter counts a real software event and releases its fd", () => {
+  const before = openFds();
+  const counter = PerfCounter.open("task-clock", {
+    type: PERF_TYPE.SOFTWARE,
+    config: 1n,
+    readFormat: PERF_FORMAT.TOTAL_TIME_ENABLED | PERF_FORMAT.TOTAL_TIME_RUNNING,
+  }, { pid: 0, cpu: -1 });
+  assert.equal(openFds(), before + 1);
+  const start = performance.now();
+  while (performance.now() - start < 20) {
+    // burn about 20 ms of this thread's CPU time
+  }
+  counter.read();
+  assert.ok(counter.value >= 15e6, `task-clock ${counter.value} ns`);
+  assert.ok(counter.enabled >= counter.running && counter.running > 0);
+  counter.disable();
+  counter.reset();
+  counter.read();
+  assert.equal(counter.value, 0);
+  counter.close();
+  counter.close();
+  assert.equal(openFds(), before);
+});
+
+Deno.test("PerfCounter.open() reports a missing event as unsupported with its errno", () => {
+  try {
+    // A software event number far past the last one the kernel knows.
+    PerfCounter.open("bogus", { type: PERF_TYPE.SOFTWARE, config: 999n }, { pid: 0, cpu: -1 });
+    assert.fail("the kernel accepted a bogus software event");
+  } catch (error) {
+    assert.ok(error instanceof PerfEventOpenError);
+    assert.ok(error.unsupported, error.message);
+    assert.match(error.message, /perf_event_open \(bogus\): .*\(E[A-Z]+\)/);
+  }
+});
+
+Deno.test("readPerfEventParanoid() reads the sysctl, or undefined when absent", async () => {
+  assert.equal(typeof readPerfEventParanoid(), "number");
+  const file = await Deno.makeTempFile();
+  await Deno.writeTextFile(file, "-1\n");
+  assert.equal(readPerfEventParanoid(file), -1);
+  assert.equal(readPerfEventParanoid(`${file}.missing`), undefined);
+});
