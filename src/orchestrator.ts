@@ -4,6 +4,7 @@
  * @module
  */
 
+import { stampMonotonic } from "./clock.ts";
 import { SourceError } from "./errors.ts";
 import type { Metric, Source } from "./source.ts";
 
@@ -23,8 +24,16 @@ export interface PhaseMetrics {
   failures: SourceFailure[];
 }
 
-/** Callback for diagnostics the orchestrator emits (a source failing). */
-export type WarnFn = (message: string) => void;
+/** Where the orchestrator's diagnostics go. */
+export interface OrchestratorLog {
+  /** A source failed (shown at every verbosity). */
+  warn?: (message: string) => void;
+  /**
+   * Debug details; when set, the time between the first and the last
+   * source read of each boundary is recorded and summarised by `join()`.
+   */
+  debug?: (message: string) => void;
+}
 
 /**
  * Runs `init`, `measure`, `retrieve` and `join` on every source, in
@@ -54,19 +63,25 @@ export class SourceOrchestrator {
   /** Per source: boundaries (0 = baseline) whose measure or retrieve failed. */
   readonly #failedBoundaries: Map<number, string>[];
   #boundary = 0;
-  readonly #warn: WarnFn;
+  readonly #warn: (message: string) => void;
+  readonly #debug: ((message: string) => void) | undefined;
+  /** Clock scratch: [sec, nsec] before the first read, [sec, nsec] after the last. */
+  readonly #stamps = new Float64Array(4);
+  #spreads: Float64Array | undefined;
 
   /**
    * Creates an orchestrator for one run.
    *
    * @param sources The sources, in the order they are read.
-   * @param warn Where failure diagnostics go (default: nowhere).
+   * @param log Where diagnostics go (default: nowhere).
    */
-  constructor(sources: readonly Source[], warn: WarnFn = () => {}) {
+  constructor(sources: readonly Source[], log: OrchestratorLog = {}) {
     this.#sources = [...sources];
     this.#raws = this.#sources.map(() => []);
     this.#failedBoundaries = this.#sources.map(() => new Map());
-    this.#warn = warn;
+    this.#warn = log.warn ?? (() => {});
+    this.#debug = log.debug;
+    if (this.#debug !== undefined && this.#sources.length > 1) this.#spreads = new Float64Array(64);
   }
 
   /** Number of phases retrieved so far. */
@@ -98,6 +113,8 @@ export class SourceOrchestrator {
    */
   measure(): void | Promise<void> {
     const boundary = this.#boundary;
+    const spreads = this.#spreads;
+    if (spreads !== undefined) stampMonotonic(this.#stamps, 0);
     let pending: Promise<void>[] | undefined;
     for (let i = 0; i < this.#sources.length; i++) {
       try {
@@ -110,7 +127,25 @@ export class SourceOrchestrator {
       }
     }
     this.#boundary = boundary + 1;
-    if (pending !== undefined) return Promise.all(pending).then(() => {});
+    if (pending !== undefined) {
+      return Promise.all(pending).then(() => {
+        if (spreads !== undefined) this.#recordSpread(boundary);
+      });
+    }
+    if (spreads !== undefined) this.#recordSpread(boundary);
+  }
+
+  /** Records how long the boundary's reads of all sources took, first to last. */
+  #recordSpread(boundary: number): void {
+    const stamps = this.#stamps;
+    stampMonotonic(stamps, 2);
+    let spreads = this.#spreads!;
+    if (boundary >= spreads.length) {
+      spreads = new Float64Array(spreads.length * 2);
+      spreads.set(this.#spreads!);
+      this.#spreads = spreads;
+    }
+    spreads[boundary] = (stamps[2]! - stamps[0]!) * 1e9 + stamps[3]! - stamps[1]!;
   }
 
   /**
@@ -144,6 +179,17 @@ export class SourceOrchestrator {
 
   /** Calls every source's `join()`; failures are reported, not thrown. */
   async join(): Promise<void> {
+    if (this.#spreads !== undefined && this.#boundary > 0) {
+      const spreads = [...this.#spreads.subarray(0, this.#boundary)].sort((a, b) => a - b);
+      const median = spreads[spreads.length >> 1]!;
+      this.#debug!(
+        `reading all ${this.#sources.length} sources at a boundary took ` +
+          `median ${(median / 1000).toFixed(1)} µs, max ${
+            (spreads.at(-1)! / 1000).toFixed(1)
+          } µs ` +
+          `(first to last read, ${spreads.length} boundaries)`,
+      );
+    }
     await Promise.all(this.#sources.map(async (source) => {
       try {
         await source.join?.();

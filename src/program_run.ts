@@ -85,7 +85,10 @@ export interface ProgramRunOptions {
  */
 export async function runProgram(options: ProgramRunOptions): Promise<RunResult> {
   const { logger, relay } = options;
-  const orchestrator = new SourceOrchestrator(options.sources, (m) => logger.warn(m));
+  const orchestrator = new SourceOrchestrator(options.sources, {
+    warn: (message) => logger.warn(message),
+    debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
+  });
   const boundaries = new BoundaryLog();
   const scanner = new TokenScanner(options.pattern);
 

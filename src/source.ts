@@ -49,6 +49,10 @@ export interface Sensor {
   unit: string;
   /** Name of the source providing it. */
   source: string;
+  /** `false` when the source knows this sensor cannot be read on this machine. */
+  available?: boolean;
+  /** Why it is unavailable (or a remark about it), for `list-sensors`. */
+  note?: string;
 }
 
 /** A value that may be returned directly or through a promise. */

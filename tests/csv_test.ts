@@ -66,3 +66,13 @@ Deno.test("formatSensorsCsv() writes sensor;unit;source", () => {
     "sensor;unit;source\nPSYS;µJ;RAPL (Powercap)\n",
   );
 });
+
+Deno.test("formatSensorsCsv() leaves out sensors that cannot be read", () => {
+  assert.equal(
+    formatSensorsCsv([
+      { name: "TASK_CLOCK", unit: "ns", source: "perf_event" },
+      { name: "CPU_CYCLES", unit: "count", source: "perf_event", available: false },
+    ]),
+    "sensor;unit;source\nTASK_CLOCK;ns;perf_event\n",
+  );
+});

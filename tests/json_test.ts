@@ -67,3 +67,12 @@ Deno.test("formatSensorsJson() writes an array of {name, unit, source}", () => {
     { name: "GPU-0", unit: "mJ", source: "NVML" },
   ]);
 });
+
+Deno.test("formatSensorsJson() keeps availability when a source reports it", () => {
+  assert.deepEqual(
+    JSON.parse(formatSensorsJson([
+      { name: "CPU_CYCLES", unit: "count", source: "perf_event", available: false, note: "no PMU" },
+    ])),
+    [{ name: "CPU_CYCLES", unit: "count", source: "perf_event", available: false, note: "no PMU" }],
+  );
+});

@@ -92,7 +92,9 @@ Deno.test("SourceOrchestrator marks the phases a failing source affects and keep
   const warnings: string[] = [];
   const failing = new CountingSource("flaky", 3); // fails at boundary 2
   const steady = new CountingSource("steady");
-  const orchestrator = new SourceOrchestrator([failing, steady], (m) => warnings.push(m));
+  const orchestrator = new SourceOrchestrator([failing, steady], {
+    warn: (m) => warnings.push(m),
+  });
   orchestrator.measure();
   for (let i = 0; i < 4; i++) {
     orchestrator.measure();
@@ -120,4 +122,22 @@ Deno.test("SourceOrchestrator.init() fails when a source cannot attach", async (
     toMetrics: () => [],
   };
   await assert.rejects(new SourceOrchestrator([broken]).init(1), /broken: no such device/);
+});
+
+Deno.test("SourceOrchestrator reports the spread between the first and last read in debug", async () => {
+  const debug: string[] = [];
+  const orchestrator = new SourceOrchestrator([new CountingSource("a"), new AsyncSource("b")], {
+    debug: (m) => debug.push(m),
+  });
+  await orchestrator.measure();
+  for (let i = 0; i < 100; i++) {
+    await orchestrator.measure();
+    await orchestrator.retrieve();
+  }
+  await orchestrator.join();
+  assert.equal(debug.length, 1);
+  assert.match(
+    debug[0]!,
+    /reading all 2 sources at a boundary took median [\d.]+ µs, max [\d.]+ µs \(first to last read, 101 boundaries\)/,
+  );
 });

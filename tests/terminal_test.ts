@@ -42,3 +42,10 @@ Deno.test("formatSensorsTerminal() groups sensors by source", () => {
   assert.match(text, /PACKAGE-0 +\| µJ/);
   assert.match(formatSensorsTerminal([], { color: false }), /No sensors available/);
 });
+
+Deno.test("formatSensorsTerminal() says which sensors are not available and why", () => {
+  const text = formatSensorsTerminal([
+    { name: "CPU_CYCLES", unit: "count", source: "perf_event", available: false, note: "no PMU" },
+  ], { color: false });
+  assert.match(text, /CPU_CYCLES +\| count +\| not available: no PMU/);
+});

@@ -100,7 +100,9 @@ export function formatCsv(result: ProfileResult, forceIterations = false): strin
 }
 
 /**
- * The `list-sensors` CSV: header `sensor;unit;source`.
+ * The `list-sensors` CSV: header `sensor;unit;source` (the reference
+ * schema), one row per sensor that can be read; unavailable ones are left
+ * out (the terminal and JSON outputs say why).
  *
  * @param sensors The sensors.
  * @returns CSV text.
@@ -114,6 +116,7 @@ export function formatCsv(result: ProfileResult, forceIterations = false): strin
 export function formatSensorsCsv(sensors: readonly Sensor[]): string {
   return write(
     ["sensor", "unit", "source"],
-    sensors.map((sensor) => [sensor.name, sensor.unit, sensor.source]),
+    sensors.filter((sensor) => sensor.available !== false)
+      .map((sensor) => [sensor.name, sensor.unit, sensor.source]),
   );
 }

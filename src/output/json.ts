@@ -122,7 +122,8 @@ export function formatJson(result: ProfileResult, forceIterations = false): stri
 }
 
 /**
- * The `list-sensors` JSON: an array of `{name, unit, source}`.
+ * The `list-sensors` JSON: an array of `{name, unit, source}`, plus
+ * `available` and `note` when the source reports them.
  *
  * @param sensors The sensors.
  * @returns JSON text ending with a newline.
@@ -134,7 +135,14 @@ export function formatJson(result: ProfileResult, forceIterations = false): stri
  * ```
  */
 export function formatSensorsJson(sensors: readonly Sensor[]): string {
-  return `${stringify(sensors.map(({ name, unit, source }) => ({ name, unit, source })))}\n`;
+  const entries = sensors.map(({ name, unit, source, available, note }) => ({
+    name,
+    unit,
+    source,
+    ...(available === undefined ? {} : { available }),
+    ...(note === undefined ? {} : { note }),
+  }));
+  return `${stringify(entries)}\n`;
 }
 
 /** `JSON.rawJSON` (ES2025, in V8) is not in TypeScript's lib yet. */

@@ -237,7 +237,15 @@ export function formatSensorsTerminal(
   for (const [source, list] of groupBySource(sensors)) {
     lines.push(...singleBox(source, paint));
     lines.push(`  ${"Name".padEnd(20)} | Unit`, "─".repeat(WIDTH));
-    for (const sensor of list) lines.push(`  ${sensor.name.padEnd(20)} | ${sensor.unit}`);
+    for (const sensor of list) {
+      let line = `  ${sensor.name.padEnd(20)} | ${sensor.unit.padEnd(6)}`;
+      if (sensor.available === false) {
+        line += paint("yellow", ` | not available${sensor.note ? `: ${sensor.note}` : ""}`);
+      } else if (sensor.note) {
+        line += ` | ${sensor.note}`;
+      }
+      lines.push(line.trimEnd());
+    }
   }
   return `${lines.join("\n")}\n`;
 }
