@@ -6,7 +6,11 @@
 
 import { ProfilerError, UsageError } from "./errors.ts";
 import { Logger } from "./logger.ts";
-import { compileTokenPattern, DEFAULT_TOKEN_PATTERN } from "./phase/token_pattern.ts";
+import {
+  compileTokenPattern,
+  DEFAULT_TOKEN_PATTERN,
+  type TokenPattern,
+} from "./phase/token_pattern.ts";
 import { type ByteSink, WriterSink } from "./process/byte_sink.ts";
 import { resolveCommand } from "./process/command_resolver.ts";
 import { SignalRelay } from "./process/signal_relay.ts";
@@ -44,6 +48,45 @@ export interface ProfileConfig {
   logger?: Logger;
   /** Called after each run completes, e.g. for progress display. */
   onRun?: (run: RunResult) => void;
+}
+
+/** What {@linkcode validateProfileConfig} establishes. */
+export interface ValidatedProfileConfig {
+  /** The compiled token pattern. */
+  pattern: TokenPattern;
+  /** The resolved program path. */
+  executable: string;
+  /** The number of runs. */
+  iterations: number;
+}
+
+/**
+ * Checks a configuration without running anything: the command resolves,
+ * the pattern compiles, the iteration count is valid.
+ *
+ * @param config What would be profiled.
+ * @returns The compiled pattern, resolved executable and iteration count.
+ * @throws {UsageError} For an invalid pattern, iteration count or missing command.
+ * @throws {CommandNotFoundError} When the command cannot be run (127/126).
+ *
+ * @example Usage
+ * ```ts
+ * import { validateProfileConfig } from "./profiler.ts";
+ * console.log(validateProfileConfig({ command: ["sh", "-c", "true"] }).executable);
+ * ```
+ */
+export function validateProfileConfig(
+  config: Pick<ProfileConfig, "command" | "tokenPattern" | "iterations" | "cwd">,
+): ValidatedProfileConfig {
+  const name = config.command[0];
+  if (name === undefined) throw new UsageError("no command to profile");
+  const iterations = config.iterations ?? 1;
+  if (!Number.isSafeInteger(iterations) || iterations < 1) {
+    throw new UsageError(`iterations must be a positive integer, got ${iterations}`);
+  }
+  const pattern = compileTokenPattern(config.tokenPattern ?? DEFAULT_TOKEN_PATTERN);
+  const executable = resolveCommand(name, { cwd: config.cwd });
+  return { pattern, executable, iterations };
 }
 
 /**
@@ -96,15 +139,9 @@ export class JouleProfiler {
    * @throws {CommandNotFoundError} When the command cannot be run.
    */
   async profile(config: ProfileConfig): Promise<ProfileResult> {
-    const [name, ...args] = config.command;
-    if (name === undefined) throw new UsageError("no command to profile");
-    const iterations = config.iterations ?? 1;
-    if (!Number.isSafeInteger(iterations) || iterations < 1) {
-      throw new UsageError(`iterations must be a positive integer, got ${iterations}`);
-    }
-    const tokenPattern = config.tokenPattern ?? DEFAULT_TOKEN_PATTERN;
-    const pattern = compileTokenPattern(tokenPattern);
-    const executable = resolveCommand(name, { cwd: config.cwd });
+    const { pattern, executable, iterations } = validateProfileConfig(config);
+    const args = config.command.slice(1);
+    const tokenPattern = pattern.source;
     const logger = config.logger ?? new Logger();
     const sink = config.stdout === "stderr"
       ? new WriterSink(Deno.stderr)

@@ -26,6 +26,11 @@ import type { Source } from "./source.ts";
 const DRAIN_QUIET_MS = 5;
 const DRAIN_MAX_MS = 100;
 const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * After end of output, how long to watch for the program's exit before
+ * concluding it closed stdout early and is still running (µs).
+ */
+const EXIT_SPIN_MICROS = 2000;
 
 /** Everything one run needs. */
 export interface ProgramRunOptions {
@@ -141,9 +146,12 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     if (pump.sinkBroken) {
       logger.warn("the program's stdout reader went away (broken pipe); stopped passing output on");
     }
-    const exit = await program.exit;
+    // End of output usually means the program is exiting: END is taken as
+    // soon as it has, not when the runtime gets round to reporting it.
+    if (!program.exited) program.waitForExit(EXIT_SPIN_MICROS);
     const end = boundary(END_TOKEN, -1);
     if (end) await end;
+    const exit = await program.exit;
     await orchestrator.join();
 
     const startNs = boundaries.nsAt(0);

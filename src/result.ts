@@ -133,7 +133,7 @@ export function buildPhases(
       endNs,
       timestamp: anchor.toEpochMs(startNs),
       durationMs: spanMs(startNs, endNs),
-      metrics: metrics[i]?.metrics ?? [],
+      metrics: withAveragePower(metrics[i]?.metrics ?? [], endNs - startNs),
       failures: metrics[i]?.failures ?? [],
     };
     const startLine = boundaries.lineAt(i);
@@ -143,4 +143,37 @@ export function buildPhases(
     phases.push(phase);
   }
   return phases;
+}
+
+/** Joules per unit of the energy units sources report. */
+const JOULES_PER_UNIT: Record<string, number> = { "µJ": 1e-6, "uJ": 1e-6, "mJ": 1e-3, "J": 1 };
+
+/**
+ * Adds `details.average_power_w` (energy ÷ phase duration) to every energy
+ * metric (units µJ, mJ, J) of a phase.
+ *
+ * @param metrics A phase's metrics.
+ * @param durationNs The phase's duration.
+ * @returns The same metrics, energy ones with their average power.
+ *
+ * @example Usage
+ * ```ts
+ * import { withAveragePower } from "./result.ts";
+ * const [metric] = withAveragePower(
+ *   [{ name: "PACKAGE-0", value: 2_000_000, unit: "µJ", source: "RAPL (Powercap)" }],
+ *   1_000_000_000n,
+ * );
+ * console.log(metric!.details); // { average_power_w: 2 }
+ * ```
+ */
+export function withAveragePower(metrics: Metric[], durationNs: bigint): Metric[] {
+  if (durationNs <= 0n) return metrics;
+  const seconds = Number(durationNs) / 1e9;
+  for (const metric of metrics) {
+    const perUnit = JOULES_PER_UNIT[metric.unit];
+    if (perUnit === undefined) continue;
+    const watts = Math.round(metric.value * perUnit / seconds * 1e6) / 1e6;
+    metric.details = { ...metric.details, average_power_w: watts };
+  }
+  return metrics;
 }

@@ -49,3 +49,28 @@ Deno.test("formatSensorsTerminal() says which sensors are not available and why"
   ], { color: false });
   assert.match(text, /CPU_CYCLES +\| count +\| not available: no PMU/);
 });
+
+Deno.test("formatTerminal() shows average power, marks totals and warns not to add domains up", () => {
+  const sample = result();
+  sample.runs[0]!.phases[0]!.metrics = [
+    {
+      name: "PACKAGE-0",
+      value: 2000,
+      unit: "µJ",
+      source: "RAPL (Powercap)",
+      details: { average_power_w: 0.2, total: "cpu" },
+    },
+    {
+      name: "PSYS",
+      value: 5000,
+      unit: "µJ",
+      source: "RAPL (Powercap)",
+      details: { total: "platform" },
+    },
+  ];
+  const text = formatTerminal(sample, { color: false });
+  assert.match(text, /PACKAGE-0 +: +2000 µJ +0\.200 W +← CPU total/);
+  assert.match(text, /PSYS +: +5000 µJ +← platform total/);
+  assert.match(text, /never add them up/);
+  assert.doesNotMatch(formatTerminal(result(), { color: false }), /never add them up/);
+});

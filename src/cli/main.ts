@@ -13,7 +13,7 @@ import { formatJson, formatSensorsJson } from "../output/json.ts";
 import { formatSensorsTerminal, formatTerminal } from "../output/terminal.ts";
 import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
 import { WriterSink } from "../process/byte_sink.ts";
-import { JouleProfiler } from "../profiler.ts";
+import { JouleProfiler, validateProfileConfig } from "../profiler.ts";
 import type { ProfileResult } from "../result.ts";
 import type { Sensor } from "../source.ts";
 import { buildSources, type SourceFlags } from "./sources.ts";
@@ -37,6 +37,7 @@ interface ProfileFlags {
   tokenPattern: string;
   stdoutFile?: string;
   iterations: number;
+  raplPolling?: number;
 }
 
 const encoder = new TextEncoder();
@@ -53,6 +54,27 @@ function positiveInteger(name: string) {
       throw new UsageError(`${name} must be a positive integer, got '${value}'`);
     }
     return Number(value);
+  };
+}
+
+function socketList(value: string): number[] {
+  const parts = value.split(",").map((part) => part.trim());
+  if (parts.some((part) => !/^\d+$/.test(part))) {
+    throw new UsageError(
+      `--sockets expects socket numbers separated by commas (e.g. 0,1), got '${value}'`,
+    );
+  }
+  const sockets = [...new Set(parts.map(Number))];
+  return sockets.sort((a, b) => a - b);
+}
+
+function nonNegativeSeconds(name: string) {
+  return (value: string): number => {
+    const seconds = Number(value);
+    if (value.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
+      throw new UsageError(`${name} must be a number of seconds ≥ 0, got '${value}'`);
+    }
+    return seconds;
   };
 }
 
@@ -129,8 +151,11 @@ async function profileCommand(
   let programStdout: WriterSink | undefined;
   try {
     const profiler = new JouleProfiler();
-    for (const source of await buildSources(global, logger, "profile")) profiler.addSource(source);
     programStdout = openProgramStdout(flags, target);
+    validateProfileConfig({ command, tokenPattern: flags.tokenPattern });
+    for (const source of buildSources({ ...global, ...flags }, logger, "profile")) {
+      profiler.addSource(source);
+    }
     const result = await profiler.profile({
       command,
       tokenPattern: flags.tokenPattern,
@@ -167,7 +192,7 @@ async function listSensorsCommand(global: GlobalFlags): Promise<number> {
   const target = prepareListOutput(global);
   try {
     const profiler = new JouleProfiler();
-    for (const source of await buildSources(global, logger, "list-sensors")) {
+    for (const source of buildSources(global, logger, "list-sensors")) {
       profiler.addSource(source);
     }
     const sensors = await profiler.listSensors();
@@ -200,6 +225,22 @@ function buildCli(done: (code: Promise<number>) => void): Command {
       "results file ('-' for stdout); default data<TIMESTAMP>.json|csv for --json/--csv, " +
         "stdout for the terminal layout",
     )
+    .option(
+      "--rapl-path <path>",
+      "powercap RAPL folder (default $JOULE_PROFILER_RAPL_PATH, else " +
+        "/sys/devices/virtual/powercap/intel-rapl)",
+    )
+    .option(
+      "-s, --sockets <list>",
+      "CPU sockets (packages) to measure, e.g. 0 or 0,1 (default all; PSYS is always measured)",
+      socketList,
+    )
+    .addOption(
+      new Option(
+        "--rapl-backend <backend>",
+        "RAPL backend (default: perf if its power PMU opens, else powercap)",
+      ).choices(["perf", "powercap"]),
+    )
     .enablePositionalOptions()
     .showSuggestionAfterError()
     .exitOverride()
@@ -221,6 +262,12 @@ function buildCli(done: (code: Promise<number>) => void): Command {
       "run the program n times and report per-phase mean and spread",
       positiveInteger("--iterations"),
       1,
+    )
+    .option(
+      "--rapl-polling <seconds>",
+      "seconds between powercap counter reads that catch wraps (default: derived from " +
+        "max_energy_range_uj; 0 turns polling off)",
+      nonNegativeSeconds("--rapl-polling"),
     )
     .argument("[command...]", "the program to profile and its arguments, after --")
     .passThroughOptions()

@@ -91,11 +91,30 @@ function groupBySource<T extends { source: string }>(items: readonly T[]): Map<s
   return new Map([...groups].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0));
 }
 
+const TOTAL_LABELS: Record<string, string> = { cpu: "← CPU total", platform: "← platform total" };
+
 function metricLine(metric: Metric): string {
-  const marker = metric.details?.scaled === true ? " (scaled)" : "";
-  return `  ${metric.name.padEnd(20)}: ${
+  const details = metric.details ?? {};
+  let line = `  ${metric.name.padEnd(20)}: ${
     formatNumber(metric.value).padStart(12)
-  } ${metric.unit}${marker}`;
+  } ${metric.unit}`;
+  if (typeof details.average_power_w === "number") {
+    line += `  ${details.average_power_w.toFixed(3).padStart(9)} W`;
+  }
+  if (details.scaled === true) line += " (scaled)";
+  const total = TOTAL_LABELS[String(details.total)];
+  if (total !== undefined) line += `  ${total}`;
+  return line;
+}
+
+/** Said once under results that mark totals: overlapping domains must not be summed. */
+const OVERLAP_NOTE = "Note: RAPL domains overlap (PSYS ⊇ PACKAGE ⊇ CORE, UNCORE): never add them " +
+  "up; use the figure marked as total.";
+
+function marksTotals(result: ProfileResult): boolean {
+  return result.runs.some((run) =>
+    run.phases.some((phase) => phase.metrics.some((metric) => metric.details?.total !== undefined))
+  );
 }
 
 function phaseLines(phase: PhaseResult, paint: Paint): string[] {
@@ -211,6 +230,7 @@ export function formatTerminal(result: ProfileResult, options: TerminalOptions =
   } else if (result.runs.length > 1) {
     lines.push(...iterationLines(result, paint, color));
   }
+  if (marksTotals(result)) lines.push(paint("dim", OVERLAP_NOTE));
   return `${lines.join("\n")}\n`;
 }
 

@@ -137,6 +137,32 @@ export class ProgramProcess {
     return this.exit;
   }
 
+  /**
+   * Watches `/proc/<pid>/stat` for up to `maxMicros` until the program has
+   * exited (zombie, or already reaped). Much quicker than waiting for the
+   * runtime's exit notification, which lags by a millisecond or more.
+   *
+   * @param maxMicros How long to watch.
+   * @returns `true` when it has exited.
+   */
+  waitForExit(maxMicros: number): boolean {
+    const deadline = performance.now() + maxMicros / 1000;
+    const path = `/proc/${this.pid}/stat`;
+    for (;;) {
+      if (this.#exited) return true;
+      let state: string;
+      try {
+        const stat = Deno.readTextFileSync(path);
+        state = stat.charAt(stat.lastIndexOf(")") + 2);
+      } catch {
+        return true;
+      }
+      if (state === "Z" || state === "X") return true;
+      if (performance.now() > deadline) return false;
+      sleepMicros(20);
+    }
+  }
+
   /** Polls `/proc/<pid>/stat` until the gate has stopped itself. */
   #waitUntilStopped(timeoutMs: number): void {
     const deadline = performance.now() + timeoutMs;

@@ -1,0 +1,32 @@
+/**
+ * RAPL energy (Intel and AMD CPUs): the powercap and perf_event backends.
+ *
+ * @module
+ */
+
+export {
+  markTotals,
+  PACKAGE_TOTAL_NAME,
+  PERF_RAPL_SOURCE_NAME,
+  POWERCAP_SOURCE_NAME,
+  RAPL_UNIT,
+  type RaplDomain,
+} from "./rapl_domain.ts";
+export {
+  DEFAULT_POWERCAP_PATH,
+  discoverPowercapZones,
+  type PowercapZone,
+} from "./powercap_zones.ts";
+export {
+  defaultPollingPeriod,
+  PowercapSource,
+  type PowercapSourceOptions,
+} from "./powercap_source.ts";
+export { DEFAULT_EVENT_SOURCE_PATH, discoverPowerPmu, type PowerPmu } from "./power_pmu.ts";
+export { PerfRaplSource, planPerfRaplCounters } from "./perf_rapl_source.ts";
+export {
+  type RaplBackend,
+  type RaplSetup,
+  type RaplSetupOptions,
+  setupRapl,
+} from "./rapl_setup.ts";

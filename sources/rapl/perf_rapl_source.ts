@@ -1,0 +1,217 @@
+/**
+ * RAPL energy through perf_event: the `power` PMU's 64-bit counters, one
+ * per domain and package, system-wide.
+ *
+ * @module
+ */
+
+import { SourceError } from "../../src/errors.ts";
+import { PerfCounter } from "../../src/ffi/perf_event.ts";
+import { SnapshotStore } from "../../src/snapshot_store.ts";
+import type { Metric, Sensor, Source } from "../../src/source.ts";
+import type { PowerPmu, PowerPmuEvent } from "./power_pmu.ts";
+import { markTotals, PERF_RAPL_SOURCE_NAME, RAPL_UNIT, type RaplDomain } from "./rapl_domain.ts";
+
+/** One counter to open: a domain of one package, on that package's CPU. */
+export interface PerfRaplCounterPlan {
+  /** Sensor name (`PACKAGE-0`, `PSYS`, ...). */
+  sensor: string;
+  /** The domain. */
+  domain: RaplDomain;
+  /** The PMU event. */
+  event: PowerPmuEvent;
+  /** CPU the counter is opened on. */
+  cpu: number;
+  /** Package id (`undefined` for PSYS). */
+  packageId: number | undefined;
+}
+
+/** 2^64, to undo a (theoretical) wrap of a 64-bit counter. */
+const TWO_POW_64 = 18446744073709551616;
+
+/**
+ * RAPL energy per phase from the perf `power` PMU. Counters are opened by
+ * `init()` (system-wide: pid -1, on the CPU `cpumask` names for each
+ * package; PSYS once), read at each boundary with one `read(2)` each into
+ * a reused buffer, and converted with the event's scale after the run.
+ *
+ * @example Usage
+ * ```ts
+ * import { discoverPowerPmu } from "./power_pmu.ts";
+ * import { PerfRaplSource, planPerfRaplCounters } from "./perf_rapl_source.ts";
+ * const pmu = discoverPowerPmu();
+ * if (!("missing" in pmu)) {
+ *   const source = new PerfRaplSource(pmu, planPerfRaplCounters(pmu, { packageOfCpu: () => 0 }));
+ * }
+ * ```
+ */
+export class PerfRaplSource implements Source<number> {
+  /** `RAPL (perf_event)`. */
+  readonly name = PERF_RAPL_SOURCE_NAME;
+  /** The counters, in column order. */
+  readonly plan: readonly PerfRaplCounterPlan[];
+  readonly #pmu: PowerPmu;
+  readonly #counters: (PerfCounter | undefined)[];
+  readonly #store: SnapshotStore;
+
+  /**
+   * Creates the source; counters are opened by `init()`.
+   *
+   * @param pmu The PMU.
+   * @param plan The counters to open.
+   */
+  constructor(pmu: PowerPmu, plan: readonly PerfRaplCounterPlan[]) {
+    this.#pmu = pmu;
+    this.plan = [...plan];
+    this.#counters = new Array(plan.length).fill(undefined);
+    this.#store = new SnapshotStore(plan.length);
+  }
+
+  /**
+   * Opens every counter (and closes what it opened if one fails).
+   *
+   * @throws {PerfEventOpenError} When the kernel refuses a counter.
+   */
+  open(): void {
+    this.join();
+    try {
+      this.plan.forEach((entry, i) => {
+        this.#counters[i] = PerfCounter.open(`power/${entry.event.event}/ on CPU ${entry.cpu}`, {
+          type: this.#pmu.type,
+          config: entry.event.config,
+        }, { pid: -1, cpu: entry.cpu });
+      });
+    } catch (error) {
+      this.join();
+      throw error;
+    }
+  }
+
+  /** Opens the counters for this run. */
+  init(): void {
+    this.open();
+    this.#store.clear();
+  }
+
+  /** Reads every counter. */
+  measure(): void {
+    const row = this.#store.append();
+    const values = this.#store.values;
+    for (let i = 0; i < this.#counters.length; i++) {
+      const counter = this.#counters[i];
+      if (counter === undefined) throw new SourceError(this.name, "read before init()");
+      counter.read();
+      values[row + i] = counter.value;
+    }
+  }
+
+  /** @returns The row of the boundary that closed the phase. */
+  retrieve(): number {
+    return this.#store.rows - 1;
+  }
+
+  /** Closes the counters. */
+  join(): void {
+    for (let i = 0; i < this.#counters.length; i++) {
+      this.#counters[i]?.close();
+      this.#counters[i] = undefined;
+    }
+  }
+
+  /** One µJ sensor per counter. */
+  sensors(): Sensor[] {
+    return this.plan.map((entry) => ({ name: entry.sensor, unit: RAPL_UNIT, source: this.name }));
+  }
+
+  /**
+   * The energy of each domain over one phase.
+   *
+   * @param row The row `retrieve()` returned for the phase's end.
+   * @returns µJ per domain (to the nJ), totals marked.
+   */
+  toMetrics(row: number): Metric[] {
+    const energies = this.plan.map((entry, i) => {
+      let counts = this.#store.delta(row - 1, row, i);
+      if (counts < 0) counts += TWO_POW_64;
+      const microjoules = Math.round(counts * entry.event.scale * 1e9) / 1e3;
+      return { name: entry.sensor, domain: entry.domain, microjoules };
+    });
+    return markTotals(energies).map(({ name, microjoules, details }) => ({
+      name,
+      value: microjoules,
+      unit: RAPL_UNIT,
+      source: this.name,
+      details,
+    }));
+  }
+}
+
+/** How to plan counters. */
+export interface PerfRaplPlanOptions {
+  /** Package (and die) of a CPU. */
+  packageOfCpu: (cpu: number) => { packageId: number; dieId?: number | undefined } | number;
+  /** Keep only these packages (PSYS is kept whatever this says). */
+  sockets?: readonly number[];
+}
+
+/**
+ * Decides the counters: each domain once per package, on the CPU the PMU's
+ * `cpumask` names for that package; PSYS once, on the first such CPU,
+ * whatever `sockets` says. Sensor names follow the package (and die, when
+ * two cpumask CPUs share a package).
+ *
+ * @param pmu The PMU.
+ * @param options Topology lookup and socket filter.
+ * @returns The counters to open.
+ *
+ * @example Usage
+ * ```ts
+ * import { planPerfRaplCounters } from "./perf_rapl_source.ts";
+ * const plan = planPerfRaplCounters({
+ *   path: "", type: 1, cpus: [0], notes: [],
+ *   events: [{ event: "energy-pkg", domain: "PACKAGE", config: 2n, scale: 1e-9 }],
+ * }, { packageOfCpu: () => 0 });
+ * console.log(plan[0]!.sensor); // "PACKAGE-0"
+ * ```
+ */
+export function planPerfRaplCounters(
+  pmu: PowerPmu,
+  options: PerfRaplPlanOptions,
+): PerfRaplCounterPlan[] {
+  const places = pmu.cpus.map((cpu, index) => {
+    const found = options.packageOfCpu(cpu);
+    const topology = typeof found === "number" ? { packageId: found, dieId: undefined } : found;
+    return { cpu, index, packageId: topology.packageId, dieId: topology.dieId };
+  });
+  const shared = (packageId: number) => places.filter((p) => p.packageId === packageId).length > 1;
+  const plan: PerfRaplCounterPlan[] = [];
+  for (const place of places) {
+    if (options.sockets && !options.sockets.includes(place.packageId)) continue;
+    for (const event of pmu.events) {
+      if (event.domain === "PSYS") continue;
+      let sensor = `${event.domain}-${place.packageId}`;
+      if (shared(place.packageId)) {
+        sensor += place.dieId === undefined ? `_${place.index}` : `-DIE-${place.dieId}`;
+      }
+      plan.push({
+        sensor,
+        domain: event.domain,
+        event,
+        cpu: place.cpu,
+        packageId: place.packageId,
+      });
+    }
+  }
+  const psys = pmu.events.find((event) => event.domain === "PSYS");
+  const first = places[0];
+  if (psys !== undefined && first !== undefined) {
+    plan.push({
+      sensor: "PSYS",
+      domain: "PSYS",
+      event: psys,
+      cpu: first.cpu,
+      packageId: undefined,
+    });
+  }
+  return plan;
+}
