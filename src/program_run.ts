@@ -156,6 +156,12 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
 
     const startNs = boundaries.nsAt(0);
     const endNs = boundaries.nsAt(boundaries.count - 1);
+    const converting = performance.now();
+    const phases = buildPhases(boundaries, orchestrator.toPhaseMetrics(), anchor);
+    logger.info(
+      `run ${options.index + 1}: ${phases.length} phases, converted to metrics in ` +
+        `${(performance.now() - converting).toFixed(1)} ms`,
+    );
     return {
       index: options.index,
       exitCode: exit.code,
@@ -165,7 +171,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       endNs,
       timestamp: anchor.toEpochMs(startNs),
       durationMs: spanMs(startNs, endNs),
-      phases: buildPhases(boundaries, orchestrator.toPhaseMetrics(), anchor),
+      phases,
     };
   } catch (error) {
     if (!program.exited) {

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { TokenScanner } from "../src/phase/token_scanner.ts";
-import { compileTokenPattern, DEFAULT_TOKEN_PATTERN } from "../src/phase/token_pattern.ts";
+import {
+  compileTokenPattern,
+  DEFAULT_TOKEN_PATTERN,
+  requiredPrefix,
+} from "../src/phase/token_pattern.ts";
 import { UsageError } from "../src/errors.ts";
 
 const encoder = new TextEncoder();
@@ -65,22 +69,41 @@ function randomOutput(next: () => number): string {
   return text;
 }
 
+/** Patterns that take each scanning path: literal prefix, none, capture group, anchors. */
+const RANDOM_PATTERNS = [
+  DEFAULT_TOKEN_PATTERN,
+  "(?:__A_1__|__WORK__|漢)",
+  "_(_[A-Z]+)_",
+  "^__[A-Z]+__",
+  "x $",
+];
+
 Deno.test("TokenScanner agrees with a line-by-line scan for random chunk boundaries", () => {
-  for (let seed = 1; seed <= 300; seed++) {
-    const next = random(seed);
-    const text = randomOutput(next);
-    const bytes = encoder.encode(text);
-    const expected = reference(text, DEFAULT_TOKEN_PATTERN);
-    for (const maxPiece of [1, 3, 17, 4096]) {
-      const scanner = new TokenScanner(DEFAULT_TOKEN_PATTERN);
-      const found = scanPieces(scanner, randomSplit(bytes, next, maxPiece));
-      assert.deepEqual(
-        found,
-        expected,
-        `seed ${seed}, pieces ≤ ${maxPiece}: ${JSON.stringify(text)}`,
-      );
+  for (const pattern of RANDOM_PATTERNS) {
+    for (let seed = 1; seed <= 150; seed++) {
+      const next = random(seed);
+      const text = randomOutput(next);
+      const bytes = encoder.encode(text);
+      const expected = reference(text, pattern);
+      for (const maxPiece of [1, 3, 17, 4096]) {
+        const scanner = new TokenScanner(pattern);
+        const found = scanPieces(scanner, randomSplit(bytes, next, maxPiece));
+        assert.deepEqual(
+          found,
+          expected,
+          `${pattern}, seed ${seed}, pieces ≤ ${maxPiece}: ${JSON.stringify(text)}`,
+        );
+      }
     }
   }
+});
+
+Deno.test("TokenScanner ignores a final \\r so CRLF output matches like LF output", () => {
+  const scanner = new TokenScanner("^__[A-Z]+__$");
+  assert.deepEqual(scanPieces(scanner, [encoder.encode("__A__\r\n__B__\r\nx__C__\r\n")]), [
+    ["__A__", 0],
+    ["__B__", 1],
+  ]);
 });
 
 Deno.test("TokenScanner finds every token on a line, in order, with 0-based lines", () => {
@@ -156,4 +179,21 @@ Deno.test("compileTokenPattern() rejects invalid and empty-matching patterns", (
   // Lenient escapes that Unicode mode rejects still compile.
   assert.equal(compileTokenPattern("\\_\\_X\\_\\_").namedByGroup, false);
   assert.equal(compileTokenPattern("\\p{Lu}+_(\\d)").namedByGroup, true);
+});
+
+Deno.test("requiredPrefix() finds the literal every match starts with, conservatively", () => {
+  const cases: [string, string][] = [
+    ["__[A-Z0-9_]+__", "__"],
+    ["\\[PHASE-\\d+\\]", "[PHASE-"],
+    ["<<(\\w+)>>", "<<"],
+    ["^__X__$", "__X__"],
+    ["ab?c", "a"],
+    ["a+b", "a"],
+    ["x{2}y", ""],
+    ["INIT|WORK", ""],
+    ["(INIT|WORK)", ""],
+    ["[ab]c", ""],
+    ["(?<=a)b", ""],
+  ];
+  for (const [pattern, prefix] of cases) assert.equal(requiredPrefix(pattern), prefix, pattern);
 });

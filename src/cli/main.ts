@@ -48,6 +48,17 @@ function writeStdout(text: string): void {
   while (offset < bytes.length) offset += Deno.stdout.writeSync(bytes.subarray(offset));
 }
 
+/** The profiler's peak resident memory (VmHWM), in MiB, or "?" when unknown. */
+function peakRssMiB(): string {
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const kib = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
+    return Number.isFinite(kib) ? (kib / 1024).toFixed(1) : "?";
+  } catch {
+    return "?";
+  }
+}
+
 function positiveInteger(name: string) {
   return (value: string): number => {
     if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
@@ -168,6 +179,7 @@ async function profileCommand(
         exitCode: 130,
       });
     }
+    const formatting = performance.now();
     const text = render(target, result, flags.iterations);
     // The program's last line may lack its newline: start the results on a fresh line.
     const sharesStdout = target.destination === "stdout" && flags.stdoutFile === undefined &&
@@ -177,6 +189,10 @@ async function profileCommand(
       sharesStdout && !programStdout.atLineStart ? `\n${text}` : text,
       logger,
       LABELS[target.format],
+    );
+    logger.info(
+      `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
+        `profiler peak RSS ${peakRssMiB()} MiB`,
     );
     return result.exitCode;
   } catch (error) {

@@ -20,6 +20,11 @@ export interface TokenPattern {
   regex: RegExp;
   /** `true` when the pattern has a capture group: group 1 is the token name. */
   namedByGroup: boolean;
+  /**
+   * Text every match starts with (possibly empty). Lines without it cannot
+   * hold a token, so they are never decoded or matched.
+   */
+  prefix: string;
 }
 
 /**
@@ -63,5 +68,73 @@ export function compileTokenPattern(source: string): TokenPattern {
   }
   regex.lastIndex = 0;
   const groups = new RegExp(`${regex.source}|`, regex.flags).exec("")!.length - 1;
-  return { source, regex, namedByGroup: groups > 0 };
+  return { source, regex, namedByGroup: groups > 0, prefix: requiredPrefix(source) };
+}
+
+const SYNTAX = new Set([..."\\^$.|?*+()[]{}"]);
+const QUANTIFIERS = new Set([..."?*{"]);
+
+/**
+ * The literal text every match of a pattern starts with, read from the
+ * pattern's source: plain characters and escaped punctuation up to the
+ * first construct that is not literal. A quantifier that makes the last
+ * character optional removes it; a top-level alternation means no prefix.
+ *
+ * @param source A regular expression's source.
+ * @returns The prefix, possibly empty.
+ *
+ * @example Usage
+ * ```ts
+ * import { requiredPrefix } from "./token_pattern.ts";
+ * console.log(requiredPrefix("__[A-Z0-9_]+__"), requiredPrefix("\\[PHASE-\\d+\\]")); // "__" "[PHASE-"
+ * ```
+ */
+export function requiredPrefix(source: string): string {
+  if (hasTopLevelAlternation(source)) return "";
+  let prefix = "";
+  let i = source.startsWith("^") ? 1 : 0;
+  while (i < source.length) {
+    const char = source[i]!;
+    let literal: string;
+    if (char === "\\") {
+      const next = source[i + 1];
+      if (next === undefined || /[A-Za-z0-9]/.test(next)) break; // \d, \w, \b, \1, ...
+      literal = next;
+      i += 2;
+    } else if (SYNTAX.has(char)) {
+      if (char === "+") i = source.length; // the last character stays required, then stop
+      else if (QUANTIFIERS.has(char)) prefix = [...prefix].slice(0, -1).join("");
+      break;
+    } else {
+      literal = char;
+      i += 1;
+    }
+    if (QUANTIFIERS.has(source[i] ?? "")) break; // optional or repeated zero times
+    prefix += literal;
+    if (source[i] === "+") break; // one or more: required once, then unknown
+  }
+  return prefix;
+}
+
+/** Whether `|` occurs outside any group or class. */
+function hasTopLevelAlternation(source: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const char = source[i];
+    if (char === "\\") {
+      i++;
+    } else if (inClass) {
+      if (char === "]") inClass = false;
+    } else if (char === "[") {
+      inClass = true;
+    } else if (char === "(") {
+      depth++;
+    } else if (char === ")") {
+      depth--;
+    } else if (char === "|" && depth === 0) {
+      return true;
+    }
+  }
+  return false;
 }

@@ -25,11 +25,16 @@ export interface TokenScannerOptions {
 /**
  * Scans stdout bytes for tokens, line by line.
  *
- * Lines are split on `\n`; every match on a line is a token, in order; when
- * the pattern has a capture group, group 1 is the token's name. A line is
- * scanned once its newline (or the end of output) arrives, so tokens split
- * across reads are found. Matches never span two lines. Line numbers are
- * 0-based. Bytes that are not valid UTF-8 are scanned as U+FFFD.
+ * Lines are split on `\n` (a final `\r` is ignored); every match on a line
+ * is a token, in order; when the pattern has a capture group, group 1 is
+ * the token's name. A line is scanned once its newline (or the end of
+ * output) arrives, so tokens split across reads are found. Matches never
+ * span two lines. Line numbers are 0-based. Bytes that are not valid UTF-8
+ * are scanned as U+FFFD.
+ *
+ * The scan works on bytes: lines without the pattern's literal prefix
+ * (`__` for the default pattern) are counted but never decoded or matched,
+ * so output without tokens costs little more than a `memchr`.
  *
  * The tokens found by the last {@linkcode TokenScanner.push} are left in
  * `tokens[0..count)` and `lines[0..count)`: the arrays are reused so a
@@ -57,13 +62,15 @@ export class TokenScanner {
   readonly pattern: TokenPattern;
 
   readonly #regex: RegExp;
-  readonly #lineRegex: RegExp;
   readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   readonly #maxLineLength: number;
   readonly #overlap: number;
   readonly #names = new Map<string, string>();
-  /** Text of the current, incomplete line. */
-  #carry = "";
+  /** UTF-8 bytes every match starts with (empty: every line is a candidate). */
+  readonly #prefix: Uint8Array;
+  /** Bytes of the current, incomplete line. */
+  #carry = new Uint8Array(4096);
+  #carryLength = 0;
   /** Line number of the line in `#carry`. */
   #line = 0;
 
@@ -76,14 +83,14 @@ export class TokenScanner {
   constructor(pattern: string | TokenPattern, options: TokenScannerOptions = {}) {
     this.pattern = typeof pattern === "string" ? compileTokenPattern(pattern) : pattern;
     this.#regex = new RegExp(this.pattern.regex.source, this.pattern.regex.flags);
-    this.#lineRegex = new RegExp(this.pattern.regex.source, this.pattern.regex.flags);
+    this.#prefix = new TextEncoder().encode(this.pattern.prefix);
     this.#maxLineLength = options.maxLineLength ?? 1 << 20;
     this.#overlap = Math.min(options.overlap ?? 1 << 16, this.#maxLineLength >> 1);
   }
 
-  /** Length of the incomplete line held in memory (bounded by `maxLineLength`). */
+  /** Bytes of the incomplete line held in memory (bounded by `maxLineLength`). */
   get pendingLength(): number {
-    return this.#carry.length;
+    return this.#carryLength;
   }
 
   /** Number of complete lines seen so far. */
@@ -99,18 +106,24 @@ export class TokenScanner {
    */
   push(bytes: Uint8Array): number {
     this.count = 0;
-    const decoded = this.#decoder.decode(bytes, { stream: true });
-    const text = this.#carry.length === 0 ? decoded : this.#carry + decoded;
-    const lastNewline = text.lastIndexOf("\n");
-    if (lastNewline === -1) {
-      this.#carry = text;
-      if (text.length > this.#maxLineLength) this.#cutLongLine();
+    const firstNewline = bytes.indexOf(10);
+    if (firstNewline === -1) {
+      this.#appendCarry(bytes);
+      if (this.#carryLength > this.#maxLineLength) this.#cutLongLine();
       return this.count;
     }
-    this.#scan(text, lastNewline, this.#line);
-    this.#line += countNewlines(text, 0, lastNewline + 1);
-    this.#carry = text.slice(lastNewline + 1);
-    if (this.#carry.length > this.#maxLineLength) this.#cutLongLine();
+    if (this.#carryLength > 0) {
+      this.#appendCarry(bytes.subarray(0, firstNewline));
+      this.#scanLine(this.#carry, 0, this.#carryLength);
+      this.#carryLength = 0;
+    } else {
+      this.#scanLine(bytes, 0, firstNewline);
+    }
+    this.#line++;
+    const lastNewline = bytes.lastIndexOf(10);
+    if (lastNewline > firstNewline) this.#scanLines(bytes, firstNewline + 1, lastNewline);
+    this.#appendCarry(bytes.subarray(lastNewline + 1));
+    if (this.#carryLength > this.#maxLineLength) this.#cutLongLine();
     return this.count;
   }
 
@@ -121,71 +134,99 @@ export class TokenScanner {
    */
   finish(): number {
     this.count = 0;
-    const text = this.#carry + this.#decoder.decode();
-    this.#carry = "";
-    if (text.length > 0) {
-      this.#scan(text, text.length, this.#line);
+    if (this.#carryLength > 0) {
+      this.#scanLine(this.#carry, 0, this.#carryLength);
+      this.#carryLength = 0;
       this.#line++;
     }
     return this.count;
   }
 
-  /** Scans a partial line that grew too long, keeping only its tail. */
-  #cutLongLine(): void {
-    const text = this.#carry;
-    const cut = text.length - this.#overlap;
-    const end = this.#scan(text, cut, this.#line);
-    this.#carry = text.slice(Math.max(cut, end));
+  /**
+   * Scans the complete lines in `bytes[start, end]` (`end` is a newline).
+   * With a prefix, only the lines holding it are decoded and matched.
+   */
+  #scanLines(bytes: Uint8Array, start: number, end: number): void {
+    let counted = start;
+    let at = start;
+    while (at < end) {
+      const hit = this.#prefix.length === 0 ? at : this.#findPrefix(bytes, at, end);
+      if (hit === -1) break;
+      const lineStart = hit === start ? start : Math.max(start, bytes.lastIndexOf(10, hit - 1) + 1);
+      const lineEnd = bytes.indexOf(10, hit);
+      this.#line += countNewlines(bytes, counted, lineStart);
+      counted = lineStart;
+      this.#scanLine(bytes, lineStart, lineEnd);
+      at = lineEnd + 1;
+    }
+    this.#line += countNewlines(bytes, counted, end + 1);
+  }
+
+  /** First position in `[from, to)` where the prefix starts, or -1. */
+  #findPrefix(bytes: Uint8Array, from: number, to: number): number {
+    const prefix = this.#prefix;
+    const first = prefix[0]!;
+    for (
+      let at = bytes.indexOf(first, from);
+      at !== -1 && at < to;
+      at = bytes.indexOf(first, at + 1)
+    ) {
+      let i = 1;
+      while (i < prefix.length && bytes[at + i] === prefix[i]) i++;
+      if (i === prefix.length) return at;
+    }
+    return -1;
+  }
+
+  /** Matches one line (`bytes[start, end)`, no newline; a final `\r` is ignored). */
+  #scanLine(bytes: Uint8Array, start: number, end: number): void {
+    if (end > start && bytes[end - 1] === 13) end--;
+    if (this.#prefix.length > 0 && this.#findPrefix(bytes, start, end) === -1) return;
+    this.#matchText(this.#decoder.decode(bytes.subarray(start, end)), Infinity);
   }
 
   /**
-   * Records the matches that start before `end` in `text` (whose line
-   * numbers start at `line`). Returns where the last match ended.
+   * Records the matches in one line of text that start before `limit`;
+   * returns where the last one ended.
    */
-  #scan(text: string, end: number, line: number): number {
+  #matchText(text: string, limit: number): number {
     const regex = this.#regex;
     regex.lastIndex = 0;
-    let counted = 0;
     let lastEnd = 0;
-    for (;;) {
-      const match = regex.exec(text);
-      if (match === null || match.index >= end) break;
-      const matched = match[0];
-      if (matched.length === 0) {
+    for (let match = regex.exec(text); match !== null; match = regex.exec(text)) {
+      if (match.index >= limit) break;
+      if (match[0].length === 0) {
         regex.lastIndex = match.index + 1;
         continue;
       }
-      line += countNewlines(text, counted, match.index);
-      counted = match.index;
-      if (matched.includes("\n")) {
-        // The pattern can match a newline: re-scan this line on its own so
-        // a token never spans two lines.
-        const lineStart = text.lastIndexOf("\n", match.index - 1) + 1;
-        const lineEnd = text.indexOf("\n", match.index);
-        lastEnd = this.#scanOneLine(text.slice(lineStart, lineEnd), match.index - lineStart, line) +
-          lineStart;
-        regex.lastIndex = lineEnd + 1;
-        continue;
-      }
-      this.#record(match, line);
+      this.#record(match, this.#line);
       lastEnd = regex.lastIndex;
     }
     return lastEnd;
   }
 
-  #scanOneLine(lineText: string, from: number, line: number): number {
-    const regex = this.#lineRegex;
-    regex.lastIndex = from;
-    let lastEnd = from;
-    for (let match = regex.exec(lineText); match !== null; match = regex.exec(lineText)) {
-      if (match[0].length === 0) {
-        regex.lastIndex++;
-        continue;
-      }
-      this.#record(match, line);
-      lastEnd = regex.lastIndex;
+  /**
+   * A partial line grew past `maxLineLength`: scan it now for the matches
+   * that start before its last `overlap` characters, keep only those.
+   */
+  #cutLongLine(): void {
+    const text = this.#decoder.decode(this.#carry.subarray(0, this.#carryLength));
+    const cut = text.length - this.#overlap;
+    const end = this.#matchText(text, cut);
+    this.#carryLength = 0;
+    this.#appendCarry(new TextEncoder().encode(text.slice(Math.max(cut, end))));
+  }
+
+  #appendCarry(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    const needed = this.#carryLength + bytes.length;
+    if (needed > this.#carry.length) {
+      const grown = new Uint8Array(Math.max(needed, this.#carry.length * 2));
+      grown.set(this.#carry.subarray(0, this.#carryLength));
+      this.#carry = grown;
     }
-    return lastEnd;
+    this.#carry.set(bytes, this.#carryLength);
+    this.#carryLength = needed;
   }
 
   #record(match: RegExpExecArray, line: number): void {
@@ -197,7 +238,7 @@ export class TokenScanner {
 
   /**
    * Returns one stored copy per distinct token name. A substring of a large
-   * chunk would otherwise keep the whole chunk alive for the whole run.
+   * line would otherwise keep the whole line alive for the whole run.
    */
   #intern(name: string): string {
     let stored = this.#names.get(name);
@@ -209,9 +250,10 @@ export class TokenScanner {
   }
 }
 
-function countNewlines(text: string, from: number, to: number): number {
+/** Newlines in `bytes[from, to)`. */
+function countNewlines(bytes: Uint8Array, from: number, to: number): number {
   let count = 0;
-  for (let at = text.indexOf("\n", from); at !== -1 && at < to; at = text.indexOf("\n", at + 1)) {
+  for (let at = bytes.indexOf(10, from); at !== -1 && at < to; at = bytes.indexOf(10, at + 1)) {
     count++;
   }
   return count;
