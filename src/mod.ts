@@ -31,7 +31,8 @@ export {
 export { Logger, type Verbosity } from "./logger.ts";
 export { type ByteSink, type SyncWriter, WriterSink } from "./process/byte_sink.ts";
 export { DEFAULT_TOKEN_PATTERN } from "./phase/token_pattern.ts";
-export { formatCsv, formatSensorsCsv } from "./output/csv.ts";
+export { type CsvOptions, formatCsv, formatSensorsCsv, neutralizeFormula } from "./output/csv.ts";
+export { type InvokingUser, invokingUser } from "./process/invoking_user.ts";
 export { formatJson, formatSensorsJson, toJsonDocument } from "./output/json.ts";
 export { formatSensorsTerminal, formatTerminal, type TerminalOptions } from "./output/terminal.ts";
 export { monotonicNs, realtimeNs } from "./clock.ts";

@@ -14,6 +14,7 @@ import {
 import { type ByteSink, WriterSink } from "./process/byte_sink.ts";
 import { resolveCommand } from "./process/command_resolver.ts";
 import { SignalRelay } from "./process/signal_relay.ts";
+import type { InvokingUser } from "./process/invoking_user.ts";
 import { runProgram } from "./program_run.ts";
 import type { ProfileResult, RunResult } from "./result.ts";
 import type { Sensor, Source } from "./source.ts";
@@ -35,6 +36,11 @@ export interface ProfileConfig {
   cwd?: string;
   /** Environment variables to add for the program. */
   env?: Record<string, string>;
+  /**
+   * Run the program as this user (uid, gid and groups, `HOME`, `USER`,
+   * `LOGNAME`); e.g. the user behind `sudo` (see `invokingUser()`).
+   */
+  runAs?: InvokingUser;
   /**
    * Aborting sends SIGTERM to the program; results up to its exit are kept.
    */
@@ -172,6 +178,7 @@ export class JouleProfiler {
             logger,
             cwd: config.cwd,
             env: config.env,
+            runAs: config.runAs,
           });
         } catch (error) {
           // Interrupted between runs: keep the completed ones.

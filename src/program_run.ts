@@ -16,6 +16,7 @@ import { TokenScanner } from "./phase/token_scanner.ts";
 import type { ByteSink } from "./process/byte_sink.ts";
 import { ProgramProcess } from "./process/program_process.ts";
 import type { SignalRelay } from "./process/signal_relay.ts";
+import type { InvokingUser } from "./process/invoking_user.ts";
 import { buildPhases, type RunResult, spanMs } from "./result.ts";
 import type { Source } from "./source.ts";
 
@@ -54,6 +55,8 @@ export interface ProgramRunOptions {
   cwd?: string;
   /** Extra environment of the program. */
   env?: Record<string, string>;
+  /** Run the program as this user instead of the profiler's. */
+  runAs?: InvokingUser;
 }
 
 /**
@@ -103,6 +106,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     stdout: "piped",
     cwd: options.cwd,
     env: options.env,
+    runAs: options.runAs,
   });
   const stdout = program.stdout!;
   let started = false;
@@ -148,7 +152,10 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     }
     // End of output usually means the program is exiting: END is taken as
     // soon as it has, not when the runtime gets round to reporting it.
-    if (!program.exited) program.waitForExit(EXIT_SPIN_MICROS);
+    if (!program.exited && !program.waitForExit(EXIT_SPIN_MICROS)) {
+      // It closed stdout early and is still running: END is its exit.
+      await program.exit;
+    }
     const end = boundary(END_TOKEN, -1);
     if (end) await end;
     const exit = await program.exit;

@@ -14,6 +14,7 @@ import { formatSensorsTerminal, formatTerminal } from "../output/terminal.ts";
 import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
 import { WriterSink } from "../process/byte_sink.ts";
 import { JouleProfiler, validateProfileConfig } from "../profiler.ts";
+import { type InvokingUser, invokingUser } from "../process/invoking_user.ts";
 import type { ProfileResult } from "../result.ts";
 import type { Sensor } from "../source.ts";
 import { buildSources, type SourceFlags } from "./sources.ts";
@@ -30,6 +31,7 @@ export const VERSION: string = denoConfig.version;
 /** Global flags (before the subcommand). */
 interface GlobalFlags extends OutputFlags, SourceFlags {
   verbose: number;
+  csvRaw?: boolean;
 }
 
 /** `profile` flags. */
@@ -37,6 +39,7 @@ interface ProfileFlags {
   tokenPattern: string;
   stdoutFile?: string;
   iterations: number;
+  useRoot?: boolean;
   raplPolling?: number;
 }
 
@@ -97,33 +100,58 @@ function verbosityOf(flags: GlobalFlags): Verbosity {
   return Math.min(flags.verbose, 3) as Verbosity;
 }
 
-function emit(target: OutputTarget, text: string, logger: Logger, label: string): void {
+/** Where results went, and to whom the files belong. */
+interface EmitOptions {
+  logger: Logger;
+  label: string;
+  owner?: { uid: number; gid: number };
+}
+
+function emit(target: OutputTarget, text: string, options: EmitOptions): void {
+  const { logger, label } = options;
   if (target.destination === "stdout") {
-    writeStdout(text);
+    try {
+      writeStdout(text);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+      throw new ProfilerError("cannot write the results: stdout was closed (broken pipe)");
+    }
     return;
   }
-  target.destination.commit(text);
+  try {
+    target.destination.commit(text, options.owner);
+  } catch (error) {
+    throw new ProfilerError(
+      `cannot write results to '${target.destination.path}': ${(error as Error).message} ` +
+        `(any previous file of that name is unchanged)`,
+      { cause: error },
+    );
+  }
   logger.notice(`${label} written to: ${target.destination.path}`);
 }
 
-function render(target: OutputTarget, result: ProfileResult, iterations: number): string {
-  const forceIterations = iterations > 1;
+function render(
+  target: OutputTarget,
+  result: ProfileResult,
+  options: { iterations: number; csvRaw?: boolean },
+): string {
+  const forceIterations = options.iterations > 1;
   switch (target.format) {
     case "json":
       return formatJson(result, forceIterations);
     case "csv":
-      return formatCsv(result, forceIterations);
+      return formatCsv(result, forceIterations, { rawCells: options.csvRaw });
     case "terminal":
       return formatTerminal(result, { color: target.destination === "stdout" ? undefined : false });
   }
 }
 
-function renderSensors(target: OutputTarget, sensors: Sensor[]): string {
+function renderSensors(target: OutputTarget, sensors: Sensor[], csvRaw?: boolean): string {
   switch (target.format) {
     case "json":
       return formatSensorsJson(sensors);
     case "csv":
-      return formatSensorsCsv(sensors);
+      return formatSensorsCsv(sensors, { rawCells: csvRaw });
     case "terminal":
       return formatSensorsTerminal(sensors, {
         color: target.destination === "stdout" ? undefined : false,
@@ -134,7 +162,11 @@ function renderSensors(target: OutputTarget, sensors: Sensor[]): string {
 const LABELS = { json: "JSON", csv: "CSV", terminal: "Results" } as const;
 
 /** Opens where the program's stdout goes; never the same stream as machine-readable results. */
-function openProgramStdout(flags: ProfileFlags, target: OutputTarget): WriterSink {
+function openProgramStdout(
+  flags: ProfileFlags,
+  target: OutputTarget,
+  owner: InvokingUser | undefined,
+): WriterSink {
   if (flags.stdoutFile !== undefined) {
     let file: Deno.FsFile;
     try {
@@ -144,6 +176,7 @@ function openProgramStdout(flags: ProfileFlags, target: OutputTarget): WriterSin
         `cannot write --stdout-file '${flags.stdoutFile}': ${(error as Error).message}`,
       );
     }
+    if (owner !== undefined) Deno.chownSync(flags.stdoutFile, owner.uid, owner.gid);
     return new WriterSink(file, () => file.close());
   }
   if (target.destination === "stdout" && target.format !== "terminal") {
@@ -162,7 +195,12 @@ async function profileCommand(
   let programStdout: WriterSink | undefined;
   try {
     const profiler = new JouleProfiler();
-    programStdout = openProgramStdout(flags, target);
+    // Under sudo the program runs as the user who typed the command, not root.
+    const runAs = flags.useRoot ? undefined : invokingUser();
+    if (runAs !== undefined) {
+      logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
+    }
+    programStdout = openProgramStdout(flags, target, runAs);
     validateProfileConfig({ command, tokenPattern: flags.tokenPattern });
     for (const source of buildSources({ ...global, ...flags }, logger, "profile")) {
       profiler.addSource(source);
@@ -173,6 +211,7 @@ async function profileCommand(
       iterations: flags.iterations,
       stdout: programStdout,
       logger,
+      runAs,
     });
     if (result.runs.length === 0) {
       throw new ProfilerError("interrupted before any run completed; no results", {
@@ -180,16 +219,15 @@ async function profileCommand(
       });
     }
     const formatting = performance.now();
-    const text = render(target, result, flags.iterations);
+    const text = render(target, result, { iterations: flags.iterations, csvRaw: global.csvRaw });
     // The program's last line may lack its newline: start the results on a fresh line.
     const sharesStdout = target.destination === "stdout" && flags.stdoutFile === undefined &&
       target.format === "terminal";
-    emit(
-      target,
-      sharesStdout && !programStdout.atLineStart ? `\n${text}` : text,
+    emit(target, sharesStdout && !programStdout.atLineStart ? `\n${text}` : text, {
       logger,
-      LABELS[target.format],
-    );
+      label: LABELS[target.format],
+      owner: runAs,
+    });
     logger.info(
       `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
         `profiler peak RSS ${peakRssMiB()} MiB`,
@@ -212,7 +250,11 @@ async function listSensorsCommand(global: GlobalFlags): Promise<number> {
       profiler.addSource(source);
     }
     const sensors = await profiler.listSensors();
-    emit(target, renderSensors(target, sensors), logger, LABELS[target.format]);
+    emit(target, renderSensors(target, sensors, global.csvRaw), {
+      logger,
+      label: LABELS[target.format],
+      owner: invokingUser(),
+    });
     return 0;
   } catch (error) {
     if (target.destination !== "stdout") target.destination.discard();
@@ -236,6 +278,11 @@ function buildCli(done: (code: Promise<number>) => void): Command {
     )
     .addOption(new Option("--json", "write results as JSON").conflicts("csv"))
     .addOption(new Option("--csv", "write results as ';'-separated CSV").conflicts("json"))
+    .option(
+      "--csv-raw",
+      "keep CSV text cells that start with = + - @ as they are (by default they get a " +
+        "leading ' so spreadsheets do not run them as formulas)",
+    )
     .option(
       "-o, --output-file <path>",
       "results file ('-' for stdout); default data<TIMESTAMP>.json|csv for --json/--csv, " +
@@ -284,6 +331,10 @@ function buildCli(done: (code: Promise<number>) => void): Command {
       "seconds between powercap counter reads that catch wraps (default: derived from " +
         "max_energy_range_uj; 0 turns polling off)",
       nonNegativeSeconds("--rapl-polling"),
+    )
+    .option(
+      "--use-root",
+      "under sudo, run the program as root (by default it runs as the user who invoked sudo)",
     )
     .argument("[command...]", "the program to profile and its arguments, after --")
     .passThroughOptions()

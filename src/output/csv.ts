@@ -33,16 +33,48 @@ const ALWAYS_QUOTED = new Set(["phase_name", "command", "token_pattern"]);
 
 type Cell = string | number;
 
-function write(header: readonly string[], rows: Cell[][]): string {
+/** Options of the CSV writers. */
+export interface CsvOptions {
+  /**
+   * Keep text cells that start with `=`, `+`, `-`, `@`, tab or carriage
+   * return as they are. By default such cells get a leading `'` (OWASP's
+   * advice against CSV injection) so spreadsheets show them instead of
+   * executing them. Numbers are never changed.
+   */
+  rawCells?: boolean;
+}
+
+/** First characters a spreadsheet treats as the start of a formula. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * Neutralises a text cell a spreadsheet would execute (OWASP CSV injection).
+ *
+ * @param value A text cell.
+ * @returns The value, with a leading `'` when it starts like a formula.
+ *
+ * @example Usage
+ * ```ts
+ * import { neutralizeFormula } from "./csv.ts";
+ * console.log(neutralizeFormula("=HYPERLINK(1)")); // "'=HYPERLINK(1)"
+ * ```
+ */
+export function neutralizeFormula(value: string): string {
+  return FORMULA_START.test(value) ? `'${value}` : value;
+}
+
+function write(header: readonly string[], rows: Cell[][], options: CsvOptions = {}): string {
   const quoted = new Set(header.flatMap((name, i) => ALWAYS_QUOTED.has(name) ? [i] : []));
+  const clean = options.rawCells ? (value: string) => value : neutralizeFormula;
   return stringify([header as string[], ...rows], {
     delimiter: ";",
     record_delimiter: "unix",
     cast: {
-      string: (value, context) =>
-        context.header !== true && context.records > 0 && quoted.has(context.index as number)
-          ? { value, quoted: true }
-          : value,
+      string: (value, context) => {
+        if (context.header === true || context.records === 0) return value;
+        const cell = clean(value);
+        return quoted.has(context.index as number) ? { value: cell, quoted: true } : cell;
+      },
     },
   });
 }
@@ -54,6 +86,7 @@ function write(header: readonly string[], rows: Cell[][]): string {
  *
  * @param result A profile result.
  * @param forceIterations Add `iteration_id` even for a single run.
+ * @param options Formula neutralisation.
  * @returns CSV text with a header line.
  *
  * @example Usage
@@ -66,7 +99,11 @@ function write(header: readonly string[], rows: Cell[][]): string {
  * console.log(text.split("\n")[0]); // "phase_id;phase_name;..."
  * ```
  */
-export function formatCsv(result: ProfileResult, forceIterations = false): string {
+export function formatCsv(
+  result: ProfileResult,
+  forceIterations = false,
+  options: CsvOptions = {},
+): string {
   const iterating = forceIterations || result.runs.length > 1;
   const header: string[] = iterating ? ["iteration_id", ...CSV_COLUMNS] : [...CSV_COLUMNS];
   const command = result.command.join(" ");
@@ -96,7 +133,7 @@ export function formatCsv(result: ProfileResult, forceIterations = false): strin
       }
     }
   }
-  return write(header, rows);
+  return write(header, rows, options);
 }
 
 /**
@@ -105,6 +142,7 @@ export function formatCsv(result: ProfileResult, forceIterations = false): strin
  * out (the terminal and JSON outputs say why).
  *
  * @param sensors The sensors.
+ * @param options Formula neutralisation.
  * @returns CSV text.
  *
  * @example Usage
@@ -113,10 +151,11 @@ export function formatCsv(result: ProfileResult, forceIterations = false): strin
  * console.log(formatSensorsCsv([{ name: "PSYS", unit: "µJ", source: "RAPL (Powercap)" }]));
  * ```
  */
-export function formatSensorsCsv(sensors: readonly Sensor[]): string {
+export function formatSensorsCsv(sensors: readonly Sensor[], options: CsvOptions = {}): string {
   return write(
     ["sensor", "unit", "source"],
     sensors.filter((sensor) => sensor.available !== false)
       .map((sensor) => [sensor.name, sensor.unit, sensor.source]),
+    options,
   );
 }

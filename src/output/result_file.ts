@@ -76,10 +76,12 @@ export class ResultFile {
    * Writes the whole content and moves it into place.
    *
    * @param content The file's text.
+   * @param owner Give the file to this user and group (e.g. the user behind
+   * `sudo`) before it appears.
    * @throws {Error} When writing fails; the destination is then untouched
    * and the temporary file removed.
    */
-  commit(content: string): void {
+  commit(content: string, owner?: { uid: number; gid: number }): void {
     const file = this.#file;
     if (file === undefined) throw new Error("result file already committed or discarded");
     this.#file = undefined;
@@ -89,6 +91,7 @@ export class ResultFile {
       while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
       file.syncSync();
       file.close();
+      if (owner !== undefined) Deno.chownSync(this.#temporary, owner.uid, owner.gid);
       Deno.renameSync(this.#temporary, this.path);
     } catch (error) {
       try {

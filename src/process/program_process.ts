@@ -6,6 +6,7 @@
 
 import { ProfilerError } from "../errors.ts";
 import { sendSignal, signalNumber, SIGNALS, sleepMicros } from "../ffi/libc.ts";
+import { type InvokingUser, passwdEntry } from "./invoking_user.ts";
 
 /**
  * The gate: `sh` stops itself, and once resumed replaces itself with the
@@ -36,6 +37,46 @@ export interface SpawnHeldOptions {
   env?: Record<string, string>;
   /** How long to wait for the gate to stop, in ms (default 10 s). */
   gateTimeoutMs?: number;
+  /**
+   * Run the program as this user (with its groups, `HOME`, `USER`,
+   * `LOGNAME`) instead of the profiler's.
+   */
+  runAs?: InvokingUser;
+}
+
+const SETPRIV_PATHS = ["/usr/bin/setpriv", "/bin/setpriv"];
+
+/**
+ * The launcher command for the gate: `sh` itself, or, to drop to another
+ * user with all of that user's groups, `setpriv` exec'ing `sh` (same pid).
+ * Without `setpriv` the runtime's uid/gid switch is used, which keeps only
+ * the primary group.
+ */
+function launcher(runAs: InvokingUser | undefined): {
+  program: string;
+  prefix: string[];
+  uid?: number;
+  gid?: number;
+  env: Record<string, string>;
+} {
+  if (runAs === undefined) return { program: "/bin/sh", prefix: [], env: {} };
+  const env = { HOME: runAs.home, USER: runAs.name, LOGNAME: runAs.name };
+  const setpriv = SETPRIV_PATHS.find((path) => {
+    try {
+      return Deno.statSync(path).isFile;
+    } catch {
+      return false;
+    }
+  });
+  if (setpriv === undefined) {
+    return { program: "/bin/sh", prefix: [], uid: runAs.uid, gid: runAs.gid, env };
+  }
+  const groups = passwdEntry(runAs.uid) === undefined ? "--clear-groups" : "--init-groups";
+  return {
+    program: setpriv,
+    prefix: [`--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, groups, "--", "/bin/sh"],
+    env,
+  };
 }
 
 /**
@@ -81,13 +122,23 @@ export class ProgramProcess {
    * @throws {ProfilerError} When the gate cannot be reached.
    */
   static spawnHeld(options: SpawnHeldOptions): ProgramProcess {
-    const command = new Deno.Command("/bin/sh", {
-      args: ["-c", GATE_SCRIPT, "joule-profiler-gate", options.executable, ...options.args],
+    const start = launcher(options.runAs);
+    const command = new Deno.Command(start.program, {
+      args: [
+        ...start.prefix,
+        "-c",
+        GATE_SCRIPT,
+        "joule-profiler-gate",
+        options.executable,
+        ...options.args,
+      ],
       stdin: "inherit",
       stdout: options.stdout,
       stderr: "inherit",
       cwd: options.cwd,
-      env: options.env,
+      env: { ...options.env, ...start.env },
+      uid: start.uid,
+      gid: start.gid,
     });
     const program = new ProgramProcess(command.spawn(), options.stdout === "piped");
     try {
