@@ -52,6 +52,11 @@ export interface ProfileConfig {
   handleSignals?: boolean;
   /** Diagnostics (default: warnings to stderr). */
   logger?: Logger;
+  /**
+   * Offer the phase channel (`JOULE_PROFILER_PHASE_FD`/`_FIFO`) to the
+   * program (default `true`).
+   */
+  phaseChannel?: boolean;
   /** Called after each run completes, e.g. for progress display. */
   onRun?: (run: RunResult) => void;
 }
@@ -179,6 +184,7 @@ export class JouleProfiler {
             cwd: config.cwd,
             env: config.env,
             runAs: config.runAs,
+            phaseChannel: config.phaseChannel,
           });
         } catch (error) {
           // Interrupted between runs: keep the completed ones.

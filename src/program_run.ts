@@ -13,6 +13,8 @@ import { SourceOrchestrator } from "./orchestrator.ts";
 import { BoundaryLog, END_TOKEN, START_TOKEN } from "./phase/boundary_log.ts";
 import type { TokenPattern } from "./phase/token_pattern.ts";
 import { TokenScanner } from "./phase/token_scanner.ts";
+import { type BoundaryFn, TokenPump } from "./phase/token_pump.ts";
+import { PhaseChannel } from "./process/phase_channel.ts";
 import type { ByteSink } from "./process/byte_sink.ts";
 import { ProgramProcess } from "./process/program_process.ts";
 import type { SignalRelay } from "./process/signal_relay.ts";
@@ -26,7 +28,8 @@ import type { Source } from "./source.ts";
  */
 const DRAIN_QUIET_MS = 5;
 const DRAIN_MAX_MS = 100;
-const READ_BUFFER_BYTES = 64 * 1024;
+/** On the phase channel every non-blank line is one token (surrounding blanks trimmed). */
+const CHANNEL_LINE = "\\S(?:.*\\S)?";
 /**
  * After end of output, how long to watch for the program's exit before
  * concluding it closed stdout early and is still running (µs).
@@ -57,6 +60,8 @@ export interface ProgramRunOptions {
   env?: Record<string, string>;
   /** Run the program as this user instead of the profiler's. */
   runAs?: InvokingUser;
+  /** Offer the phase channel to the program (default `true`). */
+  phaseChannel?: boolean;
 }
 
 /**
@@ -98,20 +103,26 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
   });
   const boundaries = new BoundaryLog();
-  const scanner = new TokenScanner(options.pattern);
+  const channel = options.phaseChannel === false ? undefined : await PhaseChannel.open();
 
-  const program = ProgramProcess.spawnHeld({
-    executable: options.executable,
-    args: options.args,
-    stdout: "piped",
-    cwd: options.cwd,
-    env: options.env,
-    runAs: options.runAs,
-  });
+  let program: ProgramProcess;
+  try {
+    program = ProgramProcess.spawnHeld({
+      executable: options.executable,
+      args: options.args,
+      stdout: "piped",
+      cwd: options.cwd,
+      env: { ...options.env, ...channel?.env() },
+      runAs: options.runAs,
+    });
+  } catch (error) {
+    await channel?.close();
+    throw error;
+  }
+  channel?.closeInheritedEnd();
   const stdout = program.stdout!;
   let started = false;
-  let pump: StdoutPump | undefined;
-  let pumping: Promise<void> | undefined;
+  const pumps: { pump: TokenPump; running: Promise<void> }[] = [];
   try {
     relay.target = program;
     await orchestrator.init(program.pid);
@@ -128,26 +139,44 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     started = true;
     logger.debug(`program started, pid ${program.pid}`);
 
-    const boundary = (token: string, line: number): void | Promise<void> => {
+    const boundary = serializeBoundaries((token, line) => {
       boundaries.record(token, line);
       const measured = orchestrator.measure();
       if (measured) return measured.then(() => orchestrator.retrieve());
       return orchestrator.retrieve();
-    };
+    });
 
-    const reader = stdout.getReader({ mode: "byob" });
-    pump = new StdoutPump(reader, scanner, options.sink, boundary);
-    pumping = pump.run();
-    const first = await Promise.race([pumping.then(() => "eof"), program.exit.then(() => "exit")]);
-    if (first === "exit" && !(await pump.drain(DRAIN_QUIET_MS, DRAIN_MAX_MS))) {
+    const stdoutPump = new TokenPump({
+      reader: stdout.getReader({ mode: "byob" }),
+      scanner: new TokenScanner(options.pattern),
+      boundary,
+      sink: options.sink,
+      reportLines: true,
+    });
+    pumps.push({ pump: stdoutPump, running: stdoutPump.run() });
+    const channelPump = channel === undefined ? undefined : new TokenPump({
+      reader: channel.file.readable.getReader({ mode: "byob" }),
+      scanner: new TokenScanner(CHANNEL_LINE),
+      boundary,
+      reportLines: false,
+    });
+    const channelRunning = channelPump?.run();
+    if (channelPump && channelRunning) pumps.push({ pump: channelPump, running: channelRunning });
+
+    const stdoutDone = pumps[0]!.running;
+    const first = await Promise.race([
+      stdoutDone.then(() => "eof"),
+      program.exit.then(() => "exit"),
+    ]);
+    if (first === "exit" && !(await stdoutPump.drain(DRAIN_QUIET_MS, DRAIN_MAX_MS))) {
       logger.warn(
         "the program exited but a process it started still holds its stdout open; " +
           "stopped reading it (output after this point is not passed on)",
       );
-      await pump.cancel();
+      await stdoutPump.cancel();
     }
-    await pumping;
-    if (pump.sinkBroken) {
+    await stdoutDone;
+    if (stdoutPump.sinkBroken) {
       logger.warn("the program's stdout reader went away (broken pipe); stopped passing output on");
     }
     // End of output usually means the program is exiting: END is taken as
@@ -155,6 +184,12 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     if (!program.exited && !program.waitForExit(EXIT_SPIN_MICROS)) {
       // It closed stdout early and is still running: END is its exit.
       await program.exit;
+    }
+    if (channel && channelPump && channelRunning) {
+      await drainChannel(channel);
+      channelPump.stop();
+      channel.wake();
+      await channelRunning;
     }
     const end = boundary(END_TOKEN, -1);
     if (end) await end;
@@ -185,108 +220,48 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       if (started) logger.debug(`killing the program after an error: ${error}`);
       await program.kill();
     }
-    if (pump) {
+    if (pumps.length === 0) await stdout.cancel().catch(() => {});
+    channel?.wake();
+    for (const { pump, running } of pumps) {
       await pump.cancel();
-      await pumping?.catch(() => {});
-    } else {
-      await stdout.cancel().catch(() => {});
+      await running.catch(() => {});
     }
     if (started) await orchestrator.join();
     throw error;
   } finally {
     relay.target = undefined;
+    await channel?.close();
   }
 }
 
 /**
- * Reads the program's stdout, finds tokens, takes boundaries, passes the
- * bytes on. Bytes are forwarded after the chunk's boundaries are taken so
- * passing output on never delays a measurement.
+ * Makes boundaries from two readers (stdout and the phase channel) happen
+ * one at a time, in arrival order. Synchronous sources never queue, so the
+ * common case costs nothing.
  */
-class StdoutPump {
-  readonly #reader: ReadableStreamBYOBReader;
-  readonly #scanner: TokenScanner;
-  readonly #sink: ByteSink;
-  readonly #boundary: (token: string, line: number) => void | Promise<void>;
-  #chunks = 0;
-  #done = false;
-  #cancelled = false;
-  #sinkBroken = false;
-
-  constructor(
-    reader: ReadableStreamBYOBReader,
-    scanner: TokenScanner,
-    sink: ByteSink,
-    boundary: (token: string, line: number) => void | Promise<void>,
-  ) {
-    this.#reader = reader;
-    this.#scanner = scanner;
-    this.#sink = sink;
-    this.#boundary = boundary;
-  }
-
-  get sinkBroken(): boolean {
-    return this.#sinkBroken;
-  }
-
-  async run(): Promise<void> {
-    const scanner = this.#scanner;
-    let buffer = new ArrayBuffer(READ_BUFFER_BYTES);
-    try {
-      for (;;) {
-        const { value, done } = await this.#reader.read(new Uint8Array(buffer));
-        if (done || value === undefined) break;
-        this.#chunks++;
-        const found = scanner.push(value);
-        for (let i = 0; i < found; i++) {
-          const pending = this.#boundary(scanner.tokens[i]!, scanner.lines[i]!);
-          if (pending) await pending;
-        }
-        this.#sink.write(value);
-        if (this.#sink.broken) {
-          // Like a shell pipeline: once nobody reads our output, close the
-          // program's stdout so its next write fails with SIGPIPE/EPIPE.
-          this.#sinkBroken = true;
-          await this.cancel();
-          break;
-        }
-        buffer = value.buffer;
-      }
-    } catch (error) {
-      if (!this.#cancelled) throw error;
-    } finally {
-      this.#done = true;
+function serializeBoundaries(take: BoundaryFn): BoundaryFn {
+  let queue: Promise<void> = Promise.resolve();
+  let queued = 0;
+  return (token, line) => {
+    if (queued === 0) {
+      const pending = take(token, line);
+      if (pending === undefined) return;
+      queued++;
+      queue = pending.finally(() => queued--);
+      return queue;
     }
-    const found = scanner.finish();
-    for (let i = 0; i < found; i++) {
-      const pending = this.#boundary(scanner.tokens[i]!, scanner.lines[i]!);
-      if (pending) await pending;
-    }
-  }
+    queued++;
+    queue = queue.then(() => take(token, line)).finally(() => queued--);
+    return queue;
+  };
+}
 
-  /** Stops reading and closes the program's stdout. */
-  async cancel(): Promise<void> {
-    this.#cancelled = true;
-    await this.#reader.cancel().catch(() => {});
+/** Waits (at most 100 ms) until what the program wrote to the channel was read. */
+async function drainChannel(channel: PhaseChannel): Promise<void> {
+  const deadline = performance.now() + DRAIN_MAX_MS;
+  while (channel.unread() > 0 && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
   }
-
-  /**
-   * Waits for end of output once the program has exited. Returns `false`
-   * when stdout stayed open and quiet (a descendant holds it).
-   */
-  async drain(quietMs: number, maxMs: number): Promise<boolean> {
-    const deadline = performance.now() + maxMs;
-    let seen = this.#chunks;
-    let quietSince = performance.now();
-    while (!this.#done) {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      const now = performance.now();
-      if (this.#chunks !== seen) {
-        seen = this.#chunks;
-        quietSince = now;
-      }
-      if (now - quietSince >= quietMs || now >= deadline) return this.#done;
-    }
-    return true;
-  }
+  // Let a read that already returned deliver its bytes.
+  await new Promise((resolve) => setTimeout(resolve, 0));
 }

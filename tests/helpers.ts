@@ -90,22 +90,24 @@ const compiled = new Map<string, Promise<string>>();
  * Compiles a C file of the repository with gcc (once per test process).
  *
  * @param source Path relative to the repository root.
+ * @param flags Extra gcc flags (e.g. `-I` folders).
  * @returns Path of the executable.
  */
-export function compileC(source: string): Promise<string> {
-  let result = compiled.get(source);
+export function compileC(source: string, flags: string[] = []): Promise<string> {
+  const key = [source, ...flags].join(" ");
+  let result = compiled.get(key);
   if (result === undefined) {
     result = (async () => {
       const directory = await Deno.makeTempDir({ prefix: "jp-cc-" });
       const output = `${directory}/${source.split("/").pop()!.replace(/\.c$/, "")}`;
       const gcc = await new Deno.Command("gcc", {
-        args: ["-O2", "-Wall", "-o", output, `${ROOT}${source}`],
+        args: ["-O2", "-Wall", ...flags, "-o", output, `${ROOT}${source}`],
         stderr: "piped",
       }).output();
       if (!gcc.success) throw new Error(`gcc failed: ${new TextDecoder().decode(gcc.stderr)}`);
       return output;
     })();
-    compiled.set(source, result);
+    compiled.set(key, result);
   }
   return result;
 }

@@ -40,6 +40,7 @@ interface ProfileFlags {
   stdoutFile?: string;
   iterations: number;
   useRoot?: boolean;
+  phaseChannel: boolean;
   raplPolling?: number;
 }
 
@@ -212,6 +213,7 @@ async function profileCommand(
       stdout: programStdout,
       logger,
       runAs,
+      phaseChannel: flags.phaseChannel,
     });
     if (result.runs.length === 0) {
       throw new ProfilerError("interrupted before any run completed; no results", {
@@ -331,6 +333,10 @@ function buildCli(done: (code: Promise<number>) => void): Command {
       "seconds between powercap counter reads that catch wraps (default: derived from " +
         "max_energy_range_uj; 0 turns polling off)",
       nonNegativeSeconds("--rapl-polling"),
+    )
+    .option(
+      "--no-phase-channel",
+      "do not offer the phase channel (JOULE_PROFILER_PHASE_FD / JOULE_PROFILER_PHASE_FIFO)",
     )
     .option(
       "--use-root",

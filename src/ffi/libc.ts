@@ -56,6 +56,13 @@ const symbols = {
     ],
     result: "i32", /* int */
   },
+  mkfifo: {
+    parameters: [
+      "buffer", /* const char *pathname */
+      "u32", /* mode_t mode */
+    ],
+    result: "i32", /* int */
+  },
   access: {
     parameters: [
       "buffer", /* const char *pathname */

@@ -1,0 +1,158 @@
+/**
+ * Reads a byte stream from the program (its stdout, or the phase channel),
+ * finds tokens, takes a boundary for each, and passes the bytes on.
+ *
+ * @module
+ */
+
+import type { ByteSink } from "../process/byte_sink.ts";
+import type { TokenScanner } from "./token_scanner.ts";
+
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/** Takes one boundary; returns a promise only when some source is asynchronous. */
+export type BoundaryFn = (token: string, line: number) => void | Promise<void>;
+
+/** Options of {@linkcode TokenPump}. */
+export interface TokenPumpOptions {
+  /** The stream to read (BYOB, so one buffer is reused). */
+  reader: ReadableStreamBYOBReader;
+  /** Finds tokens in the bytes. */
+  scanner: TokenScanner;
+  /** Takes a boundary for each token. */
+  boundary: BoundaryFn;
+  /** Where the bytes go after their boundaries (none for the phase channel). */
+  sink?: ByteSink;
+  /** Report the token's line number (stdout) or -1 (the phase channel). */
+  reportLines: boolean;
+}
+
+/**
+ * One reader of program output. Bytes are passed on after the chunk's
+ * boundaries are taken, so passing output on never delays a measurement.
+ *
+ * @example Usage
+ * ```ts
+ * import { TokenPump } from "./token_pump.ts";
+ * import { TokenScanner } from "./token_scanner.ts";
+ * const stream = ReadableStream.from([new TextEncoder().encode("__A__\n")]);
+ * const bytes = new ReadableStream({
+ *   type: "bytes",
+ *   async pull(controller) {
+ *     for await (const chunk of stream) controller.enqueue(chunk);
+ *     controller.close();
+ *   },
+ * });
+ * const pump = new TokenPump({
+ *   reader: bytes.getReader({ mode: "byob" }),
+ *   scanner: new TokenScanner("__[A-Z]+__"),
+ *   boundary: (token, line) => console.log(token, line),
+ *   reportLines: true,
+ * });
+ * await pump.run(); // logs "__A__ 0"
+ * ```
+ */
+export class TokenPump {
+  readonly #options: TokenPumpOptions;
+  #chunks = 0;
+  #done = false;
+  #cancelled = false;
+  #stopping = false;
+  #sinkBroken = false;
+
+  /**
+   * Creates a pump; `run()` starts it.
+   *
+   * @param options Stream, scanner, boundary and sink.
+   */
+  constructor(options: TokenPumpOptions) {
+    this.#options = options;
+  }
+
+  /** `true` when the sink reported a broken pipe and reading stopped. */
+  get sinkBroken(): boolean {
+    return this.#sinkBroken;
+  }
+
+  /** `true` once reading has ended. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /**
+   * Reads until the end of the stream, `stop()` or `cancel()`.
+   *
+   * @returns When reading ended and the last line's tokens were taken.
+   */
+  async run(): Promise<void> {
+    const { reader, scanner, sink } = this.#options;
+    let buffer = new ArrayBuffer(READ_BUFFER_BYTES);
+    try {
+      for (;;) {
+        const { value, done } = await reader.read(new Uint8Array(buffer));
+        if (done || value === undefined) break;
+        this.#chunks++;
+        await this.#takeBoundaries(scanner.push(value));
+        if (sink !== undefined) {
+          sink.write(value);
+          if (sink.broken) {
+            // Like a shell pipeline: once nobody reads our output, close the
+            // program's stdout so its next write fails with SIGPIPE/EPIPE.
+            this.#sinkBroken = true;
+            await this.cancel();
+            break;
+          }
+        }
+        if (this.#stopping) break;
+        buffer = value.buffer;
+      }
+    } catch (error) {
+      if (!this.#cancelled) throw error;
+    } finally {
+      this.#done = true;
+    }
+    await this.#takeBoundaries(scanner.finish());
+  }
+
+  async #takeBoundaries(found: number): Promise<void> {
+    const { scanner, boundary, reportLines } = this.#options;
+    for (let i = 0; i < found; i++) {
+      const pending = boundary(scanner.tokens[i]!, reportLines ? scanner.lines[i]! : -1);
+      if (pending) await pending;
+    }
+  }
+
+  /** Ends reading after the chunk being read (the caller wakes the read). */
+  stop(): void {
+    this.#stopping = true;
+  }
+
+  /** Stops reading at once and closes the stream. */
+  async cancel(): Promise<void> {
+    this.#cancelled = true;
+    await this.#options.reader.cancel().catch(() => {});
+  }
+
+  /**
+   * Waits for the end of the stream once the program has exited.
+   *
+   * @param quietMs Silence after which the stream is considered held open.
+   * @param maxMs Longest wait.
+   * @returns `false` when the stream stayed open (a descendant holds it).
+   */
+  async drain(quietMs: number, maxMs: number): Promise<boolean> {
+    const deadline = performance.now() + maxMs;
+    let seen = this.#chunks;
+    let quietSince = performance.now();
+    while (!this.#done) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const now = performance.now();
+      if (this.#chunks !== seen) {
+        seen = this.#chunks;
+        quietSince = now;
+      }
+      if (now - quietSince >= quietMs || now >= deadline) return this.#done;
+    }
+    return true;
+  }
+}
