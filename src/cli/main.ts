@@ -16,7 +16,7 @@ import { WriterSink } from "../process/byte_sink.ts";
 import { JouleProfiler } from "../profiler.ts";
 import type { ProfileResult } from "../result.ts";
 import type { Sensor } from "../source.ts";
-import { buildSources, type SourceFlags } from "./sources.ts";
+import { buildSources, parseGpuList, type SourceFlags } from "./sources.ts";
 import {
   type OutputFlags,
   type OutputTarget,
@@ -199,6 +199,12 @@ function buildCli(done: (code: Promise<number>) => void): Command {
       "-o, --output-file <path>",
       "results file ('-' for stdout); default data<TIMESTAMP>.json|csv for --json/--csv, " +
         "stdout for the terminal layout",
+    )
+    .option("--gpu", "measure the energy of every NVIDIA GPU (NVML)")
+    .option(
+      "--gpus <indices>",
+      "measure these NVIDIA GPUs only, e.g. 0,2 (implies --gpu)",
+      parseGpuList,
     )
     .enablePositionalOptions()
     .showSuggestionAfterError()

@@ -92,7 +92,11 @@ function groupBySource<T extends { source: string }>(items: readonly T[]): Map<s
 }
 
 function metricLine(metric: Metric): string {
-  const marker = metric.details?.scaled === true ? " (scaled)" : "";
+  const marker = metric.details?.scaled === true
+    ? " (scaled)"
+    : metric.details?.method === "integrated_power"
+    ? " (integrated power)"
+    : "";
   return `  ${metric.name.padEnd(20)}: ${
     formatNumber(metric.value).padStart(12)
   } ${metric.unit}${marker}`;
