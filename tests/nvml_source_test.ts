@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { JouleProfiler } from "../src/mod.ts";
+import { JouleProfiler, Logger } from "../src/mod.ts";
 import type { PhaseResult } from "../src/result.ts";
 import { SnapshotStore } from "../src/snapshot_store.ts";
 import {
@@ -232,3 +232,41 @@ Deno.test("NvmlSource: a GPU without energy counter gets integrated power, label
     source.close();
   }
 });
+
+for (const noEnergy of [undefined, "all"]) {
+  const method = noEnergy === undefined ? "energy counter" : "power sampling";
+  Deno.test(`NvmlSource: a GPU lost mid-run (${method}) fails the phases it affects, with NVML's message`, async () => {
+    // Boundaries come at about 0, 400 and 800 ms after opening; the GPU is lost at 600 ms.
+    setStubEnv({
+      NVML_STUB_DEVICES: "1",
+      NVML_STUB_LOST_AFTER_MS: "600",
+      NVML_STUB_NO_ENERGY: noEnergy,
+    });
+    const source = NvmlSource.open({ path: await freshNvmlStub() });
+    const warnings: string[] = [];
+    try {
+      const result = await new JouleProfiler().addSource(source).profile({
+        command: ["sh", "-c", "echo __A__; sleep 0.4; echo __B__; sleep 0.4"],
+        stdout: "stderr",
+        handleSignals: false,
+        logger: new Logger(0, (line) => warnings.push(line)),
+      });
+      const [first, second, last] = result.runs[0]!.phases;
+      assert.equal(result.exitCode, 0);
+      assert.equal(first!.metrics.length, 1);
+      assert.equal(second!.metrics.length, 1);
+      assert.deepEqual(last!.metrics, []);
+      const call = noEnergy === undefined
+        ? "nvmlDeviceGetTotalEnergyConsumption"
+        : "nvmlDeviceGetPowerUsage";
+      assert.deepEqual(last!.failures, [{
+        source: "NVML",
+        message: `NVML: ${call} failed: GPU is lost`,
+      }]);
+      assert.equal(warnings.length, 1, warnings.join("\n"));
+      assert.match(warnings[0]!, /GPU is lost/);
+    } finally {
+      source.close();
+    }
+  });
+}

@@ -60,6 +60,7 @@ export type StubEnv = Partial<
     | "NVML_STUB_NO_ENERGY"
     | "NVML_STUB_NO_POWER"
     | "NVML_STUB_ENERGY_START_MJ"
+    | "NVML_STUB_LOST_AFTER_MS"
     | "NVML_STUB_LOG",
     string
   >
@@ -72,6 +73,7 @@ const STUB_VARIABLES = [
   "NVML_STUB_NO_ENERGY",
   "NVML_STUB_NO_POWER",
   "NVML_STUB_ENERGY_START_MJ",
+  "NVML_STUB_LOST_AFTER_MS",
   "NVML_STUB_LOG",
 ] as const;
 

@@ -277,11 +277,11 @@ export class NvmlSource implements Source<number> {
    * @throws {NvmlError} When a read fails, or the power sampler failed.
    */
   measure(): void {
-    if (this.#samplerError !== undefined) throw this.#samplerError;
     const boundaries = this.#boundaries;
     const baseline = boundaries.rows === 0;
     // Append first: even a failed read keeps one row per boundary.
     const row = boundaries.append();
+    if (this.#samplerError !== undefined) throw this.#samplerError;
     const values = boundaries.values;
     const spreads = this.#spreads;
     if (spreads !== undefined) stampMonotonic(this.#clock, 0);
