@@ -47,7 +47,7 @@ const TWO_POW_64 = 18446744073709551616;
  */
 export class PerfRaplSource implements Source<number> {
   /** `RAPL (perf_event)`. */
-  readonly name = PERF_RAPL_SOURCE_NAME;
+  readonly name: string = PERF_RAPL_SOURCE_NAME;
   /** The counters, in column order. */
   readonly plan: readonly PerfRaplCounterPlan[];
   readonly #pmu: PowerPmu;
@@ -105,7 +105,11 @@ export class PerfRaplSource implements Source<number> {
     }
   }
 
-  /** @returns The row of the boundary that closed the phase. */
+  /**
+   * Closes the phase that ended at the last `measure()`.
+   *
+   * @returns The row of the boundary that closed the phase.
+   */
   retrieve(): number {
     return this.#store.rows - 1;
   }

@@ -79,7 +79,7 @@ export interface PowercapSourceOptions {
  */
 export class PowercapSource implements Source<number> {
   /** `RAPL (Powercap)`. */
-  readonly name = POWERCAP_SOURCE_NAME;
+  readonly name: string = POWERCAP_SOURCE_NAME;
   /** The zones read, in column order. */
   readonly zones: readonly PowercapZone[];
   /** Seconds between polls (0: no polling). */
@@ -147,7 +147,11 @@ export class PowercapSource implements Source<number> {
     this.#store.values.set(this.#totals, row);
   }
 
-  /** @returns The row of the boundary that closed the phase. */
+  /**
+   * Closes the phase that ended at the last `measure()`.
+   *
+   * @returns The row of the boundary that closed the phase.
+   */
   retrieve(): number {
     return this.#store.rows - 1;
   }

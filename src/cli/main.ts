@@ -17,7 +17,7 @@ import { JouleProfiler, validateProfileConfig } from "../profiler.ts";
 import { type InvokingUser, invokingUser } from "../process/invoking_user.ts";
 import type { ProfileResult } from "../result.ts";
 import type { Sensor } from "../source.ts";
-import { buildSources, type SourceFlags } from "./sources.ts";
+import { buildSources, parseGpuList, type SourceFlags } from "./sources.ts";
 import {
   type OutputFlags,
   type OutputTarget,
@@ -305,6 +305,12 @@ function buildCli(done: (code: Promise<number>) => void): Command {
         "--rapl-backend <backend>",
         "RAPL backend (default: perf if its power PMU opens, else powercap)",
       ).choices(["perf", "powercap"]),
+    )
+    .option("--gpu", "measure the energy of every NVIDIA GPU (NVML)")
+    .option(
+      "--gpus <indices>",
+      "measure these NVIDIA GPUs only, e.g. 0,2 (implies --gpu)",
+      parseGpuList,
     )
     .enablePositionalOptions()
     .showSuggestionAfterError()

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { SourceError } from "../errors.ts";
+import { GpuSelectionError, NvmlSource } from "../../sources/nvml/mod.ts";
+import { SourceError, UsageError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Source } from "../source.ts";
 import { DEFAULT_POWERCAP_PATH } from "../../sources/rapl/powercap_zones.ts";
@@ -25,6 +26,10 @@ export interface SourceFlags {
   raplBackend?: RaplBackend;
   /** `--rapl-polling` (profile only): seconds between powercap polls, 0 = off. */
   raplPolling?: number;
+  /** `--gpu`: measure every NVIDIA GPU through NVML. */
+  gpu?: boolean;
+  /** `--gpus 0,2`: measure these NVML indices only (implies `--gpu`). */
+  gpus?: number[];
 }
 
 /** What the sources are for: a profile, or only listing sensors. */
@@ -57,9 +62,12 @@ export function buildSources(
   logger: Logger,
   purpose: SourcePurpose,
 ): Source[] {
+  // Explicitly requested sources first: if one cannot work, nothing else is said.
+  const nvml = flags.gpu || flags.gpus !== undefined ? openNvml(flags, logger, purpose) : undefined;
   const sources: Source[] = [];
   const rapl = setupRaplSource(flags, logger, purpose);
   if (rapl !== undefined) sources.push(rapl);
+  if (nvml !== undefined) sources.push(nvml);
   return sources;
 }
 
@@ -96,4 +104,56 @@ function setupRaplSource(
   const why = setup.reasons.map(({ backend, reason }) => `${backend}: ${reason}`).join("; ");
   logger.warn(`no RAPL energy on this machine, continuing without it (${why})`);
   return undefined;
+}
+
+/** `--gpu`/`--gpus` were asked for: any failure ends the command before the program runs. */
+function openNvml(flags: SourceFlags, logger: Logger, purpose: SourcePurpose): NvmlSource {
+  let source: NvmlSource;
+  try {
+    source = NvmlSource.open({
+      indices: flags.gpus,
+      debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
+    });
+  } catch (error) {
+    if (error instanceof GpuSelectionError) {
+      throw new UsageError(
+        `--gpus ${error.invalid.join(",")}: ${GpuSelectionError.describe(error.deviceCount)}`,
+      );
+    }
+    throw error;
+  }
+  for (const gpu of source.gpus) {
+    logger.info(
+      `NVML: GPU ${gpu.index} (${gpu.name}, ${gpu.uuid}): ` +
+        (gpu.method === "energy_counter"
+          ? "energy counter"
+          : `no energy counter, integrating power sampled every ${source.powerSamplePeriodMs} ms`),
+    );
+  }
+  // Listing needs nothing more from NVML: the sensors were discovered on opening.
+  if (purpose === "list-sensors") source.close();
+  return source;
+}
+
+/**
+ * Parses `--gpus`: comma-separated NVML indices.
+ *
+ * @param value The flag's value, e.g. `0,2`.
+ * @returns The indices, in order, without duplicates.
+ * @throws {UsageError} When an entry is not a non-negative integer.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseGpuList } from "./sources.ts";
+ * console.log(parseGpuList("0,2")); // [0, 2]
+ * ```
+ */
+export function parseGpuList(value: string): number[] {
+  const entries = value.split(",").map((entry) => entry.trim());
+  if (entries.some((entry) => !/^\d+$/.test(entry) || !Number.isSafeInteger(Number(entry)))) {
+    throw new UsageError(
+      `--gpus must be comma-separated GPU indices such as 0,2, got '${value}'`,
+    );
+  }
+  return [...new Set(entries.map(Number))];
 }

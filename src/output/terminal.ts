@@ -102,6 +102,7 @@ function metricLine(metric: Metric): string {
     line += `  ${details.average_power_w.toFixed(3).padStart(9)} W`;
   }
   if (details.scaled === true) line += " (scaled)";
+  if (details.method === "integrated_power") line += " (integrated power)";
   const total = TOTAL_LABELS[String(details.total)];
   if (total !== undefined) line += `  ${total}`;
   return line;

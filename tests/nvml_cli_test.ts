@@ -1,0 +1,220 @@
+import assert from "node:assert/strict";
+import { listDir, runCli } from "./helpers.ts";
+import { buildNvmlStub, stubChildEnv, type StubEnv } from "./nvml_stub.ts";
+
+/** Environment pointing the CLI at the stub, with the given stub settings. */
+async function stubEnv(env: StubEnv = {}): Promise<Record<string, string>> {
+  return { JOULE_PROFILER_NVML_PATH: await buildNvmlStub(), ...stubChildEnv(env) };
+}
+
+const PHASED = ["sh", "-c", "echo __A__; sleep 0.4; echo __B__; sleep 0.4"];
+
+interface JsonMetric {
+  name: string;
+  value: number;
+  unit: string;
+  source: string;
+  details?: Record<string, unknown>;
+}
+
+interface JsonPhase {
+  start_token: string;
+  end_token: string;
+  start_ns: number;
+  end_ns: number;
+  duration_ms: number;
+  metrics: JsonMetric[];
+}
+
+Deno.test("--gpu --json: per-phase energy of each GPU matches power × phase time within 1 %", async () => {
+  const cwd = await Deno.makeTempDir();
+  const powers = [50000, 120000];
+  const out = await runCli(["--gpu", "--json", "-o", "out.json", "profile", "--", ...PHASED], {
+    cwd,
+    env: await stubEnv({ NVML_STUB_POWER_MW: powers.join(",") }),
+  });
+  assert.equal(out.code, 0, out.stderr);
+  const document = JSON.parse(await Deno.readTextFile(`${cwd}/out.json`));
+  const phases = document.phases as JsonPhase[];
+  assert.equal(phases.length, 3);
+  powers.forEach((powerMw, index) => {
+    for (const phase of phases) {
+      const metric = phase.metrics.find((m) => m.name === `GPU-${index}`)!;
+      assert.equal(metric.unit, "mJ");
+      assert.equal(metric.source, "NVML");
+      const { average_power_w: watts, ...details } = metric.details ?? {};
+      assert.deepEqual(details, {
+        device_name: `NVIDIA Stub GPU ${index}`,
+        uuid: `GPU-00000000-1111-2222-3333-00000000000${index}`,
+        method: "energy_counter",
+      });
+      if (phase.duration_ms >= 100) {
+        assert.ok(Math.abs(Number(watts) - powerMw / 1000) <= 0.01 * powerMw / 1000, `${watts} W`);
+      }
+      if (phase.duration_ms < 100) continue;
+      // start_ns/end_ns are CLOCK_MONOTONIC, the stub's clock: mW × ns / 1e9 = mJ.
+      const expected = powerMw * (phase.end_ns - phase.start_ns) / 1e9;
+      assert.ok(
+        Math.abs(metric.value - expected) <= 0.01 * expected,
+        `GPU-${index} ${phase.start_token} -> ${phase.end_token}: ${metric.value} mJ, ` +
+          `expected ${expected.toFixed(1)}`,
+      );
+    }
+  });
+});
+
+Deno.test("--gpus 1 measures only GPU 1; -vv reports the read spread; NVML is shut down per run", async () => {
+  const cwd = await Deno.makeTempDir();
+  const log = `${cwd}/nvml.log`;
+  const out = await runCli(
+    ["-vv", "--gpus", "1", "--csv", "-o", "out.csv", "profile", "-n", "2", "--", ...PHASED],
+    { cwd, env: await stubEnv({ NVML_STUB_LOG: log }) },
+  );
+  assert.equal(out.code, 0, out.stderr);
+  const rows = (await Deno.readTextFile(`${cwd}/out.csv`)).trim().split("\n").slice(1);
+  assert.equal(rows.length, 6, "2 runs × 3 phases × 1 GPU");
+  assert.ok(rows.every((row) => row.includes(";GPU-1;") && row.includes(";mJ;NVML;")));
+  assert.match(
+    out.stderr,
+    /info: NVML: GPU 1 \(NVIDIA Stub GPU 1, GPU-[0-9a-f-]+\): energy counter/,
+  );
+  assert.doesNotMatch(out.stderr, /GPU 0/);
+  assert.equal(await Deno.readTextFile(log), "init\nshutdown\ninit\nshutdown\n");
+
+  const both = await runCli(["-vv", "--gpu", "profile", "--", "sh", "-c", "echo __A__"], {
+    cwd,
+    env: await stubEnv(),
+  });
+  assert.equal(both.code, 0, both.stderr);
+  assert.match(
+    both.stderr,
+    /debug: NVML: reading all 2 GPUs at a boundary took median [\d.]+ µs, max [\d.]+ µs \(first to last read, 3 boundaries\)/,
+  );
+});
+
+Deno.test("--gpu without energy counter: integrated power, labelled in every format", async () => {
+  const cwd = await Deno.makeTempDir();
+  const env = await stubEnv({ NVML_STUB_POWER_MW: "80000", NVML_STUB_NO_ENERGY: "all" });
+  const out = await runCli(["--gpu", "profile", "--", ...PHASED], { cwd, env });
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdoutText, /GPU-0 +: +[\d.]+ mJ +[\d.]+ W \(integrated power\)/);
+  assert.match(out.stdoutText, /GPU-1 +: +[\d.]+ mJ +[\d.]+ W \(integrated power\)/);
+
+  const json = await runCli(["--gpu", "--json", "-o", "-", "profile", "--", ...PHASED], {
+    cwd,
+    env,
+  });
+  assert.equal(json.code, 0, json.stderr);
+  const phase = (JSON.parse(json.stdoutText).phases as JsonPhase[])[1]!;
+  const metric = phase.metrics.find((m) => m.name === "GPU-0")!;
+  assert.equal(metric.details?.method, "integrated_power");
+  assert.equal(metric.details?.sample_period_ms, 20);
+  const expected = 80000 * (phase.end_ns - phase.start_ns) / 1e9;
+  assert.ok(
+    Math.abs(metric.value - expected) <= 0.02 * expected,
+    `${metric.value} mJ, expected ${expected.toFixed(1)}`,
+  );
+});
+
+Deno.test("list-sensors --gpu names each GPU in the terminal, JSON and CSV", async () => {
+  const env = await stubEnv({ NVML_STUB_NO_ENERGY: "1" });
+  const terminal = await runCli(["--gpu", "list-sensors"], { env });
+  assert.equal(terminal.code, 0, terminal.stderr);
+  assert.match(terminal.stdoutText, /│ NVML +│/);
+  assert.match(
+    terminal.stdoutText,
+    /GPU-0 +\| mJ +\| NVIDIA Stub GPU 0, GPU-00000000-1111-2222-3333-000000000000, energy counter/,
+  );
+  assert.match(
+    terminal.stdoutText,
+    /GPU-1 +\| mJ +\| NVIDIA Stub GPU 1, .*no energy counter: power integrated every 20 ms/,
+  );
+
+  const json = await runCli(["--gpu", "--json", "-o", "-", "list-sensors"], { env });
+  assert.equal(json.code, 0, json.stderr);
+  const sensors = JSON.parse(json.stdoutText) as Record<string, string>[];
+  assert.deepEqual(sensors.map((s) => [s.name, s.unit, s.source]), [
+    ["GPU-0", "mJ", "NVML"],
+    ["GPU-1", "mJ", "NVML"],
+  ]);
+
+  const csv = await runCli(["--gpus", "0", "--csv", "-o", "-", "list-sensors"], { env });
+  assert.equal(csv.code, 0, csv.stderr);
+  assert.match(csv.stdoutText, /^sensor;unit;source.*\nGPU-0;mJ;NVML/);
+  assert.doesNotMatch(csv.stdoutText, /GPU-1/);
+});
+
+Deno.test("list-sensors --gpu shuts NVML down once listed", async () => {
+  const log = `${await Deno.makeTempDir()}/nvml.log`;
+  const out = await runCli(["--gpu", "list-sensors"], {
+    env: await stubEnv({ NVML_STUB_LOG: log }),
+  });
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(await Deno.readTextFile(log), "init\nshutdown\n");
+});
+
+/** `--gpu` asked for and NVML unusable: one line, non-zero exit, nothing spawned. */
+const FAILURES: { name: string; env: () => Promise<Record<string, string>>; message: RegExp }[] = [
+  {
+    name: "nvmlInit_v2 fails",
+    env: () => stubEnv({ NVML_STUB_FAIL_INIT: "9" }),
+    message: /^error: NVML: nvmlInit_v2 failed: Driver Not Loaded$/,
+  },
+  {
+    name: "nvmlInit_v2 is refused",
+    env: () => stubEnv({ NVML_STUB_FAIL_INIT: "4" }),
+    message: /^error: NVML: nvmlInit_v2 failed: Insufficient Permissions$/,
+  },
+  {
+    name: "the library is missing",
+    env: () =>
+      Promise.resolve({
+        ...stubChildEnv({}),
+        JOULE_PROFILER_NVML_PATH: "/nonexistent/libnvidia-ml.so.1",
+      }),
+    message:
+      /^error: NVML: cannot load \/nonexistent\/libnvidia-ml.so.1: cannot open shared object file: No such file or directory; libnvidia-ml.so.1 comes with the NVIDIA driver \(set JOULE_PROFILER_NVML_PATH to load it from elsewhere\)$/,
+  },
+  {
+    name: "there is no GPU",
+    env: () => stubEnv({ NVML_STUB_DEVICES: "0" }),
+    message: /^error: NVML: no NVIDIA GPU found/,
+  },
+];
+
+for (const failure of FAILURES) {
+  for (const command of ["profile", "list-sensors"]) {
+    Deno.test(`--gpu ${command} when ${failure.name}: one clear line, exit 125`, async () => {
+      const cwd = await Deno.makeTempDir();
+      const args = command === "profile"
+        ? ["--gpu", "--json", "profile", "--", "touch", "spawned"]
+        : ["--gpu", "list-sensors"];
+      const out = await runCli(args, { cwd, env: await failure.env() });
+      assert.equal(out.code, 125, out.stderr);
+      const lines = out.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 1, out.stderr);
+      assert.match(lines[0]!, failure.message);
+      assert.equal(out.stdoutText, "");
+      assert.deepEqual(await listDir(cwd), [], "nothing spawned, no results file");
+    });
+  }
+}
+
+Deno.test("--gpus with an index that does not exist lists the valid ones, exit 2", async () => {
+  const cwd = await Deno.makeTempDir();
+  const out = await runCli(["--gpus", "0,5", "profile", "--", "touch", "spawned"], {
+    cwd,
+    env: await stubEnv(),
+  });
+  assert.equal(out.code, 2, out.stderr);
+  assert.equal(out.stderr, "error: --gpus 5: no such GPU; this machine has GPU 0, GPU 1\n");
+  assert.deepEqual(await listDir(cwd), []);
+
+  const malformed = await runCli(["--gpus", "0,x", "profile", "--", "touch", "spawned"], { cwd });
+  assert.equal(malformed.code, 2);
+  assert.equal(
+    malformed.stderr,
+    "error: --gpus must be comma-separated GPU indices such as 0,2, got '0,x'\n",
+  );
+  assert.deepEqual(await listDir(cwd), []);
+});
