@@ -17,7 +17,14 @@ import { JouleProfiler, validateProfileConfig } from "../profiler.ts";
 import { type InvokingUser, invokingUser } from "../process/invoking_user.ts";
 import type { ProfileResult } from "../result.ts";
 import type { Sensor } from "../source.ts";
-import { buildSources, parseGpuList, type SourceFlags } from "./sources.ts";
+import {
+  buildSources,
+  eventSourcePath,
+  parseGpuList,
+  raplPath,
+  type SourceFlags,
+} from "./sources.ts";
+import { diagnose, formatDoctorReport } from "./doctor.ts";
 import {
   type OutputFlags,
   type OutputTarget,
@@ -264,6 +271,27 @@ async function listSensorsCommand(global: GlobalFlags): Promise<number> {
   }
 }
 
+function doctorCommand(global: GlobalFlags): Promise<number> {
+  const logger = new Logger(verbosityOf(global));
+  const target = prepareListOutput(global);
+  try {
+    const report = diagnose({
+      powercapPath: raplPath(global),
+      eventSourcePath: eventSourcePath(),
+      cpuSysfsPath: Deno.env.get("JOULE_PROFILER_CPU_SYSFS_PATH"),
+      binaryPath: Deno.build.standalone ? Deno.execPath() : "<path to joule-profiler>",
+    });
+    const text = target.format === "json"
+      ? `${JSON.stringify(report, null, 2)}\n`
+      : formatDoctorReport(report);
+    emit(target, text, { logger, label: "Report", owner: invokingUser() });
+    return Promise.resolve(0);
+  } catch (error) {
+    if (target.destination !== "stdout") target.destination.discard();
+    throw error;
+  }
+}
+
 function buildCli(done: (code: Promise<number>) => void): Command {
   const program = new Command("joule-profiler")
     .description(
@@ -357,6 +385,17 @@ function buildCli(done: (code: Promise<number>) => void): Command {
         throw new UsageError("missing command: give the program to profile after --");
       }
       done(profileCommand(program.opts<GlobalFlags>(), flags, command));
+    });
+
+  program
+    .command("doctor")
+    .description(
+      "check every source on this machine: what works, why not, and the command that fixes it",
+    )
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+    .action(() => {
+      done(doctorCommand(program.opts<GlobalFlags>()));
     });
 
   program

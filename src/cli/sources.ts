@@ -71,6 +71,39 @@ export function buildSources(
   return sources;
 }
 
+/**
+ * The powercap folder: `--rapl-path`, else `$JOULE_PROFILER_RAPL_PATH`,
+ * else the kernel's default.
+ *
+ * @param flags The parsed flags.
+ * @returns The folder.
+ *
+ * @example Usage
+ * ```ts
+ * import { raplPath } from "./sources.ts";
+ * console.log(raplPath({ verbose: 0 }));
+ * ```
+ */
+export function raplPath(flags: Pick<SourceFlags, "raplPath">): string {
+  return flags.raplPath ?? Deno.env.get("JOULE_PROFILER_RAPL_PATH") ?? DEFAULT_POWERCAP_PATH;
+}
+
+/**
+ * The folder of perf PMUs: `$JOULE_PROFILER_EVENT_SOURCE_PATH`, else the
+ * kernel's.
+ *
+ * @returns The folder.
+ *
+ * @example Usage
+ * ```ts
+ * import { eventSourcePath } from "./sources.ts";
+ * console.log(eventSourcePath()); // "/sys/bus/event_source/devices"
+ * ```
+ */
+export function eventSourcePath(): string {
+  return Deno.env.get("JOULE_PROFILER_EVENT_SOURCE_PATH") ?? DEFAULT_EVENT_SOURCE_PATH;
+}
+
 function setupRaplSource(
   flags: SourceFlags,
   logger: Logger,
@@ -80,10 +113,8 @@ function setupRaplSource(
   try {
     setup = setupRapl({
       backend: flags.raplBackend,
-      powercapPath: flags.raplPath ?? Deno.env.get("JOULE_PROFILER_RAPL_PATH") ??
-        DEFAULT_POWERCAP_PATH,
-      eventSourcePath: Deno.env.get("JOULE_PROFILER_EVENT_SOURCE_PATH") ??
-        DEFAULT_EVENT_SOURCE_PATH,
+      powercapPath: raplPath(flags),
+      eventSourcePath: eventSourcePath(),
       cpuSysfsPath: Deno.env.get("JOULE_PROFILER_CPU_SYSFS_PATH"),
       sockets: flags.sockets,
       pollingSeconds: purpose === "profile" ? flags.raplPolling : 0,
@@ -102,7 +133,10 @@ function setupRaplSource(
     return setup.source;
   }
   const why = setup.reasons.map(({ backend, reason }) => `${backend}: ${reason}`).join("; ");
-  logger.warn(`no RAPL energy on this machine, continuing without it (${why})`);
+  logger.warn(
+    `no RAPL energy on this machine, continuing without it (${why}); ` +
+      `'joule-profiler doctor' says how to fix it`,
+  );
   return undefined;
 }
 

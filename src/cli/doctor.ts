@@ -1,0 +1,304 @@
+/**
+ * `joule-profiler doctor`: checks every source on this machine and says,
+ * for each, whether it works, why not, and the command that fixes it.
+ *
+ * @module
+ */
+
+import { NvmlSource } from "../../sources/nvml/mod.ts";
+import { discoverPowerPmu } from "../../sources/rapl/power_pmu.ts";
+import { PerfRaplSource } from "../../sources/rapl/perf_rapl_source.ts";
+import { discoverPowercapZones } from "../../sources/rapl/powercap_zones.ts";
+import { setupRapl } from "../../sources/rapl/rapl_setup.ts";
+import { readPerfEventParanoid } from "../ffi/perf_event.ts";
+
+/** How usable a source is. */
+export type DoctorStatus = "available" | "partial" | "unavailable";
+
+/** The verdict on one source. */
+export interface DoctorCheck {
+  /** The source, as named in results (e.g. `RAPL (perf_event)`). */
+  source: string;
+  /** Whether it can be used. */
+  status: DoctorStatus;
+  /** One line saying what was found. */
+  summary: string;
+  /** Why, in facts (files, settings, errors). */
+  why: string[];
+  /** Exact commands (or steps) that fix it. */
+  fixes: string[];
+}
+
+/** Facts about the machine that explain most failures. */
+export interface DoctorEnvironment {
+  /** Kernel release. */
+  kernel: string;
+  /** CPU vendor and model. */
+  cpu: string;
+  /** `true` when the CPU reports a hypervisor (a virtual machine). */
+  virtualMachine: boolean;
+  /** Effective uid is 0. */
+  root: boolean;
+  /** `kernel.perf_event_paranoid`, when readable. */
+  perfEventParanoid: number | undefined;
+}
+
+/** Everything `doctor` found. */
+export interface DoctorReport {
+  /** Machine facts. */
+  environment: DoctorEnvironment;
+  /** One verdict per source. */
+  checks: DoctorCheck[];
+}
+
+/** Paths the checks read; the CLI passes the same overrides as `profile`. */
+export interface DoctorOptions {
+  /** Powercap folder. */
+  powercapPath: string;
+  /** Folder of perf PMUs. */
+  eventSourcePath: string;
+  /** CPU topology folder. */
+  cpuSysfsPath?: string;
+  /** Path of the profiler binary, for `setcap` commands. */
+  binaryPath: string;
+  /** Extra checks contributed by other sources (e.g. perf_event counters). */
+  extraChecks?: ((environment: DoctorEnvironment) => DoctorCheck)[];
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads the machine facts.
+ *
+ * @returns Kernel, CPU, virtualisation, privileges, perf paranoia.
+ *
+ * @example Usage
+ * ```ts
+ * import { readEnvironment } from "./doctor.ts";
+ * console.log(readEnvironment().virtualMachine);
+ * ```
+ */
+export function readEnvironment(): DoctorEnvironment {
+  const cpuinfo = readText("/proc/cpuinfo") ?? "";
+  const field = (name: string) =>
+    new RegExp(`^${name}\\s*:\\s*(.*)$`, "m").exec(cpuinfo)?.[1]?.trim();
+  const flags = field("flags") ?? "";
+  return {
+    kernel: Deno.osRelease(),
+    cpu: [field("vendor_id"), field("model name")].filter(Boolean).join(", ") || "unknown",
+    virtualMachine: /\bhypervisor\b/.test(flags),
+    root: Deno.uid() === 0,
+    perfEventParanoid: readPerfEventParanoid(),
+  };
+}
+
+function noRaplOnVm(environment: DoctorEnvironment): string[] {
+  return environment.virtualMachine
+    ? ["this is a virtual machine: hypervisors rarely expose RAPL; measure on bare metal"]
+    : [];
+}
+
+function checkPerfRapl(options: DoctorOptions, environment: DoctorEnvironment): DoctorCheck {
+  const source = "RAPL (perf_event)";
+  const pmu = discoverPowerPmu(options.eventSourcePath);
+  if ("missing" in pmu) {
+    return {
+      source,
+      status: "unavailable",
+      summary: "no perf 'power' PMU",
+      why: [pmu.missing, ...noRaplOnVm(environment)],
+      fixes: environment.virtualMachine ? [] : [
+        "load the kernel's RAPL perf driver: sudo modprobe rapl (Intel; AMD needs Linux ≥ 5.8)",
+      ],
+    };
+  }
+  try {
+    const setup = setupRapl({
+      backend: "perf",
+      eventSourcePath: options.eventSourcePath,
+      cpuSysfsPath: options.cpuSysfsPath,
+      binaryPath: options.binaryPath,
+    });
+    const sensors = setup.source instanceof PerfRaplSource
+      ? setup.source.plan.map((entry) => entry.sensor)
+      : [];
+    return {
+      source,
+      status: "available",
+      summary: `${sensors.length} counters: ${sensors.join(", ")}`,
+      why: [`PMU type ${pmu.type}, one CPU per package: ${pmu.cpus.join(", ")}`],
+      fixes: [],
+    };
+  } catch (error) {
+    const message = (error as Error).message;
+    const denied = /refused/.test(message);
+    return {
+      source,
+      status: "unavailable",
+      summary: denied ? "the kernel refuses system-wide counters to this user" : "cannot open",
+      why: [message],
+      fixes: denied
+        ? [
+          `sudo setcap cap_perfmon=ep ${options.binaryPath}   # safer: only this binary (Linux ≥ 5.8)`,
+          "sudo sysctl kernel.perf_event_paranoid=0   # or: every user, until reboot",
+          "echo 'kernel.perf_event_paranoid = 0' | sudo tee /etc/sysctl.d/90-joule-profiler.conf",
+        ]
+        : [],
+    };
+  }
+}
+
+function checkPowercap(options: DoctorOptions, environment: DoctorEnvironment): DoctorCheck {
+  const source = "RAPL (Powercap)";
+  const { zones, unusable } = discoverPowercapZones(options.powercapPath);
+  if (zones.length > 0) {
+    return {
+      source,
+      status: unusable.length > 0 ? "partial" : "available",
+      summary: `${zones.length} zones: ${zones.map((zone) => zone.sensor).join(", ")}`,
+      why: unusable.map((zone) => zone.problem),
+      fixes: [],
+    };
+  }
+  const denied = unusable.some((zone) => zone.denied);
+  if (denied) {
+    return {
+      source,
+      status: "unavailable",
+      summary: "energy_uj is readable by root only",
+      why: [
+        ...unusable.map((zone) => zone.problem),
+        "since CVE-2020-8694 the kernel makes energy_uj root-only",
+      ],
+      fixes: [
+        "sudo chmod -R a+r /sys/class/powercap/intel-rapl   # until reboot",
+        "sudo groupadd -f power && sudo usermod -aG power $USER   # then, persistently:",
+        "printf 'z /sys/class/powercap/intel-rapl:*/energy_uj 0440 root power -\\n" +
+        "z /sys/class/powercap/intel-rapl:*:*/energy_uj 0440 root power -\\n' | " +
+        "sudo tee /etc/tmpfiles.d/joule-profiler.conf && sudo systemd-tmpfiles --create",
+      ],
+    };
+  }
+  return {
+    source,
+    status: "unavailable",
+    summary: `no RAPL zones under ${options.powercapPath}`,
+    why: [...unusable.map((zone) => zone.problem), ...noRaplOnVm(environment)],
+    fixes: environment.virtualMachine
+      ? []
+      : ["sudo modprobe intel_rapl_msr   # the powercap RAPL driver (AMD too, Linux ≥ 5.8)"],
+  };
+}
+
+function checkNvml(): DoctorCheck {
+  const source = "NVML";
+  let nvml: NvmlSource | undefined;
+  try {
+    nvml = NvmlSource.open({});
+    const gpus = nvml.gpus;
+    const fallback = gpus.filter((gpu) => gpu.method !== "energy_counter");
+    return {
+      source,
+      status: fallback.length > 0 ? "partial" : "available",
+      summary: gpus.map((gpu) => `GPU ${gpu.index}: ${gpu.name}`).join("; "),
+      why: fallback.map((gpu) =>
+        `GPU ${gpu.index} has no energy counter (pre-Volta): its energy is integrated from ` +
+        `power samples`
+      ),
+      fixes: [],
+    };
+  } catch (error) {
+    const message = (error as Error).message;
+    const missing = /cannot load|cannot open shared object/.test(message);
+    return {
+      source,
+      status: "unavailable",
+      summary: missing ? "libnvidia-ml.so.1 not found" : "NVML cannot be used",
+      why: [message],
+      fixes: missing
+        ? [
+          "install the NVIDIA driver (it provides libnvidia-ml.so.1), or",
+          "export JOULE_PROFILER_NVML_PATH=/path/to/libnvidia-ml.so.1",
+        ]
+        : ["check that 'nvidia-smi' works: the driver must be loaded and see the GPU"],
+    };
+  } finally {
+    nvml?.close();
+  }
+}
+
+/**
+ * Checks every source.
+ *
+ * @param options Paths and extra checks.
+ * @returns The report.
+ *
+ * @example Usage
+ * ```ts
+ * import { diagnose } from "./doctor.ts";
+ * const report = diagnose({
+ *   powercapPath: "/sys/devices/virtual/powercap/intel-rapl",
+ *   eventSourcePath: "/sys/bus/event_source/devices",
+ *   binaryPath: "/usr/local/bin/joule-profiler",
+ * });
+ * console.log(report.checks.map((check) => `${check.source}: ${check.status}`));
+ * ```
+ */
+export function diagnose(options: DoctorOptions): DoctorReport {
+  const environment = readEnvironment();
+  const checks = [
+    checkPerfRapl(options, environment),
+    checkPowercap(options, environment),
+    ...(options.extraChecks ?? []).map((check) => check(environment)),
+    checkNvml(),
+  ];
+  return { environment, checks };
+}
+
+const MARKS: Record<DoctorStatus, string> = {
+  available: "✓ available",
+  partial: "~ partly available",
+  unavailable: "✗ not available",
+};
+
+/**
+ * The report for people.
+ *
+ * @param report The report.
+ * @returns Text ending with a newline.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatDoctorReport } from "./doctor.ts";
+ * console.log(formatDoctorReport({
+ *   environment: { kernel: "6.1", cpu: "x", virtualMachine: false, root: true, perfEventParanoid: 2 },
+ *   checks: [],
+ * }));
+ * ```
+ */
+export function formatDoctorReport(report: DoctorReport): string {
+  const { environment } = report;
+  const lines = [
+    `Kernel ${environment.kernel}; CPU ${environment.cpu}` +
+    (environment.virtualMachine ? " (virtual machine)" : ""),
+    `Running as ${environment.root ? "root" : `uid ${Deno.uid()}`}; ` +
+    `kernel.perf_event_paranoid = ${environment.perfEventParanoid ?? "unknown"}`,
+    "",
+  ];
+  for (const check of report.checks) {
+    lines.push(`${check.source}: ${MARKS[check.status]} — ${check.summary}`);
+    for (const why of check.why) lines.push(`    why: ${why}`);
+    for (const fix of check.fixes) lines.push(`    fix: ${fix}`);
+  }
+  const rapl = report.checks.filter((check) => check.source.startsWith("RAPL"));
+  if (rapl.every((check) => check.status === "unavailable")) {
+    lines.push("", "Without RAPL, profiles report durations and the other sources only.");
+  }
+  return `${lines.join("\n")}\n`;
+}
