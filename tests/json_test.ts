@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatJson, formatSensorsJson } from "../src/output/json.ts";
+import { formatJson, formatSensorsJson, jsonChunks, toJsonDocument } from "../src/output/json.ts";
 import { result } from "./fixtures.ts";
 
 Deno.test("formatJson() writes the reference layout with plain numbers", () => {
@@ -74,5 +74,39 @@ Deno.test("formatSensorsJson() keeps availability when a source reports it", () 
       { name: "CPU_CYCLES", unit: "count", source: "perf_event", available: false, note: "no PMU" },
     ])),
     [{ name: "CPU_CYCLES", unit: "count", source: "perf_event", available: false, note: "no PMU" }],
+  );
+});
+
+Deno.test("jsonChunks() streams long arrays and joins to exactly JSON.stringify's text", () => {
+  const big = result(3);
+  const run = big.runs[0]!;
+  run.phases = Array.from({ length: 500 }, (_, i) => ({ ...run.phases[0]!, index: i }));
+  for (const sample of [result(), result(2), big]) {
+    for (const force of [false, true]) {
+      const expected = JSON.stringify(
+        toJsonDocument(sample, force),
+        (_key, value) => typeof value === "bigint" ? JSON.parse(value.toString()) : value,
+        2,
+      );
+      const pieces = [...jsonChunks(sample, force)];
+      assert.equal(
+        JSON.stringify(JSON.parse(pieces.join(""))),
+        JSON.stringify(JSON.parse(expected)),
+      );
+      assert.equal(pieces.join(""), formatJson(sample, force));
+      if (sample === big) assert.ok(pieces.length > 500, "the long phase list came in pieces");
+    }
+  }
+  // Same bytes as a plain JSON.stringify where no bigint loses precision.
+  const plain = result(2);
+  assert.equal(
+    [...jsonChunks(plain, true)].join(""),
+    `${
+      JSON.stringify(
+        toJsonDocument(plain, true),
+        (_k, v) => typeof v === "bigint" ? Number(v) : v,
+        2,
+      )
+    }\n`,
   );
 });

@@ -8,8 +8,9 @@ import { Command, CommanderError, Option } from "commander";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { EXIT_PROFILER_FAILURE, EXIT_USAGE, ProfilerError, UsageError } from "../errors.ts";
 import { Logger, type Verbosity } from "../logger.ts";
-import { formatCsv, formatSensorsCsv } from "../output/csv.ts";
-import { formatJson, formatSensorsJson } from "../output/json.ts";
+import { csvChunks, formatSensorsCsv } from "../output/csv.ts";
+import { formatSensorsJson, jsonChunks } from "../output/json.ts";
+import { writeText } from "../output/result_file.ts";
 import { formatSensorsTerminal, formatTerminal } from "../output/terminal.ts";
 import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
 import { WriterSink } from "../process/byte_sink.ts";
@@ -53,10 +54,8 @@ interface ProfileFlags {
 
 const encoder = new TextEncoder();
 
-function writeStdout(text: string): void {
-  const bytes = encoder.encode(text);
-  let offset = 0;
-  while (offset < bytes.length) offset += Deno.stdout.writeSync(bytes.subarray(offset));
+function writeStdout(text: string | Iterable<string>): void {
+  writeText(Deno.stdout, text);
 }
 
 /** The profiler's peak resident memory (VmHWM), in MiB, or "?" when unknown. */
@@ -115,7 +114,7 @@ interface EmitOptions {
   owner?: { uid: number; gid: number };
 }
 
-function emit(target: OutputTarget, text: string, options: EmitOptions): void {
+function emit(target: OutputTarget, text: string | Iterable<string>, options: EmitOptions): void {
   const { logger, label } = options;
   if (target.destination === "stdout") {
     try {
@@ -142,13 +141,13 @@ function render(
   target: OutputTarget,
   result: ProfileResult,
   options: { iterations: number; csvRaw?: boolean },
-): string {
+): string | Iterable<string> {
   const forceIterations = options.iterations > 1;
   switch (target.format) {
     case "json":
-      return formatJson(result, forceIterations);
+      return jsonChunks(result, forceIterations);
     case "csv":
-      return formatCsv(result, forceIterations, { rawCells: options.csvRaw });
+      return csvChunks(result, forceIterations, { rawCells: options.csvRaw });
     case "terminal":
       return formatTerminal(result, { color: target.destination === "stdout" ? undefined : false });
   }
@@ -232,11 +231,8 @@ async function profileCommand(
     // The program's last line may lack its newline: start the results on a fresh line.
     const sharesStdout = target.destination === "stdout" && flags.stdoutFile === undefined &&
       target.format === "terminal";
-    emit(target, sharesStdout && !programStdout.atLineStart ? `\n${text}` : text, {
-      logger,
-      label: LABELS[target.format],
-      owner: runAs,
-    });
+    if (sharesStdout && !programStdout.atLineStart) writeStdout("\n");
+    emit(target, text, { logger, label: LABELS[target.format], owner: runAs });
     logger.info(
       `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
         `profiler peak RSS ${peakRssMiB()} MiB`,

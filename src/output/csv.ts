@@ -63,15 +63,22 @@ export function neutralizeFormula(value: string): string {
   return FORMULA_START.test(value) ? `'${value}` : value;
 }
 
-function write(header: readonly string[], rows: Cell[][], options: CsvOptions = {}): string {
+/** Formats rows, after the header line unless `withHeader` is false. */
+function write(
+  header: readonly string[],
+  rows: Cell[][],
+  options: CsvOptions = {},
+  withHeader = true,
+): string {
   const quoted = new Set(header.flatMap((name, i) => ALWAYS_QUOTED.has(name) ? [i] : []));
   const clean = options.rawCells ? (value: string) => value : neutralizeFormula;
-  return stringify([header as string[], ...rows], {
+  const firstData = withHeader ? 1 : 0;
+  return stringify(withHeader ? [header as string[], ...rows] : rows, {
     delimiter: ";",
     record_delimiter: "unix",
     cast: {
       string: (value, context) => {
-        if (context.header === true || context.records === 0) return value;
+        if (context.header === true || context.records < firstData) return value;
         const cell = clean(value);
         return quoted.has(context.index as number) ? { value: cell, quoted: true } : cell;
       },
@@ -104,10 +111,40 @@ export function formatCsv(
   forceIterations = false,
   options: CsvOptions = {},
 ): string {
+  return [...csvChunks(result, forceIterations, options)].join("");
+}
+
+/** Rows are formatted in batches of this many, so a large result is never one string. */
+const ROWS_PER_CHUNK = 512;
+
+/**
+ * The same text as {@linkcode formatCsv}, in pieces of a few hundred rows.
+ *
+ * @param result A profile result.
+ * @param forceIterations Add `iteration_id` even for a single run.
+ * @param options Formula neutralisation.
+ * @returns Pieces of CSV text, header first.
+ *
+ * @example Usage
+ * ```ts
+ * import { csvChunks } from "./csv.ts";
+ * const result = {
+ *   command: ["true"], tokenPattern: "__X__", exitCode: 0, durationMs: 1,
+ *   interrupted: false, runs: [],
+ * };
+ * for (const piece of csvChunks(result)) console.log(piece);
+ * ```
+ */
+export function* csvChunks(
+  result: ProfileResult,
+  forceIterations = false,
+  options: CsvOptions = {},
+): Generator<string> {
   const iterating = forceIterations || result.runs.length > 1;
   const header: string[] = iterating ? ["iteration_id", ...CSV_COLUMNS] : [...CSV_COLUMNS];
   const command = result.command.join(" ");
-  const rows: Cell[][] = [];
+  yield write(header, [], options);
+  let rows: Cell[][] = [];
   for (const run of result.runs) {
     for (const phase of run.phases) {
       const common = (metric: [Cell, Cell, Cell, Cell]): Cell[] => {
@@ -131,9 +168,13 @@ export function formatCsv(
       for (const metric of phase.metrics) {
         rows.push(common([metric.name, metric.value, metric.unit, metric.source]));
       }
+      if (rows.length >= ROWS_PER_CHUNK) {
+        yield write(header, rows, options, false);
+        rows = [];
+      }
     }
   }
-  return write(header, rows, options);
+  if (rows.length > 0) yield write(header, rows, options, false);
 }
 
 /**

@@ -7,6 +7,14 @@
 import type { PhaseResult, ProfileResult, RunResult } from "../result.ts";
 import type { Sensor } from "../source.ts";
 
+/**
+ * A list whose elements are built when serialised, one at a time: a long
+ * run's phases are never all converted to JSON objects at once.
+ */
+class LazyList<T> {
+  constructor(readonly length: number, readonly at: (index: number) => T) {}
+}
+
 /** Milliseconds rounded to the nanosecond, so floats print cleanly. */
 function ms(value: number): number {
   return Math.round(value * 1e6) / 1e6;
@@ -38,7 +46,13 @@ function phaseDocument(phase: PhaseResult): Record<string, unknown> {
   return document;
 }
 
-function runDocument(run: RunResult): Record<string, unknown> {
+function phaseList(phases: readonly PhaseResult[], lazy: boolean): unknown {
+  return lazy
+    ? new LazyList(phases.length, (index) => phaseDocument(phases[index]!))
+    : phases.map(phaseDocument);
+}
+
+function runDocument(run: RunResult, lazy = false): Record<string, unknown> {
   return {
     index: run.index,
     timestamp: run.timestamp,
@@ -47,7 +61,7 @@ function runDocument(run: RunResult): Record<string, unknown> {
     end_ns: run.endNs,
     exit_code: run.exitCode,
     signal: run.signal,
-    phases: run.phases.map(phaseDocument),
+    phases: phaseList(run.phases, lazy),
   };
 }
 
@@ -77,6 +91,14 @@ export function toJsonDocument(
   result: ProfileResult,
   forceIterations = false,
 ): Record<string, unknown> {
+  return buildDocument(result, forceIterations, false);
+}
+
+function buildDocument(
+  result: ProfileResult,
+  forceIterations: boolean,
+  lazy: boolean,
+): Record<string, unknown> {
   const document: Record<string, unknown> = {
     command: result.command.join(" "),
     token_pattern: result.tokenPattern,
@@ -90,13 +112,13 @@ export function toJsonDocument(
     document.end_ns = only.endNs;
     document.timestamp = only.timestamp;
     if (result.interrupted) document.interrupted = true;
-    document.phases = only.phases.map(phaseDocument);
+    document.phases = phaseList(only.phases, lazy);
     return document;
   }
   document.duration_ms = ms(result.durationMs);
   if (result.interrupted) document.interrupted = true;
   document.nb_iterations = result.runs.length;
-  document.iterations = result.runs.map(runDocument);
+  document.iterations = result.runs.map((run) => runDocument(run, lazy));
   return document;
 }
 
@@ -118,7 +140,86 @@ export function toJsonDocument(
  * ```
  */
 export function formatJson(result: ProfileResult, forceIterations = false): string {
-  return `${stringify(toJsonDocument(result, forceIterations))}\n`;
+  return [...jsonChunks(result, forceIterations)].join("");
+}
+
+/**
+ * The same text as {@linkcode formatJson}, in pieces: long arrays (the
+ * phases of a 100,000-phase run) are serialised one element at a time, so
+ * writing a large result never holds the whole text in memory.
+ *
+ * @param result A profile result.
+ * @param forceIterations Use the iterations layout even for one run.
+ * @returns Pieces of JSON text; joined, they end with a newline.
+ *
+ * @example Usage
+ * ```ts
+ * import { jsonChunks } from "./json.ts";
+ * const result = {
+ *   command: ["true"], tokenPattern: "__X__", exitCode: 0, durationMs: 1,
+ *   interrupted: false, runs: [],
+ * };
+ * for (const piece of jsonChunks(result)) console.log(piece);
+ * ```
+ */
+export function* jsonChunks(result: ProfileResult, forceIterations = false): Generator<string> {
+  yield* prettyJsonChunks(buildDocument(result, forceIterations, true), "");
+  yield "\n";
+}
+
+/** Arrays longer than this are written element by element. */
+const STREAMED_ARRAY_LENGTH = 64;
+
+/**
+ * Pretty JSON (2-space indent, bigints as exact integers) in pieces, equal
+ * to `JSON.stringify(value, …, 2)` once joined.
+ */
+function* prettyJsonChunks(value: unknown, indent: string): Generator<string> {
+  if (value instanceof LazyList && value.length === 0) {
+    yield "[]";
+    return;
+  }
+  if (
+    value instanceof LazyList ||
+    (Array.isArray(value) && (value.length > STREAMED_ARRAY_LENGTH || hasLongArray(value)))
+  ) {
+    const at = value instanceof LazyList ? value.at : (index: number) => value[index];
+    const inner = `${indent}  `;
+    yield "[\n";
+    for (let i = 0; i < value.length; i++) {
+      yield inner;
+      yield* prettyJsonChunks(at(i), inner);
+      yield i + 1 < value.length ? ",\n" : "\n";
+    }
+    yield `${indent}]`;
+    return;
+  }
+  if (value !== null && typeof value === "object" && !Array.isArray(value) && hasLongArray(value)) {
+    const entries = Object.entries(value).filter(([, item]) => item !== undefined);
+    const inner = `${indent}  `;
+    yield "{\n";
+    for (let i = 0; i < entries.length; i++) {
+      const [key, item] = entries[i]!;
+      yield `${inner}${JSON.stringify(key)}: `;
+      yield* prettyJsonChunks(item, inner);
+      yield i + 1 < entries.length ? ",\n" : "\n";
+    }
+    yield `${indent}}`;
+    return;
+  }
+  const text = stringify(value);
+  yield indent === "" ? text : text.replaceAll("\n", `\n${indent}`);
+}
+
+/** Whether an object or array holds, at any depth, an array worth streaming. */
+function hasLongArray(value: object): boolean {
+  for (const item of Object.values(value)) {
+    if (item instanceof LazyList) return true;
+    if (item === null || typeof item !== "object") continue;
+    if (Array.isArray(item) && item.length > STREAMED_ARRAY_LENGTH) return true;
+    if (hasLongArray(item)) return true;
+  }
+  return false;
 }
 
 /**

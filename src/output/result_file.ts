@@ -75,20 +75,18 @@ export class ResultFile {
   /**
    * Writes the whole content and moves it into place.
    *
-   * @param content The file's text.
+   * @param content The file's text, whole or in pieces (written as they come).
    * @param owner Give the file to this user and group (e.g. the user behind
    * `sudo`) before it appears.
    * @throws {Error} When writing fails; the destination is then untouched
    * and the temporary file removed.
    */
-  commit(content: string, owner?: { uid: number; gid: number }): void {
+  commit(content: string | Iterable<string>, owner?: { uid: number; gid: number }): void {
     const file = this.#file;
     if (file === undefined) throw new Error("result file already committed or discarded");
     this.#file = undefined;
     try {
-      const bytes = new TextEncoder().encode(content);
-      let offset = 0;
-      while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
+      writeText(file, content);
       file.syncSync();
       file.close();
       if (owner !== undefined) Deno.chownSync(this.#temporary, owner.uid, owner.gid);
@@ -132,4 +130,49 @@ function describe(error: unknown, directory: string): string {
     return `permission denied in directory '${directory}'`;
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Flush threshold for buffered pieces. */
+const WRITE_BATCH = 1 << 16;
+
+/**
+ * Writes text, whole or as pieces, to a synchronous writer: small pieces
+ * are gathered into ~64 KiB writes, so a large result is never held as one
+ * string or one buffer.
+ *
+ * @param writer The destination.
+ * @param content Text, or pieces of text in order.
+ *
+ * @example Usage
+ * ```ts
+ * import { writeText } from "./result_file.ts";
+ * writeText(Deno.stdout, ["a", "b\n"]);
+ * ```
+ */
+export function writeText(
+  writer: { writeSync(bytes: Uint8Array): number },
+  content: string | Iterable<string>,
+): void {
+  const encoder = new TextEncoder();
+  const flush = (text: string) => {
+    const bytes = encoder.encode(text);
+    let offset = 0;
+    while (offset < bytes.length) offset += writer.writeSync(bytes.subarray(offset));
+  };
+  if (typeof content === "string") {
+    flush(content);
+    return;
+  }
+  let pending: string[] = [];
+  let size = 0;
+  for (const piece of content) {
+    pending.push(piece);
+    size += piece.length;
+    if (size >= WRITE_BATCH) {
+      flush(pending.join(""));
+      pending = [];
+      size = 0;
+    }
+  }
+  if (size > 0) flush(pending.join(""));
 }
