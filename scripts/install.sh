@@ -333,9 +333,22 @@ can_become_root() {
   [ "$(id -u)" -eq 0 ] || command -v sudo >/dev/null 2>&1
 }
 
+# setcap lives in sbin, which is often not on a normal user's PATH.
+find_setcap() {
+  local candidate
+  for candidate in "$(command -v setcap 2>/dev/null || true)" /usr/sbin/setcap /sbin/setcap; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+      printf '%s\n' "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
 grant_perfmon() {
-  local dest="$1"
-  if as_root setcap cap_perfmon=ep "$dest"; then
+  local dest="$1" setcap
+  setcap="$(find_setcap)"
+  if as_root "$setcap" cap_perfmon=ep "$dest"; then
     info "Granted: $(getcap "$dest" 2>/dev/null || echo "cap_perfmon on $dest")"
   else
     warn "setcap failed (a filesystem without extended attributes, or mounted nosuid?)"
@@ -407,7 +420,7 @@ EOF
   fi
   if [ "$perfmon" -eq 0 ]; then
     info "Kernel $(uname -r) predates CAP_PERFMON (5.8): use the perf_event_paranoid setting above."
-  elif ! command -v setcap >/dev/null 2>&1; then
+  elif ! find_setcap >/dev/null; then
     warn "setcap was not found (install libcap2-bin or libcap): cannot grant CAP_PERFMON"
   elif [ "$GRANT_ACCESS" -eq 1 ] || ask_tty "Grant CAP_PERFMON to $dest (setcap)?"; then
     grant_perfmon "$dest"
