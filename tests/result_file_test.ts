@@ -37,7 +37,36 @@ Deno.test("ResultFile replaces a planted symlink instead of writing through it",
   const directory = await Deno.makeTempDir();
   await Deno.writeTextFile(`${directory}/victim`, "precious\n");
   await Deno.symlink(`${directory}/victim`, `${directory}/data1.json`);
-  ResultFile.prepare(`${directory}/data1.json`).commit("{}\n");
+  ResultFile.prepare(`${directory}/data1.json`, { followSymlinks: false }).commit("{}\n");
   assert.equal(await Deno.readTextFile(`${directory}/victim`), "precious\n");
   assert.equal((await Deno.lstat(`${directory}/data1.json`)).isSymlink, false);
+});
+
+Deno.test("ResultFile writes straight to a device or FIFO and never replaces it", async () => {
+  const directory = await Deno.makeTempDir();
+  const fifo = `${directory}/results.fifo`;
+  const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  assert.ok(made.success);
+  const reader = Deno.open(fifo, { read: true }).then(async (file) => {
+    const text = await new Response(file.readable).text();
+    return text;
+  });
+  const file = ResultFile.prepare(fifo);
+  file.commit("through the fifo\n");
+  assert.equal(await reader, "through the fifo\n");
+  assert.ok((await Deno.lstat(fifo)).isFifo, "still a FIFO");
+  ResultFile.prepare("/dev/null").commit("discarded\n");
+  const devNull = await Deno.lstat("/dev/null");
+  assert.ok(devNull.isCharDevice, "/dev/null is still a device");
+  assert.deepEqual((await listDir(directory)).length, 1);
+});
+
+Deno.test("ResultFile follows an explicit symlink and replaces the file it names", async () => {
+  const directory = await Deno.makeTempDir();
+  await Deno.mkdir(`${directory}/real`);
+  await Deno.writeTextFile(`${directory}/real/out.json`, "old\n");
+  await Deno.symlink(`${directory}/real/out.json`, `${directory}/link.json`);
+  ResultFile.prepare(`${directory}/link.json`).commit("new\n");
+  assert.ok((await Deno.lstat(`${directory}/link.json`)).isSymlink, "the link stays");
+  assert.equal(await Deno.readTextFile(`${directory}/real/out.json`), "new\n");
 });

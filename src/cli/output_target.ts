@@ -75,7 +75,11 @@ export function prepareProfileOutput(flags: OutputFlags, now = Date.now() * 1000
     return { format, destination: ResultFile.prepare(flags.outputFile) };
   }
   if (format === "terminal") return { format, destination: "stdout" };
-  return { format, destination: ResultFile.prepare(`data${now}.${format}`) };
+  // A default name is never followed if a link was planted there.
+  return {
+    format,
+    destination: ResultFile.prepare(`data${now}.${format}`, { followSymlinks: false }),
+  };
 }
 
 /**

@@ -26,10 +26,11 @@ import { UsageError } from "../errors.ts";
 export class ResultFile {
   /** Absolute path of the destination. */
   readonly path: string;
-  readonly #temporary: string;
+  /** Temporary file renamed over `path`, or `undefined` when writing straight to a device. */
+  readonly #temporary: string | undefined;
   #file: Deno.FsFile | undefined;
 
-  private constructor(path: string, temporary: string, file: Deno.FsFile) {
+  private constructor(path: string, temporary: string | undefined, file: Deno.FsFile) {
     this.path = path;
     this.#temporary = temporary;
     this.#file = file;
@@ -38,28 +39,49 @@ export class ResultFile {
   /**
    * Checks the destination and reserves a temporary file beside it.
    *
+   * A symbolic link is followed (the file it names is replaced atomically)
+   * unless `followSymlinks` is false, as for the default `data<TIMESTAMP>`
+   * names, where a planted link is replaced itself. A device or FIFO such
+   * as `/dev/null` or `/dev/stdout` is written to directly: it is never
+   * replaced by a file.
+   *
    * @param path Destination path (relative to the cwd or absolute).
+   * @param options `followSymlinks` (default `true`).
    * @returns The reserved file.
    * @throws {UsageError} When the directory is missing or not writable, or
    * the path is a directory.
    */
-  static prepare(path: string): ResultFile {
-    const absolute = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
-    const slash = absolute.lastIndexOf("/");
-    const directory = absolute.slice(0, slash) || "/";
-    const base = absolute.slice(slash + 1);
-    if (base === "" || base === "." || base === "..") {
+  static prepare(path: string, options: { followSymlinks?: boolean } = {}): ResultFile {
+    let absolute = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+    const name = absolute.slice(absolute.lastIndexOf("/") + 1);
+    if (name === "" || name === "." || name === "..") {
       throw new UsageError(`cannot write results to '${path}': not a file name`);
     }
     let existing: Deno.FileInfo | undefined;
     try {
       existing = Deno.lstatSync(absolute);
+      if (existing.isSymlink && (options.followSymlinks ?? true)) {
+        absolute = Deno.realPathSync(absolute);
+        existing = Deno.statSync(absolute);
+      }
     } catch {
-      // Absent (the usual case) or unreadable: opening the temporary file says why.
+      // Absent (the usual case), a dangling link, or unreadable: opening says why.
     }
     if (existing?.isDirectory) {
       throw new UsageError(`cannot write results to '${path}': it is a directory`);
     }
+    if (existing !== undefined && !existing.isFile && !existing.isSymlink) {
+      try {
+        return new ResultFile(absolute, undefined, Deno.openSync(absolute, { write: true }));
+      } catch (error) {
+        throw new UsageError(`cannot write results to '${path}': ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    }
+    const slash = absolute.lastIndexOf("/");
+    const directory = absolute.slice(0, slash) || "/";
+    const base = absolute.slice(slash + 1);
     const random = crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36);
     const temporary = `${directory}/.${base}.${Deno.pid}.${random}.tmp`;
     try {
@@ -87,6 +109,10 @@ export class ResultFile {
     this.#file = undefined;
     try {
       writeText(file, content);
+      if (this.#temporary === undefined) {
+        file.close();
+        return;
+      }
       file.syncSync();
       file.close();
       if (owner !== undefined) Deno.chownSync(this.#temporary, owner.uid, owner.gid);
@@ -115,6 +141,7 @@ export class ResultFile {
   }
 
   #remove(): void {
+    if (this.#temporary === undefined) return;
     try {
       Deno.removeSync(this.#temporary);
     } catch {
