@@ -207,6 +207,8 @@ export class SourceOrchestrator {
    */
   toPhaseMetrics(): PhaseMetrics[] {
     const phases: PhaseMetrics[] = [];
+    /** Sources already warned about a conversion failure (once each). */
+    const warned = new Set<number>();
     for (let phase = 0; phase < this.phaseCount; phase++) {
       const metrics: Metric[] = [];
       const failures: SourceFailure[] = [];
@@ -220,7 +222,12 @@ export class SourceOrchestrator {
         try {
           metrics.push(...source.toMetrics(this.#raws[i]![phase]));
         } catch (error) {
-          failures.push({ source: source.name, message: asSourceError(source, error).message });
+          const message = asSourceError(source, error).message;
+          failures.push({ source: source.name, message });
+          if (failed.size === 0 && !warned.has(i)) {
+            warned.add(i);
+            this.#warn(`${message} (its affected phases are marked and left out)`);
+          }
         }
       });
       metrics.sort((a, b) =>

@@ -212,3 +212,24 @@ Deno.test("perf backend refused by perf_event_paranoid explains the sysctl and s
   assert.match(perf.reason, /sysctl kernel\.perf_event_paranoid=0/);
   assert.match(perf.reason, /setcap cap_perfmon=ep/);
 });
+
+Deno.test("a counter that exists but never moves is flagged, not reported as a measurement", async () => {
+  const root = await Deno.makeTempDir();
+  await writeFakePowerPmu(root, {
+    type: 1,
+    events: [
+      { name: "energy-pkg", description: "event=0x00", scale: String(SCALE) }, // cpu-clock: moves
+      { name: "energy-psys", description: "event=0x09", scale: String(SCALE) }, // dummy: never moves
+    ],
+  });
+  const out = await runCli(["--json", "-o", "-", "profile", "--", "sleep", "0.2"], {
+    env: { JOULE_PROFILER_EVENT_SOURCE_PATH: root },
+  });
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stderr, /warning: RAPL \(perf_event\): PSYS did not change during the run/);
+  const metrics: JsonMetric[] = JSON.parse(out.stdoutText).phases[0].metrics;
+  const psys = metrics.find((m) => m.name === "PSYS")!;
+  assert.equal(psys.value, 0);
+  assert.equal(psys.details?.not_updating, true);
+  assert.equal(metrics.find((m) => m.name === "PACKAGE-0")!.details?.not_updating, undefined);
+});

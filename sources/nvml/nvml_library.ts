@@ -373,6 +373,31 @@ export class NvmlDevice {
   }
 
   /**
+   * Starts reading the energy counter on a worker thread and returns at
+   * once; the promise settles with the counter's low and high 32-bit words
+   * in `target` once NVML answers. The real call takes milliseconds, so a
+   * boundary never waits for it.
+   *
+   * @param target Receives the counter (two 32-bit words, little-endian);
+   * keep it alive until the promise settles.
+   * @returns Settles when `target` holds the reading.
+   * @throws {NvmlError} (through the promise) When the read fails.
+   */
+  readTotalEnergyOffThread(target: Uint32Array<ArrayBuffer>): Promise<void> {
+    const call = this.#symbols.nvmlDeviceGetTotalEnergyConsumptionOffThread;
+    if (call === null) {
+      return Promise.reject(
+        new Error("nvmlDeviceGetTotalEnergyConsumption is missing from this NVML"),
+      );
+    }
+    return call(this.#handle, target).then((code) => {
+      if (code !== NVML_RETURN.SUCCESS) {
+        this.#nvml.unwrap(code, "nvmlDeviceGetTotalEnergyConsumption");
+      }
+    });
+  }
+
+  /**
    * The power draw in mW (`nvmlDeviceGetPowerUsage`). How it is averaged
    * depends on the GPU generation.
    *

@@ -171,6 +171,12 @@ export class NvmlSource implements Source<number> {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #nextSampleMs = 0;
   #samplerError: unknown;
+  /** Energy reads still in flight (they run on worker threads). */
+  #reads: Promise<void>[] = [];
+  /** Boundary rows whose energy read failed, with NVML's message. */
+  readonly #failedRows = new Map<number, string>();
+  /** Per boundary: monotonic ns when the reads were issued and when the last one landed. */
+  #readTimes: Float64Array | undefined;
 
   /**
    * Loads NVML, initialises it and discovers the GPUs to measure.
@@ -240,6 +246,9 @@ export class NvmlSource implements Source<number> {
       ? new SnapshotStore(2 + this.#powerGpus.length, 1024)
       : undefined;
     if (this.#debug !== undefined && this.gpus.length > 1) this.#spreads = new Float64Array(64);
+    if (this.#debug !== undefined && this.#counterGpus.length > 0) {
+      this.#readTimes = new Float64Array(128);
+    }
   }
 
   /**
@@ -254,6 +263,8 @@ export class NvmlSource implements Source<number> {
     this.#boundaries.clear();
     this.#samples?.clear();
     this.#samplerError = undefined;
+    this.#reads = [];
+    this.#failedRows.clear();
     if (this.#nvml.initialized) return;
     this.#nvml.init();
     this.#devices = this.gpus.map((gpu) => {
@@ -270,11 +281,13 @@ export class NvmlSource implements Source<number> {
   }
 
   /**
-   * Reads every GPU: energy counters, then one power sample of the GPUs
-   * without one. The first call of a run (the baseline) starts the power
-   * sampler. Allocates nothing unless NVML fails.
+   * Reads every GPU: starts the energy-counter reads (they complete on
+   * worker threads: a real NVML takes milliseconds per call, which must not
+   * hold up the boundary or the other sources), then takes one power
+   * sample of the GPUs without a counter. The first call of a run (the
+   * baseline) starts the power sampler.
    *
-   * @throws {NvmlError} When a read fails, or the power sampler failed.
+   * @throws {NvmlError} When a power read fails, or the power sampler failed.
    */
   measure(): void {
     const boundaries = this.#boundaries;
@@ -286,10 +299,7 @@ export class NvmlSource implements Source<number> {
     const spreads = this.#spreads;
     if (spreads !== undefined) stampMonotonic(this.#clock, 0);
     const counters = this.#counterGpus;
-    for (let i = 0; i < counters.length; i++) {
-      const position = counters[i]!;
-      this.#devices[position]!.readTotalEnergy(values, row + 2 * position);
-    }
+    if (counters.length > 0) this.#startEnergyReads(boundaries.rows - 1, row);
     if (this.#samples !== undefined) {
       const sample = this.#samplePower();
       const power = this.#powerGpus;
@@ -308,11 +318,45 @@ export class NvmlSource implements Source<number> {
     return this.#boundaries.rows - 1;
   }
 
-  /** Stops the power sampler, reports debug statistics, shuts NVML down. */
-  join(): void {
+  /**
+   * Waits for the energy reads still in flight, stops the power sampler,
+   * reports debug statistics and shuts NVML down.
+   */
+  async join(): Promise<void> {
     this.#stopSampler();
+    await Promise.all(this.#reads);
+    this.#reads = [];
     if (this.#debug !== undefined) this.#reportStatistics(this.#debug);
     this.#nvml.shutdown();
+  }
+
+  /**
+   * Issues one off-thread energy read per counter GPU for boundary `index`
+   * (whose first column is at `offset`); each lands in its row when NVML
+   * answers, or marks the row failed.
+   */
+  #startEnergyReads(index: number, offset: number): void {
+    const counters = this.#counterGpus;
+    const times = this.#readTimes;
+    if (times !== undefined) {
+      this.#readTimes = ensureLength(times, 2 * index + 2);
+      stampNs(this.#readTimes!, 2 * index);
+    }
+    for (let i = 0; i < counters.length; i++) {
+      const position = counters[i]!;
+      const words = new Uint32Array(2);
+      this.#reads.push(
+        this.#devices[position]!.readTotalEnergyOffThread(words).then(() => {
+          // The store may have grown meanwhile: write through its current array.
+          const values = this.#boundaries.values;
+          values[offset + 2 * position] = words[0]!;
+          values[offset + 2 * position + 1] = words[1]!;
+          if (this.#readTimes !== undefined) stampNs(this.#readTimes, 2 * index + 1);
+        }, (error) => {
+          if (!this.#failedRows.has(index)) this.#failedRows.set(index, (error as Error).message);
+        }),
+      );
+    }
   }
 
   /** Stops sampling, shuts NVML down and unloads the library; for library users. */
@@ -345,6 +389,8 @@ export class NvmlSource implements Source<number> {
    * @returns One metric per GPU, in mJ.
    */
   toMetrics(row: number): Metric[] {
+    const failed = this.#failedRows.get(row - 1) ?? this.#failedRows.get(row);
+    if (failed !== undefined) throw new SourceError(NVML_SOURCE_NAME, failed);
     return this.gpus.map((gpu, position) => {
       const column = 2 * position;
       const metric: Metric = {
@@ -436,6 +482,15 @@ export class NvmlSource implements Source<number> {
 
   #reportStatistics(debug: (message: string) => void): void {
     const boundaries = this.#boundaries.rows;
+    const times = this.#readTimes;
+    if (times !== undefined && boundaries > 0) {
+      const durations = new Float64Array(boundaries);
+      for (let i = 0; i < boundaries; i++) durations[i] = times[2 * i + 1]! - times[2 * i]!;
+      debug(
+        `NVML: energy-counter reads, issued at each boundary without waiting, took ` +
+          `${summarizeMicros(durations)} (${boundaries} boundaries)`,
+      );
+    }
     if (this.#spreads !== undefined && boundaries > 0) {
       debug(
         `NVML: reading all ${this.gpus.length} GPUs at a boundary took ` +
@@ -457,6 +512,22 @@ export class NvmlSource implements Source<number> {
       );
     }
   }
+}
+
+/** Grows a Float64Array to at least `length` elements (doubling). */
+function ensureLength(array: Float64Array, length: number): Float64Array {
+  if (array.length >= length) return array;
+  const grown = new Float64Array(Math.max(length, array.length * 2));
+  grown.set(array);
+  return grown;
+}
+
+const stampScratch = new Float64Array(2);
+
+/** Writes the current CLOCK_MONOTONIC time in ns (as a double) at `target[index]`. */
+function stampNs(target: Float64Array, index: number): void {
+  stampMonotonic(stampScratch, 0);
+  target[index] = stampScratch[0]! * 1e9 + stampScratch[1]!;
 }
 
 const TWO_POW_32 = 2 ** 32;

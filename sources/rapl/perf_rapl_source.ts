@@ -8,6 +8,7 @@
 import { SourceError } from "../../src/errors.ts";
 import { PerfCounter } from "../../src/ffi/perf_event.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
+import { StaleCounterWatch, staleWarning } from "./stale_counter_watch.ts";
 import type { Metric, Sensor, Source } from "../../src/source.ts";
 import type { PowerPmu, PowerPmuEvent } from "./power_pmu.ts";
 import { markTotals, PERF_RAPL_SOURCE_NAME, RAPL_UNIT, type RaplDomain } from "./rapl_domain.ts";
@@ -53,18 +54,28 @@ export class PerfRaplSource implements Source<number> {
   readonly #pmu: PowerPmu;
   readonly #counters: (PerfCounter | undefined)[];
   readonly #store: SnapshotStore;
+  readonly #watch = new StaleCounterWatch();
+  readonly #warn: (message: string) => void;
+  /** Counters of the last run that never moved. */
+  #stale = new Set<number>();
 
   /**
    * Creates the source; counters are opened by `init()`.
    *
    * @param pmu The PMU.
    * @param plan The counters to open.
+   * @param options `warn` receives diagnostics (counters that never move).
    */
-  constructor(pmu: PowerPmu, plan: readonly PerfRaplCounterPlan[]) {
+  constructor(
+    pmu: PowerPmu,
+    plan: readonly PerfRaplCounterPlan[],
+    options: { warn?: (message: string) => void } = {},
+  ) {
     this.#pmu = pmu;
     this.plan = [...plan];
     this.#counters = new Array(plan.length).fill(undefined);
     this.#store = new SnapshotStore(plan.length);
+    this.#warn = options.warn ?? (() => {});
   }
 
   /**
@@ -73,7 +84,7 @@ export class PerfRaplSource implements Source<number> {
    * @throws {PerfEventOpenError} When the kernel refuses a counter.
    */
   open(): void {
-    this.join();
+    this.#closeCounters();
     try {
       this.plan.forEach((entry, i) => {
         this.#counters[i] = PerfCounter.open(`power/${entry.event.event}/ on CPU ${entry.cpu}`, {
@@ -82,7 +93,7 @@ export class PerfRaplSource implements Source<number> {
         }, { pid: -1, cpu: entry.cpu });
       });
     } catch (error) {
-      this.join();
+      this.#closeCounters();
       throw error;
     }
   }
@@ -91,10 +102,13 @@ export class PerfRaplSource implements Source<number> {
   init(): void {
     this.open();
     this.#store.clear();
+    this.#watch.reset();
+    this.#stale.clear();
   }
 
   /** Reads every counter. */
   measure(): void {
+    this.#watch.stamp();
     const row = this.#store.append();
     const values = this.#store.values;
     for (let i = 0; i < this.#counters.length; i++) {
@@ -114,8 +128,21 @@ export class PerfRaplSource implements Source<number> {
     return this.#store.rows - 1;
   }
 
-  /** Closes the counters. */
+  /** Closes the counters; warns about counters that never moved. */
   join(): void {
+    this.#stale = new Set(this.#watch.staleColumns(this.#store));
+    if (this.#stale.size > 0) {
+      this.#warn(staleWarning(this.name, [...this.#stale].map((i) => this.plan[i]!.sensor)));
+    }
+    this.#closeCounters();
+  }
+
+  /** Closes the counters without the end-of-run checks (after a probe). */
+  close(): void {
+    this.#closeCounters();
+  }
+
+  #closeCounters(): void {
     for (let i = 0; i < this.#counters.length; i++) {
       this.#counters[i]?.close();
       this.#counters[i] = undefined;
@@ -140,12 +167,13 @@ export class PerfRaplSource implements Source<number> {
       const microjoules = Math.round(counts * entry.event.scale * 1e9) / 1e3;
       return { name: entry.sensor, domain: entry.domain, microjoules };
     });
+    const stale = new Set([...this.#stale].map((i) => this.plan[i]!.sensor));
     return markTotals(energies).map(({ name, microjoules, details }) => ({
       name,
       value: microjoules,
       unit: RAPL_UNIT,
       source: this.name,
-      details,
+      details: stale.has(name) ? { ...details, not_updating: true } : details,
     }));
   }
 }

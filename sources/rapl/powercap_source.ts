@@ -8,6 +8,7 @@
 import { SourceError } from "../../src/errors.ts";
 import { NumericFile } from "../../src/ffi/numeric_file.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
+import { StaleCounterWatch, staleWarning } from "./stale_counter_watch.ts";
 import type { Metric, Sensor, Source } from "../../src/source.ts";
 import type { PowercapZone } from "./powercap_zones.ts";
 import { markTotals, POWERCAP_SOURCE_NAME, RAPL_UNIT } from "./rapl_domain.ts";
@@ -93,6 +94,9 @@ export class PowercapSource implements Source<number> {
   #warned = false;
   #polls = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #watch = new StaleCounterWatch();
+  /** Zones of the last run that never moved. */
+  #stale = new Set<number>();
   #nextPoll = 0;
 
   /**
@@ -119,7 +123,7 @@ export class PowercapSource implements Source<number> {
 
   /** Opens every zone's `energy_uj`, takes a first reading, starts polling. */
   init(): void {
-    this.join();
+    this.#closeFiles();
     try {
       this.zones.forEach((zone, i) => {
         const file = NumericFile.open(`${zone.path}/energy_uj`);
@@ -127,11 +131,13 @@ export class PowercapSource implements Source<number> {
         this.#previous[i] = file.read();
       });
     } catch (error) {
-      this.join();
+      this.#closeFiles();
       throw new SourceError(this.name, (error as Error).message, { cause: error });
     }
     this.#totals.fill(0);
     this.#store.clear();
+    this.#watch.reset();
+    this.#stale.clear();
     this.#warned = false;
     this.#polls = 0;
     if (this.pollingSeconds > 0) {
@@ -142,6 +148,7 @@ export class PowercapSource implements Source<number> {
 
   /** Reads every zone and records the running totals. */
   measure(): void {
+    this.#watch.stamp();
     this.#update();
     const row = this.#store.append();
     this.#store.values.set(this.#totals, row);
@@ -156,8 +163,17 @@ export class PowercapSource implements Source<number> {
     return this.#store.rows - 1;
   }
 
-  /** Stops polling and closes the files. */
+  /** Stops polling and closes the files; warns about zones that never moved. */
   join(): void {
+    this.#stale = new Set(this.#watch.staleColumns(this.#store));
+    this.#watch.reset();
+    if (this.#stale.size > 0) {
+      this.#warn(staleWarning(this.name, [...this.#stale].map((i) => this.zones[i]!.sensor)));
+    }
+    this.#closeFiles();
+  }
+
+  #closeFiles(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     for (let i = 0; i < this.#files.length; i++) {
@@ -183,12 +199,13 @@ export class PowercapSource implements Source<number> {
       domain: zone.domain,
       microjoules: this.#store.delta(row - 1, row, i),
     }));
+    const stale = new Set([...this.#stale].map((i) => this.zones[i]!.sensor));
     return markTotals(energies).map(({ name, microjoules, details }) => ({
       name,
       value: microjoules,
       unit: RAPL_UNIT,
       source: this.name,
-      details,
+      details: stale.has(name) ? { ...details, not_updating: true } : details,
     }));
   }
 

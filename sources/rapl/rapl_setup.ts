@@ -93,6 +93,7 @@ function setupPerf(options: RaplSetupOptions): PerfRaplSource {
   const source = new PerfRaplSource(
     pmu,
     planPerfRaplCounters(pmu, { packageOfCpu, sockets: options.sockets }),
+    { warn: options.log?.warn },
   );
   try {
     source.open();
@@ -107,7 +108,7 @@ function setupPerf(options: RaplSetupOptions): PerfRaplSource {
     }
     throw error;
   } finally {
-    source.join();
+    source.close();
   }
   return source;
 }

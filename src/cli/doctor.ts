@@ -11,6 +11,8 @@ import { PerfRaplSource } from "../../sources/rapl/perf_rapl_source.ts";
 import { discoverPowercapZones } from "../../sources/rapl/powercap_zones.ts";
 import { setupRapl } from "../../sources/rapl/rapl_setup.ts";
 import { readPerfEventParanoid } from "../ffi/perf_event.ts";
+import type { Source } from "../source.ts";
+import { PowercapSource } from "../../sources/rapl/powercap_source.ts";
 
 /** How usable a source is. */
 export type DoctorStatus = "available" | "partial" | "unavailable";
@@ -104,7 +106,34 @@ function noRaplOnVm(environment: DoctorEnvironment): string[] {
     : [];
 }
 
-function checkPerfRapl(options: DoctorOptions, environment: DoctorEnvironment): DoctorCheck {
+/** How long the probes watch a counter for movement. */
+const PROBE_MS = 100;
+
+/**
+ * Runs a source briefly, as a profile would, and returns the sensors whose
+ * counters never moved (the source's own end-of-run check).
+ */
+async function staleSensors(source: Source): Promise<string[]> {
+  const found: string[] = [];
+  const probe = source instanceof PowercapSource
+    ? new PowercapSource({ zones: [...source.zones], pollingSeconds: 0 })
+    : source;
+  await probe.init?.(Deno.pid);
+  await probe.measure();
+  await new Promise((resolve) => setTimeout(resolve, PROBE_MS));
+  await probe.measure();
+  await probe.retrieve();
+  await probe.join?.();
+  for (const metric of probe.toMetrics(1)) {
+    if (metric.details?.not_updating === true) found.push(metric.name);
+  }
+  return found;
+}
+
+async function checkPerfRapl(
+  options: DoctorOptions,
+  environment: DoctorEnvironment,
+): Promise<DoctorCheck> {
   const source = "RAPL (perf_event)";
   const pmu = discoverPowerPmu(options.eventSourcePath);
   if ("missing" in pmu) {
@@ -128,11 +157,21 @@ function checkPerfRapl(options: DoctorOptions, environment: DoctorEnvironment): 
     const sensors = setup.source instanceof PerfRaplSource
       ? setup.source.plan.map((entry) => entry.sensor)
       : [];
+    const stale = setup.source === undefined ? [] : await staleSensors(setup.source);
     return {
       source,
-      status: "available",
+      status: stale.length === 0
+        ? "available"
+        : stale.length < sensors.length
+        ? "partial"
+        : "unavailable",
       summary: `${sensors.length} counters: ${sensors.join(", ")}`,
-      why: [`PMU type ${pmu.type}, one CPU per package: ${pmu.cpus.join(", ")}`],
+      why: [
+        `PMU type ${pmu.type}, one CPU per package: ${pmu.cpus.join(", ")}`,
+        ...stale.map((name) =>
+          `${name} is exposed but did not move in ${PROBE_MS} ms (a virtual machine?)`
+        ),
+      ],
       fixes: [],
     };
   } catch (error) {
@@ -154,15 +193,28 @@ function checkPerfRapl(options: DoctorOptions, environment: DoctorEnvironment): 
   }
 }
 
-function checkPowercap(options: DoctorOptions, environment: DoctorEnvironment): DoctorCheck {
+async function checkPowercap(
+  options: DoctorOptions,
+  environment: DoctorEnvironment,
+): Promise<DoctorCheck> {
   const source = "RAPL (Powercap)";
   const { zones, unusable } = discoverPowercapZones(options.powercapPath);
   if (zones.length > 0) {
+    const stale = await staleSensors(new PowercapSource({ zones, pollingSeconds: 0 }));
     return {
       source,
-      status: unusable.length > 0 ? "partial" : "available",
+      status: stale.length === zones.length
+        ? "unavailable"
+        : unusable.length > 0 || stale.length > 0
+        ? "partial"
+        : "available",
       summary: `${zones.length} zones: ${zones.map((zone) => zone.sensor).join(", ")}`,
-      why: unusable.map((zone) => zone.problem),
+      why: [
+        ...unusable.map((zone) => zone.problem),
+        ...stale.map((name) =>
+          `${name} is exposed but did not move in ${PROBE_MS} ms (a virtual machine?)`
+        ),
+      ],
       fixes: [],
     };
   }
@@ -234,7 +286,8 @@ function checkNvml(): DoctorCheck {
 }
 
 /**
- * Checks every source.
+ * Checks every source. RAPL counters are also watched for 100 ms, as a
+ * profile would read them, to catch counters that exist but never move.
  *
  * @param options Paths and extra checks.
  * @returns The report.
@@ -242,7 +295,7 @@ function checkNvml(): DoctorCheck {
  * @example Usage
  * ```ts
  * import { diagnose } from "./doctor.ts";
- * const report = diagnose({
+ * const report = await diagnose({
  *   powercapPath: "/sys/devices/virtual/powercap/intel-rapl",
  *   eventSourcePath: "/sys/bus/event_source/devices",
  *   binaryPath: "/usr/local/bin/joule-profiler",
@@ -250,11 +303,11 @@ function checkNvml(): DoctorCheck {
  * console.log(report.checks.map((check) => `${check.source}: ${check.status}`));
  * ```
  */
-export function diagnose(options: DoctorOptions): DoctorReport {
+export async function diagnose(options: DoctorOptions): Promise<DoctorReport> {
   const environment = readEnvironment();
   const checks = [
-    checkPerfRapl(options, environment),
-    checkPowercap(options, environment),
+    await checkPerfRapl(options, environment),
+    await checkPowercap(options, environment),
     ...(options.extraChecks ?? []).map((check) => check(environment)),
     checkNvml(),
   ];

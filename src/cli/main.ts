@@ -267,11 +267,11 @@ async function listSensorsCommand(global: GlobalFlags): Promise<number> {
   }
 }
 
-function doctorCommand(global: GlobalFlags): Promise<number> {
+async function doctorCommand(global: GlobalFlags): Promise<number> {
   const logger = new Logger(verbosityOf(global));
   const target = prepareListOutput(global);
   try {
-    const report = diagnose({
+    const report = await diagnose({
       powercapPath: raplPath(global),
       eventSourcePath: eventSourcePath(),
       cpuSysfsPath: Deno.env.get("JOULE_PROFILER_CPU_SYSFS_PATH"),
@@ -281,7 +281,7 @@ function doctorCommand(global: GlobalFlags): Promise<number> {
       ? `${JSON.stringify(report, null, 2)}\n`
       : formatDoctorReport(report);
     emit(target, text, { logger, label: "Report", owner: invokingUser() });
-    return Promise.resolve(0);
+    return 0;
   } catch (error) {
     if (target.destination !== "stdout") target.destination.discard();
     throw error;

@@ -103,6 +103,7 @@ function metricLine(metric: Metric): string {
   }
   if (details.scaled === true) line += " (scaled)";
   if (details.method === "integrated_power") line += " (integrated power)";
+  if (details.not_updating === true) line += " (counter not updating)";
   const total = TOTAL_LABELS[String(details.total)];
   if (total !== undefined) line += `  ${total}`;
   return line;
