@@ -42,7 +42,14 @@ Deno.test("--gpu --json: per-phase energy of each GPU matches power × phase tim
       const metric = phase.metrics.find((m) => m.name === `GPU-${index}`)!;
       assert.equal(metric.unit, "mJ");
       assert.equal(metric.source, "NVML");
-      const { average_power_w: watts, ...details } = metric.details ?? {};
+      const {
+        average_power_w: watts,
+        counter_update_ms: updateMs,
+        interpolated,
+        ...details
+      } = metric.details ?? {};
+      assert.equal(interpolated, true);
+      assert.equal(typeof updateMs, "number");
       assert.deepEqual(details, {
         device_name: `NVIDIA Stub GPU ${index}`,
         uuid: `GPU-00000000-1111-2222-3333-00000000000${index}`,

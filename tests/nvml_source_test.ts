@@ -185,7 +185,14 @@ Deno.test("NvmlSource: per-phase energy of two GPUs matches power × phase time 
     assertEnergyMatches(run.phases, "GPU-0", 50000, 0.01);
     assertEnergyMatches(run.phases, "GPU-1", 120000, 0.01);
     const metric = run.phases[1]!.metrics.find((m) => m.name === "GPU-1")!;
-    const { average_power_w: watts, ...details } = metric.details ?? {};
+    const {
+      average_power_w: watts,
+      counter_update_ms: updateMs,
+      interpolated,
+      ...details
+    } = metric.details ?? {};
+    assert.equal(interpolated, true);
+    assert.equal(typeof updateMs, "number");
     assert.deepEqual(details, {
       device_name: "NVIDIA Stub GPU 1",
       uuid: "GPU-00000000-1111-2222-3333-000000000001",
@@ -272,3 +279,28 @@ for (const noEnergy of [undefined, "all"]) {
     }
   });
 }
+
+Deno.test("NvmlSource: a counter that moves every 100 ms and answers in 3 ms (like an H100) is interpolated within 2 %", async () => {
+  setStubEnv({
+    NVML_STUB_DEVICES: "1",
+    NVML_STUB_POWER_MW: "300000",
+    NVML_STUB_UPDATE_MS: "100",
+    NVML_STUB_CALL_US: "3000",
+  });
+  const source = NvmlSource.open({ path: await freshNvmlStub() });
+  try {
+    // Boundaries must not wait for the 3 ms calls: time what the orchestrator calls.
+    await source.init();
+    const started = performance.now();
+    for (let i = 0; i < 10; i++) source.measure();
+    assert.ok(performance.now() - started < 5, "a boundary never waits for the energy counter");
+    await source.join();
+    const run = await profileWithStub(source);
+    assertEnergyMatches(run.phases, "GPU-0", 300000, 0.02);
+    const metric = run.phases[1]!.metrics[0]!;
+    assert.equal(metric.details?.interpolated, true);
+    assert.ok(Math.abs(Number(metric.details?.counter_update_ms) - 100) < 15);
+  } finally {
+    source.close();
+  }
+});

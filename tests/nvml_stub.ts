@@ -61,6 +61,8 @@ export type StubEnv = Partial<
     | "NVML_STUB_NO_POWER"
     | "NVML_STUB_ENERGY_START_MJ"
     | "NVML_STUB_LOST_AFTER_MS"
+    | "NVML_STUB_UPDATE_MS"
+    | "NVML_STUB_CALL_US"
     | "NVML_STUB_LOG",
     string
   >
@@ -74,6 +76,8 @@ const STUB_VARIABLES = [
   "NVML_STUB_NO_POWER",
   "NVML_STUB_ENERGY_START_MJ",
   "NVML_STUB_LOST_AFTER_MS",
+  "NVML_STUB_UPDATE_MS",
+  "NVML_STUB_CALL_US",
   "NVML_STUB_LOG",
 ] as const;
 

@@ -1,11 +1,14 @@
 /**
  * `NvmlSource`: per-phase energy of NVIDIA GPUs through NVML.
  *
- * GPUs with the total-energy counter (Volta and later) are read at every
- * boundary and the phase's energy is the counter's difference, computed
- * modulo 2^64 after the run. GPUs without it are sampled for power on an
- * absolute-deadline schedule and at every boundary; the phase's energy is
- * the trapezoid integral of those samples, labelled `integrated_power`.
+ * GPUs with the total-energy counter (Volta and later) are followed by a
+ * background reader (`EnergyCounterReader`): the counter moves in steps
+ * (every 100 ms on an H100) and a read takes milliseconds, so boundaries
+ * only stamp their time and the energy at each boundary is interpolated
+ * between the counter's updates after the run. GPUs without the counter
+ * are sampled for power on an absolute-deadline schedule and at every
+ * boundary; the phase's energy is the trapezoid integral of those samples,
+ * labelled `integrated_power`.
  *
  * @module
  */
@@ -14,6 +17,8 @@ import { stampMonotonic } from "../../src/clock.ts";
 import { SourceError, UsageError } from "../../src/errors.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
 import type { Metric, Sensor, Source } from "../../src/source.ts";
+import { EnergyCounterReader } from "./energy_counter_reader.ts";
+export { wrappingDelta } from "./energy_counter_reader.ts";
 import { type NvmlDevice, NvmlLibrary } from "./nvml_library.ts";
 
 /** The source name shown in every output. */
@@ -159,10 +164,13 @@ export class NvmlSource implements Source<number> {
   readonly #counterGpus: number[];
   readonly #powerGpus: number[];
   /**
-   * One row per boundary, two columns per GPU: the counter's low and high
-   * 32-bit words, or (power GPUs) the row of the boundary's power sample.
+   * One row per boundary, two columns per GPU: for counter GPUs the
+   * boundary's `CLOCK_MONOTONIC` time in ns (column 0); for power GPUs the
+   * row of the boundary's power sample.
    */
   readonly #boundaries: SnapshotStore;
+  /** One background reader per counter GPU, aligned with `#counterGpus`. */
+  #readers: EnergyCounterReader[] = [];
   /** Power samples: `[sec, nsec, mW of each power GPU]` per row. */
   readonly #samples: SnapshotStore | undefined;
   readonly #debug: ((message: string) => void) | undefined;
@@ -171,12 +179,8 @@ export class NvmlSource implements Source<number> {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #nextSampleMs = 0;
   #samplerError: unknown;
-  /** Energy reads still in flight (they run on worker threads). */
-  #reads: Promise<void>[] = [];
-  /** Boundary rows whose energy read failed, with NVML's message. */
-  readonly #failedRows = new Map<number, string>();
-  /** Per boundary: monotonic ns when the reads were issued and when the last one landed. */
-  #readTimes: Float64Array | undefined;
+  /** Why the counter readers could not cover the run, if they could not. */
+  #counterProblem: string | undefined;
 
   /**
    * Loads NVML, initialises it and discovers the GPUs to measure.
@@ -246,44 +250,63 @@ export class NvmlSource implements Source<number> {
       ? new SnapshotStore(2 + this.#powerGpus.length, 1024)
       : undefined;
     if (this.#debug !== undefined && this.gpus.length > 1) this.#spreads = new Float64Array(64);
-    if (this.#debug !== undefined && this.#counterGpus.length > 0) {
-      this.#readTimes = new Float64Array(128);
-    }
   }
 
   /**
-   * Prepares a run: resets the stored readings and, when a previous run's
-   * `join()` shut NVML down, initialises it again.
+   * Prepares a run: resets the stored readings, initialises NVML again when
+   * a previous run's `join()` shut it down, and starts following each
+   * energy counter until it has moved once (up to ~100 ms, while the
+   * program is still held).
    *
    * @throws {NvmlError} When NVML cannot be initialised again.
-   * @throws {SourceError} When a GPU's UUID changed since the source was opened.
+   * @throws {SourceError} When a GPU's UUID changed since the source was
+   * opened, or its counter does not move.
    */
-  init(): void {
+  async init(): Promise<void> {
     this.#stopSampler();
     this.#boundaries.clear();
     this.#samples?.clear();
     this.#samplerError = undefined;
-    this.#reads = [];
-    this.#failedRows.clear();
-    if (this.#nvml.initialized) return;
-    this.#nvml.init();
-    this.#devices = this.gpus.map((gpu) => {
-      const device = this.#nvml.device(gpu.index);
-      const uuid = device.uuid();
-      if (uuid !== gpu.uuid) {
-        throw new SourceError(
-          NVML_SOURCE_NAME,
-          `GPU ${gpu.index} is now ${uuid}, was ${gpu.uuid}: the GPUs changed between runs`,
-        );
-      }
-      return device;
-    });
+    this.#counterProblem = undefined;
+    if (!this.#nvml.initialized) {
+      this.#nvml.init();
+      this.#devices = this.gpus.map((gpu) => {
+        const device = this.#nvml.device(gpu.index);
+        const uuid = device.uuid();
+        if (uuid !== gpu.uuid) {
+          throw new SourceError(
+            NVML_SOURCE_NAME,
+            `GPU ${gpu.index} is now ${uuid}, was ${gpu.uuid}: the GPUs changed between runs`,
+          );
+        }
+        return device;
+      });
+    }
+    // Follow each energy counter until it has moved once: the program starts
+    // after an update, so its START lies between two known updates.
+    this.#readers = this.#counterGpus.map((position) =>
+      new EnergyCounterReader(this.#devices[position]!)
+    );
+    for (const reader of this.#readers) reader.start();
+    const started = nowNs();
+    const moved = await Promise.all(
+      this.#readers.map((reader) => reader.waitForUpdate(started - 1, COUNTER_WAIT_MS)),
+    );
+    const stuck = moved.findIndex((ok) => !ok);
+    if (stuck !== -1) {
+      await this.#stopReaders();
+      const gpu = this.gpus[this.#counterGpus[stuck]!]!;
+      throw new SourceError(
+        NVML_SOURCE_NAME,
+        this.#readers[stuck]!.error?.message ??
+          `GPU ${gpu.index}'s energy counter did not move within ${COUNTER_WAIT_MS} ms`,
+      );
+    }
   }
 
   /**
-   * Reads every GPU: starts the energy-counter reads (they complete on
-   * worker threads: a real NVML takes milliseconds per call, which must not
-   * hold up the boundary or the other sources), then takes one power
+   * Marks a boundary: stamps its time for the counter GPUs (their energy is
+   * interpolated after the run; no NVML call here), and takes one power
    * sample of the GPUs without a counter. The first call of a run (the
    * baseline) starts the power sampler.
    *
@@ -299,7 +322,10 @@ export class NvmlSource implements Source<number> {
     const spreads = this.#spreads;
     if (spreads !== undefined) stampMonotonic(this.#clock, 0);
     const counters = this.#counterGpus;
-    if (counters.length > 0) this.#startEnergyReads(boundaries.rows - 1, row);
+    if (counters.length > 0) {
+      const time = nowNs();
+      for (let i = 0; i < counters.length; i++) values[row + 2 * counters[i]!] = time;
+    }
     if (this.#samples !== undefined) {
       const sample = this.#samplePower();
       const power = this.#powerGpus;
@@ -319,49 +345,37 @@ export class NvmlSource implements Source<number> {
   }
 
   /**
-   * Waits for the energy reads still in flight, stops the power sampler,
-   * reports debug statistics and shuts NVML down.
+   * Follows the counters until they have moved after the last boundary (up
+   * to ~100 ms after the program ended), stops the readers and the power
+   * sampler, reports debug statistics and shuts NVML down.
    */
   async join(): Promise<void> {
     this.#stopSampler();
-    await Promise.all(this.#reads);
-    this.#reads = [];
+    const rows = this.#boundaries.rows;
+    if (this.#readers.length > 0 && rows > 0) {
+      const last = this.#boundaries.at(rows - 1, 2 * this.#counterGpus[0]!);
+      const moved = await Promise.all(
+        this.#readers.map((reader) => reader.waitForUpdate(last, COUNTER_WAIT_MS)),
+      );
+      const failed = this.#readers.find((reader) => reader.error !== undefined);
+      if (failed !== undefined) this.#counterProblem = failed.error!.message;
+      else if (moved.includes(false)) {
+        this.#counterProblem = `an energy counter did not move within ${COUNTER_WAIT_MS} ms`;
+      }
+    }
+    await this.#stopReaders();
     if (this.#debug !== undefined) this.#reportStatistics(this.#debug);
     this.#nvml.shutdown();
   }
 
-  /**
-   * Issues one off-thread energy read per counter GPU for boundary `index`
-   * (whose first column is at `offset`); each lands in its row when NVML
-   * answers, or marks the row failed.
-   */
-  #startEnergyReads(index: number, offset: number): void {
-    const counters = this.#counterGpus;
-    const times = this.#readTimes;
-    if (times !== undefined) {
-      this.#readTimes = ensureLength(times, 2 * index + 2);
-      stampNs(this.#readTimes!, 2 * index);
-    }
-    for (let i = 0; i < counters.length; i++) {
-      const position = counters[i]!;
-      const words = new Uint32Array(2);
-      this.#reads.push(
-        this.#devices[position]!.readTotalEnergyOffThread(words).then(() => {
-          // The store may have grown meanwhile: write through its current array.
-          const values = this.#boundaries.values;
-          values[offset + 2 * position] = words[0]!;
-          values[offset + 2 * position + 1] = words[1]!;
-          if (this.#readTimes !== undefined) stampNs(this.#readTimes, 2 * index + 1);
-        }, (error) => {
-          if (!this.#failedRows.has(index)) this.#failedRows.set(index, (error as Error).message);
-        }),
-      );
-    }
+  async #stopReaders(): Promise<void> {
+    await Promise.all(this.#readers.map((reader) => reader.stop()));
   }
 
   /** Stops sampling, shuts NVML down and unloads the library; for library users. */
   close(): void {
     this.#stopSampler();
+    for (const reader of this.#readers) void reader.stop();
     this.#nvml.close();
   }
 
@@ -389,8 +403,6 @@ export class NvmlSource implements Source<number> {
    * @returns One metric per GPU, in mJ.
    */
   toMetrics(row: number): Metric[] {
-    const failed = this.#failedRows.get(row - 1) ?? this.#failedRows.get(row);
-    if (failed !== undefined) throw new SourceError(NVML_SOURCE_NAME, failed);
     return this.gpus.map((gpu, position) => {
       const column = 2 * position;
       const metric: Metric = {
@@ -401,13 +413,21 @@ export class NvmlSource implements Source<number> {
         details: { device_name: gpu.name, uuid: gpu.uuid, method: gpu.method },
       };
       if (gpu.method === "energy_counter") {
+        const reader = this.#readers[this.#counterGpus.indexOf(position)]!;
         const store = this.#boundaries;
-        metric.value = wrappingDelta(
-          store.at(row - 1, column),
-          store.at(row - 1, column + 1),
-          store.at(row, column),
-          store.at(row, column + 1),
-        );
+        try {
+          const energy = reader.energyAt(store.at(row, column)) -
+            reader.energyAt(store.at(row - 1, column));
+          metric.value = Math.round(energy * 1e3) / 1e3;
+        } catch (error) {
+          throw new SourceError(
+            NVML_SOURCE_NAME,
+            this.#counterProblem ?? (error as Error).message,
+            { cause: error },
+          );
+        }
+        metric.details!.counter_update_ms = Math.round(reader.updatePeriodMs * 10) / 10;
+        metric.details!.interpolated = true;
       } else {
         const from = this.#boundaries.at(row - 1, column);
         const to = this.#boundaries.at(row, column);
@@ -482,15 +502,13 @@ export class NvmlSource implements Source<number> {
 
   #reportStatistics(debug: (message: string) => void): void {
     const boundaries = this.#boundaries.rows;
-    const times = this.#readTimes;
-    if (times !== undefined && boundaries > 0) {
-      const durations = new Float64Array(boundaries);
-      for (let i = 0; i < boundaries; i++) durations[i] = times[2 * i + 1]! - times[2 * i]!;
+    this.#readers.forEach((reader, i) => {
       debug(
-        `NVML: energy-counter reads, issued at each boundary without waiting, took ` +
-          `${summarizeMicros(durations)} (${boundaries} boundaries)`,
+        `NVML: GPU ${this.gpus[this.#counterGpus[i]!]!.index}: ${reader.reads} counter reads ` +
+          `(mean ${reader.meanReadMs.toFixed(2)} ms each, off the JS thread); the counter ` +
+          `moved every ${reader.updatePeriodMs.toFixed(1)} ms`,
       );
-    }
+    });
     if (this.#spreads !== undefined && boundaries > 0) {
       debug(
         `NVML: reading all ${this.gpus.length} GPUs at a boundary took ` +
@@ -514,56 +532,15 @@ export class NvmlSource implements Source<number> {
   }
 }
 
-/** Grows a Float64Array to at least `length` elements (doubling). */
-function ensureLength(array: Float64Array, length: number): Float64Array {
-  if (array.length >= length) return array;
-  const grown = new Float64Array(Math.max(length, array.length * 2));
-  grown.set(array);
-  return grown;
-}
+/** How long to wait for an energy counter to move (it moves every ~100 ms). */
+const COUNTER_WAIT_MS = 2000;
 
 const stampScratch = new Float64Array(2);
 
-/** Writes the current CLOCK_MONOTONIC time in ns (as a double) at `target[index]`. */
-function stampNs(target: Float64Array, index: number): void {
+/** The current CLOCK_MONOTONIC time in ns, as a number. */
+function nowNs(): number {
   stampMonotonic(stampScratch, 0);
-  target[index] = stampScratch[0]! * 1e9 + stampScratch[1]!;
-}
-
-const TWO_POW_32 = 2 ** 32;
-
-/**
- * `(after - before) mod 2^64` of two unsigned 64-bit counter readings given
- * as 32-bit words, exact while the difference stays below 2^53.
- *
- * @param beforeLow Low word of the earlier reading.
- * @param beforeHigh High word of the earlier reading.
- * @param afterLow Low word of the later reading.
- * @param afterHigh High word of the later reading.
- * @returns The increase, with a wrap past 2^64 - 1 counted as an increase.
- *
- * @example Usage
- * ```ts
- * import { wrappingDelta } from "./nvml_source.ts";
- * // From 2^64 - 10 to 5: the counter wrapped and grew by 15.
- * console.log(wrappingDelta(2 ** 32 - 10, 2 ** 32 - 1, 5, 0)); // 15
- * ```
- */
-export function wrappingDelta(
-  beforeLow: number,
-  beforeHigh: number,
-  afterLow: number,
-  afterHigh: number,
-): number {
-  let low = afterLow - beforeLow;
-  let borrow = 0;
-  if (low < 0) {
-    low += TWO_POW_32;
-    borrow = 1;
-  }
-  let high = afterHigh - beforeHigh - borrow;
-  if (high < 0) high += TWO_POW_32;
-  return high * TWO_POW_32 + low;
+  return stampScratch[0]! * 1e9 + stampScratch[1]!;
 }
 
 /**

@@ -1,0 +1,275 @@
+/**
+ * Following a GPU's NVML energy counter in the background, so the energy at
+ * any instant of a run can be computed afterwards.
+ *
+ * Measured on an H100 (driver 580): one `nvmlDeviceGetTotalEnergyConsumption`
+ * call takes about 3 ms (p90 6 ms, rare outliers near 100 ms) and the
+ * counter itself moves only every 100 ms, in steps. Reading it at each
+ * boundary would stall the boundary and still be up to 100 ms stale; so a
+ * reader polls it off the JS thread every few milliseconds, notes when its
+ * value changes, and the energy at a boundary is interpolated linearly
+ * between the changes around it. Each read is timed by when it was issued
+ * (the event loop may see its result late). A counter that moves in steps
+ * (most reads see no change) is taken to have updated halfway between the
+ * two reads around the change; one that moves at almost every read is
+ * taken at face value, at the read's time.
+ *
+ * @module
+ */
+
+import { stampMonotonic } from "../../src/clock.ts";
+import { SnapshotStore } from "../../src/snapshot_store.ts";
+import type { NvmlDevice } from "./nvml_library.ts";
+
+/** Default pause between the end of one read and the start of the next, ms. */
+export const DEFAULT_COUNTER_POLL_MS = 5;
+
+const TWO_POW_32 = 2 ** 32;
+
+/**
+ * `(after - before) mod 2^64` of two unsigned 64-bit counter readings given
+ * as 32-bit words, exact while the difference stays below 2^53.
+ *
+ * @param beforeLow Low word of the earlier reading.
+ * @param beforeHigh High word of the earlier reading.
+ * @param afterLow Low word of the later reading.
+ * @param afterHigh High word of the later reading.
+ * @returns The increase, with a wrap past 2^64 - 1 counted as an increase.
+ *
+ * @example Usage
+ * ```ts
+ * import { wrappingDelta } from "./energy_counter_reader.ts";
+ * // From 2^64 - 10 to 5: the counter wrapped and grew by 15.
+ * console.log(wrappingDelta(2 ** 32 - 10, 2 ** 32 - 1, 5, 0)); // 15
+ * ```
+ */
+export function wrappingDelta(
+  beforeLow: number,
+  beforeHigh: number,
+  afterLow: number,
+  afterHigh: number,
+): number {
+  let low = afterLow - beforeLow;
+  let borrow = 0;
+  if (low < 0) {
+    low += TWO_POW_32;
+    borrow = 1;
+  }
+  let high = afterHigh - beforeHigh - borrow;
+  if (high < 0) high += TWO_POW_32;
+  return high * TWO_POW_32 + low;
+}
+
+const clock = new Float64Array(2);
+
+function nowNs(): number {
+  stampMonotonic(clock, 0);
+  return clock[0]! * 1e9 + clock[1]!;
+}
+
+/**
+ * Polls one GPU's energy counter and keeps its update points.
+ *
+ * @example Usage
+ * ```ts
+ * import { NvmlLibrary } from "./nvml_library.ts";
+ * import { EnergyCounterReader } from "./energy_counter_reader.ts";
+ * const nvml = NvmlLibrary.open();
+ * const reader = new EnergyCounterReader(nvml.device(0));
+ * reader.start();
+ * await reader.waitForUpdate(0, 2000);
+ * // ... later, with t0 < t1 both followed by an update:
+ * // const joules = (reader.energyAt(t1) - reader.energyAt(t0)) / 1000;
+ * await reader.stop();
+ * nvml.close();
+ * ```
+ */
+export class EnergyCounterReader {
+  readonly #device: NvmlDevice;
+  readonly #pollMs: number;
+  /** Changes: `[previous read's time ns, this read's time ns, mJ since the first reading]`. */
+  readonly #updates = new SnapshotStore(3, 256);
+  readonly #words = new Uint32Array(2);
+  #firstLow = 0;
+  #firstHigh = 0;
+  #previousValue = -1;
+  #previousIssuedNs = 0;
+  #reads = 0;
+  #readNs = 0;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #error: Error | undefined;
+  #waiters: (() => void)[] = [];
+
+  /**
+   * Creates a reader; `start()` begins polling.
+   *
+   * @param device The GPU.
+   * @param pollMs Pause between reads, ms (default 5).
+   */
+  constructor(device: NvmlDevice, pollMs = DEFAULT_COUNTER_POLL_MS) {
+    this.#device = device;
+    this.#pollMs = pollMs;
+  }
+
+  /** The error that stopped polling, if any. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  /** Forgets earlier readings and starts polling. */
+  start(): void {
+    this.#updates.clear();
+    this.#previousValue = -1;
+    this.#reads = 0;
+    this.#readNs = 0;
+    this.#error = undefined;
+    this.#running = true;
+    this.#loop = this.#poll();
+  }
+
+  /** Stops polling once the read in flight has landed. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#loop;
+    this.#wake();
+  }
+
+  /**
+   * Waits until the counter has been seen to move after `afterNs`.
+   *
+   * @param afterNs A `CLOCK_MONOTONIC` time in ns (as a number).
+   * @param timeoutMs Longest wait.
+   * @returns `true` when such an update exists.
+   */
+  async waitForUpdate(afterNs: number, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (!this.#hasUpdateAfter(afterNs)) {
+      if (this.#error !== undefined || !this.#running || performance.now() >= deadline) {
+        return this.#hasUpdateAfter(afterNs);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, deadline - performance.now()));
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return true;
+  }
+
+  /**
+   * The counter's energy at a time, in mJ relative to the first reading:
+   * linear between the update points around `timeNs`.
+   *
+   * @param timeNs A `CLOCK_MONOTONIC` time in ns, between two update points.
+   * @returns Energy in mJ.
+   * @throws {Error} When `timeNs` is not between two update points.
+   */
+  energyAt(timeNs: number): number {
+    const updates = this.#updates;
+    const stepwise = this.#stepwise();
+    const timeOf = (row: number) =>
+      stepwise ? (updates.at(row, 0) + updates.at(row, 1)) / 2 : updates.at(row, 1);
+    let low = 0;
+    let high = updates.rows - 1;
+    if (high < 1 || timeNs < timeOf(0) || timeNs > timeOf(high)) {
+      throw new Error("the GPU's energy counter was not seen to update around this boundary");
+    }
+    while (high - low > 1) {
+      const middle = (low + high) >> 1;
+      if (timeOf(middle) <= timeNs) low = middle;
+      else high = middle;
+    }
+    const t0 = timeOf(low);
+    const t1 = timeOf(high);
+    const e0 = updates.at(low, 2);
+    const e1 = updates.at(high, 2);
+    return t1 === t0 ? e1 : e0 + (e1 - e0) * (timeNs - t0) / (t1 - t0);
+  }
+
+  /** `true` when most reads saw no change: the counter moves in steps. */
+  #stepwise(): boolean {
+    return this.#updates.rows * 2 < this.#reads;
+  }
+
+  /** Median time between counter updates, ms (0 before two updates). */
+  get updatePeriodMs(): number {
+    const updates = this.#updates;
+    if (updates.rows < 2) return 0;
+    const gaps: number[] = [];
+    for (let row = 1; row < updates.rows; row++) {
+      gaps.push(updates.at(row, 1) - updates.at(row - 1, 1));
+    }
+    gaps.sort((a, b) => a - b);
+    return gaps[gaps.length >> 1]! / 1e6;
+  }
+
+  /** Mean duration of one NVML read, ms. */
+  get meanReadMs(): number {
+    return this.#reads === 0 ? 0 : this.#readNs / this.#reads / 1e6;
+  }
+
+  /** How many reads were made. */
+  get reads(): number {
+    return this.#reads;
+  }
+
+  #hasUpdateAfter(afterNs: number): boolean {
+    const rows = this.#updates.rows;
+    // The read that saw the change was issued after `afterNs`, and so was the one before it
+    // for a stepwise counter: the change is placed after `afterNs` either way.
+    return rows > 0 && this.#updates.at(rows - 1, 0) > afterNs;
+  }
+
+  async #poll(): Promise<void> {
+    while (this.#running) {
+      const issued = nowNs();
+      try {
+        await this.#device.readTotalEnergyOffThread(this.#words);
+      } catch (error) {
+        this.#error = error as Error;
+        this.#running = false;
+        break;
+      }
+      const done = nowNs();
+      this.#reads++;
+      this.#readNs += done - issued;
+      this.#record(issued);
+      this.#wake();
+      if (!this.#running) break;
+      // A referenced timer: a run's end waits on these reads, so they must keep the process alive.
+      await new Promise<void>((resolve) => setTimeout(resolve, this.#pollMs));
+    }
+  }
+
+  /** Notes a reading issued at `issuedNs`; a changed value is recorded with both read times. */
+  #record(issuedNs: number): void {
+    const low = this.#words[0]!;
+    const high = this.#words[1]!;
+    if (this.#previousValue < 0) {
+      this.#firstLow = low;
+      this.#firstHigh = high;
+      this.#previousValue = 0;
+      this.#previousIssuedNs = issuedNs;
+      return;
+    }
+    const value = wrappingDelta(this.#firstLow, this.#firstHigh, low, high);
+    if (value !== this.#previousValue) {
+      const row = this.#updates.append();
+      const values = this.#updates.values;
+      values[row] = this.#previousIssuedNs;
+      values[row + 1] = issuedNs;
+      values[row + 2] = value;
+      this.#previousValue = value;
+    }
+    this.#previousIssuedNs = issuedNs;
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
