@@ -14,6 +14,13 @@
  * two reads around the change; one that moves at almost every read is
  * taken at face value, at the read's time.
  *
+ * The read is not free: NVML spends its few milliseconds on the CPU (an
+ * H100 polled back to back cost half a core). So once a stepwise counter's
+ * rhythm is known, the reader reads once just after each expected step (a
+ * step it sees there is placed where the rhythm predicts), and every 8th
+ * step it reads just before and just after to re-measure the rhythm: a
+ * little over one read per step.
+ *
  * @module
  */
 
@@ -21,8 +28,16 @@ import { stampMonotonic } from "../../src/clock.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
 import type { NvmlDevice } from "./nvml_library.ts";
 
-/** Default pause between the end of one read and the start of the next, ms. */
+/** Pause between reads while the counter's rhythm is being learnt, ms. */
 export const DEFAULT_COUNTER_POLL_MS = 5;
+/** Changes seen (densely) before the counter's rhythm is trusted. */
+const CHANGES_TO_LEARN = 5;
+/** Every this many steps, the reader brackets one closely to re-measure the rhythm. */
+const REANCHOR_EVERY = 8;
+/** A change caught between reads closer than this is an anchor: its time is measured. */
+const ANCHOR_BRACKET_NS = 12e6;
+/** How long after the expected step the single read is made. */
+const AFTER_STEP_NS = 3e6;
 
 const TWO_POW_32 = 2 ** 32;
 
@@ -100,6 +115,15 @@ export class EnergyCounterReader {
   #loop: Promise<void> | undefined;
   #error: Error | undefined;
   #waiters: (() => void)[] = [];
+  /** Whether the counter moves in steps; decided while learning its rhythm. */
+  #stepwiseCounter: boolean | undefined;
+  /** First and last closely bracketed steps, ns; the period is measured between them. */
+  #firstAnchorNs = 0;
+  #anchorNs = 0;
+  #periodNs = 0;
+  /** Time of the last step (measured or predicted), ns, and steps since the last anchor. */
+  #lastStepNs = 0;
+  #stepsSinceAnchor = 0;
 
   /**
    * Creates a reader; `start()` begins polling.
@@ -124,6 +148,12 @@ export class EnergyCounterReader {
     this.#reads = 0;
     this.#readNs = 0;
     this.#error = undefined;
+    this.#stepwiseCounter = undefined;
+    this.#firstAnchorNs = 0;
+    this.#anchorNs = 0;
+    this.#periodNs = 0;
+    this.#lastStepNs = 0;
+    this.#stepsSinceAnchor = 0;
     this.#running = true;
     this.#loop = this.#poll();
   }
@@ -189,9 +219,9 @@ export class EnergyCounterReader {
     return t1 === t0 ? e1 : e0 + (e1 - e0) * (timeNs - t0) / (t1 - t0);
   }
 
-  /** `true` when most reads saw no change: the counter moves in steps. */
+  /** `true` when the counter moves in steps (most dense reads saw no change). */
   #stepwise(): boolean {
-    return this.#updates.rows * 2 < this.#reads;
+    return this.#stepwiseCounter ?? this.#updates.rows * 2 < this.#reads;
   }
 
   /** Median time between counter updates, ms (0 before two updates). */
@@ -240,8 +270,26 @@ export class EnergyCounterReader {
       this.#wake();
       if (!this.#running) break;
       // A referenced timer: a run's end waits on these reads, so they must keep the process alive.
-      await new Promise<void>((resolve) => setTimeout(resolve, this.#pollMs));
+      const delay = this.#nextDelayMs(nowNs(), done - issued);
+      await new Promise<void>((resolve) => setTimeout(resolve, delay));
     }
+  }
+
+  /**
+   * How long to wait before the next read: the dense pause while learning
+   * (or for a counter that moves at every read); else until just after the
+   * next expected step, or, every `REANCHOR_EVERY` steps, until just before
+   * it; and 1 ms while an expected step has not been seen.
+   */
+  #nextDelayMs(now: number, readNs: number): number {
+    if (this.#stepwiseCounter === undefined && this.#updates.rows >= CHANGES_TO_LEARN) {
+      this.#stepwiseCounter = this.#updates.rows * 2 < this.#reads;
+    }
+    if (this.#stepwiseCounter !== true || this.#periodNs === 0) return this.#pollMs;
+    const expected = this.#lastStepNs + this.#periodNs;
+    const reanchor = this.#stepsSinceAnchor + 1 >= REANCHOR_EVERY;
+    const target = reanchor ? expected - Math.max(2 * readNs, 8e6) : expected + AFTER_STEP_NS;
+    return target > now ? (target - now) / 1e6 : 1;
   }
 
   /** Notes a reading issued at `issuedNs`; a changed value is recorded with both read times. */
@@ -257,10 +305,39 @@ export class EnergyCounterReader {
     }
     const value = wrappingDelta(this.#firstLow, this.#firstHigh, low, high);
     if (value !== this.#previousValue) {
-      const row = this.#updates.append();
-      const values = this.#updates.values;
-      values[row] = this.#previousIssuedNs;
-      values[row + 1] = issuedNs;
+      const updates = this.#updates;
+      let before = this.#previousIssuedNs;
+      let after = issuedNs;
+      if (after - before <= ANCHOR_BRACKET_NS) {
+        // Closely bracketed: the step's time is measured; it anchors the rhythm.
+        // The period is measured over the longest span of anchors: its error shrinks as the
+        // run goes on, so predictions between anchors drift less and less.
+        const step = (before + after) / 2;
+        if (this.#firstAnchorNs === 0) {
+          this.#firstAnchorNs = step;
+        } else {
+          const span = step - this.#firstAnchorNs;
+          const guess = this.#periodNs || step - this.#anchorNs;
+          this.#periodNs = span / Math.max(1, Math.round(span / guess));
+        }
+        this.#anchorNs = step;
+        this.#lastStepNs = step;
+        this.#stepsSinceAnchor = 0;
+      } else {
+        // Caught between distant reads: steps are regular, so place it where the rhythm
+        // predicts, kept between the reads.
+        if (this.#periodNs !== 0) {
+          const predicted = Math.min(Math.max(this.#lastStepNs + this.#periodNs, before), after);
+          before = predicted - 1e6;
+          after = predicted + 1e6;
+        }
+        this.#lastStepNs = (before + after) / 2;
+        this.#stepsSinceAnchor++;
+      }
+      const row = updates.append();
+      const values = updates.values;
+      values[row] = before;
+      values[row + 1] = after;
       values[row + 2] = value;
       this.#previousValue = value;
     }

@@ -58,6 +58,18 @@ function writeStdout(text: string | Iterable<string>): void {
   writeText(Deno.stdout, text);
 }
 
+/** CPU time the profiler itself has used (user + system), in seconds, or "?". */
+function cpuSeconds(): string {
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime, in clock ticks of 1/100 s on Linux.
+    return ((Number(fields[11]) + Number(fields[12])) / 100).toFixed(2);
+  } catch {
+    return "?";
+  }
+}
+
 /** The profiler's peak resident memory (VmHWM), in MiB, or "?" when unknown. */
 function peakRssMiB(): string {
   try {
@@ -235,7 +247,7 @@ async function profileCommand(
     emit(target, text, { logger, label: LABELS[target.format], owner: runAs });
     logger.info(
       `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
-        `profiler peak RSS ${peakRssMiB()} MiB`,
+        `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
     );
     return result.exitCode;
   } catch (error) {
