@@ -6,6 +6,7 @@
  */
 
 import { NvmlSource } from "../../sources/nvml/mod.ts";
+import { PerfEventSource } from "../../sources/perf_event/mod.ts";
 import { discoverPowerPmu } from "../../sources/rapl/power_pmu.ts";
 import { PerfRaplSource } from "../../sources/rapl/perf_rapl_source.ts";
 import { discoverPowercapZones } from "../../sources/rapl/powercap_zones.ts";
@@ -63,8 +64,6 @@ export interface DoctorOptions {
   cpuSysfsPath?: string;
   /** Path of the profiler binary, for `setcap` commands. */
   binaryPath: string;
-  /** Extra checks contributed by other sources (e.g. perf_event counters). */
-  extraChecks?: ((environment: DoctorEnvironment) => DoctorCheck)[];
 }
 
 function readText(path: string): string | undefined {
@@ -248,6 +247,39 @@ async function checkPowercap(
   };
 }
 
+function checkPerfCounters(environment: DoctorEnvironment, binaryPath: string): DoctorCheck {
+  const source = "perf_event (--perf)";
+  const sensors = new PerfEventSource({ warn: () => {} }).sensors();
+  const missing = sensors.filter((sensor) => sensor.available === false);
+  const limited = sensors.filter((sensor) => sensor.available !== false && sensor.note);
+  const denied = missing.some((sensor) => /permission|refused/.test(sensor.note ?? ""));
+  const hardwareMissing = missing.some((sensor) => /not supported/.test(sensor.note ?? ""));
+  const fixes: string[] = [];
+  if (denied || limited.length > 0) {
+    fixes.push(
+      `sudo setcap cap_perfmon=ep ${binaryPath}   # safer: only this binary (Linux ≥ 5.8)`,
+      "sudo sysctl kernel.perf_event_paranoid=1   # or: every user may count the kernel too",
+    );
+  }
+  return {
+    source,
+    status: missing.length === 0
+      ? "available"
+      : missing.length < sensors.length
+      ? "partial"
+      : "unavailable",
+    summary: `${sensors.length - missing.length} of ${sensors.length} default events countable`,
+    why: [
+      ...missing.map((sensor) => `${sensor.name}: ${sensor.note ?? "not available"}`),
+      ...limited.map((sensor) => `${sensor.name}: ${sensor.note}`),
+      ...(hardwareMissing && environment.virtualMachine
+        ? ["hardware events need a PMU, which this virtual machine does not expose"]
+        : []),
+    ],
+    fixes,
+  };
+}
+
 function checkNvml(): DoctorCheck {
   const source = "NVML";
   let nvml: NvmlSource | undefined;
@@ -308,7 +340,7 @@ export async function diagnose(options: DoctorOptions): Promise<DoctorReport> {
   const checks = [
     await checkPerfRapl(options, environment),
     await checkPowercap(options, environment),
-    ...(options.extraChecks ?? []).map((check) => check(environment)),
+    checkPerfCounters(environment, options.binaryPath),
     checkNvml(),
   ];
   return { environment, checks };

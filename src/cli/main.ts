@@ -26,6 +26,7 @@ import {
   type SourceFlags,
 } from "./sources.ts";
 import { diagnose, formatDoctorReport } from "./doctor.ts";
+import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/mod.ts";
 import {
   type OutputFlags,
   type OutputTarget,
@@ -341,6 +342,16 @@ function buildCli(done: (code: Promise<number>) => void): Command {
         "--rapl-backend <backend>",
         "RAPL backend (default: perf if its power PMU opens, else powercap)",
       ).choices(["perf", "powercap"]),
+    )
+    .option(
+      "--perf",
+      "count per-process perf_event counters of the program and its descendants " +
+        `(default events: ${DEFAULT_PERF_EVENTS.join(", ")})`,
+    )
+    .option(
+      "--perf-events <events>",
+      "comma-separated perf events to count, perf list names or ours " +
+        "(e.g. cycles,instructions,task-clock); implies --perf",
     )
     .option("--gpu", "measure the energy of every NVIDIA GPU (NVML)")
     .option(

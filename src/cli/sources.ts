@@ -7,6 +7,11 @@
  */
 
 import { GpuSelectionError, NvmlSource } from "../../sources/nvml/mod.ts";
+import {
+  DEFAULT_PERF_EVENTS,
+  parsePerfEventList,
+  PerfEventSource,
+} from "../../sources/perf_event/mod.ts";
 import { SourceError, UsageError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Source } from "../source.ts";
@@ -30,6 +35,10 @@ export interface SourceFlags {
   gpu?: boolean;
   /** `--gpus 0,2`: measure these NVML indices only (implies `--gpu`). */
   gpus?: number[];
+  /** `--perf`: per-process perf_event counters. */
+  perf?: boolean;
+  /** `--perf-events`: comma-separated events (implies `--perf`). */
+  perfEvents?: string;
 }
 
 /** What the sources are for: a profile, or only listing sensors. */
@@ -63,11 +72,15 @@ export function buildSources(
   purpose: SourcePurpose,
 ): Source[] {
   // Explicitly requested sources first: if one cannot work, nothing else is said.
+  const perf = flags.perf || flags.perfEvents !== undefined
+    ? buildPerfEventSource(flags.perfEvents, logger, purpose)
+    : undefined;
   const nvml = flags.gpu || flags.gpus !== undefined ? openNvml(flags, logger, purpose) : undefined;
   const sources: Source[] = [];
   const rapl = setupRaplSource(flags, logger, purpose);
   if (rapl !== undefined) sources.push(rapl);
   if (nvml !== undefined) sources.push(nvml);
+  if (perf !== undefined) sources.push(perf);
   return sources;
 }
 
@@ -138,6 +151,24 @@ function setupRaplSource(
       `'joule-profiler doctor' says how to fix it`,
   );
   return undefined;
+}
+
+/** The `perf_event` source; when profiling, checked before any program starts. */
+function buildPerfEventSource(
+  list: string | undefined,
+  logger: Logger,
+  purpose: SourcePurpose,
+): PerfEventSource {
+  let events;
+  try {
+    events = parsePerfEventList(list ?? DEFAULT_PERF_EVENTS.join(","));
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(`--perf-events: ${error.message}`);
+    throw error;
+  }
+  const source = new PerfEventSource({ events, warn: (message) => logger.warn(message) });
+  if (purpose === "profile") source.preflight();
+  return source;
 }
 
 /** `--gpu`/`--gpus` were asked for: any failure ends the command before the program runs. */
