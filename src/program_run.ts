@@ -139,7 +139,14 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     started = true;
     logger.debug(`program started, pid ${program.pid}`);
 
+    let ended = false;
+    let late = 0;
     const boundary = serializeBoundaries((token, line) => {
+      if (ended) {
+        // A channel token still in flight when the program's exit was taken as END.
+        late++;
+        return;
+      }
       boundaries.record(token, line);
       const measured = orchestrator.measure();
       if (measured) return measured.then(() => orchestrator.retrieve());
@@ -185,14 +192,22 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       // It closed stdout early and is still running: END is its exit.
       await program.exit;
     }
+    // Tokens the program wrote to the channel just before exiting come first;
+    // an empty channel (the usual case) costs no wait before END.
+    if (channel !== undefined && channel.unread() > 0) await drainChannel(channel);
+    const end = boundary(END_TOKEN, -1);
+    ended = true;
+    if (end) await end;
     if (channel && channelPump && channelRunning) {
-      await drainChannel(channel);
       channelPump.stop();
       channel.wake();
       await channelRunning;
     }
-    const end = boundary(END_TOKEN, -1);
-    if (end) await end;
+    if (late > 0) {
+      logger.warn(
+        `${late} phase-channel token(s) arrived after the program's end was measured; ignored`,
+      );
+    }
     const exit = await program.exit;
     await orchestrator.join();
 

@@ -197,3 +197,24 @@ Deno.test("requiredPrefix() finds the literal every match starts with, conservat
   ];
   for (const [pattern, prefix] of cases) assert.equal(requiredPrefix(pattern), prefix, pattern);
 });
+
+Deno.test("TokenScanner counts lines exactly whatever bytes surround the newlines", () => {
+  // Bytes next to \n that trip naive word-wise zero tests (0x0b, 0x0a, 0x80, 0xff, 0x00).
+  const next = random(99);
+  const alphabet = [10, 11, 9, 0, 128, 255, 95, 65, 32];
+  for (let trial = 0; trial < 200; trial++) {
+    const bytes = new Uint8Array(50 + Math.floor(next() * 400));
+    for (let i = 0; i < bytes.length; i++) {
+      bytes[i] = alphabet[Math.floor(next() * alphabet.length)]!;
+    }
+    const expected = bytes.filter((byte) => byte === 10).length;
+    const scanner = new TokenScanner(DEFAULT_TOKEN_PATTERN);
+    const offset = Math.floor(next() * 4);
+    const padded = new Uint8Array(bytes.length + offset);
+    padded.set(bytes, offset);
+    scanner.push(padded.subarray(offset));
+    scanner.finish();
+    const trailing = bytes.at(-1) === 10 ? 0 : 1;
+    assert.equal(scanner.lineCount, expected + trailing, `trial ${trial}`);
+  }
+});

@@ -8,10 +8,7 @@ import { Command, CommanderError, Option } from "commander";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { EXIT_PROFILER_FAILURE, EXIT_USAGE, ProfilerError, UsageError } from "../errors.ts";
 import { Logger, type Verbosity } from "../logger.ts";
-import { csvChunks, formatSensorsCsv } from "../output/csv.ts";
-import { formatSensorsJson, jsonChunks } from "../output/json.ts";
 import { writeText } from "../output/result_file.ts";
-import { formatSensorsTerminal, formatTerminal } from "../output/terminal.ts";
 import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
 import { WriterSink } from "../process/byte_sink.ts";
 import { JouleProfiler, validateProfileConfig } from "../profiler.ts";
@@ -25,8 +22,7 @@ import {
   raplPath,
   type SourceFlags,
 } from "./sources.ts";
-import { diagnose, formatDoctorReport } from "./doctor.ts";
-import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/mod.ts";
+import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/event_catalog.ts";
 import {
   type OutputFlags,
   type OutputTarget,
@@ -150,30 +146,41 @@ function emit(target: OutputTarget, text: string | Iterable<string>, options: Em
   logger.notice(`${label} written to: ${target.destination.path}`);
 }
 
-function render(
+// Formatters are loaded when used: start-up is part of every run's cost, and a JSON
+// run does not need the table library the terminal layout uses.
+
+async function render(
   target: OutputTarget,
   result: ProfileResult,
   options: { iterations: number; csvRaw?: boolean },
-): string | Iterable<string> {
+): Promise<string | Iterable<string>> {
   const forceIterations = options.iterations > 1;
   switch (target.format) {
     case "json":
-      return jsonChunks(result, forceIterations);
+      return (await import("../output/json.ts")).jsonChunks(result, forceIterations);
     case "csv":
-      return csvChunks(result, forceIterations, { rawCells: options.csvRaw });
+      return (await import("../output/csv.ts")).csvChunks(result, forceIterations, {
+        rawCells: options.csvRaw,
+      });
     case "terminal":
-      return formatTerminal(result, { color: target.destination === "stdout" ? undefined : false });
+      return (await import("../output/terminal.ts")).formatTerminal(result, {
+        color: target.destination === "stdout" ? undefined : false,
+      });
   }
 }
 
-function renderSensors(target: OutputTarget, sensors: Sensor[], csvRaw?: boolean): string {
+async function renderSensors(
+  target: OutputTarget,
+  sensors: Sensor[],
+  csvRaw?: boolean,
+): Promise<string> {
   switch (target.format) {
     case "json":
-      return formatSensorsJson(sensors);
+      return (await import("../output/json.ts")).formatSensorsJson(sensors);
     case "csv":
-      return formatSensorsCsv(sensors, { rawCells: csvRaw });
+      return (await import("../output/csv.ts")).formatSensorsCsv(sensors, { rawCells: csvRaw });
     case "terminal":
-      return formatSensorsTerminal(sensors, {
+      return (await import("../output/terminal.ts")).formatSensorsTerminal(sensors, {
         color: target.destination === "stdout" ? undefined : false,
       });
   }
@@ -222,7 +229,7 @@ async function profileCommand(
     }
     programStdout = openProgramStdout(flags, target, runAs);
     validateProfileConfig({ command, tokenPattern: flags.tokenPattern });
-    for (const source of buildSources({ ...global, ...flags }, logger, "profile")) {
+    for (const source of await buildSources({ ...global, ...flags }, logger, "profile")) {
       profiler.addSource(source);
     }
     const result = await profiler.profile({
@@ -240,7 +247,10 @@ async function profileCommand(
       });
     }
     const formatting = performance.now();
-    const text = render(target, result, { iterations: flags.iterations, csvRaw: global.csvRaw });
+    const text = await render(target, result, {
+      iterations: flags.iterations,
+      csvRaw: global.csvRaw,
+    });
     // The program's last line may lack its newline: start the results on a fresh line.
     const sharesStdout = target.destination === "stdout" && flags.stdoutFile === undefined &&
       target.format === "terminal";
@@ -264,11 +274,11 @@ async function listSensorsCommand(global: GlobalFlags): Promise<number> {
   const target = prepareListOutput(global);
   try {
     const profiler = new JouleProfiler();
-    for (const source of buildSources(global, logger, "list-sensors")) {
+    for (const source of await buildSources(global, logger, "list-sensors")) {
       profiler.addSource(source);
     }
     const sensors = await profiler.listSensors();
-    emit(target, renderSensors(target, sensors, global.csvRaw), {
+    emit(target, await renderSensors(target, sensors, global.csvRaw), {
       logger,
       label: LABELS[target.format],
       owner: invokingUser(),
@@ -284,6 +294,7 @@ async function doctorCommand(global: GlobalFlags): Promise<number> {
   const logger = new Logger(verbosityOf(global));
   const target = prepareListOutput(global);
   try {
+    const { diagnose, formatDoctorReport } = await import("./doctor.ts");
     const report = await diagnose({
       powercapPath: raplPath(global),
       eventSourcePath: eventSourcePath(),

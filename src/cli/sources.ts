@@ -6,12 +6,8 @@
  * @module
  */
 
-import { GpuSelectionError, NvmlSource } from "../../sources/nvml/mod.ts";
-import {
-  DEFAULT_PERF_EVENTS,
-  parsePerfEventList,
-  PerfEventSource,
-} from "../../sources/perf_event/mod.ts";
+import type { NvmlSource } from "../../sources/nvml/mod.ts";
+import type { PerfEventSource } from "../../sources/perf_event/mod.ts";
 import { SourceError, UsageError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Source } from "../source.ts";
@@ -63,19 +59,22 @@ export type SourcePurpose = "profile" | "list-sensors";
  * ```ts
  * import { buildSources } from "./sources.ts";
  * import { Logger } from "../logger.ts";
- * const sources = buildSources({ verbose: 0 }, new Logger(), "list-sensors");
+ * const sources = await buildSources({ verbose: 0 }, new Logger(), "list-sensors");
  * ```
  */
-export function buildSources(
+export async function buildSources(
   flags: SourceFlags,
   logger: Logger,
   purpose: SourcePurpose,
-): Source[] {
+): Promise<Source[]> {
   // Explicitly requested sources first: if one cannot work, nothing else is said.
+  // Their modules load only when asked for: start-up is part of every run's cost.
   const perf = flags.perf || flags.perfEvents !== undefined
-    ? buildPerfEventSource(flags.perfEvents, logger, purpose)
+    ? await buildPerfEventSource(flags.perfEvents, logger, purpose)
     : undefined;
-  const nvml = flags.gpu || flags.gpus !== undefined ? openNvml(flags, logger, purpose) : undefined;
+  const nvml = flags.gpu || flags.gpus !== undefined
+    ? await openNvml(flags, logger, purpose)
+    : undefined;
   const sources: Source[] = [];
   const rapl = setupRaplSource(flags, logger, purpose);
   if (rapl !== undefined) sources.push(rapl);
@@ -154,11 +153,14 @@ function setupRaplSource(
 }
 
 /** The `perf_event` source; when profiling, checked before any program starts. */
-function buildPerfEventSource(
+async function buildPerfEventSource(
   list: string | undefined,
   logger: Logger,
   purpose: SourcePurpose,
-): PerfEventSource {
+): Promise<PerfEventSource> {
+  const { DEFAULT_PERF_EVENTS, parsePerfEventList, PerfEventSource } = await import(
+    "../../sources/perf_event/mod.ts"
+  );
   let events;
   try {
     events = parsePerfEventList(list ?? DEFAULT_PERF_EVENTS.join(","));
@@ -172,7 +174,12 @@ function buildPerfEventSource(
 }
 
 /** `--gpu`/`--gpus` were asked for: any failure ends the command before the program runs. */
-function openNvml(flags: SourceFlags, logger: Logger, purpose: SourcePurpose): NvmlSource {
+async function openNvml(
+  flags: SourceFlags,
+  logger: Logger,
+  purpose: SourcePurpose,
+): Promise<NvmlSource> {
+  const { GpuSelectionError, NvmlSource } = await import("../../sources/nvml/mod.ts");
   let source: NvmlSource;
   try {
     source = NvmlSource.open({

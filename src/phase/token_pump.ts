@@ -92,7 +92,8 @@ export class TokenPump {
         const { value, done } = await reader.read(new Uint8Array(buffer));
         if (done || value === undefined) break;
         this.#chunks++;
-        await this.#takeBoundaries(scanner.push(value));
+        const found = scanner.push(value);
+        if (found > 0) await this.#takeBoundaries(found);
         if (sink !== undefined) {
           sink.write(value);
           if (sink.broken) {
