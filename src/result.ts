@@ -8,6 +8,7 @@ import type { ClockAnchor } from "./clock.ts";
 import type { PhaseMetrics, SourceFailure } from "./orchestrator.ts";
 import type { BoundaryLog } from "./phase/boundary_log.ts";
 import type { Metric } from "./source.ts";
+import { joulesPerUnit } from "./energy_units.ts";
 
 /** One phase: the window between two consecutive boundaries. */
 export interface PhaseResult {
@@ -157,9 +158,6 @@ function nonEmpty<T>(list: T[] | undefined): T[] {
   return list === undefined || list.length === 0 ? EMPTY : list;
 }
 
-/** Joules per unit of the energy units sources report. */
-const JOULES_PER_UNIT: Record<string, number> = { "µJ": 1e-6, "uJ": 1e-6, "mJ": 1e-3, "J": 1 };
-
 /**
  * Adds `details.average_power_w` (energy ÷ phase duration) to every energy
  * metric (units µJ, mJ, J) of a phase.
@@ -182,7 +180,7 @@ export function withAveragePower(metrics: Metric[], durationNs: bigint): Metric[
   if (durationNs <= 0n) return metrics;
   const seconds = Number(durationNs) / 1e9;
   for (const metric of metrics) {
-    const perUnit = JOULES_PER_UNIT[metric.unit];
+    const perUnit = joulesPerUnit(metric.unit);
     if (perUnit === undefined) continue;
     const watts = Math.round(metric.value * perUnit / seconds * 1e6) / 1e6;
     metric.details = { ...metric.details, average_power_w: watts };

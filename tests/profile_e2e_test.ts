@@ -285,15 +285,17 @@ Deno.test("Ctrl-C typed in a terminal reaches the program once (not forwarded a 
   await Deno.writeTextFile(`${cwd}/prog.py`, COUNTING_PROGRAM);
   // `script` runs the profiler on a pseudo-terminal; the \x03 we type there is
   // turned into SIGINT for the whole foreground process group by the tty.
+  // `exec` keeps script's shell (dash, say, which would die of that SIGINT
+  // itself) out of the foreground group, whatever $SHELL is.
   const profiler =
-    `"${Deno.execPath()}" run -A "${REPO_ROOT}main.ts" --json -o r.json profile -- python3 prog.py`;
+    `exec "${Deno.execPath()}" run -A "${REPO_ROOT}main.ts" --json -o r.json profile -- python3 prog.py`;
   const child = new Deno.Command("script", {
     args: ["-qec", profiler, "/dev/null"],
     cwd,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", SHELL: "/bin/sh" },
   }).spawn();
   const reader = child.stdout.getReader();
   let seen = "";
