@@ -21,3 +21,20 @@ const JOULES_PER_UNIT: Record<string, number> = { "µJ": 1e-6, "uJ": 1e-6, "mJ":
 export function joulesPerUnit(unit: string): number | undefined {
   return JOULES_PER_UNIT[unit];
 }
+
+/**
+ * A metric's value in joules, when it is an energy.
+ *
+ * @param metric A metric's value and unit.
+ * @returns Joules, or `undefined` for non-energy metrics.
+ *
+ * @example Usage
+ * ```ts
+ * import { energyJoules } from "./energy_units.ts";
+ * console.log(energyJoules({ value: 2_500_000, unit: "µJ" })); // 2.5
+ * ```
+ */
+export function energyJoules(metric: { value: number; unit: string }): number | undefined {
+  const perUnit = JOULES_PER_UNIT[metric.unit];
+  return perUnit === undefined ? undefined : metric.value * perUnit;
+}

@@ -14,7 +14,13 @@
  * @module
  */
 
-export { JouleProfiler, type ProfileConfig } from "./profiler.ts";
+export {
+  JouleProfiler,
+  type MultiProfileConfig,
+  type NamedCommand,
+  type ProfileConfig,
+  type RunSettings,
+} from "./profiler.ts";
 export type { MaybePromise, Metric, Sensor, Source } from "./source.ts";
 export type { PhaseResult, ProfileResult, RunResult } from "./result.ts";
 export type { PhaseMetrics, SourceFailure } from "./orchestrator.ts";
@@ -37,3 +43,25 @@ export { formatJson, formatSensorsJson, toJsonDocument } from "./output/json.ts"
 export { formatSensorsTerminal, formatTerminal, type TerminalOptions } from "./output/terminal.ts";
 export { monotonicNs, realtimeNs } from "./clock.ts";
 export { SnapshotStore } from "./snapshot_store.ts";
+export {
+  type AboveIdle,
+  type IdleBaseline,
+  type IdlePower,
+  type MetricStatistics,
+  type PhaseStatistics,
+  phaseStatistics,
+} from "./stats/phase_statistics.ts";
+export { describe, type Description } from "./stats/descriptive.ts";
+export { type Ratio, ratioOfMeans, type WelchResult, welchTest } from "./stats/student_t.ts";
+export {
+  type CompareOptions,
+  compareResults,
+  type Comparison,
+  comparisonSentences,
+  type MetricComparison,
+  type PhaseComparison,
+  type SampleSummary,
+} from "./stats/comparison.ts";
+export { parseResultFile } from "./output/json_reader.ts";
+export { comparisonsMarkdown, resultsMarkdown } from "./output/markdown.ts";
+export { DiscardSink } from "./process/byte_sink.ts";

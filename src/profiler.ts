@@ -15,18 +15,57 @@ import { type ByteSink, WriterSink } from "./process/byte_sink.ts";
 import { resolveCommand } from "./process/command_resolver.ts";
 import { SignalRelay } from "./process/signal_relay.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
+import { runHook } from "./process/hook_command.ts";
+import { measureIdle } from "./idle_measurement.ts";
 import { runProgram } from "./program_run.ts";
 import type { ProfileResult, RunResult } from "./result.ts";
+import type { IdleBaseline } from "./stats/phase_statistics.ts";
+import { reviewRuns } from "./stats/run_review.ts";
 import type { Sensor, Source } from "./source.ts";
 
 /** What to profile and how. */
-export interface ProfileConfig {
+export interface ProfileConfig extends RunSettings {
   /** The program and its arguments. */
   command: string[];
+  /** A label for the command in results and comparisons. */
+  name?: string;
+}
+
+/** A command of a multi-command profile. */
+export interface NamedCommand {
+  /** The program and its arguments. */
+  command: string[];
+  /** A label for results and comparisons (default: the command line). */
+  name?: string;
+}
+
+/** Several commands profiled together, their runs interleaved (A B A B …). */
+export interface MultiProfileConfig extends RunSettings {
+  /** The commands, in order; the first is the baseline of comparisons. */
+  commands: NamedCommand[];
+}
+
+/** How every command of a profile is run. */
+export interface RunSettings {
   /** Regex marking phase boundaries on stdout (default `__[A-Z0-9_]+__`). */
   tokenPattern?: string;
   /** How many times to run the program (default 1). */
   iterations?: number;
+  /** Runs executed first and discarded (caches, JIT, frequency), default 0. */
+  warmup?: number;
+  /** Run at least this many times (with `minTimeSeconds`: until both hold). */
+  minRuns?: number;
+  /** Keep running until the measured runs add up to this many seconds. */
+  minTimeSeconds?: number;
+  /** Shell command run before each run (warm-up included), not measured. */
+  prepare?: string;
+  /** Shell command run after each run (warm-up included), not measured. */
+  cleanup?: string;
+  /**
+   * Measure the machine at rest for this many seconds before the runs, for
+   * energy above idle.
+   */
+  idleSeconds?: number;
   /**
    * Where the program's stdout goes: `"stdout"` (default), `"stderr"`, or
    * any {@linkcode ByteSink}. It is passed on byte for byte.
@@ -57,8 +96,11 @@ export interface ProfileConfig {
    * program (default `true`).
    */
   phaseChannel?: boolean;
-  /** Called after each run completes, e.g. for progress display. */
-  onRun?: (run: RunResult) => void;
+  /**
+   * Called after each measured run completes, e.g. for progress display;
+   * `command` is the command's position in a multi-command profile.
+   */
+  onRun?: (run: RunResult, command: number) => void;
 }
 
 /** What {@linkcode validateProfileConfig} establishes. */
@@ -98,6 +140,46 @@ export function validateProfileConfig(
   const pattern = compileTokenPattern(config.tokenPattern ?? DEFAULT_TOKEN_PATTERN);
   const executable = resolveCommand(name, { cwd: config.cwd });
   return { pattern, executable, iterations };
+}
+
+/**
+ * Checks the repetition settings: warm-up, minimum runs and time, idle
+ * length.
+ *
+ * @param settings The settings.
+ * @throws {UsageError} Naming the first invalid one.
+ *
+ * @example Usage
+ * ```ts
+ * import { validateRunSettings } from "./profiler.ts";
+ * validateRunSettings({ warmup: 2, minRuns: 10, minTimeSeconds: 3 });
+ * ```
+ */
+export function validateRunSettings(
+  settings: Pick<RunSettings, "warmup" | "minRuns" | "minTimeSeconds" | "idleSeconds">,
+): void {
+  const { warmup, minRuns, minTimeSeconds, idleSeconds } = settings;
+  if (warmup !== undefined && (!Number.isSafeInteger(warmup) || warmup < 0)) {
+    throw new UsageError(`warm-up runs must be an integer ≥ 0, got ${warmup}`);
+  }
+  if (minRuns !== undefined && (!Number.isSafeInteger(minRuns) || minRuns < 1)) {
+    throw new UsageError(`minimum runs must be a positive integer, got ${minRuns}`);
+  }
+  if (minTimeSeconds !== undefined && !(Number.isFinite(minTimeSeconds) && minTimeSeconds >= 0)) {
+    throw new UsageError(`minimum time must be a number of seconds ≥ 0, got ${minTimeSeconds}`);
+  }
+  if (idleSeconds !== undefined && !(Number.isFinite(idleSeconds) && idleSeconds > 0)) {
+    throw new UsageError(`idle measurement must last a number of seconds > 0, got ${idleSeconds}`);
+  }
+}
+
+/** A command ready to run. */
+interface PreparedCommand {
+  command: string[];
+  name?: string;
+  executable: string;
+  runs: RunResult[];
+  measuredMs: number;
 }
 
 /**
@@ -141,18 +223,59 @@ export class JouleProfiler {
   }
 
   /**
-   * Profiles a command.
+   * Profiles a command: warm-up runs (discarded), then at least
+   * `iterations` and `minRuns` runs, until `minTimeSeconds` is reached.
    *
    * @param config What to run and how.
    * @returns The typed result.
    * @throws {UsageError} For invalid configuration (checked before anything
    * is spawned).
    * @throws {CommandNotFoundError} When the command cannot be run.
+   * @throws {ProfilerError} When a `prepare`/`cleanup` hook fails.
    */
   async profile(config: ProfileConfig): Promise<ProfileResult> {
-    const { pattern, executable, iterations } = validateProfileConfig(config);
-    const args = config.command.slice(1);
-    const tokenPattern = pattern.source;
+    const { command, name, ...settings } = config;
+    const [result] = await this.profileCommands({ ...settings, commands: [{ command, name }] });
+    return result!;
+  }
+
+  /**
+   * Profiles several commands under the same conditions: their runs are
+   * interleaved (A B A B …, warm-up included) so slow drift (temperature,
+   * frequency, background load) affects them alike; one idle baseline
+   * serves all.
+   *
+   * @param config The commands and how to run them.
+   * @returns One result per command, in order.
+   * @throws {UsageError} For invalid configuration (checked before anything
+   * is spawned).
+   * @throws {CommandNotFoundError} When a command cannot be run.
+   * @throws {ProfilerError} When a `prepare`/`cleanup` hook fails.
+   *
+   * @example Comparing two commands
+   * ```ts
+   * import { JouleProfiler } from "./profiler.ts";
+   * const [a, b] = await new JouleProfiler().profileCommands({
+   *   commands: [
+   *     { name: "short", command: ["sh", "-c", "echo __WORK__; sleep 0.01"] },
+   *     { name: "long", command: ["sh", "-c", "echo __WORK__; sleep 0.02"] },
+   *   ],
+   *   iterations: 3,
+   * });
+   * console.log(a!.runs.length, b!.runs.length); // 3 3
+   * ```
+   */
+  async profileCommands(config: MultiProfileConfig): Promise<ProfileResult[]> {
+    if (config.commands.length === 0) throw new UsageError("no command to profile");
+    validateRunSettings(config);
+    let pattern: TokenPattern | undefined;
+    let iterations = 1;
+    const commands: PreparedCommand[] = config.commands.map(({ command, name }) => {
+      const valid = validateProfileConfig({ ...config, command });
+      pattern = valid.pattern;
+      iterations = valid.iterations;
+      return { command, name, executable: valid.executable, runs: [], measuredMs: 0 };
+    });
     const logger = config.logger ?? new Logger();
     const sink = config.stdout === "stderr"
       ? new WriterSink(Deno.stderr)
@@ -166,52 +289,96 @@ export class JouleProfiler {
     if (config.handleSignals ?? true) relay.install();
     const onAbort = () => relay.handle("SIGTERM");
     config.signal?.addEventListener("abort", onAbort);
-    const runs: RunResult[] = [];
+    const warmup = config.warmup ?? 0;
+    const minRuns = Math.max(iterations, config.minRuns ?? 1);
+    const minTimeMs = (config.minTimeSeconds ?? 0) * 1000;
+    let idle: IdleBaseline | undefined;
+    const runOnce = async (entry: PreparedCommand, index: number, label: string) => {
+      logger.info(`${label}: ${entry.command.join(" ")}`);
+      const hookOptions = { cwd: config.cwd, env: config.env, runAs: config.runAs };
+      if (config.prepare !== undefined) {
+        await runHook(config.prepare, { ...hookOptions, label: "--prepare" });
+      }
+      try {
+        return await runProgram({
+          index,
+          executable: entry.executable,
+          args: entry.command.slice(1),
+          pattern: pattern!,
+          sources: this.#sources,
+          sink,
+          relay,
+          logger,
+          cwd: config.cwd,
+          env: config.env,
+          runAs: config.runAs,
+          phaseChannel: config.phaseChannel,
+        });
+      } finally {
+        if (config.cleanup !== undefined) {
+          await runHook(config.cleanup, { ...hookOptions, label: "--cleanup" });
+        }
+      }
+    };
     try {
-      for (let index = 0; index < iterations && !relay.interrupted; index++) {
-        logger.info(`run ${index + 1}/${iterations}: ${config.command.join(" ")}`);
-        let run: RunResult;
-        try {
-          run = await runProgram({
-            index,
-            executable,
-            args,
-            pattern,
-            sources: this.#sources,
-            sink,
-            relay,
-            logger,
-            cwd: config.cwd,
-            env: config.env,
-            runAs: config.runAs,
-            phaseChannel: config.phaseChannel,
-          });
-        } catch (error) {
-          // Interrupted between runs: keep the completed ones.
-          if (error instanceof ProfilerError && error.exitCode === 130 && runs.length > 0) break;
-          throw error;
+      if (config.idleSeconds !== undefined) {
+        idle = await measureIdle({
+          seconds: config.idleSeconds,
+          sources: this.#sources,
+          relay,
+          logger,
+        });
+      }
+      for (let round = 0; round < warmup && !relay.interrupted; round++) {
+        for (const entry of commands) {
+          if (relay.interrupted) break;
+          await runOnce(entry, round, `warm-up run ${round + 1}/${warmup}`);
         }
-        runs.push(run);
-        if (run.exitCode !== 0 && iterations > 1) {
-          const how = run.signal
-            ? `was killed by ${run.signal}`
-            : `exited with code ${run.exitCode}`;
-          logger.warn(`run ${index + 1} ${how}`);
+      }
+      for (let round = 0; !relay.interrupted; round++) {
+        const enoughTime = commands.every((entry) => entry.measuredMs >= minTimeMs);
+        if (round >= minRuns && enoughTime) break;
+        for (const [position, entry] of commands.entries()) {
+          if (relay.interrupted) break;
+          const of = round < minRuns && minTimeMs === 0 ? `/${minRuns}` : "";
+          const run = await runOnce(entry, round, `run ${round + 1}${of}`);
+          entry.runs.push(run);
+          entry.measuredMs += run.durationMs;
+          if (run.exitCode !== 0 && minRuns > 1) {
+            const how = run.signal
+              ? `was killed by ${run.signal}`
+              : `exited with code ${run.exitCode}`;
+            logger.warn(`run ${round + 1} of ${entry.name ?? entry.command.join(" ")} ${how}`);
+          }
+          config.onRun?.(run, position);
         }
-        config.onRun?.(run);
+      }
+    } catch (error) {
+      // Interrupted before a run could start: keep the completed ones.
+      const interruptedBetweenRuns = error instanceof ProfilerError && error.exitCode === 130;
+      if (!interruptedBetweenRuns || commands.every((entry) => entry.runs.length === 0)) {
+        throw error;
       }
     } finally {
       config.signal?.removeEventListener("abort", onAbort);
       relay.dispose();
       if (sink !== config.stdout) sink.close();
     }
-    return {
-      command: [...config.command],
-      tokenPattern,
-      exitCode: runs.find((run) => run.exitCode !== 0)?.exitCode ?? 0,
-      durationMs: runs.reduce((total, run) => total + run.durationMs, 0),
-      interrupted: relay.interrupted,
-      runs,
-    };
+    const results = commands.map((entry): ProfileResult => {
+      const result: ProfileResult = {
+        command: [...entry.command],
+        tokenPattern: pattern!.source,
+        exitCode: entry.runs.find((run) => run.exitCode !== 0)?.exitCode ?? 0,
+        durationMs: entry.measuredMs,
+        interrupted: relay.interrupted,
+        runs: entry.runs,
+      };
+      if (entry.name !== undefined) result.name = entry.name;
+      if (warmup > 0) result.warmupRuns = warmup;
+      if (idle !== undefined) result.idle = idle;
+      return result;
+    });
+    for (const result of results) reviewRuns(result, logger);
+    return results;
   }
 }

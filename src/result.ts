@@ -8,6 +8,7 @@ import type { ClockAnchor } from "./clock.ts";
 import type { PhaseMetrics, SourceFailure } from "./orchestrator.ts";
 import type { BoundaryLog } from "./phase/boundary_log.ts";
 import type { Metric } from "./source.ts";
+import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { joulesPerUnit } from "./energy_units.ts";
 
 /** One phase: the window between two consecutive boundaries. */
@@ -74,6 +75,12 @@ export interface ProfileResult {
   interrupted: boolean;
   /** Every run, in order. */
   runs: RunResult[];
+  /** The command's label in a multi-command profile (`--command-name`). */
+  name?: string;
+  /** Warm-up runs executed before `runs` and discarded. */
+  warmupRuns?: number;
+  /** The machine at rest, measured before the runs (`--idle`). */
+  idle?: IdleBaseline;
 }
 
 /**

@@ -20,8 +20,8 @@ Deno.test("formatTerminal() shows per-phase mean, spread and range across iterat
   });
   const text = formatTerminal(sample, { color: false });
   assert.match(text, /Iterations +: 3/);
-  assert.match(text, /Duration +│ +11 │ +± 1 │ +10 … 12 │ ms/);
-  assert.match(text, /CORE-0 +│ +1000 │ +± 0 │/);
+  assert.match(text, /Duration +│ +11 ± 1 │ +10 … 12 │ ms/);
+  assert.match(text, /CORE-0 +│ +1000 ± 0 │ +1000 … 1000 │ µJ/);
 });
 
 Deno.test("formatTerminal() marks phases where a source failed", () => {

@@ -11,7 +11,15 @@ import { Logger, type Verbosity } from "../logger.ts";
 import { writeText } from "../output/result_file.ts";
 import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
 import { WriterSink } from "../process/byte_sink.ts";
-import { JouleProfiler, validateProfileConfig } from "../profiler.ts";
+import {
+  JouleProfiler,
+  type NamedCommand,
+  validateProfileConfig,
+  validateRunSettings,
+} from "../profiler.ts";
+import { ResultFile } from "../output/result_file.ts";
+import type { Comparison } from "../stats/comparison.ts";
+import { splitShellWords } from "./shell_words.ts";
 import { type InvokingUser, invokingUser } from "../process/invoking_user.ts";
 import type { ProfileResult } from "../result.ts";
 import type { Sensor } from "../source.ts";
@@ -44,9 +52,24 @@ interface ProfileFlags {
   tokenPattern: string;
   stdoutFile?: string;
   iterations: number;
+  warmup?: number;
+  minRuns?: number;
+  minTime?: number;
+  prepare?: string;
+  cleanup?: string;
+  idle?: number;
+  command?: string[];
+  commandName?: string[];
+  exportMarkdown?: string;
   useRoot?: boolean;
   phaseChannel: boolean;
   raplPolling?: number;
+}
+
+/** `compare` flags. */
+interface CompareFlags {
+  exportMarkdown?: string;
+  alpha: number;
 }
 
 const encoder = new TextEncoder();
@@ -108,6 +131,37 @@ function nonNegativeSeconds(name: string) {
   };
 }
 
+function nonNegativeInteger(name: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+      throw new UsageError(`${name} must be an integer ≥ 0, got '${value}'`);
+    }
+    return Number(value);
+  };
+}
+
+function positiveSeconds(name: string) {
+  return (value: string): number => {
+    const seconds = Number(value);
+    if (value.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
+      throw new UsageError(`${name} must be a number of seconds > 0, got '${value}'`);
+    }
+    return seconds;
+  };
+}
+
+function significanceLevel(value: string): number {
+  const alpha = Number(value);
+  if (value.trim() === "" || !(alpha > 0 && alpha < 1)) {
+    throw new UsageError(`--alpha must be a number between 0 and 1 (e.g. 0.05), got '${value}'`);
+  }
+  return alpha;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 function countVerbosity(_value: string, previous: number): number {
   return previous + 1;
 }
@@ -165,8 +219,62 @@ async function render(
     case "terminal":
       return (await import("../output/terminal.ts")).formatTerminal(result, {
         color: target.destination === "stdout" ? undefined : false,
+        statistics: options.iterations > 1,
       });
   }
+}
+
+/** Several commands' results, with each compared to the first. */
+async function renderMany(
+  target: OutputTarget,
+  results: readonly ProfileResult[],
+  comparisons: readonly Comparison[],
+  options: { csvRaw?: boolean },
+): Promise<string | Iterable<string>> {
+  const { comparisonDocument, totalMetricKeys } = await import("../stats/comparison.ts");
+  const totals = totalMetricKeys(results);
+  switch (target.format) {
+    case "json":
+      return (await import("../output/json.ts")).multiJsonChunks(
+        results,
+        comparisons.map((comparison) => comparisonDocument(comparison, totals)),
+      );
+    case "csv": {
+      const { csvChunks } = await import("../output/csv.ts");
+      return results.flatMap((result, i) => [
+        ...csvChunks(result, true, {
+          rawCells: options.csvRaw,
+          commandName: resultLabelOf(result),
+          header: i === 0,
+        }),
+      ]);
+    }
+    case "terminal": {
+      const { formatComparisonTerminal, formatTerminal } = await import("../output/terminal.ts");
+      const color = target.destination === "stdout" ? undefined : false;
+      return [
+        ...results.map((result) => formatTerminal(result, { color, statistics: true })),
+        formatComparisonTerminal(comparisons, totals, { color }),
+      ];
+    }
+  }
+}
+
+function resultLabelOf(result: ProfileResult): string {
+  return result.name ?? result.command.join(" ");
+}
+
+async function markdownOf(
+  results: readonly ProfileResult[],
+  comparisons: readonly Comparison[],
+): Promise<string> {
+  const { comparisonsMarkdown, resultsMarkdown } = await import("../output/markdown.ts");
+  const { totalMetricKeys } = await import("../stats/comparison.ts");
+  const parts = [resultsMarkdown(results)];
+  if (comparisons.length > 0) {
+    parts.push(comparisonsMarkdown(comparisons, totalMetricKeys(results)));
+  }
+  return `# joule-profiler results\n\n${parts.join("\n")}`;
 }
 
 async function renderSensors(
@@ -212,15 +320,57 @@ function openProgramStdout(
   return new WriterSink(Deno.stdout);
 }
 
+/** The commands of `profile`: after `--`, or from repeated `--command`. */
+function profiledCommands(flags: ProfileFlags, positional: string[]): NamedCommand[] {
+  const names = flags.commandName ?? [];
+  if (flags.command === undefined) {
+    if (positional.length === 0) {
+      throw new UsageError("missing command: give the program to profile after --, or --command");
+    }
+    if (names.length > 1) {
+      throw new UsageError(`${names.length} --command-name for 1 command`);
+    }
+    return [{ command: positional, name: names[0] }];
+  }
+  if (positional.length > 0) {
+    throw new UsageError(
+      "give the commands either after -- or with --command, not both " +
+        `(got --command and '${positional.join(" ")}')`,
+    );
+  }
+  if (names.length > 0 && names.length !== flags.command.length) {
+    throw new UsageError(
+      `${names.length} --command-name for ${flags.command.length} --command: give one per command`,
+    );
+  }
+  if (new Set(names).size !== names.length) {
+    throw new UsageError("--command-name values must differ: they label the comparison");
+  }
+  return flags.command.map((line, i) => ({ command: splitShellWords(line), name: names[i] }));
+}
+
 async function profileCommand(
   global: GlobalFlags,
   flags: ProfileFlags,
-  command: string[],
+  positional: string[],
 ): Promise<number> {
   const logger = new Logger(verbosityOf(global));
+  const commands = profiledCommands(flags, positional);
+  const settings = {
+    warmup: flags.warmup,
+    minRuns: flags.minRuns,
+    minTimeSeconds: flags.minTime,
+    idleSeconds: flags.idle,
+  };
+  validateRunSettings(settings);
+  for (const { command } of commands) {
+    validateProfileConfig({ command, tokenPattern: flags.tokenPattern });
+  }
   const target = prepareProfileOutput(global);
+  let markdown: ResultFile | undefined;
   let programStdout: WriterSink | undefined;
   try {
+    if (flags.exportMarkdown !== undefined) markdown = ResultFile.prepare(flags.exportMarkdown);
     const profiler = new JouleProfiler();
     // Under sudo the program runs as the user who typed the command, not root.
     const runAs = flags.useRoot ? undefined : invokingUser();
@@ -228,44 +378,143 @@ async function profileCommand(
       logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
     }
     programStdout = openProgramStdout(flags, target, runAs);
-    validateProfileConfig({ command, tokenPattern: flags.tokenPattern });
     for (const source of await buildSources({ ...global, ...flags }, logger, "profile")) {
       profiler.addSource(source);
     }
-    const result = await profiler.profile({
-      command,
+    const results = await profiler.profileCommands({
+      ...settings,
+      commands,
       tokenPattern: flags.tokenPattern,
       iterations: flags.iterations,
+      prepare: flags.prepare,
+      cleanup: flags.cleanup,
       stdout: programStdout,
       logger,
       runAs,
       phaseChannel: flags.phaseChannel,
     });
-    if (result.runs.length === 0) {
+    if (results.every((result) => result.runs.length === 0)) {
       throw new ProfilerError("interrupted before any run completed; no results", {
         exitCode: 130,
       });
     }
     const formatting = performance.now();
-    const text = await render(target, result, {
-      iterations: flags.iterations,
-      csvRaw: global.csvRaw,
-    });
+    let comparisons: Comparison[] = [];
+    let text: string | Iterable<string>;
+    if (results.length === 1) {
+      const repeated = flags.iterations > 1 || results[0]!.runs.length > 1;
+      text = await render(target, results[0]!, {
+        iterations: repeated ? Math.max(2, flags.iterations) : 1,
+        csvRaw: global.csvRaw,
+      });
+    } else {
+      const { compareResults } = await import("../stats/comparison.ts");
+      comparisons = results.slice(1).map((result) => compareResults(results[0]!, result));
+      text = await renderMany(target, results, comparisons, { csvRaw: global.csvRaw });
+    }
     // The program's last line may lack its newline: start the results on a fresh line.
     const sharesStdout = target.destination === "stdout" && flags.stdoutFile === undefined &&
       target.format === "terminal";
     if (sharesStdout && !programStdout.atLineStart) writeStdout("\n");
+    if (markdown !== undefined) {
+      const content = await markdownOf(results, comparisons);
+      try {
+        markdown.commit(content, runAs);
+      } catch (error) {
+        throw new ProfilerError(
+          `cannot write Markdown to '${markdown.path}': ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      logger.notice(`Markdown written to: ${markdown.path}`);
+      markdown = undefined;
+    }
     emit(target, text, { logger, label: LABELS[target.format], owner: runAs });
     logger.info(
       `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
         `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
     );
-    return result.exitCode;
+    return results.find((result) => result.exitCode !== 0)?.exitCode ?? 0;
   } catch (error) {
     if (target.destination !== "stdout") target.destination.discard();
+    markdown?.discard();
     throw error;
   } finally {
     programStdout?.close();
+  }
+}
+
+async function compareCommand(
+  global: GlobalFlags,
+  flags: CompareFlags,
+  files: string[],
+): Promise<number> {
+  const logger = new Logger(verbosityOf(global));
+  const { parseResultFile } = await import("../output/json_reader.ts");
+  const { compareResults, comparisonDocument, totalMetricKeys } = await import(
+    "../stats/comparison.ts"
+  );
+  const results: ProfileResult[] = [];
+  for (const path of files) {
+    let content: string;
+    try {
+      content = await Deno.readTextFile(path);
+    } catch (error) {
+      throw new UsageError(`cannot read '${path}': ${(error as Error).message}`);
+    }
+    const parsed = parseResultFile(content, path);
+    const labelled = parsed.map((result) =>
+      parsed.length === 1 && result.name === undefined ? { ...result, name: path } : result
+    );
+    results.push(...labelled);
+  }
+  if (results.length < 2) {
+    throw new UsageError(
+      "compare needs two results: two --json files (A.json B.json), or one file of a " +
+        "multi-command profile",
+    );
+  }
+  const single = results.filter((result) => result.runs.length < 2);
+  if (single.length > 0) {
+    logger.warn(
+      `${single.map((result) => result.name).join(", ")}: a single run has no spread; ` +
+        "profile with -n 10 (or more) for a significance test",
+    );
+  }
+  const target = prepareListOutput(global);
+  let markdown: ResultFile | undefined;
+  try {
+    if (flags.exportMarkdown !== undefined) markdown = ResultFile.prepare(flags.exportMarkdown);
+    const comparisons = results.slice(1).map((result) =>
+      compareResults(results[0]!, result, { alpha: flags.alpha })
+    );
+    const totals = totalMetricKeys(results);
+    let text: string;
+    if (target.format === "json") {
+      const documents = comparisons.map((comparison) => comparisonDocument(comparison, totals));
+      text = `${JSON.stringify(documents.length === 1 ? documents[0] : documents, null, 2)}\n`;
+    } else if (target.format === "csv") {
+      text = (await import("../output/csv.ts")).formatComparisonCsv(comparisons, {
+        rawCells: global.csvRaw,
+      });
+    } else {
+      const { formatComparisonTerminal } = await import("../output/terminal.ts");
+      text = formatComparisonTerminal(comparisons, totals, {
+        color: target.destination === "stdout" ? undefined : false,
+      });
+    }
+    if (markdown !== undefined) {
+      const { comparisonsMarkdown } = await import("../output/markdown.ts");
+      markdown.commit(`# joule-profiler comparison\n\n${comparisonsMarkdown(comparisons, totals)}`);
+      logger.notice(`Markdown written to: ${markdown.path}`);
+      markdown = undefined;
+    }
+    emit(target, text, { logger, label: "Comparison", owner: invokingUser() });
+    return 0;
+  } catch (error) {
+    if (target.destination !== "stdout") target.destination.discard();
+    markdown?.discard();
+    throw error;
   }
 }
 
@@ -393,6 +642,51 @@ function buildCli(done: (code: Promise<number>) => void): Command {
       1,
     )
     .option(
+      "--warmup <n>",
+      "run the program n times first and discard those runs (warm caches, JIT, frequency)",
+      nonNegativeInteger("--warmup"),
+    )
+    .option(
+      "--min-runs <n>",
+      "run at least n times (with --min-time: until both are met)",
+      positiveInteger("--min-runs"),
+    )
+    .option(
+      "--min-time <seconds>",
+      "keep running until the measured runs add up to this many seconds",
+      nonNegativeSeconds("--min-time"),
+    )
+    .option(
+      "--prepare <cmd>",
+      "shell command run before every run (warm-up included), not measured; its failure stops " +
+        "the profile",
+    )
+    .option(
+      "--cleanup <cmd>",
+      "shell command run after every run (warm-up included), not measured",
+    )
+    .option(
+      "--idle <seconds>",
+      "first measure the machine at rest this long, and report energy above idle " +
+        "(raw − idle power × duration) next to the raw energy",
+      positiveSeconds("--idle"),
+    )
+    .option(
+      "--command <cmd>",
+      "a command to profile (repeat to compare several: runs are interleaved A B A B; the " +
+        "first is the baseline); instead of a command after --",
+      collect,
+    )
+    .option(
+      "--command-name <name>",
+      "label of the --command at the same position (repeat, one per --command)",
+      collect,
+    )
+    .option(
+      "--export-markdown <file>",
+      "also write the results (and comparisons) as Markdown tables to this file",
+    )
+    .option(
       "--rapl-polling <seconds>",
       "seconds between powercap counter reads that catch wraps (default: derived from " +
         "max_energy_range_uj; 0 turns polling off)",
@@ -411,10 +705,28 @@ function buildCli(done: (code: Promise<number>) => void): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} })
     .action((command: string[], flags: ProfileFlags) => {
-      if (command.length === 0) {
-        throw new UsageError("missing command: give the program to profile after --");
-      }
       done(profileCommand(program.opts<GlobalFlags>(), flags, command));
+    });
+
+  program
+    .command("compare")
+    .description(
+      "compare results of --json profiles (A.json B.json …, or one multi-command file): " +
+        "per phase and metric, the ratio B/A ± uncertainty and Welch's t-test",
+    )
+    .usage("[options] <A.json> <B.json> [more.json...]")
+    .argument("<files...>", "result files written by --json; the first is the baseline")
+    .option(
+      "--alpha <level>",
+      "significance level of the test",
+      significanceLevel,
+      0.05,
+    )
+    .option("--export-markdown <file>", "also write the comparison as Markdown tables")
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+    .action((files: string[], flags: CompareFlags) => {
+      done(compareCommand(program.opts<GlobalFlags>(), flags, files));
     });
 
   program
@@ -476,7 +788,7 @@ function verbosityFromArgs(args: string[]): number {
     if (arg === "--") break;
     if (arg === "--verbose") count++;
     else if (/^-v+$/.test(arg)) count += arg.length - 1;
-    if (arg === "profile" || arg === "list-sensors") break;
+    if (["profile", "list-sensors", "doctor", "compare"].includes(arg)) break;
   }
   return count;
 }

@@ -8,6 +8,7 @@
 import { stringify } from "csv-stringify/sync";
 import type { ProfileResult } from "../result.ts";
 import type { Sensor } from "../source.ts";
+import type { Comparison } from "../stats/comparison.ts";
 
 /** The reference tool's columns, in order. */
 export const CSV_COLUMNS = [
@@ -42,6 +43,13 @@ export interface CsvOptions {
    * executing them. Numbers are never changed.
    */
   rawCells?: boolean;
+  /**
+   * Add a first column `command_name` with this value (multi-command
+   * profiles: one table, a block of rows per command).
+   */
+  commandName?: string;
+  /** Write the header line (default `true`; `false` for a later command's rows). */
+  header?: boolean;
 }
 
 /** First characters a spreadsheet treats as the start of a formula. */
@@ -141,9 +149,14 @@ export function* csvChunks(
   options: CsvOptions = {},
 ): Generator<string> {
   const iterating = forceIterations || result.runs.length > 1;
-  const header: string[] = iterating ? ["iteration_id", ...CSV_COLUMNS] : [...CSV_COLUMNS];
+  const named = options.commandName !== undefined;
+  const header: string[] = [
+    ...(named ? ["command_name"] : []),
+    ...(iterating ? ["iteration_id"] : []),
+    ...CSV_COLUMNS,
+  ];
   const command = result.command.join(" ");
-  yield write(header, [], options);
+  if (options.header ?? true) yield write(header, [], options);
   let rows: Cell[][] = [];
   for (const run of result.runs) {
     for (const phase of run.phases) {
@@ -162,7 +175,9 @@ export function* csvChunks(
           run.exitCode,
           result.tokenPattern,
         ];
-        return iterating ? [run.index, ...row] : row;
+        if (iterating) row.unshift(run.index);
+        if (named) row.unshift(options.commandName!);
+        return row;
       };
       if (phase.metrics.length === 0) rows.push(common(["", "", "", ""]));
       for (const metric of phase.metrics) {
@@ -199,4 +214,73 @@ export function formatSensorsCsv(sensors: readonly Sensor[], options: CsvOptions
       .map((sensor) => [sensor.name, sensor.unit, sensor.source]),
     options,
   );
+}
+
+/** Columns of the `compare` CSV. */
+const COMPARISON_COLUMNS = [
+  "baseline",
+  "candidate",
+  "phase_id",
+  "phase_name",
+  "metric_name",
+  "metric_unit",
+  "metric_source",
+  "baseline_n",
+  "baseline_mean",
+  "baseline_stddev",
+  "candidate_n",
+  "candidate_mean",
+  "candidate_stddev",
+  "ratio",
+  "ratio_uncertainty",
+  "p_value",
+  "significant",
+] as const;
+
+/**
+ * The `compare` CSV: one row per phase and metric of every comparison.
+ *
+ * @param comparisons Comparisons, each B against its A.
+ * @param options Formula neutralisation.
+ * @returns CSV text with a header line.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatComparisonCsv } from "./csv.ts";
+ * console.log(formatComparisonCsv([
+ *   { baseline: "A", candidate: "B", alpha: 0.05, phases: [], unmatched: [] },
+ * ]));
+ * ```
+ */
+export function formatComparisonCsv(
+  comparisons: readonly Comparison[],
+  options: CsvOptions = {},
+): string {
+  const rows: Cell[][] = [];
+  for (const comparison of comparisons) {
+    for (const phase of comparison.phases) {
+      for (const metric of phase.metrics) {
+        rows.push([
+          comparison.baseline,
+          comparison.candidate,
+          phase.index,
+          phase.name,
+          metric.name,
+          metric.unit,
+          metric.source,
+          metric.baseline.n,
+          metric.baseline.mean,
+          metric.baseline.stddev,
+          metric.candidate.n,
+          metric.candidate.mean,
+          metric.candidate.stddev,
+          metric.ratio,
+          metric.ratioUncertainty,
+          metric.pValue ?? "",
+          String(metric.significant),
+        ]);
+      }
+    }
+  }
+  return write(COMPARISON_COLUMNS, rows, options);
 }

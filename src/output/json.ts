@@ -6,6 +6,8 @@
 
 import type { PhaseResult, ProfileResult, RunResult } from "../result.ts";
 import type { Sensor } from "../source.ts";
+import type { Description } from "../stats/descriptive.ts";
+import { type IdleBaseline, phaseStatistics } from "../stats/phase_statistics.ts";
 
 /**
  * A list whose elements are built when serialised, one at a time: a long
@@ -99,11 +101,12 @@ function buildDocument(
   forceIterations: boolean,
   lazy: boolean,
 ): Record<string, unknown> {
-  const document: Record<string, unknown> = {
-    command: result.command.join(" "),
-    token_pattern: result.tokenPattern,
-    exit_code: result.exitCode,
-  };
+  const document: Record<string, unknown> = {};
+  if (result.name !== undefined) document.name = result.name;
+  document.command = result.command.join(" ");
+  document.token_pattern = result.tokenPattern;
+  document.exit_code = result.exitCode;
+  if (result.idle !== undefined) document.idle = idleDocument(result.idle);
   const only = result.runs[0];
   if (result.runs.length === 1 && only !== undefined && !forceIterations) {
     document.signal = only.signal;
@@ -113,13 +116,100 @@ function buildDocument(
     document.timestamp = only.timestamp;
     if (result.interrupted) document.interrupted = true;
     document.phases = phaseList(only.phases, lazy);
+    if (result.idle !== undefined) document.statistics = statisticsDocument(result);
     return document;
   }
   document.duration_ms = ms(result.durationMs);
   if (result.interrupted) document.interrupted = true;
+  if (result.warmupRuns !== undefined) document.warmup_runs = result.warmupRuns;
   document.nb_iterations = result.runs.length;
   document.iterations = result.runs.map((run) => runDocument(run, lazy));
+  document.statistics = statisticsDocument(result);
   return document;
+}
+
+function idleDocument(idle: IdleBaseline): Record<string, unknown> {
+  return {
+    duration_ms: ms(idle.durationMs),
+    windows: idle.windows,
+    power: idle.power.map((power) => ({
+      name: power.name,
+      source: power.source,
+      mean_w: power.meanW,
+      stddev_w: power.stddevW,
+      windows: power.n,
+    })),
+  };
+}
+
+function descriptionDocument(description: Description, runs: readonly number[]) {
+  return {
+    n: description.n,
+    mean: description.mean,
+    stddev: description.stddev,
+    median: description.median,
+    min: description.min,
+    max: description.max,
+    ci95: description.ci95,
+    outlier_iterations: description.outliers.map((index) => runs[index]!),
+  };
+}
+
+/**
+ * Per phase, across iterations: duration and every metric's mean, standard
+ * deviation, median, range, 95 % interval and outlier iterations; energy
+ * metrics also get average power (W) and, with an idle baseline, the
+ * energy above idle.
+ */
+function statisticsDocument(result: ProfileResult): unknown[] {
+  return phaseStatistics(result, result.idle).map((phase) => ({
+    index: phase.index,
+    name: phase.name,
+    iterations: phase.runs.length,
+    duration_ms: descriptionDocument(phase.durationMs, phase.runs),
+    metrics: phase.metrics.map((metric) => {
+      const entry: Record<string, unknown> = {
+        name: metric.name,
+        unit: metric.unit,
+        source: metric.source,
+        value: descriptionDocument(metric.value, phase.runs),
+      };
+      if (metric.averagePowerW !== undefined) {
+        entry.average_power_w = descriptionDocument(metric.averagePowerW, phase.runs);
+      }
+      if (metric.aboveIdle !== undefined) {
+        entry.above_idle = { mean: metric.aboveIdle.mean, ci95: metric.aboveIdle.ci95 };
+      }
+      return entry;
+    }),
+  }));
+}
+
+/**
+ * The JSON text of a multi-command profile: `commands[]` (each in the
+ * iterations layout, with its `name`) and `comparisons[]` (every command
+ * against the first).
+ *
+ * @param results One result per command, the baseline first.
+ * @param comparisons The comparisons' documents.
+ * @returns Pieces of JSON text; joined, they end with a newline.
+ *
+ * @example Usage
+ * ```ts
+ * import { multiJsonChunks } from "./json.ts";
+ * console.log([...multiJsonChunks([], [])].join("")); // {"commands": [], ...}
+ * ```
+ */
+export function* multiJsonChunks(
+  results: readonly ProfileResult[],
+  comparisons: readonly Record<string, unknown>[],
+): Generator<string> {
+  const document = {
+    commands: new LazyList(results.length, (index) => buildDocument(results[index]!, true, true)),
+    comparisons,
+  };
+  yield* prettyJsonChunks(document, "");
+  yield "\n";
 }
 
 /**

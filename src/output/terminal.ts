@@ -10,7 +10,10 @@ import Table from "cli-table3";
 import { styleText } from "node:util";
 import type { PhaseResult, ProfileResult } from "../result.ts";
 import type { Metric, Sensor } from "../source.ts";
-import { summarize, type Summary } from "./statistics.ts";
+import type { Description } from "../stats/descriptive.ts";
+import { phaseStatistics } from "../stats/phase_statistics.ts";
+import { formatStatistic } from "./markdown.ts";
+import { type Comparison, comparisonSentences } from "../stats/comparison.ts";
 
 const WIDTH = 48;
 
@@ -18,6 +21,8 @@ const WIDTH = 48;
 export interface TerminalOptions {
   /** Use colours (default: when stdout is a terminal and NO_COLOR is unset). */
   color?: boolean;
+  /** Show the statistics table even for a single run. */
+  statistics?: boolean;
 }
 
 type Paint = (style: Parameters<typeof styleText>[0], text: string) => string;
@@ -136,7 +141,9 @@ function phaseLines(phase: PhaseResult, paint: Paint): string[] {
 }
 
 function commandLines(result: ProfileResult, paint: Paint): string[] {
-  const lines = [...doubleBox("Command", paint), result.command.join(" "), "─".repeat(WIDTH)];
+  const title = result.name === undefined ? "Command" : `Command: ${result.name}`;
+  const lines = [...doubleBox(title, paint), result.command.join(" "), "─".repeat(WIDTH)];
+  if (result.warmupRuns) lines.push(field("Warm-up runs", `${result.warmupRuns} (discarded)`));
   if (result.runs.length === 1) {
     const run = result.runs[0]!;
     lines.push(field("Duration", formatMs(run.durationMs)));
@@ -157,50 +164,74 @@ function exitLabel(code: number, signal: string | null): string {
   return signal === null ? String(code) : `${code} (${signal})`;
 }
 
-function summaryCells(summary: Summary): string[] {
-  return [
-    formatNumber(summary.mean),
-    `± ${formatNumber(summary.stddev)}`,
-    `${formatNumber(summary.min)} … ${formatNumber(summary.max)}`,
+function meanCell(description: Description): string {
+  return `${formatStatistic(description.mean)} ± ${formatStatistic(description.stddev)}`;
+}
+
+function rangeCell(description: Description): string {
+  return `${formatStatistic(description.min)} … ${formatStatistic(description.max)}`;
+}
+
+function idleLines(result: ProfileResult, paint: Paint): string[] {
+  const idle = result.idle;
+  if (idle === undefined) return [];
+  const lines = [
+    ...singleBox(`Idle power (${(idle.durationMs / 1000).toFixed(1)} s before the runs)`, paint),
   ];
+  if (idle.power.length === 0) lines.push("  no energy source: nothing to subtract");
+  for (const power of idle.power) {
+    lines.push(
+      `  ${power.name.padEnd(20)}: ${
+        `${formatStatistic(power.meanW)} ± ${formatStatistic(power.stddevW)}`.padStart(18)
+      } W  (${power.source})`,
+    );
+  }
+  return lines;
 }
 
 function iterationLines(result: ProfileResult, paint: Paint, color: boolean): string[] {
-  // Phases are matched across runs by position and name.
-  const groups = new Map<string, PhaseResult[]>();
-  for (const run of result.runs) {
-    for (const phase of run.phases) {
-      const key = `${phase.index}\u0000${phase.name}`;
-      const group = groups.get(key);
-      if (group) group.push(phase);
-      else groups.set(key, [phase]);
-    }
-  }
   const lines: string[] = [];
-  for (const phases of groups.values()) {
-    const first = phases[0]!;
-    lines.push(...doubleBox(`Phase: ${first.name}`, paint));
-    if (phases.length !== result.runs.length) {
-      lines.push(paint("yellow", `  present in ${phases.length} of ${result.runs.length} runs`));
+  const withIdle = result.idle !== undefined;
+  for (const phase of phaseStatistics(result, result.idle)) {
+    lines.push(...doubleBox(`Phase: ${phase.name}`, paint));
+    if (phase.runs.length !== result.runs.length) {
+      lines.push(
+        paint("yellow", `  present in ${phase.runs.length} of ${result.runs.length} runs`),
+      );
     }
     const table = new Table({
-      head: ["Metric", "Mean", "σ", "Min … Max", "Unit", "Source"],
-      colAligns: ["left", "right", "right", "right", "left", "left"],
+      head: ["Metric", "Mean ± σ", "Min … Max", "Unit", "Source"],
+      colAligns: ["left", "right", "right", "left", "left"],
       style: { head: color ? ["bold"] : [], border: [] },
     });
-    table.push(["Duration", ...summaryCells(summarize(phases.map((p) => p.durationMs))), "ms", ""]);
-    const metrics = new Map<string, Metric[]>();
-    for (const phase of phases) {
-      for (const metric of phase.metrics) {
-        const key = `${metric.source}\u0000${metric.name}`;
-        const list = metrics.get(key);
-        if (list) list.push(metric);
-        else metrics.set(key, [metric]);
+    table.push(["Duration", meanCell(phase.durationMs), rangeCell(phase.durationMs), "ms", ""]);
+    for (const metric of phase.metrics) {
+      table.push([
+        metric.name,
+        meanCell(metric.value),
+        rangeCell(metric.value),
+        metric.unit,
+        metric.source,
+      ]);
+      if (metric.averagePowerW !== undefined) {
+        table.push([
+          "  average power",
+          meanCell(metric.averagePowerW),
+          rangeCell(metric.averagePowerW),
+          "W",
+          "",
+        ]);
       }
-    }
-    for (const list of metrics.values()) {
-      const { name, unit, source } = list[0]!;
-      table.push([name, ...summaryCells(summarize(list.map((m) => m.value))), unit, source]);
+      if (withIdle && metric.aboveIdle !== undefined) {
+        const [low, high] = metric.aboveIdle.ci95;
+        table.push([
+          "  above idle",
+          formatStatistic(metric.aboveIdle.mean),
+          `95 % CI ${formatStatistic(low)} … ${formatStatistic(high)}`,
+          metric.unit,
+          "raw − idle power × duration",
+        ]);
+      }
     }
     lines.push(table.toString());
   }
@@ -227,9 +258,10 @@ export function formatTerminal(result: ProfileResult, options: TerminalOptions =
   const color = useColor(options);
   const paint = painter(color);
   const lines = commandLines(result, paint);
-  if (result.runs.length === 1) {
+  lines.push(...idleLines(result, paint));
+  if (result.runs.length === 1 && !options.statistics && result.idle === undefined) {
     for (const phase of result.runs[0]!.phases) lines.push(...phaseLines(phase, paint));
-  } else if (result.runs.length > 1) {
+  } else if (result.runs.length > 0) {
     lines.push(...iterationLines(result, paint, color));
   }
   if (marksTotals(result)) lines.push(paint("dim", OVERLAP_NOTE));
@@ -268,6 +300,57 @@ export function formatSensorsTerminal(
       }
       lines.push(line.trimEnd());
     }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Formats a comparison (`compare`, or a multi-command profile) for the
+ * terminal: the hyperfine-style sentences, significant ones highlighted.
+ *
+ * @param comparisons Comparisons, each B against its A.
+ * @param totals Keys of metrics marked as totals (see `totalMetricKeys`).
+ * @param options Colour control.
+ * @returns The text, ending with a newline.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatComparisonTerminal } from "./terminal.ts";
+ * console.log(formatComparisonTerminal(
+ *   [{ baseline: "A", candidate: "B", alpha: 0.05, phases: [], unmatched: [] }],
+ *   new Set(),
+ *   { color: false },
+ * ));
+ * ```
+ */
+export function formatComparisonTerminal(
+  comparisons: readonly Comparison[],
+  totals: Set<string>,
+  options: TerminalOptions = {},
+): string {
+  const paint = painter(useColor(options));
+  const lines: string[] = [];
+  for (const comparison of comparisons) {
+    lines.push(
+      ...doubleBox(`Comparison: ${comparison.candidate} vs ${comparison.baseline}`, paint),
+    );
+    const sentences = comparisonSentences(comparison, totals);
+    if (sentences.length === 0) lines.push("  no phase in common");
+    for (const sentence of sentences) {
+      lines.push(
+        `  ${sentence.includes("not a significant") ? sentence : paint("bold", sentence)}`,
+      );
+    }
+    if (comparison.unmatched.length > 0) {
+      lines.push(paint("yellow", `  phases only one side has: ${comparison.unmatched.join(", ")}`));
+    }
+    lines.push(
+      paint(
+        "dim",
+        `  ratio ± standard uncertainty; Welch's t-test, two-sided, ` +
+          `significant below p = ${comparison.alpha}`,
+      ),
+    );
   }
   return `${lines.join("\n")}\n`;
 }

@@ -88,3 +88,36 @@ export class WriterSink implements ByteSink {
     this.#onClose?.();
   }
 }
+
+/**
+ * A {@linkcode ByteSink} that drops everything, e.g. for the output of the
+ * idle measurement's helper.
+ *
+ * @example Usage
+ * ```ts
+ * import { DiscardSink } from "./byte_sink.ts";
+ * new DiscardSink().write(new Uint8Array([1, 2, 3])); // gone
+ * ```
+ */
+export class DiscardSink implements ByteSink {
+  /** Always `false`: there is no reader to go away. */
+  readonly broken = false;
+  #atLineStart = true;
+
+  /** `true` when nothing was written yet or the last byte written was `\n`. */
+  get atLineStart(): boolean {
+    return this.#atLineStart;
+  }
+
+  /**
+   * Drops the bytes.
+   *
+   * @param bytes Anything.
+   */
+  write(bytes: Uint8Array): void {
+    if (bytes.length > 0) this.#atLineStart = bytes[bytes.length - 1] === 10;
+  }
+
+  /** Nothing to release. */
+  close(): void {}
+}

@@ -46,19 +46,36 @@ export interface SpawnHeldOptions {
 
 const SETPRIV_PATHS = ["/usr/bin/setpriv", "/bin/setpriv"];
 
-/**
- * The launcher command for the gate: `sh` itself, or, to drop to another
- * user with all of that user's groups, `setpriv` exec'ing `sh` (same pid).
- * Without `setpriv` the runtime's uid/gid switch is used, which keeps only
- * the primary group.
- */
-function launcher(runAs: InvokingUser | undefined): {
+/** How to start `/bin/sh`, possibly as another user. */
+export interface ShellLauncher {
+  /** The executable to spawn (`/bin/sh`, or `setpriv`). */
   program: string;
+  /** Arguments before the shell's own (`-c …`). */
   prefix: string[];
+  /** uid for the runtime to switch to (only without `setpriv`). */
   uid?: number;
+  /** gid for the runtime to switch to (only without `setpriv`). */
   gid?: number;
+  /** Environment the user switch implies (`HOME`, `USER`, `LOGNAME`). */
   env: Record<string, string>;
-} {
+}
+
+/**
+ * The launcher of `/bin/sh`: `sh` itself, or, to drop to another user with
+ * all of that user's groups, `setpriv` exec'ing `sh` (same pid). Without
+ * `setpriv` the runtime's uid/gid switch is used, which keeps only the
+ * primary group. Used for the gate and for `--prepare`/`--cleanup` hooks.
+ *
+ * @param runAs The user to run as, or `undefined` for the profiler's own.
+ * @returns How to spawn the shell.
+ *
+ * @example Usage
+ * ```ts
+ * import { shellLauncher } from "./program_process.ts";
+ * console.log(shellLauncher(undefined).program); // "/bin/sh"
+ * ```
+ */
+export function shellLauncher(runAs: InvokingUser | undefined): ShellLauncher {
   if (runAs === undefined) return { program: "/bin/sh", prefix: [], env: {} };
   const env = { HOME: runAs.home, USER: runAs.name, LOGNAME: runAs.name };
   const setpriv = SETPRIV_PATHS.find((path) => {
@@ -122,7 +139,7 @@ export class ProgramProcess {
    * @throws {ProfilerError} When the gate cannot be reached.
    */
   static spawnHeld(options: SpawnHeldOptions): ProgramProcess {
-    const start = launcher(options.runAs);
+    const start = shellLauncher(options.runAs);
     const command = new Deno.Command(start.program, {
       args: [
         ...start.prefix,

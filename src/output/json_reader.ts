@@ -1,0 +1,149 @@
+/**
+ * Reads result files written by `--json` back into typed results, for
+ * `compare`.
+ *
+ * @module
+ */
+
+import { UsageError } from "../errors.ts";
+import type { PhaseResult, ProfileResult, RunResult } from "../result.ts";
+import type { Metric } from "../source.ts";
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function text(value: unknown, fallback = ""): string {
+  return typeof value === "string" ? value : fallback;
+}
+
+function number(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new TypeError(`${what} is not a number`);
+  }
+  return value;
+}
+
+function nanoseconds(value: unknown): bigint {
+  return typeof value === "number" && Number.isSafeInteger(value) ? BigInt(value) : 0n;
+}
+
+function readMetric(value: unknown, where: string): Metric {
+  if (!isObject(value)) throw new TypeError(`${where}: a metric is not an object`);
+  const metric: Metric = {
+    name: text(value.name),
+    value: number(value.value, `${where}: metric ${text(value.name)} value`),
+    unit: text(value.unit),
+    source: text(value.source),
+  };
+  if (isObject(value.details)) metric.details = value.details as Metric["details"];
+  return metric;
+}
+
+function readPhase(value: unknown, where: string): PhaseResult {
+  if (!isObject(value)) throw new TypeError(`${where}: a phase is not an object`);
+  const startToken = text(value.start_token, "START");
+  const endToken = text(value.end_token, "END");
+  const index = number(value.index, `${where}: phase index`);
+  const here = `${where}, phase ${index}`;
+  const metrics = Array.isArray(value.metrics) ? value.metrics : [];
+  return {
+    index,
+    name: `${startToken} -> ${endToken}`,
+    startToken,
+    endToken,
+    startNs: nanoseconds(value.start_ns),
+    endNs: nanoseconds(value.end_ns),
+    timestamp: typeof value.timestamp === "number" ? value.timestamp : 0,
+    durationMs: number(value.duration_ms, `${here}: duration_ms`),
+    metrics: metrics.map((metric) => readMetric(metric, here)),
+    failures: [],
+  };
+}
+
+function readRun(value: Json, index: number, where: string): RunResult {
+  if (!Array.isArray(value.phases)) throw new TypeError(`${where}: no phases[]`);
+  const exitCode = typeof value.exit_code === "number" ? value.exit_code : 0;
+  return {
+    index,
+    exitCode,
+    signal: typeof value.signal === "string" ? value.signal : null,
+    interrupted: value.interrupted === true,
+    startNs: nanoseconds(value.start_ns),
+    endNs: nanoseconds(value.end_ns),
+    timestamp: typeof value.timestamp === "number" ? value.timestamp : 0,
+    durationMs: typeof value.duration_ms === "number" ? value.duration_ms : 0,
+    phases: value.phases.map((phase) => readPhase(phase, where)),
+  };
+}
+
+function readResult(document: Json, where: string): ProfileResult {
+  const runs = Array.isArray(document.iterations)
+    ? document.iterations.map((run, i) => {
+      if (!isObject(run)) throw new TypeError(`${where}: iteration ${i} is not an object`);
+      return readRun(
+        run,
+        typeof run.index === "number" ? run.index : i,
+        `${where}, iteration ${i}`,
+      );
+    })
+    : [readRun(document, 0, where)];
+  const result: ProfileResult = {
+    command: text(document.command).split(" "),
+    tokenPattern: text(document.token_pattern),
+    exitCode: typeof document.exit_code === "number" ? document.exit_code : 0,
+    durationMs: runs.reduce((total, run) => total + run.durationMs, 0),
+    interrupted: document.interrupted === true,
+    runs,
+  };
+  if (typeof document.name === "string") result.name = document.name;
+  return result;
+}
+
+/**
+ * Parses a `--json` result file: one run, iterations, or a multi-command
+ * profile (one result per command).
+ *
+ * @param content The file's text.
+ * @param path The file's name, for messages.
+ * @returns The results it holds (one, or one per command).
+ * @throws {UsageError} When the text is not a joule-profiler result.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseResultFile } from "./json_reader.ts";
+ * const [result] = parseResultFile(
+ *   '{"command":"true","token_pattern":"__X__","exit_code":0,"duration_ms":1,' +
+ *     '"phases":[{"index":0,"start_token":"START","end_token":"END","duration_ms":1,"metrics":[]}]}',
+ *   "a.json",
+ * );
+ * console.log(result!.runs[0]!.phases[0]!.name); // "START -> END"
+ * ```
+ */
+export function parseResultFile(content: string, path: string): ProfileResult[] {
+  let document: unknown;
+  try {
+    document = JSON.parse(content);
+  } catch (error) {
+    throw new UsageError(`${path} is not JSON: ${(error as Error).message}`);
+  }
+  try {
+    if (!isObject(document)) throw new TypeError("not an object");
+    if (Array.isArray(document.commands)) {
+      return document.commands.map((command, i) => {
+        if (!isObject(command)) throw new TypeError(`command ${i} is not an object`);
+        return readResult(command, `command ${i}`);
+      });
+    }
+    if (!Array.isArray(document.phases) && !Array.isArray(document.iterations)) {
+      throw new TypeError("it has neither phases[] nor iterations[]");
+    }
+    return [readResult(document, "result")];
+  } catch (error) {
+    throw new UsageError(
+      `${path} is not a joule-profiler --json result (${(error as Error).message})`,
+    );
+  }
+}
