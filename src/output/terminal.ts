@@ -189,6 +189,9 @@ function idleLines(result: ProfileResult, paint: Paint): string[] {
   return lines;
 }
 
+/** No rule between body rows: a phase's table stays compact. */
+const COMPACT_ROWS = { "mid": "", "left-mid": "", "mid-mid": "", "right-mid": "" };
+
 function iterationLines(result: ProfileResult, paint: Paint, color: boolean): string[] {
   const lines: string[] = [];
   const withIdle = result.idle !== undefined;
@@ -203,11 +206,12 @@ function iterationLines(result: ProfileResult, paint: Paint, color: boolean): st
       head: ["Metric", "Mean ± σ", "Min … Max", "Unit", "Source"],
       colAligns: ["left", "right", "right", "left", "left"],
       style: { head: color ? ["bold"] : [], border: [] },
+      chars: COMPACT_ROWS,
     });
     table.push(["Duration", meanCell(phase.durationMs), rangeCell(phase.durationMs), "ms", ""]);
     for (const metric of phase.metrics) {
       table.push([
-        metric.name,
+        metric.aboveIdle === undefined ? metric.name : `${metric.name} (raw)`,
         meanCell(metric.value),
         rangeCell(metric.value),
         metric.unit,
