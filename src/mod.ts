@@ -14,9 +14,9 @@
  * @module
  */
 
-export { JouleProfiler, type ProfileConfig } from "./profiler.ts";
-export type { MaybePromise, Metric, Sensor, Source } from "./source.ts";
-export type { PhaseResult, ProfileResult, RunResult } from "./result.ts";
+export { JouleProfiler, MIN_SAMPLE_INTERVAL_MS, type ProfileConfig } from "./profiler.ts";
+export type { MaybePromise, Metric, SampleSeries, Sensor, Source } from "./source.ts";
+export type { PhaseResult, ProfileResult, RunResult, SamplingSummary } from "./result.ts";
 export type { PhaseMetrics, SourceFailure } from "./orchestrator.ts";
 export {
   CommandNotFoundError,

@@ -22,7 +22,7 @@ import type { InvokingUser } from "./process/invoking_user.ts";
 import { buildPhases, type RunResult, spanMs } from "./result.ts";
 import { ProcessUsageSampler } from "./sampling/process_usage.ts";
 import { Sampler } from "./sampling/sampler.ts";
-import type { Source } from "./source.ts";
+import type { SampleSeries, Source } from "./source.ts";
 
 /**
  * After the program exits, how long stdout may stay silent before the
@@ -237,7 +237,11 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
         `${(performance.now() - converting).toFixed(1)} ms`,
     );
     const sampled = sampling === undefined ? {} : {
-      samples: [...orchestrator.samples(), ...sampling.usage.samples()],
+      samples: clipSeries(
+        [...orchestrator.samples(), ...sampling.usage.samples()],
+        Number(startNs),
+        Number(endNs) + sampling.sampler.intervalMs * 1e6,
+      ),
       sampling: {
         intervalMs: sampling.sampler.intervalMs,
         ticks: sampling.sampler.ticks,
@@ -304,6 +308,19 @@ function startSampling(
   // Sources sample synchronously in practice; an asynchronous first sample is not waited for.
   first?.catch(() => {});
   return { sampler: new Sampler({ intervalMs, tick }), usage };
+}
+
+/** Keeps the points of each series between `fromNs` and `toNs` (sources may record more). */
+function clipSeries(series: SampleSeries[], fromNs: number, toNs: number): SampleSeries[] {
+  return series.map((entry) => {
+    const { timesNs, values } = entry;
+    let first = 0;
+    while (first < timesNs.length && timesNs[first]! < fromNs) first++;
+    let end = timesNs.length;
+    while (end > first && timesNs[end - 1]! > toNs) end--;
+    if (first === 0 && end === timesNs.length) return entry;
+    return { ...entry, timesNs: timesNs.slice(first, end), values: values.slice(first, end) };
+  });
 }
 
 /**
