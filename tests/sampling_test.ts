@@ -137,9 +137,10 @@ Deno.test("PowercapSource: samples give power, boundary energies stay exact", as
   ]);
   const [series] = sampled.samples;
   assert.equal(series!.values.length, 3);
-  // Each point is the energy since the previous sample (4,000 - 1,500 µJ first) over the time between them.
+  // Each point is the energy since the previous sample over the time between them,
+  // stamped at the later sample: 4,250 - 4,000 µJ for the second. over the time between them.
   const times = series!.timesNs;
   assert.ok(times[1]! > times[0]!);
   const seconds = (times[1]! - times[0]!) / 1e9;
-  assert.ok(Math.abs(series!.values[0]! / (2_500e-6 / seconds) - 1) < 1e-9);
+  assert.ok(Math.abs(series!.values[1]! / (250e-6 / seconds) - 1) < 1e-6);
 });
