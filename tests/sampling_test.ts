@@ -138,7 +138,7 @@ Deno.test("PowercapSource: samples give power, boundary energies stay exact", as
   const [series] = sampled.samples;
   assert.equal(series!.values.length, 3);
   // Each point is the energy since the previous sample over the time between them,
-  // stamped at the later sample: 4,250 - 4,000 µJ for the second. over the time between them.
+  // stamped at the later sample: 4,250 - 4,000 µJ for the second.
   const times = series!.timesNs;
   assert.ok(times[1]! > times[0]!);
   const seconds = (times[1]! - times[0]!) / 1e9;
