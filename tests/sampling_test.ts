@@ -144,3 +144,18 @@ Deno.test("PowercapSource: samples give power, boundary energies stay exact", as
   const seconds = (times[1]! - times[0]!) / 1e9;
   assert.ok(Math.abs(series!.values[1]! / (250e-6 / seconds) - 1) < 1e-6);
 });
+
+Deno.test("PowercapSource keeps sampling past its preallocated rows", async () => {
+  const root = await Deno.makeTempDir();
+  await writeFakePowercap(root, [{ id: "intel-rapl:0", name: "package-0", energyUj: 5 }]);
+  const source = new PowercapSource({
+    zones: discoverPowercapZones(`${root}/intel-rapl`).zones,
+    pollingSeconds: 0,
+  });
+  source.init();
+  for (let i = 0; i < 5000; i++) source.sample();
+  source.join();
+  const [series] = source.samples();
+  assert.equal(series!.values.length, 4999);
+  assert.ok(series!.values.every((watts) => watts === 0));
+});

@@ -166,7 +166,9 @@ export class PowercapSource implements Source<number> {
    */
   sample(): void {
     this.#update();
-    this.#samples.values.set(this.#totals, this.#samples.append());
+    // append() may grow the buffer: take the array after it.
+    const offset = this.#samples.append();
+    this.#samples.values.set(this.#totals, offset);
   }
 
   /**
