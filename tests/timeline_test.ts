@@ -7,7 +7,7 @@ import { findChromium, HeadlessPage } from "./headless_chromium.ts";
 const PROGRAM = [
   "sh",
   "-c",
-  "echo __LOAD__; sleep 0.25; echo __SPIN__; i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; " +
+  "echo __LOAD__; sleep 0.25; echo __SPIN__; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; " +
   "echo __IDLE__; sleep 0.2",
 ];
 
@@ -38,7 +38,7 @@ async function movingPowercap(): Promise<
   }]);
   const writer = new Deno.Command(await compileC("tests/fixtures/fake_rapl_writer.c"), {
     args: [
-      "500",
+      "2000",
       "20",
       files.get("intel-rapl:0")!,
       "20",
@@ -126,8 +126,8 @@ Deno.test("--sample-interval puts power, CPU and RSS series in the JSON", async 
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
   const power = (name: string) => samples.find((s) => s.name === name)!.values;
   // The writer moves the counters at 20 W and 8 W.
-  assert.ok(Math.abs(median(power("PACKAGE-0")) - 20) < 2, `${median(power("PACKAGE-0"))}`);
-  assert.ok(Math.abs(median(power("CORE-0")) - 8) < 1, `${median(power("CORE-0"))}`);
+  assert.ok(Math.abs(median(power("PACKAGE-0")) - 20) < 3, `${median(power("PACKAGE-0"))}`);
+  assert.ok(Math.abs(median(power("CORE-0")) - 8) < 1.5, `${median(power("CORE-0"))}`);
   assert.ok(Math.max(...power("RSS")) > 0);
 });
 
@@ -147,7 +147,7 @@ Deno.test("sampling leaves the per-phase metrics as they are", async () => {
   ) {
     const pkg = phase.metrics.find((m) => m.name === "PACKAGE-0")!.value;
     if (phase.duration_ms > 50) {
-      assert.ok(Math.abs(pkg / (phase.duration_ms * 1e3) - 20) < 2, `${pkg} µJ`);
+      assert.ok(Math.abs(pkg / (phase.duration_ms * 1e3) - 20) < 3, `${pkg} µJ`);
     }
   }
 });
