@@ -5,7 +5,9 @@ import { ProcessUsageSampler } from "../src/sampling/process_usage.ts";
 import { SourceOrchestrator } from "../src/orchestrator.ts";
 import { PowercapSource } from "../sources/rapl/powercap_source.ts";
 import { discoverPowercapZones } from "../sources/rapl/powercap_zones.ts";
-import { energyText, writeFakePowercap } from "./fixtures/fake_powercap.ts";
+import { PerfRaplSource, planPerfRaplCounters } from "../sources/rapl/perf_rapl_source.ts";
+import { discoverPowerPmu } from "../sources/rapl/power_pmu.ts";
+import { energyText, writeFakePowercap, writeFakePowerPmu } from "./fixtures/fake_powercap.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -159,4 +161,34 @@ Deno.test("PowercapSource keeps sampling past its preallocated rows", async () =
   const [series] = source.samples();
   assert.equal(series!.values.length, 4999);
   assert.ok(series!.values.every((watts) => watts === 0));
+});
+
+Deno.test("PerfRaplSource samples its counters without touching the boundary rows", async () => {
+  // A fake `power` PMU whose event is the software cpu-clock: real counters that move.
+  const root = await Deno.makeTempDir();
+  await writeFakePowerPmu(root, {
+    type: 1,
+    cpumask: "0",
+    events: [{ name: "energy-pkg", description: "event=0x00", scale: "1e-9" }],
+  });
+  const pmu = discoverPowerPmu(root);
+  if ("missing" in pmu) throw new Error(pmu.missing);
+  const source = new PerfRaplSource(pmu, planPerfRaplCounters(pmu, { packageOfCpu: () => 0 }));
+  source.init();
+  source.measure();
+  for (let i = 0; i < 4; i++) {
+    source.sample();
+    await sleep(10);
+  }
+  source.measure();
+  const row = source.retrieve();
+  source.join();
+  const [series] = source.samples();
+  assert.equal(series!.name, "PACKAGE-0");
+  assert.equal(series!.unit, "W");
+  assert.equal(series!.values.length, 3);
+  // cpu-clock ns × 1e-9 "J" per second of wall time: between 0 and the number of CPUs.
+  assert.ok(series!.values.every((w) => w >= 0 && w <= navigator.hardwareConcurrency + 0.1));
+  const [metric] = source.toMetrics(row);
+  assert.ok(metric!.value > 0, "the phase still has its own energy");
 });
