@@ -16,13 +16,14 @@
 
 export {
   JouleProfiler,
+  MIN_SAMPLE_INTERVAL_MS,
   type MultiProfileConfig,
   type NamedCommand,
   type ProfileConfig,
   type RunSettings,
 } from "./profiler.ts";
-export type { MaybePromise, Metric, Sensor, Source } from "./source.ts";
-export type { PhaseResult, ProfileResult, RunResult } from "./result.ts";
+export type { MaybePromise, Metric, SampleSeries, Sensor, Source } from "./source.ts";
+export type { PhaseResult, ProfileResult, RunResult, SamplingSummary } from "./result.ts";
 export type { PhaseMetrics, SourceFailure } from "./orchestrator.ts";
 export {
   CommandNotFoundError,

@@ -6,7 +6,7 @@
 
 import { stampMonotonic } from "./clock.ts";
 import { SourceError } from "./errors.ts";
-import type { Metric, Source } from "./source.ts";
+import type { Metric, SampleSeries, Source } from "./source.ts";
 
 /** A source that failed for a phase: that phase has none of its metrics. */
 export interface SourceFailure {
@@ -68,6 +68,8 @@ export class SourceOrchestrator {
   /** Clock scratch: [sec, nsec] before the first read, [sec, nsec] after the last. */
   readonly #stamps = new Float64Array(4);
   #spreads: Float64Array | undefined;
+  /** Indices of the sources that can be sampled and have not failed at it this run. */
+  #sampled: number[] = [];
 
   /**
    * Creates an orchestrator for one run.
@@ -97,6 +99,7 @@ export class SourceOrchestrator {
    * @throws {SourceError} When a source cannot attach.
    */
   async init(pid: number): Promise<void> {
+    this.#sampled = this.#sources.flatMap((source, i) => source.sample === undefined ? [] : [i]);
     await Promise.all(this.#sources.map(async (source) => {
       try {
         await source.init?.(pid);
@@ -133,6 +136,57 @@ export class SourceOrchestrator {
       });
     }
     if (spreads !== undefined) this.#recordSpread(boundary);
+  }
+
+  /**
+   * Takes one sample of every source that implements `sample()`. A source
+   * whose sample fails is warned about once and not sampled again this
+   * run; its per-phase metrics are unaffected.
+   *
+   * @returns Nothing, or a promise when some source samples asynchronously.
+   */
+  sample(): void | Promise<void> {
+    const sampled = this.#sampled;
+    let pending: Promise<void>[] | undefined;
+    for (let k = 0; k < sampled.length; k++) {
+      const i = sampled[k]!;
+      try {
+        const result = this.#sources[i]!.sample!();
+        if (result instanceof Promise) {
+          (pending ??= []).push(result.catch((error) => this.#stopSampling(i, error)));
+        }
+      } catch (error) {
+        this.#stopSampling(i, error);
+      }
+    }
+    if (pending !== undefined) return Promise.all(pending).then(() => {});
+  }
+
+  #stopSampling(index: number, error: unknown): void {
+    if (!this.#sampled.includes(index)) return;
+    this.#sampled = this.#sampled.filter((i) => i !== index);
+    const message = asSourceError(this.#sources[index]!, error).message;
+    this.#warn(`${message} (while sampling; no more samples of it in this run)`);
+  }
+
+  /**
+   * The series every source recorded while sampling, converted; runs after
+   * the program has exited. A conversion error is warned about and that
+   * source's series are left out.
+   *
+   * @returns The series of all sources, in registration order.
+   */
+  samples(): SampleSeries[] {
+    const series: SampleSeries[] = [];
+    for (const source of this.#sources) {
+      if (source.samples === undefined) continue;
+      try {
+        series.push(...source.samples());
+      } catch (error) {
+        this.#warn(`${asSourceError(source, error).message} (its samples are left out)`);
+      }
+    }
+    return series;
   }
 
   /** Records how long the boundary's reads of all sources took, first to last. */

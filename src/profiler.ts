@@ -101,7 +101,26 @@ export interface RunSettings {
    * `command` is the command's position in a multi-command profile.
    */
   onRun?: (run: RunResult, command: number) => void;
+  /**
+   * Sample every source that can be sampled, and the program's CPU and
+   * RSS, every this many milliseconds (≥ 1; default: no sampling). The
+   * series land in `RunResult.samples`; per-phase metrics are unchanged.
+   *
+   * @example Sampling every 10 ms
+   * ```ts
+   * import { JouleProfiler } from "./profiler.ts";
+   * const result = await new JouleProfiler().profile({
+   *   command: ["sh", "-c", "sleep 0.1"],
+   *   sampleIntervalMs: 10,
+   * });
+   * console.log(result.runs[0]!.samples?.map((series) => series.name)); // [ "CPU", "RSS" ]
+   * ```
+   */
+  sampleIntervalMs?: number;
 }
+
+/** The shortest sampling interval accepted, ms: Deno's timers are about 1 ms coarse. */
+export const MIN_SAMPLE_INTERVAL_MS = 1;
 
 /** What {@linkcode validateProfileConfig} establishes. */
 export interface ValidatedProfileConfig {
@@ -111,6 +130,8 @@ export interface ValidatedProfileConfig {
   executable: string;
   /** The number of runs. */
   iterations: number;
+  /** The sampling interval in ms, when sampling is on. */
+  sampleIntervalMs?: number;
 }
 
 /**
@@ -119,7 +140,8 @@ export interface ValidatedProfileConfig {
  *
  * @param config What would be profiled.
  * @returns The compiled pattern, resolved executable and iteration count.
- * @throws {UsageError} For an invalid pattern, iteration count or missing command.
+ * @throws {UsageError} For an invalid pattern, iteration count, sampling
+ * interval or missing command.
  * @throws {CommandNotFoundError} When the command cannot be run (127/126).
  *
  * @example Usage
@@ -129,7 +151,10 @@ export interface ValidatedProfileConfig {
  * ```
  */
 export function validateProfileConfig(
-  config: Pick<ProfileConfig, "command" | "tokenPattern" | "iterations" | "cwd">,
+  config: Pick<
+    ProfileConfig,
+    "command" | "tokenPattern" | "iterations" | "cwd" | "sampleIntervalMs"
+  >,
 ): ValidatedProfileConfig {
   const name = config.command[0];
   if (name === undefined) throw new UsageError("no command to profile");
@@ -137,9 +162,18 @@ export function validateProfileConfig(
   if (!Number.isSafeInteger(iterations) || iterations < 1) {
     throw new UsageError(`iterations must be a positive integer, got ${iterations}`);
   }
+  const interval = config.sampleIntervalMs;
+  if (
+    interval !== undefined && !(Number.isFinite(interval) && interval >= MIN_SAMPLE_INTERVAL_MS)
+  ) {
+    throw new UsageError(
+      `the sampling interval must be a number of milliseconds ≥ ${MIN_SAMPLE_INTERVAL_MS}, ` +
+        `got ${interval}`,
+    );
+  }
   const pattern = compileTokenPattern(config.tokenPattern ?? DEFAULT_TOKEN_PATTERN);
   const executable = resolveCommand(name, { cwd: config.cwd });
-  return { pattern, executable, iterations };
+  return { pattern, executable, iterations, sampleIntervalMs: interval };
 }
 
 /**
@@ -313,6 +347,7 @@ export class JouleProfiler {
           env: config.env,
           runAs: config.runAs,
           phaseChannel: config.phaseChannel,
+          sampleIntervalMs: config.sampleIntervalMs,
         });
       } finally {
         if (config.cleanup !== undefined) {

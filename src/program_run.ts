@@ -20,7 +20,9 @@ import { ProgramProcess } from "./process/program_process.ts";
 import type { SignalRelay } from "./process/signal_relay.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
 import { buildPhases, type RunResult, spanMs } from "./result.ts";
-import type { Source } from "./source.ts";
+import { ProcessUsageSampler } from "./sampling/process_usage.ts";
+import { Sampler } from "./sampling/sampler.ts";
+import type { SampleSeries, Source } from "./source.ts";
 
 /**
  * After the program exits, how long stdout may stay silent before the
@@ -62,6 +64,8 @@ export interface ProgramRunOptions {
   runAs?: InvokingUser;
   /** Offer the phase channel to the program (default `true`). */
   phaseChannel?: boolean;
+  /** Sample the sources and the program's CPU and RSS every this many ms (default: off). */
+  sampleIntervalMs?: number;
 }
 
 /**
@@ -123,6 +127,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   const stdout = program.stdout!;
   let started = false;
   const pumps: { pump: TokenPump; running: Promise<void> }[] = [];
+  let sampling: { sampler: Sampler; usage: ProcessUsageSampler } | undefined;
   try {
     relay.target = program;
     await orchestrator.init(program.pid);
@@ -132,11 +137,15 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       });
     }
     const anchor = ClockAnchor.now();
+    if (options.sampleIntervalMs !== undefined) {
+      sampling = startSampling(orchestrator, program.pid, options.sampleIntervalMs);
+    }
     const baseline = orchestrator.measure();
     if (baseline) await baseline;
     boundaries.record(START_TOKEN, -1);
     program.resume();
     started = true;
+    sampling?.sampler.start();
     logger.debug(`program started, pid ${program.pid}`);
 
     let ended = false;
@@ -195,9 +204,17 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     // Tokens the program wrote to the channel just before exiting come first;
     // an empty channel (the usual case) costs no wait before END.
     if (channel !== undefined && channel.unread() > 0) await drainChannel(channel);
+    // Stopped before END: the last boundary read is never delayed by a sample.
+    if (sampling !== undefined) await sampling.sampler.stop();
     const end = boundary(END_TOKEN, -1);
     ended = true;
     if (end) await end;
+    if (sampling !== undefined) {
+      // A last point at END, so the timeline reaches the end of the run.
+      const last = orchestrator.sample();
+      if (last) await last;
+      sampling.usage.close();
+    }
     if (channel && channelPump && channelRunning) {
       channelPump.stop();
       channel.wake();
@@ -219,6 +236,24 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       `run ${options.index + 1}: ${phases.length} phases, converted to metrics in ` +
         `${(performance.now() - converting).toFixed(1)} ms`,
     );
+    const sampled = sampling === undefined ? {} : {
+      samples: clipSeries(
+        [...orchestrator.samples(), ...sampling.usage.samples()],
+        Number(startNs),
+        Number(endNs) + sampling.sampler.intervalMs * 1e6,
+      ),
+      sampling: {
+        intervalMs: sampling.sampler.intervalMs,
+        ticks: sampling.sampler.ticks,
+        missed: sampling.sampler.missed,
+      },
+    };
+    if (sampling !== undefined) {
+      logger.info(
+        `run ${options.index + 1}: ${sampled.sampling!.ticks} samples every ` +
+          `${sampling.sampler.intervalMs} ms, ${sampled.sampling!.missed} deadlines missed`,
+      );
+    }
     return {
       index: options.index,
       exitCode: exit.code,
@@ -229,8 +264,13 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       timestamp: anchor.toEpochMs(startNs),
       durationMs: spanMs(startNs, endNs),
       phases,
+      ...sampled,
     };
   } catch (error) {
+    if (sampling !== undefined) {
+      await sampling.sampler.stop();
+      sampling.usage.close();
+    }
     if (!program.exited) {
       if (started) logger.debug(`killing the program after an error: ${error}`);
       await program.kill();
@@ -247,6 +287,40 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     relay.target = undefined;
     await channel?.close();
   }
+}
+
+/**
+ * Prepares sampling of a held program: opens its `/proc` files and plans
+ * ticks that sample every source and the process tree. The first sample of
+ * each is taken now, at START.
+ */
+function startSampling(
+  orchestrator: SourceOrchestrator,
+  pid: number,
+  intervalMs: number,
+): { sampler: Sampler; usage: ProcessUsageSampler } {
+  const usage = new ProcessUsageSampler(pid);
+  const tick = () => {
+    usage.sample();
+    return orchestrator.sample();
+  };
+  const first = tick();
+  // Sources sample synchronously in practice; an asynchronous first sample is not waited for.
+  first?.catch(() => {});
+  return { sampler: new Sampler({ intervalMs, tick }), usage };
+}
+
+/** Keeps the points of each series between `fromNs` and `toNs` (sources may record more). */
+function clipSeries(series: SampleSeries[], fromNs: number, toNs: number): SampleSeries[] {
+  return series.map((entry) => {
+    const { timesNs, values } = entry;
+    let first = 0;
+    while (first < timesNs.length && timesNs[first]! < fromNs) first++;
+    let end = timesNs.length;
+    while (end > first && timesNs[end - 1]! > toNs) end--;
+    if (first === 0 && end === timesNs.length) return entry;
+    return { ...entry, timesNs: timesNs.slice(first, end), values: values.slice(first, end) };
+  });
 }
 
 /**

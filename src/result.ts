@@ -7,7 +7,7 @@
 import type { ClockAnchor } from "./clock.ts";
 import type { PhaseMetrics, SourceFailure } from "./orchestrator.ts";
 import type { BoundaryLog } from "./phase/boundary_log.ts";
-import type { Metric } from "./source.ts";
+import type { Metric, SampleSeries } from "./source.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { joulesPerUnit } from "./energy_units.ts";
 
@@ -59,6 +59,32 @@ export interface RunResult {
   durationMs: number;
   /** Phases in order; at least one (`START -> END`). */
   phases: PhaseResult[];
+  /**
+   * With sampling on (`sampleIntervalMs`): every sampled series of this
+   * run (power per domain in W, the program's CPU in % and RSS in MiB),
+   * stamped with the clock of `startNs`/`endNs`.
+   */
+  samples?: SampleSeries[];
+  /** With sampling on: how the schedule went. */
+  sampling?: SamplingSummary;
+}
+
+/**
+ * How sampling went during one run.
+ *
+ * @example Usage
+ * ```ts
+ * import type { SamplingSummary } from "./result.ts";
+ * const summary: SamplingSummary = { intervalMs: 10, ticks: 199, missed: 1 };
+ * ```
+ */
+export interface SamplingSummary {
+  /** Milliseconds between deadlines. */
+  intervalMs: number;
+  /** Scheduled samples taken (besides the ones at START and END). */
+  ticks: number;
+  /** Deadlines skipped because the profiler was busy or woke too late. */
+  missed: number;
 }
 
 /** Result of {@linkcode JouleProfiler.profile}. */

@@ -17,6 +17,13 @@
  * 4. `join()`: after the program's last boundary; release per-run resources.
  *
  * After every run, `toMetrics(raw)` turns each phase's raw data into metrics.
+ *
+ * With sampling on (`--sample-interval`), a source that implements
+ * `sample()` is also read on a fixed schedule between boundaries; it stores
+ * raw values in its own preallocated buffer (reset by `init`), and
+ * `samples()` converts them after the run. Sampling must leave the values
+ * `measure()` records unchanged: per-phase totals still come from the
+ * boundary reads.
  * Any method may be synchronous or return a promise; synchronous ones cost
  * no `await` on the hot path.
  *
@@ -53,6 +60,39 @@ export interface Sensor {
   available?: boolean;
   /** Why it is unavailable (or a remark about it), for `list-sensors`. */
   note?: string;
+}
+
+/**
+ * A time series a source recorded while sampling, converted after the run.
+ *
+ * @example A series of two power readings
+ * ```ts
+ * import type { SampleSeries } from "./source.ts";
+ * const series: SampleSeries = {
+ *   name: "PACKAGE-0",
+ *   unit: "W",
+ *   source: "RAPL (Powercap)",
+ *   timesNs: Float64Array.of(1e9, 1.01e9),
+ *   values: Float64Array.of(12.5, 13.1),
+ * };
+ * ```
+ */
+export interface SampleSeries {
+  /** Series name, e.g. `PACKAGE-0`, `CPU`, `RSS`. */
+  name: string;
+  /** Unit of the values, e.g. `W`, `%`, `MiB`. */
+  unit: string;
+  /** Name of the source that recorded it. */
+  source: string;
+  /**
+   * `CLOCK_MONOTONIC` time of each point, ns (as numbers: exact to the ns
+   * for about 104 days of uptime, then to a few ns), the clock of
+   * `PhaseResult.startNs`. A rate (power, CPU) is the average over the
+   * interval that ends at its time.
+   */
+  timesNs: Float64Array;
+  /** The value at each time. */
+  values: Float64Array;
 }
 
 /** A value that may be returned directly or through a promise. */
@@ -100,4 +140,13 @@ export interface Source<Raw = unknown> {
   sensors(): MaybePromise<Sensor[]>;
   /** Convert one phase's raw data to metrics; runs after the program exited. */
   toMetrics(raw: Raw): Metric[];
+  /**
+   * Take one sample (only when sampling is on): read counters into the
+   * source's own sample buffer, stamped with `CLOCK_MONOTONIC`. Called
+   * between boundaries, never during one; must not change what
+   * `measure()` records.
+   */
+  sample?(): MaybePromise<void>;
+  /** The series of this run's samples, converted after the program exited. */
+  samples?(): SampleSeries[];
 }

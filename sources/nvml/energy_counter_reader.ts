@@ -219,6 +219,29 @@ export class EnergyCounterReader {
     return t1 === t0 ? e1 : e0 + (e1 - e0) * (timeNs - t0) / (t1 - t0);
   }
 
+  /**
+   * The GPU's power between consecutive counter updates, in W, stamped at
+   * the later update (at the middle of its bracketing reads for a counter
+   * that moves in steps).
+   *
+   * @returns Times (`CLOCK_MONOTONIC` ns) and watts.
+   */
+  powerSeries(): { timesNs: Float64Array; values: Float64Array } {
+    const updates = this.#updates;
+    const stepwise = this.#stepwise();
+    const timeOf = (row: number) =>
+      stepwise ? (updates.at(row, 0) + updates.at(row, 1)) / 2 : updates.at(row, 1);
+    const count = Math.max(0, updates.rows - 1);
+    const timesNs = new Float64Array(count);
+    const values = new Float64Array(count);
+    for (let row = 1; row <= count; row++) {
+      const seconds = (timeOf(row) - timeOf(row - 1)) / 1e9;
+      timesNs[row - 1] = timeOf(row);
+      values[row - 1] = seconds > 0 ? updates.delta(row - 1, row, 2) / 1e3 / seconds : 0;
+    }
+    return { timesNs, values };
+  }
+
   /** `true` when the counter moves in steps (most dense reads saw no change). */
   #stepwise(): boolean {
     return this.#stepwiseCounter ?? this.#updates.rows * 2 < this.#reads;

@@ -16,7 +16,7 @@
 import { stampMonotonic } from "../../src/clock.ts";
 import { SourceError, UsageError } from "../../src/errors.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
-import type { Metric, Sensor, Source } from "../../src/source.ts";
+import type { Metric, SampleSeries, Sensor, Source } from "../../src/source.ts";
 import { EnergyCounterReader } from "./energy_counter_reader.ts";
 export { wrappingDelta } from "./energy_counter_reader.ts";
 import { type NvmlDevice, NvmlLibrary } from "./nvml_library.ts";
@@ -377,6 +377,35 @@ export class NvmlSource implements Source<number> {
     this.#stopSampler();
     for (const reader of this.#readers) void reader.stop();
     this.#nvml.close();
+  }
+
+  /**
+   * Power of each GPU over the run, in W, from what the source already
+   * reads: between consecutive updates of the energy counter (about every
+   * 100 ms), or the power samples of a GPU without a counter (every
+   * `powerSamplePeriodMs`). NVML has no `sample()`: its reads take
+   * milliseconds, and its own readers already follow the GPU as closely
+   * as it updates.
+   *
+   * @returns One `W` series per GPU.
+   */
+  samples(): SampleSeries[] {
+    return this.gpus.map((gpu, position) => {
+      const name = `GPU-${gpu.index}`;
+      if (gpu.method === "energy_counter") {
+        const reader = this.#readers[this.#counterGpus.indexOf(position)]!;
+        return { name, unit: "W", source: this.name, ...reader.powerSeries() };
+      }
+      const samples = this.#samples!;
+      const column = 2 + this.#powerGpus.indexOf(position);
+      const timesNs = new Float64Array(samples.rows);
+      const values = new Float64Array(samples.rows);
+      for (let row = 0; row < samples.rows; row++) {
+        timesNs[row] = samples.at(row, 0) * 1e9 + samples.at(row, 1);
+        values[row] = samples.at(row, column) / 1e3;
+      }
+      return { name, unit: "W", source: this.name, timesNs, values };
+    });
   }
 
   /**

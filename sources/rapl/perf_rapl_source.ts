@@ -9,7 +9,8 @@ import { SourceError } from "../../src/errors.ts";
 import { PerfCounter } from "../../src/ffi/perf_event.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
 import { StaleCounterWatch, staleWarning } from "./stale_counter_watch.ts";
-import type { Metric, Sensor, Source } from "../../src/source.ts";
+import type { Metric, SampleSeries, Sensor, Source } from "../../src/source.ts";
+import { SampleBuffer } from "../../src/sampling/sample_buffer.ts";
 import type { PowerPmu, PowerPmuEvent } from "./power_pmu.ts";
 import { markTotals, PERF_RAPL_SOURCE_NAME, RAPL_UNIT, type RaplDomain } from "./rapl_domain.ts";
 
@@ -58,6 +59,8 @@ export class PerfRaplSource implements Source<number> {
   readonly #warn: (message: string) => void;
   /** Counters of the last run that never moved. */
   #stale = new Set<number>();
+  /** Raw counts at each sample, when sampling is on. */
+  readonly #samples: SampleBuffer;
 
   /**
    * Creates the source; counters are opened by `init()`.
@@ -75,6 +78,7 @@ export class PerfRaplSource implements Source<number> {
     this.plan = [...plan];
     this.#counters = new Array(plan.length).fill(undefined);
     this.#store = new SnapshotStore(plan.length);
+    this.#samples = new SampleBuffer(plan.length);
     this.#warn = options.warn ?? (() => {});
   }
 
@@ -102,6 +106,7 @@ export class PerfRaplSource implements Source<number> {
   init(): void {
     this.open();
     this.#store.clear();
+    this.#samples.clear();
     this.#watch.reset();
     this.#stale.clear();
   }
@@ -117,6 +122,32 @@ export class PerfRaplSource implements Source<number> {
       counter.read();
       values[row + i] = counter.value;
     }
+  }
+
+  /** Reads every counter into the sample buffer (the boundary rows are untouched). */
+  sample(): void {
+    const offset = this.#samples.append();
+    const values = this.#samples.values;
+    for (let i = 0; i < this.#counters.length; i++) {
+      const counter = this.#counters[i];
+      if (counter === undefined) throw new SourceError(this.name, "sampled before init()");
+      counter.read();
+      values[offset + i] = counter.value;
+    }
+  }
+
+  /**
+   * Power per domain between consecutive samples.
+   *
+   * @returns One `W` series per counter.
+   */
+  samples(): SampleSeries[] {
+    return this.plan.map((entry, i) => ({
+      name: entry.sensor,
+      unit: "W",
+      source: this.name,
+      ...this.#samples.rates(i, entry.event.scale),
+    }));
   }
 
   /**

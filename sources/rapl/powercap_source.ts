@@ -9,7 +9,8 @@ import { SourceError } from "../../src/errors.ts";
 import { NumericFile } from "../../src/ffi/numeric_file.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
 import { StaleCounterWatch, staleWarning } from "./stale_counter_watch.ts";
-import type { Metric, Sensor, Source } from "../../src/source.ts";
+import type { Metric, SampleSeries, Sensor, Source } from "../../src/source.ts";
+import { SampleBuffer } from "../../src/sampling/sample_buffer.ts";
 import type { PowercapZone } from "./powercap_zones.ts";
 import { markTotals, POWERCAP_SOURCE_NAME, RAPL_UNIT } from "./rapl_domain.ts";
 
@@ -98,6 +99,8 @@ export class PowercapSource implements Source<number> {
   /** Zones of the last run that never moved. */
   #stale = new Set<number>();
   #nextPoll = 0;
+  /** Running totals at each sample (µJ per zone), when sampling is on. */
+  readonly #samples: SampleBuffer;
 
   /**
    * Creates the source; files are opened by `init()`.
@@ -113,6 +116,7 @@ export class PowercapSource implements Source<number> {
     this.#totals = new Float64Array(count);
     this.#ranges = Float64Array.from(this.zones, (zone) => zone.maxEnergyRangeUj + 1);
     this.#store = new SnapshotStore(count);
+    this.#samples = new SampleBuffer(count);
     this.#warn = options.warn ?? (() => {});
   }
 
@@ -136,6 +140,7 @@ export class PowercapSource implements Source<number> {
     }
     this.#totals.fill(0);
     this.#store.clear();
+    this.#samples.clear();
     this.#watch.reset();
     this.#stale.clear();
     this.#warned = false;
@@ -152,6 +157,32 @@ export class PowercapSource implements Source<number> {
     this.#update();
     const row = this.#store.append();
     this.#store.values.set(this.#totals, row);
+  }
+
+  /**
+   * Reads every zone like a poll does (the running totals the boundaries
+   * use are only brought up to date, so phase energies stay exact) and
+   * records the totals.
+   */
+  sample(): void {
+    this.#update();
+    // append() may grow the buffer: take the array after it.
+    const offset = this.#samples.append();
+    this.#samples.values.set(this.#totals, offset);
+  }
+
+  /**
+   * Power per domain between consecutive samples.
+   *
+   * @returns One `W` series per zone.
+   */
+  samples(): SampleSeries[] {
+    return this.zones.map((zone, i) => ({
+      name: zone.sensor,
+      unit: "W",
+      source: this.name,
+      ...this.#samples.rates(i, 1e-6),
+    }));
   }
 
   /**

@@ -64,6 +64,37 @@ interface ProfileFlags {
   useRoot?: boolean;
   phaseChannel: boolean;
   raplPolling?: number;
+  sampleInterval?: number;
+  timeline?: string;
+  samplesCsv?: string;
+}
+
+/** Sampling interval used when `--timeline` or `--samples-csv` comes without `--sample-interval`. */
+const DEFAULT_SAMPLE_INTERVAL_MS = 10;
+/** Below this, powercap counters (updated about every 1 ms) and timers make noisy samples. */
+const NOISY_SAMPLE_INTERVAL_MS = 2;
+
+function sampleInterval(value: string): number {
+  const ms = Number(value);
+  if (value.trim() === "" || !Number.isFinite(ms) || ms < 1) {
+    throw new UsageError(`--sample-interval must be a number of milliseconds ≥ 1, got '${value}'`);
+  }
+  return ms;
+}
+
+function timelineFile(value: string): string {
+  if (!/\.(html?|svg)$/i.test(value)) {
+    throw new UsageError(
+      `--timeline must name a .html or .svg file (the format follows the extension), got '${value}'`,
+    );
+  }
+  return value;
+}
+
+/** The files sampling writes besides the results, reserved before the run. */
+interface SampleOutputs {
+  timeline?: ResultFile;
+  samplesCsv?: ResultFile;
 }
 
 /** `compare` flags. */
@@ -363,14 +394,34 @@ async function profileCommand(
     idleSeconds: flags.idle,
   };
   validateRunSettings(settings);
+  let sampleIntervalMs = flags.sampleInterval;
+  const sampleFiles = flags.timeline ?? flags.samplesCsv;
+  if (sampleFiles !== undefined && commands.length > 1) {
+    throw new UsageError(
+      "--timeline and --samples-csv take one command: profile each --command on its own for them",
+    );
+  }
+  if (sampleIntervalMs === undefined && sampleFiles !== undefined) {
+    sampleIntervalMs = DEFAULT_SAMPLE_INTERVAL_MS;
+    logger.info(`sampling every ${sampleIntervalMs} ms (the default; set --sample-interval)`);
+  }
   for (const { command } of commands) {
-    validateProfileConfig({ command, tokenPattern: flags.tokenPattern });
+    validateProfileConfig({ command, tokenPattern: flags.tokenPattern, sampleIntervalMs });
   }
   const target = prepareProfileOutput(global);
   let markdown: ResultFile | undefined;
   let programStdout: WriterSink | undefined;
+  const extra: SampleOutputs = {};
   try {
+    if (sampleIntervalMs !== undefined && sampleIntervalMs < NOISY_SAMPLE_INTERVAL_MS) {
+      logger.warn(
+        `--sample-interval ${sampleIntervalMs}: RAPL counters update about every 1 ms and ` +
+          `timers fire about 1 ms late, so power at this interval is noisy and deadlines are missed`,
+      );
+    }
     if (flags.exportMarkdown !== undefined) markdown = ResultFile.prepare(flags.exportMarkdown);
+    if (flags.timeline !== undefined) extra.timeline = ResultFile.prepare(flags.timeline);
+    if (flags.samplesCsv !== undefined) extra.samplesCsv = ResultFile.prepare(flags.samplesCsv);
     const profiler = new JouleProfiler();
     // Under sudo the program runs as the user who typed the command, not root.
     const runAs = flags.useRoot ? undefined : invokingUser();
@@ -392,6 +443,7 @@ async function profileCommand(
       logger,
       runAs,
       phaseChannel: flags.phaseChannel,
+      sampleIntervalMs,
     });
     if (results.every((result) => result.runs.length === 0)) {
       throw new ProfilerError("interrupted before any run completed; no results", {
@@ -430,6 +482,7 @@ async function profileCommand(
       markdown = undefined;
     }
     emit(target, text, { logger, label: LABELS[target.format], owner: runAs });
+    await writeSampleOutputs(extra, results[0]!, { logger, owner: runAs, csvRaw: global.csvRaw });
     logger.info(
       `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
         `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
@@ -438,9 +491,34 @@ async function profileCommand(
   } catch (error) {
     if (target.destination !== "stdout") target.destination.discard();
     markdown?.discard();
+    extra.timeline?.discard();
+    extra.samplesCsv?.discard();
     throw error;
   } finally {
     programStdout?.close();
+  }
+}
+
+/** Writes `--timeline` (HTML with every run, or SVG of run 1) and `--samples-csv`. */
+async function writeSampleOutputs(
+  files: SampleOutputs,
+  result: ProfileResult,
+  options: { logger: Logger; owner?: { uid: number; gid: number }; csvRaw?: boolean },
+): Promise<void> {
+  const { timeline, samplesCsv } = files;
+  if (timeline !== undefined) {
+    const text = /\.svg$/i.test(timeline.path)
+      ? `${(await import("../output/timeline_svg.ts")).timelineSvg(result.runs[0]!)}\n`
+      : (await import("../output/timeline_html.ts")).timelineHtml(result);
+    emit({ format: "json", destination: timeline }, text, { ...options, label: "Timeline" });
+  }
+  if (samplesCsv !== undefined) {
+    const { samplesCsvChunks } = await import("../output/samples_csv.ts");
+    emit(
+      { format: "csv", destination: samplesCsv },
+      samplesCsvChunks(result, { rawCells: options.csvRaw }),
+      { ...options, label: "Samples CSV" },
+    );
   }
 }
 
@@ -691,6 +769,21 @@ function buildCli(done: (code: Promise<number>) => void): Command {
       "seconds between powercap counter reads that catch wraps (default: derived from " +
         "max_energy_range_uj; 0 turns polling off)",
       nonNegativeSeconds("--rapl-polling"),
+    )
+    .option(
+      "--sample-interval <ms>",
+      "sample power (RAPL, NVML) and the program's CPU and RSS every <ms> milliseconds " +
+        "(≥ 1; default off, or 10 with --timeline/--samples-csv); samples go to the JSON",
+      sampleInterval,
+    )
+    .option(
+      "--timeline <file>",
+      "write the power timeline: .html (interactive page, every run) or .svg (run 1)",
+      timelineFile,
+    )
+    .option(
+      "--samples-csv <file>",
+      "write every sample as ';'-separated CSV (run;time_ms;series;value;unit;source)",
     )
     .option(
       "--no-phase-channel",

@@ -74,6 +74,10 @@ const symbols = {
     parameters: ["i32" /* int fd */],
     result: "i32", /* int */
   },
+  sysconf: {
+    parameters: ["i32" /* int name */],
+    result: "i64", /* long */
+  },
   kill: {
     parameters: [
       "i32", /* pid_t pid */

@@ -55,7 +55,7 @@ function phaseList(phases: readonly PhaseResult[], lazy: boolean): unknown {
 }
 
 function runDocument(run: RunResult, lazy = false): Record<string, unknown> {
-  return {
+  const document: Record<string, unknown> = {
     index: run.index,
     timestamp: run.timestamp,
     duration_ms: ms(run.durationMs),
@@ -65,6 +65,31 @@ function runDocument(run: RunResult, lazy = false): Record<string, unknown> {
     signal: run.signal,
     phases: phaseList(run.phases, lazy),
   };
+  addSamples(document, run);
+  return document;
+}
+
+/**
+ * Adds `sampling` and `samples` when the run was sampled: one entry per
+ * series with `time_ms` (since the run's START, to the µs) and `values`.
+ */
+function addSamples(document: Record<string, unknown>, run: RunResult): void {
+  if (run.samples === undefined) return;
+  if (run.sampling !== undefined) {
+    document.sampling = {
+      interval_ms: run.sampling.intervalMs,
+      ticks: run.sampling.ticks,
+      missed: run.sampling.missed,
+    };
+  }
+  const origin = Number(run.startNs);
+  document.samples = run.samples.map((series) => ({
+    name: series.name,
+    unit: series.unit,
+    source: series.source,
+    time_ms: Array.from(series.timesNs, (ns) => Math.round((ns - origin) / 1e3) / 1e3),
+    values: Array.from(series.values, (value) => Math.round(value * 1e4) / 1e4),
+  }));
 }
 
 /**
@@ -73,7 +98,9 @@ function runDocument(run: RunResult, lazy = false): Record<string, unknown> {
  * One run gives the reference layout (`command`, `token_pattern`,
  * `exit_code`, `phases`) plus `signal`, `duration_ms`, `start_ns`,
  * `end_ns`; several runs give `nb_iterations` and `iterations[]`, each
- * with its own index, exit code, duration and phases.
+ * with its own index, exit code, duration and phases. A sampled run adds
+ * `sampling` (`interval_ms`, `ticks`, `missed`) and `samples` (per series:
+ * `name`, `unit`, `source`, `time_ms` since START, `values`).
  *
  * @param result A profile result.
  * @param forceIterations Use the iterations layout even for one run.
@@ -116,6 +143,7 @@ function buildDocument(
     document.timestamp = only.timestamp;
     if (result.interrupted) document.interrupted = true;
     document.phases = phaseList(only.phases, lazy);
+    addSamples(document, only);
     if (result.idle !== undefined) document.statistics = statisticsDocument(result);
     return document;
   }
