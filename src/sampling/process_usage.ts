@@ -9,8 +9,8 @@
  * `statm`. Files stay open between samples and are re-read with `pread`
  * into one reused buffer.
  *
- * Limits: `stat` counts CPU time in clock ticks (1/100 s), so at short
- * intervals the CPU curve is quantised; children started by a thread other
+ * Limits: `stat` counts CPU time in clock ticks (1/100 s), so CPU use is
+ * averaged over at least 5 ticks (50 ms) and sharper changes are smoothed; children started by a thread other
  * than a process's main thread, and orphans re-parented away from the tree,
  * are not seen; RSS counts shared pages once per process.
  *
@@ -69,6 +69,9 @@ function numberAt(length: number, start: number, index: number): number {
   }
   return field === index ? value : NaN;
 }
+
+/** CPU use is averaged over at least this many clock ticks. */
+const CPU_WINDOW_TICKS = 5;
 
 /**
  * Samples the CPU and RSS of a process tree.
@@ -183,12 +186,15 @@ export class ProcessUsageSampler {
 
   /**
    * The samples as `CPU` (%, of one core: 200 means two cores busy; the
-   * average over the interval ending at each time) and `RSS` (MiB).
+   * average over the last 5 clock ticks (50 ms) or the sampling interval if
+   * longer, ending at each time) and `RSS` (MiB).
    *
    * @returns The two series.
    */
   samples(): SampleSeries[] {
-    const cpu = this.#buffer.rates(0, 100 / this.#ticksPerSecond);
+    // CPU time moves in whole ticks: a rate over one 10 ms interval is 0 or 200 %.
+    const window = CPU_WINDOW_TICKS * 1e9 / this.#ticksPerSecond;
+    const cpu = this.#buffer.rates(0, 100 / this.#ticksPerSecond, window);
     // A process re-parented away from the tree takes its time with it: no negative CPU.
     for (let i = 0; i < cpu.values.length; i++) cpu.values[i] = Math.max(0, cpu.values[i]!);
     const rss = this.#buffer.levels(1, this.#pageBytes / 1048576);

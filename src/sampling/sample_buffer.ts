@@ -92,23 +92,34 @@ export class SampleBuffer {
   }
 
   /**
-   * The rate of change per second of a cumulative column between
-   * consecutive samples, stamped at the later one (e.g. µJ → W with
-   * `scale` 1e-6).
+   * Rates of a cumulative column (e.g. µJ → W): for each sample after the
+   * first, the change since an earlier sample divided by the time between
+   * them. That earlier sample is the previous one, or, with `minWindowNs`,
+   * the latest one at least that long before, so a counter that moves in
+   * coarse steps (CPU time in 10 ms ticks) is averaged over enough steps.
    *
-   * @param column Value column holding a cumulative counter.
+   * @param column The column.
    * @param scale Factor from the column's unit to the rate's unit times seconds.
+   * @param minWindowNs Shortest window a rate is taken over (default 0: each interval).
    * @returns One point fewer than there are samples.
    */
-  rates(column: number, scale = 1): { timesNs: Float64Array; values: Float64Array } {
+  rates(
+    column: number,
+    scale = 1,
+    minWindowNs = 0,
+  ): { timesNs: Float64Array; values: Float64Array } {
     const count = Math.max(0, this.rows - 1);
     const timesNs = new Float64Array(count);
     const values = new Float64Array(count);
+    let from = 0;
     for (let row = 1; row <= count; row++) {
-      const seconds = (this.timeNs(row) - this.timeNs(row - 1)) / 1e9;
-      timesNs[row - 1] = this.timeNs(row);
+      const now = this.timeNs(row);
+      while (from + 1 < row && now - this.timeNs(from + 1) >= minWindowNs) from++;
+      if (minWindowNs === 0) from = row - 1;
+      const seconds = (now - this.timeNs(from)) / 1e9;
+      timesNs[row - 1] = now;
       values[row - 1] = seconds > 0
-        ? this.#store.delta(row - 1, row, 2 + column) * scale / seconds
+        ? this.#store.delta(from, row, 2 + column) * scale / seconds
         : 0;
     }
     return { timesNs, values };
