@@ -225,3 +225,37 @@ Deno.test("--gpus with an index that does not exist lists the valid ones, exit 2
   );
   assert.deepEqual(await listDir(cwd), []);
 });
+
+Deno.test("--gpu with --sample-interval: a power series per GPU, from the counter or the power reading", async () => {
+  const cases = [
+    { label: "energy counter", env: {} },
+    { label: "power readings", env: { NVML_STUB_NO_ENERGY: "1" } },
+  ];
+  for (const { label, env } of cases) {
+    const cwd = await Deno.makeTempDir();
+    const out = await runCli(
+      ["--gpu", "--json", "-o", "out.json", "profile", "--sample-interval", "10", "--", ...PHASED],
+      { cwd, env: await stubEnv({ NVML_STUB_POWER_MW: "50000,120000", ...env }) },
+    );
+    assert.equal(out.code, 0, `${label}: ${out.stderr}`);
+    const document = JSON.parse(await Deno.readTextFile(`${cwd}/out.json`));
+    const series = document.samples as {
+      name: string;
+      unit: string;
+      source: string;
+      time_ms: number[];
+      values: number[];
+    }[];
+    for (const [index, watts] of [[0, 50], [1, 120]] as const) {
+      const gpu = series.find((entry) => entry.name === `GPU-${index}`);
+      assert.ok(gpu, `${label}: GPU-${index} in ${series.map((entry) => entry.name)}`);
+      assert.equal(gpu.unit, "W");
+      assert.equal(gpu.source, "NVML");
+      assert.ok(gpu.values.length >= 4, `${label}: ${gpu.values.length} points over 0.8 s`);
+      const sorted = [...gpu.values].sort((a, b) => a - b);
+      const median = sorted[sorted.length >> 1]!;
+      assert.ok(Math.abs(median - watts) <= 0.02 * watts, `${label}: GPU-${index} ${median} W`);
+      assert.ok(gpu.time_ms.every((t, i) => i === 0 || t >= gpu.time_ms[i - 1]!), "time order");
+    }
+  }
+});
