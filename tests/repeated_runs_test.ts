@@ -201,7 +201,24 @@ Deno.test("short phases and outlier runs are warned about", () => {
     runs: [0.3, 0.31, 0.29, 0.3, 0.3, 3].map((ms, i) => run(i, ms)),
   });
   assert.equal(messages.length, 2, messages.join("\n"));
-  assert.match(messages[0]!, /lasts 0\.750 ms on average, shorter than the ~1 ms update interval/);
+  assert.match(
+    messages[0]!,
+    /^phase START -> __TINY__ \(0\.750 ms\) lasts less than the ~1 ms update interval of RAPL \(Powercap\) on average/,
+  );
+  // Many short phases: one message that counts them and names a few.
+  const many = reviewMessages({
+    command: ["x"],
+    tokenPattern: "",
+    exitCode: 0,
+    durationMs: 0,
+    interrupted: false,
+    runs: [{ ...run(0, 0.5), phases: Array.from({ length: 1000 }, () => run(0, 0.5).phases[0]!) }],
+  });
+  assert.equal(many.length, 1, many.join("\n"));
+  assert.match(
+    many[0]!,
+    /^1000 phases \(e\.g\. START -> __TINY__ \(0\.500 ms\), .*\) last less than/,
+  );
   assert.match(
     messages[1]!,
     /outliers by median absolute deviation: run 6 \(duration, PACKAGE-0\)/,
@@ -331,6 +348,10 @@ Deno.test("bad repetition flags get one line and exit 2", async () => {
       /1 --command-name for 2 --command/,
     ],
     [["profile", "--command", "a | b"], /uses shell syntax/],
+    [
+      ["profile", "--command", "true", "--command", "false", "--timeline", "t.html"],
+      /--timeline and --samples-csv take one command/,
+    ],
     [["profile"], /missing command/],
   ];
   for (const [args, message] of cases) {

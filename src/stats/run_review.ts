@@ -14,18 +14,74 @@ import { phaseStatistics } from "./phase_statistics.ts";
 const MIN_RUNS_FOR_OUTLIERS = 5;
 /** RAPL counters update about every millisecond. */
 const DEFAULT_UPDATE_MS = 1;
+/** Short phases named in a warning; the rest are counted. */
+const NAMED_SHORT_PHASES = 3;
+
+/** Phases shorter than a source's update interval, per source. */
+interface ShortPhases {
+  interval: number;
+  count: number;
+  examples: string[];
+  lastIndex: number;
+}
 
 /**
- * What is questionable in a result, one message per phase and problem.
+ * Phases (matched by position across runs) whose mean duration is below an
+ * energy counter's update interval: `details.counter_update_ms`, else
+ * RAPL's ~1 ms. Interpolated counters (NVML) are estimated between steps,
+ * not quantised, and are left out. One pass, no per-phase allocation: a
+ * run may have 100,000 phases.
+ */
+function shortPhases(result: ProfileResult): Map<string, ShortPhases> {
+  const bySource = new Map<string, ShortPhases>();
+  const first = result.runs[0];
+  if (first === undefined) return bySource;
+  for (let index = 0; index < first.phases.length; index++) {
+    const phase = first.phases[index]!;
+    let total = 0;
+    let runs = 0;
+    for (const run of result.runs) {
+      const same = run.phases[index];
+      if (same === undefined || same.name !== phase.name) continue;
+      total += same.durationMs;
+      runs++;
+    }
+    const meanMs = total / runs;
+    for (const metric of phase.metrics) {
+      if (joulesPerUnit(metric.unit) === undefined || metric.details?.interpolated) continue;
+      const update = metric.details?.counter_update_ms;
+      const interval = typeof update === "number" && update > 0 ? update : DEFAULT_UPDATE_MS;
+      if (meanMs >= interval) continue;
+      let entry = bySource.get(metric.source);
+      if (entry === undefined) {
+        entry = { interval, count: 0, examples: [], lastIndex: -1 };
+        bySource.set(metric.source, entry);
+      }
+      // A phase counts once per source, whatever its number of metrics.
+      if (entry.lastIndex === index) continue;
+      entry.lastIndex = index;
+      entry.count++;
+      entry.interval = Math.max(entry.interval, interval);
+      if (entry.examples.length < NAMED_SHORT_PHASES) {
+        entry.examples.push(`${phase.name} (${meanMs.toFixed(3)} ms)`);
+      }
+    }
+  }
+  return bySource;
+}
+
+/**
+ * What is questionable in a result.
  *
  * - Phases whose mean duration is below an energy counter's update
- *   interval (`details.counter_update_ms`, else RAPL's ~1 ms): their energy
- *   is mostly quantisation.
+ *   interval: their energy is mostly quantisation (one message per source,
+ *   naming a few of them).
  * - With five runs or more, runs whose duration or energy is an outlier by
- *   the median absolute deviation (as hyperfine warns).
+ *   the median absolute deviation (as hyperfine warns), one message per
+ *   phase.
  *
  * @param result A profile result.
- * @returns Messages, in phase order.
+ * @returns Messages.
  *
  * @example Usage
  * ```ts
@@ -39,25 +95,18 @@ const DEFAULT_UPDATE_MS = 1;
 export function reviewMessages(result: ProfileResult): string[] {
   const messages: string[] = [];
   const label = result.name === undefined ? "" : `${result.name}: `;
+  for (const [source, short] of shortPhases(result)) {
+    const which = short.count === 1
+      ? `phase ${short.examples[0]} lasts`
+      : `${short.count} phases (e.g. ${short.examples.join(", ")}) last`;
+    messages.push(
+      `${label}${which} less than the ~${short.interval} ms update interval of ${source}` +
+        `${result.runs.length > 1 ? " on average" : ""}: their energy is mostly counter ` +
+        `quantisation (lengthen the phases, or repeat the work inside them)`,
+    );
+  }
+  if (result.runs.length < MIN_RUNS_FOR_OUTLIERS) return messages;
   for (const phase of phaseStatistics(result)) {
-    const intervals = new Map<string, number>();
-    for (const run of result.runs) {
-      for (const metric of run.phases[phase.index]?.metrics ?? []) {
-        // Interpolated counters (NVML) are estimated between steps, not quantised.
-        if (joulesPerUnit(metric.unit) === undefined || metric.details?.interpolated) continue;
-        const update = metric.details?.counter_update_ms;
-        const ms = typeof update === "number" && update > 0 ? update : DEFAULT_UPDATE_MS;
-        intervals.set(metric.source, Math.max(intervals.get(metric.source) ?? 0, ms));
-      }
-    }
-    for (const [source, interval] of intervals) {
-      if (phase.durationMs.mean >= interval) continue;
-      messages.push(
-        `${label}phase ${phase.name} lasts ${phase.durationMs.mean.toFixed(3)} ms on average, ` +
-          `shorter than the ~${interval} ms update interval of ${source}: its energy is mostly ` +
-          `counter quantisation (lengthen the phase, or repeat the work inside it)`,
-      );
-    }
     if (phase.runs.length < MIN_RUNS_FOR_OUTLIERS) continue;
     const outliers = new Map<number, string[]>();
     const mark = (indices: number[], what: string) => {

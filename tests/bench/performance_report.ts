@@ -306,23 +306,35 @@ async function tokenLatency(program: string): Promise<Figure> {
 
 async function durationFidelity(program: string): Promise<Figure> {
   const env = await noRaplEnv();
-  const { phases, stderr } = await profileJson([program, "40", "20"], env, [], true);
-  const stamps = programStamps(stderr);
-  const errors: number[] = [];
-  for (let i = 1; i < stamps.tokens.length; i++) {
-    const own = (stamps.tokens[i]! - stamps.tokens[i - 1]!) / 1e6;
-    errors.push(Math.abs(phases[i]!.duration_ms - own));
+  const maes: number[] = [];
+  let worst = 0;
+  for (let run = 0; run < 3; run++) {
+    const { phases, stderr } = await profileJson([program, "40", "20"], env, [], true);
+    const stamps = programStamps(stderr);
+    const errors: number[] = [];
+    for (let i = 1; i < stamps.tokens.length; i++) {
+      const own = (stamps.tokens[i]! - stamps.tokens[i - 1]!) / 1e6;
+      errors.push(Math.abs(phases[i]!.duration_ms - own));
+    }
+    maes.push(errors.reduce((sum, error) => sum + error, 0) / errors.length);
+    worst = Math.max(worst, ...errors);
   }
-  const mae = errors.reduce((sum, error) => sum + error, 0) / errors.length;
+  const mae = median(maes);
   return {
     name: "phase-duration fidelity",
-    measured: `mean absolute error ${(mae * 1000).toFixed(1)} µs (max ${
-      (Math.max(...errors) * 1000).toFixed(0)
-    } µs)`,
+    measured: `mean absolute error ${(mae * 1000).toFixed(1)} µs (runs: ${
+      maes.map((value) => (value * 1000).toFixed(0)).join(", ")
+    } µs; worst phase ${(worst * 1000).toFixed(0)} µs)`,
     target: "≤ 0.2 ms",
     met: mae <= 0.2,
     how: "39 phases of 20 ms (alternately sleeping and spinning) timed by the program itself " +
-      "vs the reported duration_ms",
+      "vs the reported duration_ms; median of 3 runs' mean absolute errors",
+    note: "A phase's error is the difference between the latencies of its two boundaries (see " +
+      "token → measurement latency): when both are the usual tens of µs they cancel, and a " +
+      "late delivery of the runtime (the latency's tail, up to milliseconds when the shared " +
+      "VM is busy) lands whole in the phase before and comes back out of the phase after. " +
+      "Quiet runs of this report met the target; busy ones (the fixed-overhead figure shows " +
+      "how busy: perf stat's own time varies 2–3 × between runs) did not.",
   };
 }
 
@@ -366,7 +378,7 @@ async function measurementCost(): Promise<Figure> {
     note: "Each counter read is a `read(2)` or `pread(2)` system call of 1–3 µs (14 of them " +
       "here: 7 powercap zones, 4 RAPL perf counters, the 4 software perf events this VM " +
       "has), read back to back with nothing allocated. On this shared VM the median moved " +
-      "between 6 and 27 µs from one run of the report to the next.",
+      "between 6 and 42 µs from one run of the report to the next.",
     name: "measurement cost",
     measured: `${p50.toFixed(1)} µs per boundary (p99 ${percentile(costs, 99).toFixed(1)} µs); ` +
       `the spread between first and last read is at most this`,
