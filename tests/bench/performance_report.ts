@@ -329,12 +329,14 @@ async function durationFidelity(program: string): Promise<Figure> {
     met: mae <= 0.2,
     how: "39 phases of 20 ms (alternately sleeping and spinning) timed by the program itself " +
       "vs the reported duration_ms; median of 3 runs' mean absolute errors",
-    note: "A phase's error is the difference between the latencies of its two boundaries (see " +
-      "token → measurement latency): when both are the usual tens of µs they cancel, and a " +
-      "late delivery of the runtime (the latency's tail, up to milliseconds when the shared " +
-      "VM is busy) lands whole in the phase before and comes back out of the phase after. " +
-      "Quiet runs of this report met the target; busy ones (the fixed-overhead figure shows " +
-      "how busy: perf stat's own time varies 2–3 × between runs) did not.",
+    note: "A phase's error is the difference between the latencies of its two boundaries. " +
+      "Here tokens come 20 ms apart, so between them the profiler's thread sleeps and the " +
+      "VM's idle vCPU is parked: waking it took 0.1–1.5 ms per token on this VM in a run " +
+      "inspected by hand (`examples/programs/phases.c 12 20`), while with tokens 1 ms apart " +
+      "(the latency figure) the median is tens of µs. Those wake-ups do not cancel between " +
+      "the two ends of a phase. Quiet runs of this report met the target; on a busy host " +
+      "(compare perf stat's own time between reports) they do not. Spinning instead of " +
+      "sleeping would hide it, at the cost of a busy core in every energy figure.",
   };
 }
 

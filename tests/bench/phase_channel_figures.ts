@@ -145,9 +145,13 @@ export async function phaseChannelFigures(): Promise<ChannelFigure[]> {
     how: "the program's own CLOCK_MONOTONIC (C) or perf_counter_ns (Python) around each " +
       `marker call, ${MARKERS} calls (C); Python: 4 interleaved rounds of ${MARKERS / 8} ` +
       "calls each way, median of the rounds' medians; all under the profiler",
-    note: "A write to the channel wakes the profiler's blocked reader thread; in Python the " +
-      "call measured several times dearer under the profiler than the same os.write() to a " +
-      "pipe read by cat (about 6 µs), which points at that wake-up on these 2-vCPU VMs.",
+    note: "This figure swings between runs of the report: a channel write cost C programs " +
+      "between 2.7 and 38 µs and Python 36–66 µs, where a flushed write to stdout cost 3–11 µs " +
+      "and the same os.write() to a pipe read by cat about 6 µs. The swing is the kernel " +
+      "waking the profiler's reader thread, which sleeps in a blocking read() of the FIFO, " +
+      "inside the writer's write(): when that thread's vCPU is parked, waking it is slow on " +
+      "this VM. Reading the channel through the runtime's poller, as stdout is, would avoid " +
+      "it; Deno reads a FIFO only as a file.",
   };
   return [latency, cost];
 }
