@@ -705,7 +705,9 @@ function buildCli(done: (code: Promise<number>) => void): Command {
   program
     .command("profile")
     .description("run a program and report its metrics per phase")
-    .usage("[options] -- <command> [args...]")
+    .usage(
+      '[options] -- <command> [args...]\n       joule-profiler profile [options] --command "A" --command "B" ...',
+    )
     .option(
       "--token-pattern <regex>",
       "regular expression marking phase boundaries on stdout; with a capture group, " +
