@@ -142,6 +142,7 @@ function buildDocument(
     document.end_ns = only.endNs;
     document.timestamp = only.timestamp;
     if (result.interrupted) document.interrupted = true;
+    if (result.warmupRuns !== undefined) document.warmup_runs = result.warmupRuns;
     document.phases = phaseList(only.phases, lazy);
     addSamples(document, only);
     if (result.idle !== undefined) document.statistics = statisticsDocument(result);
