@@ -5,18 +5,8 @@ import { compareResults, comparisonSentences } from "../src/stats/comparison.ts"
 import { parseResultFile } from "../src/output/json_reader.ts";
 import { formatJson } from "../src/output/json.ts";
 import type { ProfileResult } from "../src/result.ts";
-
-/** Small deterministic PRNG (mulberry32) and Box–Muller normals. */
-function normals(seed: number): () => number {
-  let state = seed;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform() || 1e-12)) * Math.cos(2 * Math.PI * uniform());
-}
+import { normals } from "./random_samples.ts";
+import { phase, run } from "./fixtures.ts";
 
 /** A result of `n` runs whose __WORK__ phase draws power × duration with noise. */
 function syntheticResult(
@@ -36,26 +26,12 @@ function syntheticResult(
       const durationMs = 50 * (1 + 0.02 * noise());
       const energy = watts * (1 + 0.03 * noise()) * durationMs * 1000;
       return {
-        index,
-        exitCode: 0,
-        signal: null,
-        interrupted: false,
-        startNs: 0n,
-        endNs: 0n,
-        timestamp: 0,
+        ...run(index),
         durationMs,
-        phases: [{
-          index: 0,
-          name: "__WORK__ -> __DONE__",
-          startToken: "__WORK__",
-          endToken: "__DONE__",
-          startNs: 0n,
-          endNs: 0n,
-          timestamp: 0,
+        phases: [phase(0, "__WORK__", "__DONE__", {
           durationMs,
           metrics: [{ name: "PACKAGE-0", value: energy, unit: "µJ", source: "RAPL (Powercap)" }],
-          failures: [],
-        }],
+        })],
       };
     }),
   };

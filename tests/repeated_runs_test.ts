@@ -7,6 +7,7 @@ import { splitShellWords } from "../src/cli/shell_words.ts";
 import { idleBaseline, idleWindows } from "../src/idle_measurement.ts";
 import { reviewMessages } from "../src/stats/run_review.ts";
 import { runCli } from "./helpers.ts";
+import { phase, run } from "./fixtures.ts";
 import type { Metric, Sensor, Source } from "../src/source.ts";
 
 /** Warnings go to a list instead of stderr. */
@@ -133,33 +134,19 @@ Deno.test("--idle measures power over windows through the same sources", async (
 });
 
 Deno.test("idleBaseline keeps only the windows between two idle marks", () => {
-  const phase = (start: string, end: string, ms: number, joules: number) => ({
-    index: 0,
-    name: `${start} -> ${end}`,
-    startToken: start,
-    endToken: end,
-    startNs: 0n,
-    endNs: 0n,
-    timestamp: 0,
-    durationMs: ms,
-    metrics: [{ name: "PKG", value: joules * 1e6, unit: "µJ", source: "s" }],
-    failures: [],
-  });
+  const window = (start: string, end: string, ms: number, joules: number) =>
+    phase(0, start, end, {
+      durationMs: ms,
+      metrics: [{ name: "PKG", value: joules * 1e6, unit: "µJ", source: "s" }],
+    });
   const mark = "__JOULE_PROFILER_IDLE__";
   const baseline = idleBaseline({
-    index: 0,
-    exitCode: 0,
-    signal: null,
-    interrupted: false,
-    startNs: 0n,
-    endNs: 0n,
-    timestamp: 0,
-    durationMs: 0,
+    ...run(0),
     phases: [
-      phase("START", mark, 5, 100), // shell start-up: excluded
-      phase(mark, mark, 100, 1), // 10 W
-      phase(mark, mark, 100, 1.2), // 12 W
-      phase(mark, "END", 3, 100), // exit: excluded
+      window("START", mark, 5, 100), // shell start-up: excluded
+      window(mark, mark, 100, 1), // 10 W
+      window(mark, mark, 100, 1.2), // 12 W
+      window(mark, "END", 3, 100), // exit: excluded
     ],
   });
   assert.equal(baseline.windows, 2);
@@ -170,27 +157,13 @@ Deno.test("idleBaseline keeps only the windows between two idle marks", () => {
 });
 
 Deno.test("short phases and outlier runs are warned about", () => {
-  const run = (index: number, ms: number) => ({
-    index,
-    exitCode: 0,
-    signal: null,
-    interrupted: false,
-    startNs: 0n,
-    endNs: 0n,
-    timestamp: 0,
+  const tiny = (index: number, ms: number) => ({
+    ...run(index),
     durationMs: ms,
-    phases: [{
-      index: 0,
-      name: "START -> __TINY__",
-      startToken: "START",
-      endToken: "__TINY__",
-      startNs: 0n,
-      endNs: 0n,
-      timestamp: 0,
+    phases: [phase(0, "START", "__TINY__", {
       durationMs: ms,
       metrics: [{ name: "PACKAGE-0", value: 100 * ms, unit: "µJ", source: "RAPL (Powercap)" }],
-      failures: [],
-    }],
+    })],
   });
   const messages = reviewMessages({
     command: ["x"],
@@ -198,7 +171,7 @@ Deno.test("short phases and outlier runs are warned about", () => {
     exitCode: 0,
     durationMs: 0,
     interrupted: false,
-    runs: [0.3, 0.31, 0.29, 0.3, 0.3, 3].map((ms, i) => run(i, ms)),
+    runs: [0.3, 0.31, 0.29, 0.3, 0.3, 3].map((ms, i) => tiny(i, ms)),
   });
   assert.equal(messages.length, 2, messages.join("\n"));
   assert.match(
@@ -212,7 +185,10 @@ Deno.test("short phases and outlier runs are warned about", () => {
     exitCode: 0,
     durationMs: 0,
     interrupted: false,
-    runs: [{ ...run(0, 0.5), phases: Array.from({ length: 1000 }, () => run(0, 0.5).phases[0]!) }],
+    runs: [{
+      ...tiny(0, 0.5),
+      phases: Array.from({ length: 1000 }, () => tiny(0, 0.5).phases[0]!),
+    }],
   });
   assert.equal(many.length, 1, many.join("\n"));
   assert.match(

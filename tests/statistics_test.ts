@@ -7,6 +7,7 @@ import {
   studentTQuantile,
   welchTest,
 } from "../src/stats/student_t.ts";
+import { normals } from "./random_samples.ts";
 
 const close = (actual: number, expected: number, tolerance: number, what: string) =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} vs ${expected}`);
@@ -79,18 +80,6 @@ Deno.test("ratioOfMeans() propagates the standard errors of both means", () => {
   assert.equal(ratio.value, 2);
   close(ratio.uncertainty, 0.163299, 1e-6, "uncertainty");
 });
-
-/** Small deterministic PRNG (mulberry32) and Box–Muller normals. */
-function normals(seed: number): () => number {
-  let state = seed;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform() || 1e-12)) * Math.cos(2 * Math.PI * uniform());
-}
 
 Deno.test("Welch's test at α = 0.05 rejects equal means about 5 % of the time, not more", () => {
   const normal = normals(7);

@@ -7,6 +7,7 @@
 
 import { joulesPerUnit } from "../energy_units.ts";
 import type { ProfileResult } from "../result.ts";
+import { describe } from "./descriptive.ts";
 import { ratioOfMeans, welchTest } from "./student_t.ts";
 
 /** Mean and spread of one side of a comparison. */
@@ -118,12 +119,8 @@ function valuesByPhase(result: ProfileResult): Map<string, Map<string, number[]>
 }
 
 function summary(values: readonly number[]): SampleSummary {
-  const n = values.length;
-  const mean = values.reduce((sum, value) => sum + value, 0) / n;
-  const variance = n > 1
-    ? values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (n - 1)
-    : 0;
-  return { n, mean, stddev: Math.sqrt(variance) };
+  const { n, mean, stddev } = describe(values);
+  return { n, mean, stddev };
 }
 
 /**

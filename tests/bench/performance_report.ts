@@ -22,6 +22,7 @@ import { compileC, REPO_ROOT } from "../helpers.ts";
 import { twoSocketZones, writeFakePowercap, writeFakePowerPmu } from "../fixtures/fake_powercap.ts";
 import { PerfEventSource } from "../../sources/perf_event/mod.ts";
 import { phaseChannelFigures } from "./phase_channel_figures.ts";
+import { type Figure, median, percentile } from "./figure.ts";
 
 const { values: options } = parseArgs({
   args: Deno.args,
@@ -36,28 +37,7 @@ const IDLE_SECONDS = Number(options["idle-seconds"]);
 const V8_FLAGS = "--v8-flags=--max-semi-space-size=4";
 const PROFILER = [Deno.execPath(), "run", "-A", V8_FLAGS, `${REPO_ROOT}main.ts`];
 
-/** One row of the report. */
-interface Figure {
-  name: string;
-  measured: string;
-  target: string;
-  met: boolean;
-  how: string;
-  note?: string;
-}
-
 const decoder = new TextDecoder();
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p / 100 * sorted.length))]!;
-}
 
 /** Wall time of a command, ms, measured on CLOCK_MONOTONIC around spawn-to-exit. */
 async function wallMs(command: string[], env: Record<string, string> = {}): Promise<number> {

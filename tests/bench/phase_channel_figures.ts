@@ -6,23 +6,9 @@
  */
 
 import { compileC, REPO_ROOT } from "../helpers.ts";
-
-/** One figure of the performance report. */
-export interface ChannelFigure {
-  name: string;
-  measured: string;
-  target: string;
-  met: boolean;
-  how: string;
-  note?: string;
-}
+import { type Figure, percentile } from "./figure.ts";
 
 const MARKERS = 2000;
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p / 100))]!;
-}
 
 /** Runs the profiler with `--json` and returns the boundaries and the program's stderr. */
 async function profile(program: string[]): Promise<{ ends: number[]; stderr: string }> {
@@ -111,13 +97,13 @@ sys.stderr.write("costs %d %d\\n" % (channel, stdout))
  *
  * @returns The figures.
  */
-export async function phaseChannelFigures(): Promise<ChannelFigure[]> {
+export async function phaseChannelFigures(): Promise<Figure[]> {
   const marker = await compileC("tests/fixtures/marker_timing.c");
   const viaStdout = await latencies(marker, "stdout");
   const viaChannel = await latencies(marker, "channel");
   const python = await pythonCosts();
   const p = (values: number[], at: number) => percentile(values, at).toFixed(1);
-  const latency: ChannelFigure = {
+  const latency: Figure = {
     name: "phase channel latency",
     measured: `channel p50 ${p(viaChannel.latency, 50)} µs, p99 ${p(viaChannel.latency, 99)} µs; ` +
       `stdout p50 ${p(viaStdout.latency, 50)} µs, p99 ${p(viaStdout.latency, 99)} µs`,
@@ -134,7 +120,7 @@ export async function phaseChannelFigures(): Promise<ChannelFigure[]> {
       "remove the hop; the FIFO was kept because any language can write to it with open() " +
       "and write().",
   };
-  const cost: ChannelFigure = {
+  const cost: Figure = {
     name: "cost of a marker to the program",
     measured: `C: joule_phase ${(percentile(viaChannel.cost, 50) / 1000).toFixed(2)} µs, ` +
       `printf + fflush ${(percentile(viaStdout.cost, 50) / 1000).toFixed(2)} µs; Python: ` +
