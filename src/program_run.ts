@@ -170,14 +170,20 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       reportLines: true,
     });
     pumps.push({ pump: stdoutPump, running: stdoutPump.run() });
-    const channelPump = channel === undefined ? undefined : new TokenPump({
-      reader: channel.file.readable.getReader({ mode: "byob" }),
-      scanner: new TokenScanner(CHANNEL_LINE),
-      boundary,
-      reportLines: false,
-    });
-    const channelRunning = channelPump?.run();
-    if (channelPump && channelRunning) pumps.push({ pump: channelPump, running: channelRunning });
+    // The channel's two ways in (socket descriptor, FIFO path), each with its own line state.
+    const channelPumps = channel === undefined
+      ? []
+      : [channel.socket.readable, channel.file.readable].map((readable) => {
+        const pump = new TokenPump({
+          reader: readable.getReader({ mode: "byob" }),
+          scanner: new TokenScanner(CHANNEL_LINE),
+          boundary,
+          reportLines: false,
+        });
+        const entry = { pump, running: pump.run() };
+        pumps.push(entry);
+        return entry;
+      });
 
     const stdoutDone = pumps[0]!.running;
     const first = await Promise.race([
@@ -215,10 +221,10 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       if (last) await last;
       sampling.usage.close();
     }
-    if (channel && channelPump && channelRunning) {
-      channelPump.stop();
+    if (channel !== undefined) {
+      for (const { pump } of channelPumps) pump.stop();
       channel.wake();
-      await channelRunning;
+      for (const { running } of channelPumps) await running;
     }
     if (late > 0) {
       logger.warn(

@@ -72,17 +72,23 @@ Deno.test("channel and stdout tokens interleave by arrival; blank lines are not 
   assert.deepEqual(ends, ["__OUT_1__", "channel one", "__OUT_2__", "CHANNEL_TWO", "END"]);
 });
 
-Deno.test("a token written just before exit is still counted, and the FIFO is removed", async () => {
+Deno.test("tokens written just before exit, by path or descriptor, still count; nothing is left behind", async () => {
   const { ends, out } = await phasesOf([
     "--",
     "bash",
     "-c",
-    'echo "$JOULE_PROFILER_PHASE_FIFO" >&2; echo LAST >&"$JOULE_PROFILER_PHASE_FD"',
+    'echo "$JOULE_PROFILER_PHASE_FIFO" >&2; [ -S /proc/self/fd/"$JOULE_PROFILER_PHASE_FD" ] && ' +
+    'echo socket >&2; echo BY_PATH > "$JOULE_PROFILER_PHASE_FIFO"; ' +
+    'echo LAST >&"$JOULE_PROFILER_PHASE_FD"',
   ]);
-  assert.deepEqual(ends, ["LAST", "END"]);
+  // Two ways in, read side by side: both count, in whichever order they arrived.
+  assert.deepEqual([...ends.slice(0, 2)].sort(), ["BY_PATH", "LAST"]);
+  assert.equal(ends[2], "END");
+  assert.match(out.stderr, /^socket$/m, "the descriptor is a socket the runtime polls");
   const fifo = out.stderr.split("\n").find((line) => line.endsWith("/phases"))!;
   assert.ok(fifo, out.stderr);
-  assert.throws(() => Deno.statSync(fifo), Deno.errors.NotFound);
+  // The FIFO, the socket and their folder are gone.
+  assert.throws(() => Deno.statSync(fifo.slice(0, fifo.lastIndexOf("/"))), Deno.errors.NotFound);
 });
 
 Deno.test("--no-phase-channel offers no channel", async () => {

@@ -38,6 +38,36 @@ const symbols = {
     ],
     result: "isize", /* ssize_t */
   },
+  write: {
+    parameters: [
+      "i32", /* int fd */
+      "buffer", /* const void *buf */
+      "usize", /* size_t count */
+    ],
+    result: "isize", /* ssize_t */
+  },
+  socket: {
+    parameters: [
+      "i32", /* int domain */
+      "i32", /* int type */
+      "i32", /* int protocol */
+    ],
+    result: "i32", /* int */
+  },
+  connect: {
+    parameters: [
+      "i32", /* int sockfd */
+      "buffer", /* const struct sockaddr *addr */
+      "u32", /* socklen_t addrlen */
+    ],
+    result: "i32", /* int */
+  },
+  dup: {
+    parameters: [
+      "i32", /* int oldfd */
+    ],
+    result: "i32", /* int */
+  },
   pread: {
     name: "pread64",
     parameters: [

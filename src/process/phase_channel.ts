@@ -1,8 +1,8 @@
 /**
- * A phase channel beside stdout: a FIFO the program writes token lines to,
- * either through an inherited file descriptor (`JOULE_PROFILER_PHASE_FD`)
- * or by path (`JOULE_PROFILER_PHASE_FIFO`). Tokens there do not depend on
- * stdout buffering and do not mix with the program's output.
+ * A phase channel beside stdout: the program writes token lines either to
+ * an inherited file descriptor (`JOULE_PROFILER_PHASE_FD`, a Unix socket)
+ * or to a FIFO by path (`JOULE_PROFILER_PHASE_FIFO`). Tokens there do not
+ * depend on stdout buffering and do not mix with the program's output.
  *
  * @module
  */
@@ -15,17 +15,31 @@ export const PHASE_FD_ENV = "JOULE_PROFILER_PHASE_FD";
 export const PHASE_FIFO_ENV = "JOULE_PROFILER_PHASE_FIFO";
 
 const O_RDONLY = 0;
-const O_WRONLY = 1;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
 const FIONREAD = 0x541bn;
+/** Bytes sent on a socket that its peer has not read yet (`SIOCOUTQ`). */
+const TIOCOUTQ = 0x5411n;
+/** `sizeof(struct sockaddr_un)`: a 2-byte family and a 108-byte path. */
+const SOCKADDR_UN_SIZE = 110;
 
 /**
- * An open phase channel for one run.
+ * An open phase channel for one run: two ways in, read side by side.
  *
- * The profiler holds the FIFO open for reading *and* writing, so writers
- * never block on open and reading never sees end-of-file; `stop()` ends
- * reading once what the program wrote has been consumed.
+ * - The descriptor in `JOULE_PROFILER_PHASE_FD` is a connected Unix
+ *   socket: the runtime polls the profiler's end like stdout, so a token
+ *   reaches the profiler with no extra thread hop, and the program's
+ *   `write(2)` does not wait for a blocked reader thread to be woken.
+ * - `JOULE_PROFILER_PHASE_FIFO` names a FIFO, for programs that can only
+ *   open a path (a shell script's `echo __X__ > "$JOULE_PROFILER_PHASE_FIFO"`).
+ *   The profiler holds it open for reading *and* writing, so writers never
+ *   block on open and reading never sees end-of-file.
+ *
+ * `stop()` of each reader ends reading once what the program wrote has
+ * been consumed.
  *
  * @example Usage
  * ```ts
@@ -39,47 +53,92 @@ const FIONREAD = 0x541bn;
 export class PhaseChannel {
   /** The FIFO's path. */
   readonly path: string;
-  /** What the profiler reads. */
+  /** The FIFO, as the profiler reads it. */
   readonly file: Deno.FsFile;
+  /** The profiler's end of the socket behind `JOULE_PROFILER_PHASE_FD`. */
+  readonly socket: Deno.UnixConn;
   readonly #directory: string;
-  /** Write end the program inherits (not close-on-exec); -1 once closed here. */
+  /** The socket's other end as the program inherits it (not close-on-exec); -1 once closed here. */
   #inheritedFd: number;
-  /** A non-blocking read end used only to ask how many bytes wait unread. */
+  /** The same socket end, close-on-exec, kept to ask what is unread and to wake the reader. */
+  #writerFd: number;
+  /** A non-blocking read end of the FIFO used only to ask how many bytes wait unread. */
   #probeFd: number;
   readonly #pending = new Int32Array(1);
 
-  private constructor(
-    directory: string,
-    path: string,
-    file: Deno.FsFile,
-    inheritedFd: number,
-    probeFd: number,
-  ) {
-    this.#directory = directory;
-    this.path = path;
-    this.file = file;
-    this.#inheritedFd = inheritedFd;
-    this.#probeFd = probeFd;
+  private constructor(parts: {
+    directory: string;
+    path: string;
+    file: Deno.FsFile;
+    socket: Deno.UnixConn;
+    inheritedFd: number;
+    writerFd: number;
+    probeFd: number;
+  }) {
+    this.#directory = parts.directory;
+    this.path = parts.path;
+    this.file = parts.file;
+    this.socket = parts.socket;
+    this.#inheritedFd = parts.inheritedFd;
+    this.#writerFd = parts.writerFd;
+    this.#probeFd = parts.probeFd;
   }
 
   /**
-   * Creates the FIFO in a private temporary folder and opens its ends.
+   * Creates the FIFO and the socket in a private temporary folder and opens
+   * their ends.
    *
    * @returns The channel.
    */
   static async open(): Promise<PhaseChannel> {
     const directory = await Deno.makeTempDir({ prefix: "joule-profiler-" });
     const path = `${directory}/phases`;
+    const socketPath = `${directory}/phases.sock`;
+    const opened: number[] = [];
+    let file: Deno.FsFile | undefined;
+    let socket: Deno.UnixConn | undefined;
     try {
       unwrap(libc().mkfifo(cString(path), 0o622), "mkfifo", path);
-      const file = await Deno.open(path, { read: true, write: true });
+      file = await Deno.open(path, { read: true, write: true });
       const probeFd = libc().open(cString(path), O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
       if (probeFd < 0) throw new SyscallError("open", errno(), path);
-      // Blocking writes for the program, like its stdout: a reader always exists.
-      const inheritedFd = libc().open(cString(path), O_WRONLY, 0);
-      if (inheritedFd < 0) throw new SyscallError("open", errno(), path);
-      return new PhaseChannel(directory, path, file, inheritedFd, probeFd);
+      opened.push(probeFd);
+
+      const listener = Deno.listen({ transport: "unix", path: socketPath });
+      try {
+        const writerFd = libc().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (writerFd < 0) throw new SyscallError("socket", errno(), socketPath);
+        opened.push(writerFd);
+        // A listening Unix socket completes connect() at once (it is queued for accept).
+        unwrap(
+          libc().connect(writerFd, socketAddress(socketPath), SOCKADDR_UN_SIZE),
+          "connect",
+          socketPath,
+        );
+        socket = await listener.accept();
+      } finally {
+        listener.close();
+      }
+      // dup() clears close-on-exec: this copy is the one the program inherits.
+      const inheritedFd = libc().dup(opened[1]!);
+      if (inheritedFd < 0) throw new SyscallError("dup", errno(), socketPath);
+      return new PhaseChannel({
+        directory,
+        path,
+        file,
+        socket,
+        inheritedFd,
+        writerFd: opened[1]!,
+        probeFd: opened[0]!,
+      });
     } catch (error) {
+      for (const fd of opened) libc().close(fd);
+      try {
+        file?.close();
+        socket?.close();
+      } catch {
+        // Already closed.
+      }
       await Deno.remove(directory, { recursive: true }).catch(() => {});
       throw error;
     }
@@ -102,38 +161,61 @@ export class PhaseChannel {
   }
 
   /**
-   * Bytes written to the channel that nobody has read yet.
+   * Bytes written to the channel (socket or FIFO) that nobody has read yet.
    *
    * @returns The count.
    */
   unread(): number {
+    return this.#ask(this.#probeFd, FIONREAD) + this.#ask(this.#writerFd, TIOCOUTQ);
+  }
+
+  #ask(fd: number, request: bigint): number {
+    if (fd < 0) return 0;
     const address = Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.#pending));
-    if (libc().ioctl(this.#probeFd, FIONREAD, BigInt(address)) === -1) return 0;
+    if (libc().ioctl(fd, request, BigInt(address)) === -1) return 0;
     return this.#pending[0]!;
   }
 
   /**
-   * Wakes a read blocked on the empty channel with an empty line (which is
-   * not a token), so the reader can stop.
+   * Wakes reads waiting on the empty channel with an empty line (which is
+   * not a token), so the readers can stop.
    */
   wake(): void {
     try {
-      this.file.writeSync(new Uint8Array([10]));
+      this.file.writeSync(NEWLINE);
     } catch {
       // Closed already: nothing is blocked.
     }
+    if (this.#writerFd >= 0) libc().write(this.#writerFd, NEWLINE, 1n);
   }
 
-  /** Closes every end and removes the FIFO. */
+  /** Closes every end and removes the FIFO and the socket. */
   async close(): Promise<void> {
     this.closeInheritedEnd();
-    if (this.#probeFd >= 0) libc().close(this.#probeFd);
+    for (const fd of [this.#probeFd, this.#writerFd]) if (fd >= 0) libc().close(fd);
     this.#probeFd = -1;
-    try {
-      this.file.close();
-    } catch {
-      // Already closed by the reader's cancel.
+    this.#writerFd = -1;
+    for (const end of [this.file, this.socket]) {
+      try {
+        end.close();
+      } catch {
+        // Already closed by the reader's cancel.
+      }
     }
     await Deno.remove(this.#directory, { recursive: true }).catch(() => {});
   }
+}
+
+const NEWLINE = new Uint8Array([10]);
+
+/** A `struct sockaddr_un` for `path`. */
+function socketAddress(path: string): Uint8Array<ArrayBuffer> {
+  const address = new Uint8Array(SOCKADDR_UN_SIZE);
+  new DataView(address.buffer).setUint16(0, AF_UNIX, true);
+  const bytes = new TextEncoder().encode(path);
+  if (bytes.length >= SOCKADDR_UN_SIZE - 2) {
+    throw new SyscallError("connect", 36 /* ENAMETOOLONG */, path);
+  }
+  address.set(bytes, 2);
+  return address;
 }
