@@ -23,6 +23,7 @@ const SOCK_CLOEXEC = 0o2000000;
 const FIONREAD = 0x541bn;
 /** Bytes sent on a socket that its peer has not read yet (`SIOCOUTQ`). */
 const TIOCOUTQ = 0x5411n;
+const ENAMETOOLONG = 36;
 /** `sizeof(struct sockaddr_un)`: a 2-byte family and a 108-byte path. */
 const SOCKADDR_UN_SIZE = 110;
 
@@ -214,7 +215,7 @@ function socketAddress(path: string): Uint8Array<ArrayBuffer> {
   new DataView(address.buffer).setUint16(0, AF_UNIX, true);
   const bytes = new TextEncoder().encode(path);
   if (bytes.length >= SOCKADDR_UN_SIZE - 2) {
-    throw new SyscallError("connect", 36 /* ENAMETOOLONG */, path);
+    throw new SyscallError("connect", ENAMETOOLONG, path);
   }
   address.set(bytes, 2);
   return address;
