@@ -173,7 +173,8 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     // The channel's two ways in (socket descriptor, FIFO path), each with its own line state.
     const channelPumps = channel === undefined
       ? []
-      : [channel.socket.readable, channel.file.readable].map((readable) => {
+      : [channel.socket?.readable, channel.file.readable].flatMap((readable) => {
+        if (readable === undefined) return [];
         const pump = new TokenPump({
           reader: readable.getReader({ mode: "byob" }),
           scanner: new TokenScanner(CHANNEL_LINE),
@@ -182,7 +183,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
         });
         const entry = { pump, running: pump.run() };
         pumps.push(entry);
-        return entry;
+        return [entry];
       });
 
     const stdoutDone = pumps[0]!.running;

@@ -102,3 +102,17 @@ Deno.test("--no-phase-channel offers no channel", async () => {
   assert.deepEqual(ends, ["END"]);
   assert.match(out.stderr, /fd=\[\] fifo=\[\]/);
 });
+
+Deno.test("where no socket can be made (temporary folder too long), the descriptor is the FIFO", async () => {
+  const long = `${await Deno.makeTempDir()}/${"d".repeat(100)}`;
+  await Deno.mkdir(long);
+  const { ends, out } = await phasesOf([
+    "--",
+    "bash",
+    "-c",
+    '[ -p /proc/self/fd/"$JOULE_PROFILER_PHASE_FD" ] && echo fifo >&2; ' +
+    'echo __X__; sleep 0.05; echo BY_FD >&"$JOULE_PROFILER_PHASE_FD"',
+  ], { TMPDIR: long });
+  assert.deepEqual(ends, ["__X__", "BY_FD", "END"]);
+  assert.match(out.stderr, /^fifo$/m);
+});

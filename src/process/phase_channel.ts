@@ -15,6 +15,7 @@ export const PHASE_FD_ENV = "JOULE_PROFILER_PHASE_FD";
 export const PHASE_FIFO_ENV = "JOULE_PROFILER_PHASE_FIFO";
 
 const O_RDONLY = 0;
+const O_WRONLY = 1;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
 const AF_UNIX = 1;
@@ -23,7 +24,6 @@ const SOCK_CLOEXEC = 0o2000000;
 const FIONREAD = 0x541bn;
 /** Bytes sent on a socket that its peer has not read yet (`SIOCOUTQ`). */
 const TIOCOUTQ = 0x5411n;
-const ENAMETOOLONG = 36;
 /** `sizeof(struct sockaddr_un)`: a 2-byte family and a 108-byte path. */
 const SOCKADDR_UN_SIZE = 110;
 
@@ -56,8 +56,12 @@ export class PhaseChannel {
   readonly path: string;
   /** The FIFO, as the profiler reads it. */
   readonly file: Deno.FsFile;
-  /** The profiler's end of the socket behind `JOULE_PROFILER_PHASE_FD`. */
-  readonly socket: Deno.UnixConn;
+  /**
+   * The profiler's end of the socket behind `JOULE_PROFILER_PHASE_FD`
+   * (absent where no socket could be made: the descriptor is then the
+   * FIFO's write end).
+   */
+  readonly socket: Deno.UnixConn | undefined;
   readonly #directory: string;
   /** The socket's other end as the program inherits it (not close-on-exec); -1 once closed here. */
   #inheritedFd: number;
@@ -71,7 +75,7 @@ export class PhaseChannel {
     directory: string;
     path: string;
     file: Deno.FsFile;
-    socket: Deno.UnixConn;
+    socket: Deno.UnixConn | undefined;
     inheritedFd: number;
     writerFd: number;
     probeFd: number;
@@ -94,49 +98,36 @@ export class PhaseChannel {
   static async open(): Promise<PhaseChannel> {
     const directory = await Deno.makeTempDir({ prefix: "joule-profiler-" });
     const path = `${directory}/phases`;
-    const socketPath = `${directory}/phases.sock`;
-    const opened: number[] = [];
     let file: Deno.FsFile | undefined;
-    let socket: Deno.UnixConn | undefined;
+    let probeFd = -1;
     try {
       unwrap(libc().mkfifo(cString(path), 0o622), "mkfifo", path);
       file = await Deno.open(path, { read: true, write: true });
-      const probeFd = libc().open(cString(path), O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+      probeFd = libc().open(cString(path), O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
       if (probeFd < 0) throw new SyscallError("open", errno(), path);
-      opened.push(probeFd);
-
-      const listener = Deno.listen({ transport: "unix", path: socketPath });
-      try {
-        const writerFd = libc().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (writerFd < 0) throw new SyscallError("socket", errno(), socketPath);
-        opened.push(writerFd);
-        // A listening Unix socket completes connect() at once (it is queued for accept).
-        unwrap(
-          libc().connect(writerFd, socketAddress(socketPath), SOCKADDR_UN_SIZE),
-          "connect",
-          socketPath,
-        );
-        socket = await listener.accept();
-      } finally {
-        listener.close();
+      const socket = await connectedSocket(`${directory}/phases.sock`);
+      let inheritedFd: number;
+      if (socket !== undefined) {
+        inheritedFd = socket.inheritedFd;
+      } else {
+        // No socket here (e.g. a temporary folder too long for a socket path):
+        // the descriptor is the FIFO's write end, read through the FIFO.
+        inheritedFd = libc().open(cString(path), O_WRONLY, 0);
+        if (inheritedFd < 0) throw new SyscallError("open", errno(), path);
       }
-      // dup() clears close-on-exec: this copy is the one the program inherits.
-      const inheritedFd = libc().dup(opened[1]!);
-      if (inheritedFd < 0) throw new SyscallError("dup", errno(), socketPath);
       return new PhaseChannel({
         directory,
         path,
         file,
-        socket,
+        socket: socket?.conn,
         inheritedFd,
-        writerFd: opened[1]!,
-        probeFd: opened[0]!,
+        writerFd: socket?.writerFd ?? -1,
+        probeFd,
       });
     } catch (error) {
-      for (const fd of opened) libc().close(fd);
+      if (probeFd >= 0) libc().close(probeFd);
       try {
         file?.close();
-        socket?.close();
       } catch {
         // Already closed.
       }
@@ -198,7 +189,7 @@ export class PhaseChannel {
     this.#writerFd = -1;
     for (const end of [this.file, this.socket]) {
       try {
-        end.close();
+        end?.close();
       } catch {
         // Already closed by the reader's cancel.
       }
@@ -209,14 +200,50 @@ export class PhaseChannel {
 
 const NEWLINE = new Uint8Array([10]);
 
+/**
+ * A connected pair of Unix socket ends: the profiler's (polled by the
+ * runtime) and the program's, plus a close-on-exec copy of the program's
+ * end to ask what it sent that is unread. `undefined` when the socket
+ * cannot be made.
+ */
+async function connectedSocket(
+  path: string,
+): Promise<{ conn: Deno.UnixConn; inheritedFd: number; writerFd: number } | undefined> {
+  let listener: Deno.UnixListener;
+  try {
+    listener = Deno.listen({ transport: "unix", path });
+  } catch {
+    return undefined;
+  }
+  let writerFd = -1;
+  try {
+    writerFd = libc().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (writerFd < 0) return undefined;
+    // A listening Unix socket completes connect() at once (it is queued for accept).
+    if (libc().connect(writerFd, socketAddress(path), SOCKADDR_UN_SIZE) !== 0) {
+      libc().close(writerFd);
+      return undefined;
+    }
+    const conn = await listener.accept();
+    // dup() clears close-on-exec: this copy is the one the program inherits.
+    const inheritedFd = libc().dup(writerFd);
+    if (inheritedFd < 0) {
+      conn.close();
+      libc().close(writerFd);
+      return undefined;
+    }
+    return { conn, inheritedFd, writerFd };
+  } finally {
+    listener.close();
+  }
+}
+
 /** A `struct sockaddr_un` for `path`. */
 function socketAddress(path: string): Uint8Array<ArrayBuffer> {
   const address = new Uint8Array(SOCKADDR_UN_SIZE);
   new DataView(address.buffer).setUint16(0, AF_UNIX, true);
   const bytes = new TextEncoder().encode(path);
-  if (bytes.length >= SOCKADDR_UN_SIZE - 2) {
-    throw new SyscallError("connect", ENAMETOOLONG, path);
-  }
-  address.set(bytes, 2);
+  // Deno.listen() refused longer paths already.
+  address.set(bytes.subarray(0, SOCKADDR_UN_SIZE - 3), 2);
   return address;
 }
