@@ -478,7 +478,9 @@ async function samplingCost(): Promise<Figure> {
       `--sample-interval 10 and 1 vs none, fake two-socket powercap tree plus /proc CPU/RSS, ` +
       `median of ${repeats} interleaved runs`,
     note: "Each tick is a Deno timer wake-up plus seven `pread`s of powercap and three of " +
-      "`/proc` per process of the program's tree; the wake-up dominates.",
+      "`/proc` per process of the program's tree; the wake-up dominates. Across runs of this " +
+      "report on this VM the 10 ms figure ranged from +1.5 % to +6.5 % of a core, moving with " +
+      "the host's load like the other timings.",
   };
 }
 
