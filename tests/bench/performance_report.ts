@@ -16,12 +16,11 @@ import { SourceOrchestrator } from "../../src/orchestrator.ts";
 import type { Source } from "../../src/source.ts";
 import { PerfRaplSource, planPerfRaplCounters } from "../../sources/rapl/perf_rapl_source.ts";
 import { discoverPowerPmu } from "../../sources/rapl/power_pmu.ts";
-import { PowercapSource } from "../../sources/rapl/powercap_source.ts";
-import { discoverPowercapZones } from "../../sources/rapl/powercap_zones.ts";
 import { compileC, REPO_ROOT } from "../helpers.ts";
 import { twoSocketZones, writeFakePowercap, writeFakePowerPmu } from "../fixtures/fake_powercap.ts";
 import { PerfEventSource } from "../../sources/perf_event/mod.ts";
 import { phaseChannelFigures } from "./phase_channel_figures.ts";
+import { twoSocketPowercapSource } from "./fake_rapl_sources.ts";
 import { type Figure, median, percentile } from "./figure.ts";
 
 const { values: options } = parseArgs({
@@ -322,7 +321,7 @@ async function durationFidelity(program: string): Promise<Figure> {
 
 async function measurementCost(): Promise<Figure> {
   const root = await Deno.makeTempDir();
-  await writeFakePowercap(root, twoSocketZones());
+  const powercap = await twoSocketPowercapSource(root);
   await writeFakePowerPmu(root, {
     type: 1,
     cpumask: "0",
@@ -335,10 +334,7 @@ async function measurementCost(): Promise<Figure> {
   const pmu = discoverPowerPmu(root);
   if ("missing" in pmu) throw new Error(pmu.missing);
   const sources: Source[] = [
-    new PowercapSource({
-      zones: discoverPowercapZones(`${root}/intel-rapl`).zones,
-      pollingSeconds: 0,
-    }),
+    powercap,
     new PerfRaplSource(pmu, planPerfRaplCounters(pmu, { packageOfCpu: () => 0 })),
     // The 8 `--perf` default events on this process (those the machine lacks are left out).
     new PerfEventSource({ warn: () => {} }),

@@ -8,16 +8,11 @@
 
 import { PerfRaplSource, planPerfRaplCounters } from "../../sources/rapl/perf_rapl_source.ts";
 import { discoverPowerPmu } from "../../sources/rapl/power_pmu.ts";
-import { PowercapSource } from "../../sources/rapl/powercap_source.ts";
-import { discoverPowercapZones } from "../../sources/rapl/powercap_zones.ts";
-import { twoSocketZones, writeFakePowercap, writeFakePowerPmu } from "../fixtures/fake_powercap.ts";
+import { writeFakePowerPmu } from "../fixtures/fake_powercap.ts";
+import { twoSocketPowercapSource } from "./fake_rapl_sources.ts";
 
 const root = await Deno.makeTempDir();
-await writeFakePowercap(root, twoSocketZones());
-const powercap = new PowercapSource({
-  zones: discoverPowercapZones(`${root}/intel-rapl`).zones,
-  pollingSeconds: 0,
-});
+const powercap = await twoSocketPowercapSource(root);
 powercap.init();
 
 await writeFakePowerPmu(root, {

@@ -6,16 +6,10 @@
  */
 
 import { ProcessUsageSampler } from "../../src/sampling/process_usage.ts";
-import { PowercapSource } from "../../sources/rapl/powercap_source.ts";
-import { discoverPowercapZones } from "../../sources/rapl/powercap_zones.ts";
-import { twoSocketZones, writeFakePowercap } from "../fixtures/fake_powercap.ts";
+import { twoSocketPowercapSource } from "./fake_rapl_sources.ts";
 
 const root = await Deno.makeTempDir();
-await writeFakePowercap(root, twoSocketZones());
-const powercap = new PowercapSource({
-  zones: discoverPowercapZones(`${root}/intel-rapl`).zones,
-  pollingSeconds: 0,
-});
+const powercap = await twoSocketPowercapSource(root);
 powercap.init();
 const usage = new ProcessUsageSampler(Deno.pid);
 
