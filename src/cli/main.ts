@@ -17,7 +17,7 @@ import {
   validateProfileConfig,
   validateRunSettings,
 } from "../profiler.ts";
-import { ResultFile } from "../output/result_file.ts";
+import { openStreamFile, refuseSharedDestinations, ResultFile } from "../output/result_file.ts";
 import type { Comparison } from "../stats/comparison.ts";
 import { splitShellWords } from "./shell_words.ts";
 import { type InvokingUser, invokingUser } from "../process/invoking_user.ts";
@@ -332,18 +332,17 @@ function openProgramStdout(
   flags: ProfileFlags,
   target: OutputTarget,
   owner: InvokingUser | undefined,
+  logger: Logger,
 ): WriterSink {
   if (flags.stdoutFile !== undefined) {
-    let file: Deno.FsFile;
-    try {
-      file = Deno.openSync(flags.stdoutFile, { write: true, create: true, truncate: true });
-    } catch (error) {
-      throw new UsageError(
-        `cannot write --stdout-file '${flags.stdoutFile}': ${(error as Error).message}`,
+    const file = openStreamFile(flags.stdoutFile, { owner });
+    // A full disk stops the copy, not the measurement: the results are still written.
+    return new WriterSink(file, () => file.close(), (error) => {
+      logger.warn(
+        `cannot write the program's stdout to '${file.path}': ${error.message}; ` +
+          "stopped copying it (the program and the measurement go on)",
       );
-    }
-    if (owner !== undefined) Deno.chownSync(flags.stdoutFile, owner.uid, owner.gid);
-    return new WriterSink(file, () => file.close());
+    });
   }
   if (target.destination === "stdout" && target.format !== "terminal") {
     return new WriterSink(Deno.stderr);
@@ -408,6 +407,13 @@ async function profileCommand(
   for (const { command } of commands) {
     validateProfileConfig({ command, tokenPattern: flags.tokenPattern, sampleIntervalMs });
   }
+  refuseSharedDestinations([
+    { option: "-o", path: global.outputFile ?? "-" },
+    { option: "--stdout-file", path: flags.stdoutFile ?? "-" },
+    { option: "--export-markdown", path: flags.exportMarkdown ?? "-" },
+    { option: "--timeline", path: flags.timeline ?? "-" },
+    { option: "--samples-csv", path: flags.samplesCsv ?? "-" },
+  ].filter((output) => output.path !== "-"));
   const target = prepareProfileOutput(global);
   let markdown: ResultFile | undefined;
   let programStdout: WriterSink | undefined;
@@ -428,7 +434,7 @@ async function profileCommand(
     if (runAs !== undefined) {
       logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
     }
-    programStdout = openProgramStdout(flags, target, runAs);
+    programStdout = openProgramStdout(flags, target, runAs, logger);
     for (const source of await buildSources({ ...global, ...flags }, logger, "profile")) {
       profiler.addSource(source);
     }
