@@ -17,7 +17,9 @@ import { SignalRelay } from "./process/signal_relay.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
 import { runHook } from "./process/hook_command.ts";
 import { measureIdle } from "./idle_measurement.ts";
-import { runProgram } from "./program_run.ts";
+import { DEFAULT_MAX_PHASES, runProgram } from "./program_run.ts";
+
+export { DEFAULT_MAX_PHASES };
 import type { ProfileResult, RunResult } from "./result.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { reviewRuns } from "./stats/run_review.ts";
@@ -117,7 +119,16 @@ export interface RunSettings {
    * ```
    */
   sampleIntervalMs?: number;
+  /**
+   * Measure at most this many phases per run (≥ 1); later tokens are
+   * passed on but not measured, with a warning. Default
+   * {@linkcode DEFAULT_MAX_PHASES}, which keeps memory under 300 MB.
+   */
+  maxPhases?: number;
 }
+
+/** The largest phase limit accepted: past it the boundary arrays alone outgrow memory. */
+export const MAX_PHASES_LIMIT = 100_000_000;
 
 /** The shortest sampling interval accepted, ms: Deno's timers are about 1 ms coarse. */
 export const MIN_SAMPLE_INTERVAL_MS = 1;
@@ -153,7 +164,7 @@ export interface ValidatedProfileConfig {
 export function validateProfileConfig(
   config: Pick<
     ProfileConfig,
-    "command" | "tokenPattern" | "iterations" | "cwd" | "sampleIntervalMs"
+    "command" | "tokenPattern" | "iterations" | "cwd" | "sampleIntervalMs" | "maxPhases"
   >,
 ): ValidatedProfileConfig {
   const name = config.command[0];
@@ -169,6 +180,15 @@ export function validateProfileConfig(
     throw new UsageError(
       `the sampling interval must be a number of milliseconds ≥ ${MIN_SAMPLE_INTERVAL_MS}, ` +
         `got ${interval}`,
+    );
+  }
+  const maxPhases = config.maxPhases;
+  if (
+    maxPhases !== undefined &&
+    !(Number.isSafeInteger(maxPhases) && maxPhases >= 1 && maxPhases <= MAX_PHASES_LIMIT)
+  ) {
+    throw new UsageError(
+      `the phase limit must be an integer from 1 to ${MAX_PHASES_LIMIT}, got ${maxPhases}`,
     );
   }
   const pattern = compileTokenPattern(config.tokenPattern ?? DEFAULT_TOKEN_PATTERN);
@@ -348,6 +368,7 @@ export class JouleProfiler {
           runAs: config.runAs,
           phaseChannel: config.phaseChannel,
           sampleIntervalMs: config.sampleIntervalMs,
+          maxPhases: config.maxPhases,
         });
       } finally {
         if (config.cleanup !== undefined) {

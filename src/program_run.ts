@@ -66,7 +66,20 @@ export interface ProgramRunOptions {
   phaseChannel?: boolean;
   /** Sample the sources and the program's CPU and RSS every this many ms (default: off). */
   sampleIntervalMs?: number;
+  /**
+   * Measure at most this many phases; later tokens are passed on but not
+   * measured, with a warning (default {@linkcode DEFAULT_MAX_PHASES}).
+   */
+  maxPhases?: number;
 }
+
+/**
+ * Phases measured per run unless `maxPhases` says otherwise. Each phase
+ * costs about 0.5 KB until the results are written, so this keeps the
+ * profiler under 300 MB however many tokens a program prints
+ * (docs/PERFORMANCE.md has the figures).
+ */
+export const DEFAULT_MAX_PHASES = 100_000;
 
 /**
  * Runs the program once and returns its phases.
@@ -150,10 +163,24 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
 
     let ended = false;
     let late = 0;
+    // START and END are boundaries too: the tokens in between make maxPhases - 1.
+    const maxPhases = options.maxPhases ?? DEFAULT_MAX_PHASES;
+    let unmeasured = 0;
+    let closing = false;
     const boundary = serializeBoundaries((token, line) => {
       if (ended) {
         // A channel token still in flight when the program's exit was taken as END.
         late++;
+        return;
+      }
+      if (boundaries.count >= maxPhases && !(closing && token === END_TOKEN)) {
+        if (unmeasured++ === 0) {
+          logger.warn(
+            `run ${options.index + 1}: reached ${maxPhases} phases (--max-phases); later tokens ` +
+              "are not measured (the program's output still passes through, and the last phase " +
+              "runs to the end)",
+          );
+        }
         return;
       }
       boundaries.record(token, line);
@@ -213,6 +240,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     if (channel !== undefined && channel.unread() > 0) await drainChannel(channel);
     // Stopped before END: the last boundary read is never delayed by a sample.
     if (sampling !== undefined) await sampling.sampler.stop();
+    closing = true;
     const end = boundary(END_TOKEN, -1);
     ended = true;
     if (end) await end;
@@ -226,6 +254,11 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       for (const { pump } of channelPumps) pump.stop();
       channel.wake();
       for (const { running } of channelPumps) await running;
+    }
+    if (unmeasured > 0) {
+      logger.warn(
+        `run ${options.index + 1}: ${unmeasured} token(s) past --max-phases not measured`,
+      );
     }
     if (late > 0) {
       logger.warn(

@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { Logger } from "../src/logger.ts";
+import { DiscardSink } from "../src/process/byte_sink.ts";
+import { JouleProfiler, validateProfileConfig } from "../src/profiler.ts";
+import { UsageError } from "../src/errors.ts";
+import { runCli } from "./helpers.ts";
+
+class CollectingSink extends DiscardSink {
+  text = "";
+  override write(bytes: Uint8Array): void {
+    super.write(bytes);
+    this.text += new TextDecoder().decode(bytes);
+  }
+}
+
+Deno.test("maxPhases stops measuring new boundaries, warns, and still passes the output on", async () => {
+  const lines: string[] = [];
+  const sink = new CollectingSink();
+  const result = await new JouleProfiler().profile({
+    command: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do echo __A__; done; echo tail"],
+    maxPhases: 3,
+    stdout: sink,
+    logger: new Logger(0, (line) => lines.push(line)),
+  });
+  const phases = result.runs[0]!.phases;
+  assert.deepEqual(phases.map((phase) => phase.name), [
+    "START -> __A__",
+    "__A__ -> __A__",
+    "__A__ -> END",
+  ]);
+  assert.equal(sink.text, `${"__A__\n".repeat(8)}tail\n`, "every byte passed on");
+  assert.equal(lines.filter((line) => /reached 3 phases \(--max-phases\)/.test(line)).length, 1);
+  assert.ok(lines.some((line) => /6 token\(s\) past --max-phases not measured/.test(line)));
+});
+
+Deno.test("the phase limit is checked: an integer from 1 to 100,000,000", () => {
+  for (const bad of [0, -1, 2.5, 1e9, Number.NaN]) {
+    assert.throws(
+      () => validateProfileConfig({ command: ["true"], maxPhases: bad }),
+      (error: unknown) =>
+        error instanceof UsageError && /from 1 to 100000000, got/.test(error.message),
+    );
+  }
+  validateProfileConfig({ command: ["true"], maxPhases: 1 });
+});
+
+for (const format of ["json", "csv"]) {
+  Deno.test(`2 M tokens in ${format.toUpperCase()} mode stay under 300 MB with the default limit`, async () => {
+    const empty = await Deno.makeTempDir();
+    const out = await runCli([
+      "-v",
+      `--${format}`,
+      "-o",
+      `r.${format}`,
+      "profile",
+      "--stdout-file",
+      "/dev/null",
+      "--",
+      "sh",
+      "-c",
+      "yes __A__ | head -n 2000000",
+    ], { env: { JOULE_PROFILER_EVENT_SOURCE_PATH: empty, JOULE_PROFILER_RAPL_PATH: empty } });
+    assert.equal(out.code, 0, out.stderr);
+    const rss = Number(/profiler peak RSS ([\d.]+) MiB/.exec(out.stderr)?.[1]);
+    assert.ok(rss * 1.048576 < 300, `peak RSS ${rss} MiB`);
+    assert.match(out.stderr, /past --max-phases not measured/);
+  });
+}
