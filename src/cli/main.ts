@@ -534,19 +534,13 @@ async function compareCommand(
   files: string[],
 ): Promise<number> {
   const logger = new Logger(verbosityOf(global));
-  const { parseResultFile } = await import("../output/json_reader.ts");
+  const { parseResultFile, readResultFileText } = await import("../output/json_reader.ts");
   const { compareResults, comparisonDocument, totalMetricKeys } = await import(
     "../stats/comparison.ts"
   );
   const results: ProfileResult[] = [];
   for (const path of files) {
-    let content: string;
-    try {
-      content = await Deno.readTextFile(path);
-    } catch (error) {
-      throw new UsageError(`cannot read '${path}': ${(error as Error).message}`);
-    }
-    const parsed = parseResultFile(content, path);
+    const parsed = parseResultFile(await readResultFileText(path), path);
     const labelled = parsed.map((result) =>
       parsed.length === 1 && result.name === undefined ? { ...result, name: path } : result
     );
@@ -565,6 +559,10 @@ async function compareCommand(
         "profile with -n 10 (or more) for a significance test",
     );
   }
+  refuseSharedDestinations([
+    { option: "-o", path: global.outputFile ?? "-" },
+    { option: "--export-markdown", path: flags.exportMarkdown ?? "-" },
+  ].filter((output) => output.path !== "-"));
   const target = prepareListOutput(global);
   let markdown: ResultFile | undefined;
   try {
@@ -573,12 +571,15 @@ async function compareCommand(
       compareResults(results[0]!, result, { alpha: flags.alpha })
     );
     const totals = totalMetricKeys(results);
-    let text: string;
+    let text: string | Iterable<string>;
     if (target.format === "json") {
+      // Written in pieces: one string of a large comparison exceeds what V8 can hold.
       const documents = comparisons.map((comparison) => comparisonDocument(comparison, totals));
-      text = `${JSON.stringify(documents.length === 1 ? documents[0] : documents, null, 2)}\n`;
+      text = (await import("../output/json.ts")).jsonValueChunks(
+        documents.length === 1 ? documents[0] : documents,
+      );
     } else if (target.format === "csv") {
-      text = (await import("../output/csv.ts")).formatComparisonCsv(comparisons, {
+      text = (await import("../output/csv.ts")).comparisonCsvChunks(comparisons, {
         rawCells: global.csvRaw,
       });
     } else {
