@@ -15,7 +15,7 @@ import { type ByteSink, WriterSink } from "./process/byte_sink.ts";
 import { resolveCommand } from "./process/command_resolver.ts";
 import { SignalRelay } from "./process/signal_relay.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
-import { runHook } from "./process/hook_command.ts";
+import { HookError, runHook } from "./process/hook_command.ts";
 import { measureIdle } from "./idle_measurement.ts";
 import { DEFAULT_MAX_PHASES, runProgram } from "./program_run.ts";
 
@@ -347,14 +347,16 @@ export class JouleProfiler {
     const minRuns = Math.max(iterations, config.minRuns ?? 1);
     const minTimeMs = (config.minTimeSeconds ?? 0) * 1000;
     let idle: IdleBaseline | undefined;
+    let stoppedBy: string | undefined;
     const runOnce = async (entry: PreparedCommand, index: number, label: string) => {
       logger.info(`${label}: ${entry.command.join(" ")}`);
       const hookOptions = { cwd: config.cwd, env: config.env, runAs: config.runAs };
       if (config.prepare !== undefined) {
         await runHook(config.prepare, { ...hookOptions, label: "--prepare" });
       }
+      let run: RunResult;
       try {
-        return await runProgram({
+        run = await runProgram({
           index,
           executable: entry.executable,
           args: entry.command.slice(1),
@@ -370,11 +372,24 @@ export class JouleProfiler {
           sampleIntervalMs: config.sampleIntervalMs,
           maxPhases: config.maxPhases,
         });
-      } finally {
+      } catch (error) {
         if (config.cleanup !== undefined) {
+          // The run's own error is the one to report; the hook's is a warning.
+          await runHook(config.cleanup, { ...hookOptions, label: "--cleanup" }).catch(
+            (hookError) => logger.warn((hookError as Error).message),
+          );
+        }
+        throw error;
+      }
+      if (config.cleanup !== undefined) {
+        try {
           await runHook(config.cleanup, { ...hookOptions, label: "--cleanup" });
+        } catch (error) {
+          // The run itself completed: keep it, and stop (as for an interrupt).
+          throw error instanceof HookError ? new HookFailure(error, run) : error;
         }
       }
+      return run;
     };
     try {
       if (config.idleSeconds !== undefined) {
@@ -388,7 +403,10 @@ export class JouleProfiler {
       for (let round = 0; round < warmup && !relay.interrupted; round++) {
         for (const entry of commands) {
           if (relay.interrupted) break;
-          await runOnce(entry, round, `warm-up run ${round + 1}/${warmup}`);
+          await runOnce(entry, round, `warm-up run ${round + 1}/${warmup}`).catch((error) => {
+            // A warm-up run is never kept.
+            throw error instanceof HookFailure ? error.hookError : error;
+          });
         }
       }
       for (let round = 0; !relay.interrupted; round++) {
@@ -397,7 +415,15 @@ export class JouleProfiler {
         for (const [position, entry] of commands.entries()) {
           if (relay.interrupted) break;
           const of = round < minRuns && minTimeMs === 0 ? `/${minRuns}` : "";
-          const run = await runOnce(entry, round, `run ${round + 1}${of}`);
+          let run: RunResult;
+          try {
+            run = await runOnce(entry, round, `run ${round + 1}${of}`);
+          } catch (error) {
+            if (!(error instanceof HookFailure)) throw error;
+            entry.runs.push(error.run);
+            config.onRun?.(error.run, position);
+            throw error.hookError;
+          }
           entry.runs.push(run);
           entry.measuredMs += run.durationMs;
           if (run.exitCode !== 0 && minRuns > 1) {
@@ -410,10 +436,19 @@ export class JouleProfiler {
         }
       }
     } catch (error) {
-      // Interrupted before a run could start: keep the completed ones.
+      // Interrupted before a run could start, or a hook failed between runs:
+      // keep the completed ones.
       const interruptedBetweenRuns = error instanceof ProfilerError && error.exitCode === 130;
-      if (!interruptedBetweenRuns || commands.every((entry) => entry.runs.length === 0)) {
+      const hookFailed = error instanceof HookError;
+      if (
+        !(interruptedBetweenRuns || hookFailed) ||
+        commands.every((entry) => entry.runs.length === 0)
+      ) {
         throw error;
+      }
+      if (hookFailed) {
+        logger.warn(`${(error as Error).message}; the completed runs are kept`);
+        stoppedBy = (error as Error).message;
       }
     } finally {
       config.signal?.removeEventListener("abort", onAbort);
@@ -432,9 +467,23 @@ export class JouleProfiler {
       if (entry.name !== undefined) result.name = entry.name;
       if (warmup > 0) result.warmupRuns = warmup;
       if (idle !== undefined) result.idle = idle;
+      if (stoppedBy !== undefined) result.stoppedBy = stoppedBy;
       return result;
     });
     for (const result of results) reviewRuns(result, logger);
     return results;
+  }
+}
+
+/** A hook failed after a run that completed: carries both. */
+class HookFailure extends Error {
+  readonly hookError: HookError;
+  readonly run: RunResult;
+
+  constructor(hookError: HookError, run: RunResult) {
+    super(hookError.message, { cause: hookError });
+    this.name = "HookFailure";
+    this.hookError = hookError;
+    this.run = run;
   }
 }

@@ -99,6 +99,12 @@ export interface ProfileResult {
   durationMs: number;
   /** `true` when the profile was interrupted (Ctrl-C, SIGTERM, abort). */
   interrupted: boolean;
+  /**
+   * Why the profile stopped before its planned runs, when a `--prepare` or
+   * `--cleanup` hook failed (the completed runs are kept); the CLI then
+   * exits 125 after writing the results.
+   */
+  stoppedBy?: string;
   /** Every run, in order. */
   runs: RunResult[];
   /** The command's label in a multi-command profile (`--command-name`). */

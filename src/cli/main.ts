@@ -493,6 +493,8 @@ async function profileCommand(
       `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
         `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
     );
+    // A failed hook stopped the profile: its completed runs are written, and the status says so.
+    if (results.some((result) => result.stoppedBy !== undefined)) return EXIT_PROFILER_FAILURE;
     return results.find((result) => result.exitCode !== 0)?.exitCode ?? 0;
   } catch (error) {
     if (target.destination !== "stdout") target.destination.discard();
