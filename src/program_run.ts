@@ -120,7 +120,9 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
   });
   const boundaries = new BoundaryLog();
-  const channel = options.phaseChannel === false ? undefined : await PhaseChannel.open();
+  const channel = options.phaseChannel === false
+    ? undefined
+    : await PhaseChannel.open({ owner: options.runAs });
 
   let program: ProgramProcess;
   try {
