@@ -170,16 +170,19 @@ export function validateProfileConfig(
   const name = config.command[0];
   if (name === undefined) throw new UsageError("no command to profile");
   const iterations = config.iterations ?? 1;
-  if (!Number.isSafeInteger(iterations) || iterations < 1) {
-    throw new UsageError(`iterations must be a positive integer, got ${iterations}`);
+  const { maxRuns, maxSampleIntervalMs } = RUN_SETTING_LIMITS;
+  if (!(Number.isSafeInteger(iterations) && iterations >= 1 && iterations <= maxRuns)) {
+    throw new UsageError(`iterations must be an integer from 1 to ${maxRuns}, got ${iterations}`);
   }
   const interval = config.sampleIntervalMs;
   if (
-    interval !== undefined && !(Number.isFinite(interval) && interval >= MIN_SAMPLE_INTERVAL_MS)
+    interval !== undefined &&
+    !(Number.isFinite(interval) && interval >= MIN_SAMPLE_INTERVAL_MS &&
+      interval <= maxSampleIntervalMs)
   ) {
     throw new UsageError(
-      `the sampling interval must be a number of milliseconds ≥ ${MIN_SAMPLE_INTERVAL_MS}, ` +
-        `got ${interval}`,
+      `the sampling interval must be from ${MIN_SAMPLE_INTERVAL_MS} to ${maxSampleIntervalMs} ` +
+        `milliseconds (1 h), got ${interval}`,
     );
   }
   const maxPhases = config.maxPhases;
@@ -213,19 +216,48 @@ export function validateRunSettings(
   settings: Pick<RunSettings, "warmup" | "minRuns" | "minTimeSeconds" | "idleSeconds">,
 ): void {
   const { warmup, minRuns, minTimeSeconds, idleSeconds } = settings;
-  if (warmup !== undefined && (!Number.isSafeInteger(warmup) || warmup < 0)) {
-    throw new UsageError(`warm-up runs must be an integer ≥ 0, got ${warmup}`);
+  const { maxRuns, maxMinTimeSeconds, maxIdleSeconds } = RUN_SETTING_LIMITS;
+  if (warmup !== undefined && !(Number.isSafeInteger(warmup) && warmup >= 0 && warmup <= maxRuns)) {
+    throw new UsageError(`warm-up runs must be an integer from 0 to ${maxRuns}, got ${warmup}`);
   }
-  if (minRuns !== undefined && (!Number.isSafeInteger(minRuns) || minRuns < 1)) {
-    throw new UsageError(`minimum runs must be a positive integer, got ${minRuns}`);
+  if (
+    minRuns !== undefined && !(Number.isSafeInteger(minRuns) && minRuns >= 1 && minRuns <= maxRuns)
+  ) {
+    throw new UsageError(`minimum runs must be an integer from 1 to ${maxRuns}, got ${minRuns}`);
   }
-  if (minTimeSeconds !== undefined && !(Number.isFinite(minTimeSeconds) && minTimeSeconds >= 0)) {
-    throw new UsageError(`minimum time must be a number of seconds ≥ 0, got ${minTimeSeconds}`);
+  if (
+    minTimeSeconds !== undefined &&
+    !(Number.isFinite(minTimeSeconds) && minTimeSeconds >= 0 && minTimeSeconds <= maxMinTimeSeconds)
+  ) {
+    throw new UsageError(
+      `minimum time must be from 0 to ${maxMinTimeSeconds} seconds (7 days), got ${minTimeSeconds}`,
+    );
   }
-  if (idleSeconds !== undefined && !(Number.isFinite(idleSeconds) && idleSeconds > 0)) {
-    throw new UsageError(`idle measurement must last a number of seconds > 0, got ${idleSeconds}`);
+  if (
+    idleSeconds !== undefined &&
+    !(Number.isFinite(idleSeconds) && idleSeconds > 0 && idleSeconds <= maxIdleSeconds)
+  ) {
+    throw new UsageError(
+      `idle measurement must last more than 0 and at most ${maxIdleSeconds} seconds (1 h), ` +
+        `got ${idleSeconds}`,
+    );
   }
 }
+
+/**
+ * The largest values the run settings accept: beyond them a value is a
+ * typo (a week of runs, an hour of idle), not a plan.
+ */
+export const RUN_SETTING_LIMITS = {
+  /** `iterations`, `minRuns`, `warmup`. */
+  maxRuns: 1_000_000,
+  /** `minTimeSeconds`: 7 days. */
+  maxMinTimeSeconds: 604_800,
+  /** `idleSeconds`: 1 hour. */
+  maxIdleSeconds: 3_600,
+  /** `sampleIntervalMs`: 1 hour. */
+  maxSampleIntervalMs: 3_600_000,
+} as const;
 
 /** A command ready to run. */
 interface PreparedCommand {

@@ -335,7 +335,10 @@ function openProgramStdout(
   logger: Logger,
 ): WriterSink {
   if (flags.stdoutFile !== undefined) {
-    const file = openStreamFile(flags.stdoutFile, { owner });
+    const file = openStreamFile(flags.stdoutFile, {
+      owner,
+      label: `--stdout-file '${flags.stdoutFile}'`,
+    });
     // A full disk stops the copy, not the measurement: the results are still written.
     return new WriterSink(file, () => file.close(), (error) => {
       logger.warn(

@@ -159,10 +159,10 @@ function explain(code: number, directory: string): string {
  * only when {@linkcode linkTrusted} says so, and returns the directory that
  * holds the final name.
  */
-function checkPath(path: string, options: SafeFileOptions, what: string): CheckedPath {
+function checkPath(path: string, options: SafeFileOptions, label: string): CheckedPath {
   const shown = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
   const fail = (reason: string): never => {
-    throw new UsageError(`cannot write ${what} to '${path}': ${reason}`);
+    throw new UsageError(`cannot write ${label}: ${reason}`);
   };
   const name = shown.slice(shown.lastIndexOf("/") + 1);
   if (name === "" || name === "." || name === "..") fail("not a file name");
@@ -174,8 +174,8 @@ function checkPath(path: string, options: SafeFileOptions, what: string): Checke
     directoryFd = openAt(AT_FDCWD, absolute ? "/" : ".", O_PATH | O_DIRECTORY);
     if (directoryFd < 0) fail(explain(errno(), where));
   };
-  let directoryShown = shown.startsWith("/") ? "/" : ".";
-  restart(path.startsWith("/"), directoryShown);
+  let directoryShown = path.startsWith("/") ? "" : Deno.cwd().replace(/\/$/, "");
+  restart(path.startsWith("/"), directoryShown || "/");
   const pending = path.split("/").filter((part) => part !== "" && part !== ".");
   let hops = 0;
   try {
@@ -188,7 +188,7 @@ function checkPath(path: string, options: SafeFileOptions, what: string): Checke
         if (last && code === 2) {
           return { shown, directoryFd, base: part, existing: undefined };
         }
-        fail(explain(code, last ? directoryShown : `${directoryShown}/${part}`));
+        fail(explain(code, last ? directoryShown || "/" : `${directoryShown}/${part}`));
       }
       let stat: FileStat;
       try {
@@ -210,7 +210,7 @@ function checkPath(path: string, options: SafeFileOptions, what: string): Checke
           const target = readLinkAt(fd);
           pending.unshift(...target.split("/").filter((piece) => piece !== "" && piece !== "."));
           if (target.startsWith("/")) {
-            directoryShown = "/";
+            directoryShown = "";
             restart(true, "/");
           }
           if (pending.length === 0) fail("a symbolic link to '/' is not a file name");
@@ -231,7 +231,7 @@ function checkPath(path: string, options: SafeFileOptions, what: string): Checke
       }
       closeFd(directoryFd);
       directoryFd = fd;
-      directoryShown = directoryShown === "/" ? `/${part}` : `${directoryShown}/${part}`;
+      directoryShown = `${directoryShown}/${part}`;
     }
     return fail("not a file name");
   } catch (error) {
@@ -279,10 +279,10 @@ function temporaryName(base: string): string {
  * Opens a device or FIFO found at the checked name for writing, never a
  * regular file (a hard link planted there would be written through).
  */
-function openSpecial(checked: CheckedPath, what: string, path: string): Descriptor | undefined {
+function openSpecial(checked: CheckedPath, label: string): Descriptor | undefined {
   const fd = openAt(checked.directoryFd, checked.base, O_WRONLY | O_NOFOLLOW);
   if (fd < 0) {
-    throw new UsageError(`cannot write ${what} to '${path}': ${explain(errno(), checked.shown)}`);
+    throw new UsageError(`cannot write ${label}: ${explain(errno(), checked.shown)}`);
   }
   const kind = statxOf(fd).mode & S_IFMT;
   if (kind === S_IFREG) {
@@ -293,7 +293,7 @@ function openSpecial(checked: CheckedPath, what: string, path: string): Descript
   return new Descriptor(fd);
 }
 
-function createTemporary(checked: CheckedPath, what: string, path: string): [number, string] {
+function createTemporary(checked: CheckedPath, label: string): [number, string] {
   const temporary = temporaryName(checked.base);
   const mode = checked.existing === undefined ? 0o644 : checked.existing.mode & 0o777;
   const fd = openAt(
@@ -304,7 +304,7 @@ function createTemporary(checked: CheckedPath, what: string, path: string): [num
   );
   if (fd < 0) {
     const directory = checked.shown.slice(0, checked.shown.lastIndexOf("/")) || "/";
-    throw new UsageError(`cannot write ${what} to '${path}': ${explain(errno(), directory)}`);
+    throw new UsageError(`cannot write ${label}: ${explain(errno(), directory)}`);
   }
   return [fd, temporary];
 }
@@ -382,16 +382,17 @@ export class ResultFile {
    * path is a directory, or a symbolic link on the way is not trusted.
    */
   static prepare(path: string, options: SafeFileOptions = {}, what = "results"): ResultFile {
-    const checked = checkPath(path, options, what);
+    const label = `${what} to '${path}'`;
+    const checked = checkPath(path, options, label);
     try {
       const kind = (checked.existing?.mode ?? S_IFREG) & S_IFMT;
       if (kind !== S_IFREG) {
-        const special = openSpecial(checked, what, path);
+        const special = openSpecial(checked, label);
         if (special !== undefined) {
           return new ResultFile(checked, undefined, special, locationOf(checked));
         }
       }
-      const [fd, temporary] = createTemporary(checked, what, path);
+      const [fd, temporary] = createTemporary(checked, label);
       return new ResultFile(checked, temporary, new Descriptor(fd), locationOf(checked));
     } catch (error) {
       closeFd(checked.directoryFd);
@@ -496,20 +497,20 @@ export interface StreamFile {
  */
 export function openStreamFile(
   path: string,
-  options: SafeFileOptions & { owner?: FileOwner; what?: string } = {},
+  options: SafeFileOptions & { owner?: FileOwner; label?: string } = {},
 ): StreamFile {
-  const what = options.what ?? "the program's stdout";
-  const checked = checkPath(path, options, what);
+  const label = options.label ?? `the program's stdout to '${path}'`;
+  const checked = checkPath(path, options, label);
   try {
     const kind = (checked.existing?.mode ?? S_IFREG) & S_IFMT;
     if (kind !== S_IFREG) {
-      const special = openSpecial(checked, what, path);
+      const special = openSpecial(checked, label);
       if (special !== undefined) {
         return streamOf(checked.shown, special, locationOf(checked));
       }
     }
     const identity = locationOf(checked);
-    const [fd, temporary] = createTemporary(checked, what, path);
+    const [fd, temporary] = createTemporary(checked, label);
     const descriptor = new Descriptor(fd);
     try {
       settle(fd, checked.existing, options.owner);
@@ -526,7 +527,7 @@ export function openStreamFile(
     } catch (error) {
       descriptor.close();
       libc().unlinkat(checked.directoryFd, cString(temporary), 0);
-      throw new UsageError(`cannot write ${what} to '${path}': ${(error as Error).message}`, {
+      throw new UsageError(`cannot write ${label}: ${(error as Error).message}`, {
         cause: error,
       });
     }
@@ -572,10 +573,13 @@ export function refuseSharedDestinations(
   const seen = new Map<string, NamedOutput>();
   for (const output of outputs) {
     if (output.path === "/dev/null") continue;
+    const label = output.option === "-o"
+      ? `results to '${output.path}'`
+      : `${output.option} '${output.path}'`;
     const checked = checkPath(
       output.path,
       { ...options, followSymlinks: output.followSymlinks },
-      "to",
+      label,
     );
     let location: string;
     try {
