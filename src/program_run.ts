@@ -74,12 +74,13 @@ export interface ProgramRunOptions {
 }
 
 /**
- * Phases measured per run unless `maxPhases` says otherwise. Each phase
- * costs about 0.5 KB until the results are written, so this keeps the
- * profiler under 300 MB however many tokens a program prints
- * (docs/PERFORMANCE.md has the figures).
+ * Phases measured per run unless `maxPhases` says otherwise. Until the
+ * results are written each phase costs about 0.5 KB with no energy source
+ * (more with many metrics per phase), so this keeps the profiler under
+ * 300 MB in JSON and CSV however many tokens a program prints (figures in
+ * docs/PERFORMANCE.md); raise it for programs with more phases.
  */
-export const DEFAULT_MAX_PHASES = 100_000;
+export const DEFAULT_MAX_PHASES = 150_000;
 
 /**
  * Runs the program once and returns its phases.

@@ -123,7 +123,7 @@ export function formatCsv(
 }
 
 /** Rows are formatted in batches of this many, so a large result is never one string. */
-const ROWS_PER_CHUNK = 512;
+const ROWS_PER_CHUNK = 64;
 
 /**
  * The same text as {@linkcode formatCsv}, in pieces of a few hundred rows.
