@@ -296,8 +296,8 @@ export function* comparisonCsvChunks(
           metric.candidate.n,
           metric.candidate.mean,
           metric.candidate.stddev,
-          metric.ratio,
-          metric.ratioUncertainty,
+          Number.isFinite(metric.ratio) ? metric.ratio : "",
+          Number.isFinite(metric.ratioUncertainty) ? metric.ratioUncertainty : "",
           metric.pValue ?? "",
           String(metric.significant),
         ]);
