@@ -231,5 +231,6 @@ export function addCarbon(result: ProfileResult, settings: CarbonSettings): Prof
       if (added.length > 0) phase.metrics = [...phase.metrics, ...added];
     }
   }
+  result.carbon = { intensityGPerKwh: settings.intensityGPerKwh, pue: settings.pue ?? 1 };
   return result;
 }
