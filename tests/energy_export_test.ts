@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { addCarbon, additiveEnergies, carbonGrams } from "../src/energy/carbon.ts";
 import { openMetricsText } from "../src/output/openmetrics.ts";
-import { parsePushgatewayUrl, pushMetrics, pushUrl } from "../src/output/pushgateway.ts";
+import { pushMetrics, pushUrl } from "../src/output/pushgateway.ts";
+import { parsePushgatewayUrl } from "../src/cli/export_option_values.ts";
 import { evaluateGate, gateLines } from "../src/stats/energy_gate.ts";
 import { compareResults, totalMetricKeys } from "../src/stats/comparison.ts";
 import type { ProfileResult } from "../src/result.ts";
@@ -260,4 +261,254 @@ Deno.test("a gate with nothing to compare is an error, not a pass", () => {
     () => evaluateGate([compareResults(bare, bare)], new Set(), { failAbovePct: 5 }),
     /no energy metric: was an energy source active/,
   );
+});
+
+// ---------------------------------------------------------------- through the CLI
+
+import { runCli } from "./helpers.ts";
+import { formatJson } from "../src/output/json.ts";
+import { writeFakePowercap } from "./fixtures/fake_powercap.ts";
+
+async function resultFiles(baseJoules: number, prJoules: number, n = 8): Promise<string> {
+  const cwd = await Deno.makeTempDir({ prefix: "jp-gate-" });
+  const noise = normals(31);
+  await Deno.writeTextFile(
+    `${cwd}/a.json`,
+    formatJson(energyResult("A", n, baseJoules, noise), true),
+  );
+  await Deno.writeTextFile(
+    `${cwd}/b.json`,
+    formatJson(energyResult("B", n, prJoules, noise), true),
+  );
+  return cwd;
+}
+
+Deno.test("compare --fail-above: exit 0 on equal runs, 3 on a 2× regression, one line per check", async () => {
+  const equal = await resultFiles(1, 1);
+  const pass = await runCli(["compare", "a.json", "b.json", "--fail-above", "5"], { cwd: equal });
+  assert.equal(pass.code, 0, pass.stderr);
+  assert.match(pass.stdoutText, /^ok {3}within threshold: phase START -> END, PACKAGE-0 .*p = /m);
+  assert.match(pass.stdoutText, /gate passed: no phase is more than 5 % worse/);
+  const worse = await resultFiles(1, 2);
+  const fail = await runCli(["compare", "a.json", "b.json", "--fail-above", "5"], { cwd: worse });
+  assert.equal(fail.code, 3, fail.stderr);
+  assert.match(
+    fail.stdoutText,
+    /^FAIL regression: .* = 2\.\d{3} ± 0\.\d{3} \(\+\d+\.\d %\), p < 0\.001$/m,
+  );
+  // JSON keeps stdout machine-readable: the gate is in the document, its lines on stderr.
+  const json = await runCli(
+    ["--json", "compare", "a.json", "b.json", "--fail-above", "5", "--metric", "PACKAGE-0"],
+    { cwd: worse },
+  );
+  assert.equal(json.code, 3);
+  const document = JSON.parse(json.stdoutText);
+  assert.equal(document.gate.failed, true);
+  assert.equal(document.gate.exit_status, 3);
+  assert.equal(document.gate.checks[0].verdict, "regression");
+  assert.match(json.stderr, /^FAIL regression/m);
+  // The duration did not change: a gate on it passes.
+  const duration = await runCli(
+    ["compare", "a.json", "b.json", "--fail-above", "5", "--metric", "duration"],
+    { cwd: worse },
+  );
+  assert.equal(duration.code, 0, duration.stdoutText);
+});
+
+Deno.test("compare --fail-above on single runs gates on the ratio and says so", async () => {
+  const cwd = await resultFiles(1, 1.5, 1);
+  const out = await runCli(["compare", "a.json", "b.json", "--fail-above", "10"], { cwd });
+  assert.equal(out.code, 3, out.stderr);
+  assert.match(
+    out.stdoutText,
+    /no significance can be computed: the gate judges on the ratio alone/,
+  );
+  assert.match(out.stdoutText, /gate FAILED: 1 of 1 checks more than 10 % worse \(ratio alone\)/);
+});
+
+Deno.test("the gate's bad input: one line, exit 2", async () => {
+  const cwd = await resultFiles(1, 1);
+  const cases: [string[], RegExp][] = [
+    [["--fail-above", "-3"], /--fail-above must be a percentage ≥ 0/],
+    [["--fail-above", "lots"], /--fail-above must be a percentage ≥ 0/],
+    [
+      ["--fail-above", "5", "--metric", "GPU-7"],
+      /nothing to compare: no GPU-7 metric in both results/,
+    ],
+    [
+      ["--fail-above", "5", "--phase", "__NOPE__ -> END"],
+      /nothing to compare: .*phases in both files: START -> END/,
+    ],
+    [
+      ["--metric", "PACKAGE-0"],
+      /--metric chooses what --fail-above checks: give --fail-above PCT too/,
+    ],
+  ];
+  for (const [flags, message] of cases) {
+    const out = await runCli(["compare", "a.json", "b.json", ...flags], { cwd });
+    assert.equal(out.code, 2, `${flags.join(" ")}: ${out.stderr}`);
+    assert.match(out.stderr, message);
+    assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
+  }
+});
+
+/** A fake RAPL package whose counter the program advances by `joules` in one phase. */
+async function raplProgram(joules: number) {
+  const root = await Deno.makeTempDir({ prefix: "jp-carbon-" });
+  const files = await writeFakePowercap(root, [{ id: "intel-rapl:0", name: "package-0" }]);
+  const energyFile = files.get("intel-rapl:0")!;
+  const env = {
+    JOULE_PROFILER_EVENT_SOURCE_PATH: root,
+    JOULE_PROFILER_RAPL_PATH: `${root}/intel-rapl`,
+  };
+  const program = [
+    "python3",
+    "-c",
+    "import time\nprint('__WORK__', flush=True)\ntime.sleep(0.02)\n" +
+    `with open(${JSON.stringify(energyFile)}, 'r+') as f:\n` +
+    "    value = int(f.read())\n    f.seek(0)\n" +
+    `    f.write('%020d\\n' % (value + ${Math.round(joules * 1e6)}))\n` +
+    "print('__DONE__', flush=True)",
+  ];
+  return { env, program };
+}
+
+Deno.test("profile --carbon-intensity --pue: carbon = energy × intensity × PUE in JSON, CSV and Markdown", async () => {
+  const { env, program } = await raplProgram(36);
+  const cwd = await Deno.makeTempDir();
+  const out = await runCli(
+    [
+      "--json",
+      "-o",
+      "r.json",
+      "profile",
+      "--carbon-intensity",
+      "400",
+      "--pue",
+      "1.5",
+      "--export-markdown",
+      "r.md",
+      "--",
+      ...program,
+    ],
+    { cwd, env },
+  );
+  assert.equal(out.code, 0, out.stderr);
+  const document = JSON.parse(await Deno.readTextFile(`${cwd}/r.json`));
+  assert.deepEqual(document.carbon, { intensity_g_per_kwh: 400, pue: 1.5, unit: "gCO2e" });
+  const work = document.phases.find((p: { start_token: string }) => p.start_token === "__WORK__");
+  const metric = (name: string) => work.metrics.find((m: { name: string }) => m.name === name);
+  const joules = metric("PACKAGE-0").value / 1e6;
+  assert.ok(Math.abs(joules - 36) < 1e-6, `${joules} J`);
+  const expected = joules / 3.6e6 * 400 * 1.5;
+  assert.ok(Math.abs(metric("PACKAGE-0_CO2E").value - expected) < 1e-12);
+  assert.equal(metric("PACKAGE-0_CO2E").details.method, "measured");
+  assert.ok(Math.abs(metric("TOTAL_CO2E").value - expected) < 1e-12);
+  assert.match(await Deno.readTextFile(`${cwd}/r.md`), /TOTAL_CO2E/);
+  // CSV: the same figure as a row of its own.
+  const csv = await runCli(
+    ["--csv", "-o", "-", "profile", "--carbon-intensity", "400", "--pue", "1.5", "--", ...program],
+    { cwd, env },
+  );
+  assert.equal(csv.code, 0, csv.stderr);
+  const row = csv.stdoutText.split("\n").find((l) =>
+    l.includes("__WORK__ -> __DONE__") && l.includes(";TOTAL_CO2E;")
+  );
+  assert.ok(row, csv.stdoutText);
+  assert.match(row!, /;TOTAL_CO2E;0\.006;gCO2e;carbon;/);
+  // The environment variable stands in for the flag.
+  const viaEnv = await runCli(["--json", "-o", "e.json", "profile", "--", ...program], {
+    cwd,
+    env: { ...env, JOULE_PROFILER_CARBON_INTENSITY: "100" },
+  });
+  assert.equal(viaEnv.code, 0, viaEnv.stderr);
+  assert.equal(
+    JSON.parse(await Deno.readTextFile(`${cwd}/e.json`)).carbon.intensity_g_per_kwh,
+    100,
+  );
+});
+
+Deno.test("profile --openmetrics writes a file a real parser reads; --pushgateway round-trips", async () => {
+  const { env, program } = await raplProgram(2);
+  const cwd = await Deno.makeTempDir();
+  const gateway = await startPushgateway();
+  try {
+    const out = await runCli(
+      [
+        "--json",
+        "-o",
+        "r.json",
+        "profile",
+        "-n",
+        "2",
+        "--openmetrics",
+        "bench.prom",
+        "--pushgateway",
+        gateway.url,
+        "--job",
+        "nightly",
+        "--carbon-intensity",
+        "250",
+        "--",
+        ...program,
+      ],
+      { cwd, env },
+    );
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(
+      out.stderr,
+      /Metrics pushed to: http:\/\/127\.0\.0\.1:\d+\/metrics\/job\/nightly\/instance\//,
+    );
+    const samples = await parseOpenMetrics(await Deno.readTextFile(`${cwd}/bench.prom`));
+    const energy = samples.find((s) =>
+      s.name === "joule_profiler_energy_joules" && s.labels.phase === "__WORK__ -> __DONE__"
+    )!;
+    assert.ok(Math.abs(energy.value - 2) < 1e-6, `${energy.value}`);
+    assert.equal(energy.labels.method, "measured");
+    assert.equal(samples.find((s) => s.name === "joule_profiler_runs")!.value, 2);
+    const pushed = await (await fetch(`${gateway.url}/metrics`)).text();
+    assert.match(
+      pushed,
+      /joule_profiler_energy_joules\{.*job="nightly".*phase="__WORK__ -> __DONE__".*\} 2(\.0+\d*)?(e\+00)?\n/,
+    );
+    assert.match(pushed, /joule_profiler_carbon_grams\{/);
+  } finally {
+    await gateway.stop();
+  }
+  // A push nobody answers: a warning, and the results are still written.
+  const lost = await runCli(
+    ["--json", "-o", "r2.json", "profile", "--pushgateway", gateway.url, "--", ...program],
+    { cwd, env },
+  );
+  assert.equal(lost.code, 0, lost.stderr);
+  assert.match(lost.stderr, /warning: cannot push to .*; the results were written all the same/);
+  JSON.parse(await Deno.readTextFile(`${cwd}/r2.json`));
+});
+
+Deno.test("export flags' bad input: one line, exit 2, the program never runs", async () => {
+  const cwd = await Deno.makeTempDir();
+  const marker = `${cwd}/ran`;
+  const cases: [string[], RegExp][] = [
+    [["--carbon-intensity", "0"], /--carbon-intensity must be grams of CO2e per kWh, a number > 0/],
+    [["--carbon-intensity", "-20"], /--carbon-intensity must be grams/],
+    [["--carbon-intensity", "coal"], /--carbon-intensity must be grams/],
+    [["--carbon-intensity", "300", "--pue", "0.9"], /--pue must be a number ≥ 1/],
+    [["--pue", "1.2"], /--pue goes with --carbon-intensity/],
+    [["--pushgateway", "ftp://127.0.0.1:9091"], /--pushgateway must be an http\(s\) URL/],
+    [["--pushgateway", "localhost:9091"], /--pushgateway must be an http\(s\) URL/],
+    [["--job", "x"], /--job names the Pushgateway group: give --pushgateway URL too/],
+  ];
+  for (const [flags, message] of cases) {
+    const out = await runCli(["profile", ...flags, "--", "touch", marker], { cwd });
+    assert.equal(out.code, 2, `${flags.join(" ")}: ${out.stderr}`);
+    assert.match(out.stderr, message);
+    assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
+  }
+  const env = await runCli(["profile", "--", "touch", marker], {
+    cwd,
+    env: { JOULE_PROFILER_CARBON_INTENSITY: "-1" },
+  });
+  assert.equal(env.code, 2);
+  assert.match(env.stderr, /JOULE_PROFILER_CARBON_INTENSITY must be grams/);
+  await assert.rejects(() => Deno.stat(marker), Deno.errors.NotFound);
 });

@@ -14,7 +14,6 @@
 import { energyJoules } from "../energy_units.ts";
 import type { PhaseResult, ProfileResult } from "../result.ts";
 import type { Metric } from "../source.ts";
-import { UsageError } from "../errors.ts";
 
 /** Joules in one kilowatt-hour. */
 const JOULES_PER_KWH = 3_600_000;
@@ -48,55 +47,6 @@ export interface CarbonSettings {
  */
 export function carbonGrams(joules: number, settings: CarbonSettings): number {
   return joules / JOULES_PER_KWH * settings.intensityGPerKwh * (settings.pue ?? 1);
-}
-
-/**
- * Checks a carbon intensity given on the command line or in
- * `JOULE_PROFILER_CARBON_INTENSITY`.
- *
- * @param text The value as typed.
- * @param origin Where it came from, for the error message.
- * @returns The intensity, gCO₂e/kWh.
- * @throws {UsageError} Unless it is a finite number > 0 and ≤ 10,000.
- *
- * @example Usage
- * ```ts
- * import { parseCarbonIntensity } from "./carbon.ts";
- * console.log(parseCarbonIntensity("385", "--carbon-intensity")); // 385
- * ```
- */
-export function parseCarbonIntensity(text: string, origin: string): number {
-  const value = Number(text);
-  // The dirtiest grids are about 1,000 g/kWh: 10,000 catches a unit mix-up (e.g. g/MWh).
-  if (text.trim() === "" || !Number.isFinite(value) || value <= 0 || value > 10_000) {
-    throw new UsageError(
-      `${origin} must be grams of CO2e per kWh, a number > 0 and ≤ 10000 (e.g. 385), got '${text}'`,
-    );
-  }
-  return value;
-}
-
-/**
- * Checks a PUE (power usage effectiveness) factor.
- *
- * @param text The value as typed.
- * @returns The factor.
- * @throws {UsageError} Unless it is a number ≥ 1 and ≤ 10.
- *
- * @example Usage
- * ```ts
- * import { parsePue } from "./carbon.ts";
- * console.log(parsePue("1.2")); // 1.2
- * ```
- */
-export function parsePue(text: string): number {
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || value < 1 || value > 10) {
-    throw new UsageError(
-      `--pue must be a number ≥ 1 and ≤ 10 (total facility energy ÷ IT energy, e.g. 1.4), got '${text}'`,
-    );
-  }
-  return value;
 }
 
 /** The method label of an energy value (unlabelled values come from counters). */

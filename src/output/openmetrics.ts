@@ -112,7 +112,8 @@ function baseUnit(unit: string): { unit: string; factor: number } {
  * other metric (process, perf counters…), `joule_profiler_runs` and
  * `joule_profiler_exit_code`.
  *
- * @param result A profile result.
+ * @param result A profile result, or several (a `--command` comparison: each sample gets a
+ * `command` label).
  * @param options Format and constant labels.
  * @returns The text, ending with a newline.
  *
@@ -125,8 +126,12 @@ function baseUnit(unit: string): { unit: string; factor: number } {
  * console.log(text.endsWith("# EOF\n")); // true
  * ```
  */
-export function openMetricsText(result: ProfileResult, options: OpenMetricsOptions = {}): string {
+export function openMetricsText(
+  result: ProfileResult | readonly ProfileResult[],
+  options: OpenMetricsOptions = {},
+): string {
   const openMetrics = options.openMetrics ?? true;
+  const results = Array.isArray(result) ? result : [result as ProfileResult];
   const constant = options.constLabels ?? {};
   const families = new Map<string, Family>();
   const family = (name: string, help: string, unit: string): Family => {
@@ -134,60 +139,67 @@ export function openMetricsText(result: ProfileResult, options: OpenMetricsOptio
     if (entry === undefined) families.set(name, entry = { name, help, unit, samples: [] });
     return entry;
   };
-  const add = (target: Family, pairs: Record<string, string>, value: number) => {
-    target.samples.push(`${target.name}${labels({ ...constant, ...pairs })} ${number(value)}`);
-  };
-
-  add(
-    family("joule_profiler_runs", "Measured runs the figures are the mean of.", ""),
-    {},
-    result.runs.length,
-  );
-  add(
-    family("joule_profiler_exit_code", "Exit status of the profiled command.", ""),
-    {},
-    result.exitCode,
-  );
-  const duration = family(
-    "joule_profiler_phase_duration_seconds",
-    "Duration of a phase (mean over the runs).",
-    "seconds",
-  );
-  const energy = family(
-    "joule_profiler_energy_joules",
-    "Energy of a phase per domain (mean over the runs); method says measured, attributed or estimated.",
-    "joules",
-  );
-  const carbon = family(
-    "joule_profiler_carbon_grams",
-    "CO2-equivalent of a phase's energy (mean over the runs), from the given grid intensity and PUE.",
-    "grams",
-  );
-  const methods = methodsByKey(result);
-  for (const phase of phaseStatistics(result)) {
-    const where = { phase: phase.name, phase_index: String(phase.index) };
-    add(duration, where, phase.durationMs.mean / 1000);
-    for (const metric of phase.metrics) {
-      const { unit, factor } = baseUnit(metric.unit);
-      const value = metric.value.mean * factor;
-      const method = methods.get(`${metric.source}\u0000${metric.name}`) ?? "measured";
-      if (unit === "joules") {
-        add(energy, { ...where, domain: metric.name, source: metric.source, method }, value);
-      } else if (metric.unit === CARBON_UNIT) {
-        const domain = metric.name.replace(/_CO2E(_[A-Z]+)?$/, "");
-        add(carbon, { ...where, domain, source: metric.source, method }, value);
-      } else {
-        const name = `joule_profiler_${namePart(metric.source)}_${namePart(metric.name)}` +
-          (unit !== "" && !namePart(metric.name).endsWith(`_${unit}`) ? `_${unit}` : "");
-        // A gauge whose name ends in _total reads as a counter to OpenMetrics parsers.
-        const safeName = name.endsWith("_total") ? `${name}_value` : name;
-        const target = family(
-          safeName,
-          `${metric.name} from ${metric.source} per phase (mean over the runs)` +
-            (metric.unit ? `, in ${unit || metric.unit}` : "") + ".",
-          safeName.endsWith(`_${unit}`) ? unit : "",
-        );
-        add(target, where, value);
+  for (const one of results) {
+    // Several commands (a --command comparison) are told apart by their label.
+    const command: Record<string, string> = results.length > 1
+      ? { command: one.name ?? one.command.join(" ") }
+      : {};
+    const add = (target: Family, pairs: Record<string, string>, value: number) => {
+      target.samples.push(
+        `${target.name}${labels({ ...constant, ...command, ...pairs })} ${number(value)}`,
+      );
+    };
+    add(
+      family("joule_profiler_runs", "Measured runs the figures are the mean of.", ""),
+      {},
+      one.runs.length,
+    );
+    add(
+      family("joule_profiler_exit_code", "Exit status of the profiled command.", ""),
+      {},
+      one.exitCode,
+    );
+    const duration = family(
+      "joule_profiler_phase_duration_seconds",
+      "Duration of a phase (mean over the runs).",
+      "seconds",
+    );
+    const energy = family(
+      "joule_profiler_energy_joules",
+      "Energy of a phase per domain (mean over the runs); method says measured, attributed or estimated.",
+      "joules",
+    );
+    const carbon = family(
+      "joule_profiler_carbon_grams",
+      "CO2-equivalent of a phase's energy (mean over the runs), from the given grid intensity and PUE.",
+      "grams",
+    );
+    const methods = methodsByKey(one);
+    for (const phase of phaseStatistics(one)) {
+      const where = { phase: phase.name, phase_index: String(phase.index) };
+      add(duration, where, phase.durationMs.mean / 1000);
+      for (const metric of phase.metrics) {
+        const { unit, factor } = baseUnit(metric.unit);
+        const value = metric.value.mean * factor;
+        const method = methods.get(`${metric.source}\u0000${metric.name}`) ?? "measured";
+        if (unit === "joules") {
+          add(energy, { ...where, domain: metric.name, source: metric.source, method }, value);
+        } else if (metric.unit === CARBON_UNIT) {
+          const domain = metric.name.replace(/_CO2E(_[A-Z]+)?$/, "");
+          add(carbon, { ...where, domain, source: metric.source, method }, value);
+        } else {
+          const name = `joule_profiler_${namePart(metric.source)}_${namePart(metric.name)}` +
+            (unit !== "" && !namePart(metric.name).endsWith(`_${unit}`) ? `_${unit}` : "");
+          // A gauge whose name ends in _total reads as a counter to OpenMetrics parsers.
+          const safeName = name.endsWith("_total") ? `${name}_value` : name;
+          const target = family(
+            safeName,
+            `${metric.name} from ${metric.source} per phase (mean over the runs)` +
+              (metric.unit ? `, in ${unit || metric.unit}` : "") + ".",
+            safeName.endsWith(`_${unit}`) ? unit : "",
+          );
+          add(target, where, value);
+        }
       }
     }
   }

@@ -5,43 +5,6 @@
  * @module
  */
 
-import { UsageError } from "../errors.ts";
-
-/**
- * Checks a Pushgateway address given on the command line.
- *
- * @param text The URL as typed, e.g. `http://127.0.0.1:9091`.
- * @returns The URL without a trailing slash.
- * @throws {UsageError} Unless it is an http(s) URL without query or fragment.
- *
- * @example Usage
- * ```ts
- * import { parsePushgatewayUrl } from "./pushgateway.ts";
- * console.log(parsePushgatewayUrl("http://127.0.0.1:9091/")); // http://127.0.0.1:9091
- * ```
- */
-export function parsePushgatewayUrl(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(
-      `--pushgateway must be an http(s) URL (e.g. http://127.0.0.1:9091), got '${text}'`,
-    );
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new UsageError(
-      `--pushgateway must be an http(s) URL (e.g. http://127.0.0.1:9091), got '${text}' (${
-        url.protocol.slice(0, -1)
-      })`,
-    );
-  }
-  if (url.search !== "" || url.hash !== "") {
-    throw new UsageError(`--pushgateway takes no query or fragment, got '${text}'`);
-  }
-  return url.href.replace(/\/+$/, "");
-}
-
 /** Where a push goes. */
 export interface PushTarget {
   /** Base URL of the Pushgateway (see {@linkcode parsePushgatewayUrl}). */

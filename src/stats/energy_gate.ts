@@ -29,7 +29,12 @@ export interface GateOptions {
 }
 
 /** The verdict on one metric of one phase. */
-export type GateVerdict = "regression" | "within threshold" | "not significant" | "improvement";
+export type GateVerdict =
+  | "regression"
+  | "within threshold"
+  | "not significant"
+  | "improvement"
+  | "n/a: zero on both sides";
 
 /** One checked metric. */
 export interface GateCheck {
@@ -59,29 +64,6 @@ export interface GateReport {
   failed: boolean;
   /** The threshold, percent. */
   failAbovePct: number;
-}
-
-/**
- * Checks a `--fail-above` value.
- *
- * @param text The value as typed.
- * @returns The threshold in percent.
- * @throws {UsageError} Unless it is a number ≥ 0 and ≤ 10,000.
- *
- * @example Usage
- * ```ts
- * import { parseFailAbove } from "./energy_gate.ts";
- * console.log(parseFailAbove("5")); // 5
- * ```
- */
-export function parseFailAbove(text: string): number {
-  const value = Number(text.replace(/%$/, ""));
-  if (text.trim() === "" || !Number.isFinite(value) || value < 0 || value > 10_000) {
-    throw new UsageError(
-      `--fail-above must be a percentage ≥ 0 (e.g. 5 for 5 % worse), got '${text}'`,
-    );
-  }
-  return value;
 }
 
 function selectMetrics(
@@ -144,8 +126,12 @@ export function evaluateGate(
         const ratioOnly = metric.pValue === null;
         const significant = ratioOnly || metric.significant;
         let verdict: GateVerdict;
-        if (metric.ratio > limit) verdict = significant ? "regression" : "not significant";
-        else if (metric.ratio < 1 && significant && !ratioOnly) verdict = "improvement";
+        const zeroBaseline = metric.baseline.mean === 0;
+        // 0 → 0 has no ratio (nothing used either time); 0 → more is worse by any percentage.
+        const ratio = zeroBaseline ? (metric.candidate.mean === 0 ? NaN : Infinity) : metric.ratio;
+        if (Number.isNaN(ratio)) verdict = "n/a: zero on both sides";
+        else if (ratio > limit) verdict = significant ? "regression" : "not significant";
+        else if (ratio < 1 && significant && !ratioOnly) verdict = "improvement";
         else verdict = "within threshold";
         checks.push({
           baseline: comparison.baseline,
@@ -215,15 +201,23 @@ export function gateLines(report: GateReport, alpha: number): string[] {
     const { metric } = check;
     const p = metric.pValue === null
       ? "p n/a (single run)"
+      : Number.isNaN(metric.pValue)
+      ? "p n/a (no spread)"
       : metric.pValue < 0.001
       ? "p < 0.001"
       : `p = ${metric.pValue.toFixed(3)}`;
     const label = check.failed ? "FAIL" : "ok  ";
     const name = metric.source === "" ? "duration" : `${metric.name} (${metric.source})`;
+    const ratio = Number.isFinite(metric.ratio)
+      ? `${metric.ratio.toFixed(3)} ± ${metric.ratioUncertainty.toFixed(3)} (${
+        percent(metric.ratio)
+      })`
+      : metric.baseline.mean === 0 && metric.candidate.mean !== 0
+      ? "n/a (the baseline is 0)"
+      : "n/a (0 on both sides)";
     lines.push(
       `${label} ${check.verdict}: phase ${check.phase}, ${name}: ` +
-        `${check.candidate} / ${check.baseline} = ${metric.ratio.toFixed(3)} ± ` +
-        `${metric.ratioUncertainty.toFixed(3)} (${percent(metric.ratio)}), ${p}`,
+        `${check.candidate} / ${check.baseline} = ${ratio}, ${p}`,
     );
   }
   const failures = report.checks.filter((check) => check.failed).length;
@@ -236,4 +230,42 @@ export function gateLines(report: GateReport, alpha: number): string[] {
         (single ? " (ratio alone)" : ` with significance at alpha = ${alpha}`),
   );
   return lines;
+}
+
+/**
+ * The gate as a JSON-ready object (snake_case keys, as the result files use).
+ *
+ * @param report The gate's outcome.
+ * @param alpha The significance level used.
+ * @returns The document.
+ *
+ * @example Usage
+ * ```ts
+ * import { gateDocument } from "./energy_gate.ts";
+ * console.log(gateDocument({ checks: [], failed: false, failAbovePct: 5 }, 0.05).failed); // false
+ * ```
+ */
+export function gateDocument(report: GateReport, alpha: number): Record<string, unknown> {
+  return {
+    fail_above_pct: report.failAbovePct,
+    alpha,
+    failed: report.failed,
+    exit_status: report.failed ? EXIT_GATE_FAILED : 0,
+    checks: report.checks.map((check) => ({
+      baseline: check.baseline,
+      candidate: check.candidate,
+      phase: check.phase,
+      phase_index: check.phaseIndex,
+      metric: check.metric.source === "" ? "Duration" : check.metric.name,
+      source: check.metric.source,
+      ratio: Number.isFinite(check.metric.ratio) ? check.metric.ratio : null,
+      ratio_uncertainty: Number.isFinite(check.metric.ratioUncertainty)
+        ? check.metric.ratioUncertainty
+        : null,
+      p_value: check.metric.pValue,
+      ratio_only: check.ratioOnly,
+      verdict: check.verdict,
+      failed: check.failed,
+    })),
+  };
 }
