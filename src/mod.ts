@@ -22,7 +22,7 @@ export {
   type ProfileConfig,
   type RunSettings,
 } from "./profiler.ts";
-export type { MaybePromise, Metric, SampleSeries, Sensor, Source } from "./source.ts";
+export type { MaybePromise, Metric, SampleSeries, Sensor, Source, SourceScope } from "./source.ts";
 export type { PhaseResult, ProfileResult, RunResult, SamplingSummary } from "./result.ts";
 export type { PhaseMetrics, SourceFailure } from "./orchestrator.ts";
 export {

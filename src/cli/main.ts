@@ -20,6 +20,7 @@ import {
 import { ResultFile } from "../output/result_file.ts";
 import type { Comparison } from "../stats/comparison.ts";
 import { splitShellWords } from "./shell_words.ts";
+import { TaskContext } from "../cluster/task_context.ts";
 import { type InvokingUser, invokingUser } from "../process/invoking_user.ts";
 import type { ProfileResult } from "../result.ts";
 import type { Sensor } from "../source.ts";
@@ -67,6 +68,7 @@ interface ProfileFlags {
   sampleInterval?: number;
   timeline?: string;
   samplesCsv?: string;
+  nodeLeader?: number;
 }
 
 /** Sampling interval used when `--timeline` or `--samples-csv` comes without `--sample-interval`. */
@@ -408,7 +410,14 @@ async function profileCommand(
   for (const { command } of commands) {
     validateProfileConfig({ command, tokenPattern: flags.tokenPattern, sampleIntervalMs });
   }
-  const target = prepareProfileOutput(global);
+  // Under srun/mpirun: one reader of the node's machine-wide sources, and a file per task.
+  const task = TaskContext.detect({ nodeLeader: flags.nodeLeader });
+  taskFileNames(task, global, flags);
+  const target = prepareProfileOutput(
+    global,
+    undefined,
+    task.multiTask ? `-${task.placement!.rank}` : "",
+  );
   let markdown: ResultFile | undefined;
   let programStdout: WriterSink | undefined;
   const extra: SampleOutputs = {};
@@ -429,8 +438,17 @@ async function profileCommand(
       logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
     }
     programStdout = openProgramStdout(flags, target, runAs);
-    for (const source of await buildSources({ ...global, ...flags }, logger, "profile")) {
-      profiler.addSource(source);
+    const sources = task.selectSources(
+      await buildSources({ ...global, ...flags }, logger, "profile"),
+    );
+    for (const source of sources) profiler.addSource(source);
+    if (task.leftToLeader.length > 0) {
+      logger.info(
+        `local rank ${task.placement!.localRank} on ${task.placement!.node}: ` +
+          `${
+            task.leftToLeader.join(", ")
+          } read by the node leader (local rank ${task.leaderLocalRank})`,
+      );
     }
     const results = await profiler.profileCommands({
       ...settings,
@@ -450,6 +468,7 @@ async function profileCommand(
         exitCode: 130,
       });
     }
+    for (const result of results) task.record(result);
     const formatting = performance.now();
     let comparisons: Comparison[] = [];
     let text: string | Iterable<string>;
@@ -496,6 +515,21 @@ async function profileCommand(
     throw error;
   } finally {
     programStdout?.close();
+  }
+}
+
+/** Expands `%j %n %r %h %p` in every file flag; refuses one all tasks of a job would share. */
+function taskFileNames(task: TaskContext, global: GlobalFlags, flags: ProfileFlags): void {
+  if (global.outputFile !== undefined) global.outputFile = task.fileName("-o", global.outputFile);
+  if (flags.stdoutFile !== undefined) {
+    flags.stdoutFile = task.fileName("--stdout-file", flags.stdoutFile);
+  }
+  if (flags.exportMarkdown !== undefined) {
+    flags.exportMarkdown = task.fileName("--export-markdown", flags.exportMarkdown);
+  }
+  if (flags.timeline !== undefined) flags.timeline = task.fileName("--timeline", flags.timeline);
+  if (flags.samplesCsv !== undefined) {
+    flags.samplesCsv = task.fileName("--samples-csv", flags.samplesCsv);
   }
 }
 
