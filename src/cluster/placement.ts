@@ -127,8 +127,6 @@ export function detectPlacement(
     if (jobId !== undefined) placement.jobId = jobId;
     const localTasks = integer(env, "OMPI_COMM_WORLD_LOCAL_SIZE");
     if (localTasks !== undefined) placement.localTasks = localTasks;
-    const nodeId = integer(env, "OMPI_COMM_WORLD_NODE_RANK");
-    if (nodeId !== undefined) placement.nodeId = nodeId;
     return placement;
   }
   const slurmRank = integer(env, "SLURM_PROCID");

@@ -1,0 +1,108 @@
+/**
+ * `joule-profiler merge FILES... [-o job.json]`: joins the per-task results
+ * of a Slurm or MPI job into one job result.
+ *
+ * @module
+ */
+
+import { ProfilerError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import { ResultFile, writeText } from "../output/result_file.ts";
+import { invokingUser } from "../process/invoking_user.ts";
+import { mergeTaskFiles } from "../cluster/merge.ts";
+import { type OutputFlags, prepareListOutput } from "./output_target.ts";
+
+/** `merge` flags. */
+export interface MergeFlags extends OutputFlags {
+  /** Merge although ranks or leader files are missing. */
+  allowMissing?: boolean;
+  /** Merge files of different jobs. */
+  force?: boolean;
+  /** Keep formula-like CSV cells as they are. */
+  csvRaw?: boolean;
+}
+
+/**
+ * Runs `merge`: reads the files one at a time, checks they form one job,
+ * and writes the job result to stdout (terminal layout by default) or to
+ * `-o FILE` (format from `--json`/`--csv` or the extension). Nothing is
+ * written when a file is refused.
+ *
+ * @param files The per-task `--json` files.
+ * @param flags Output and strictness flags.
+ * @param logger Diagnostics.
+ * @returns The exit status (0).
+ * @throws {MergeError} On a file that cannot be merged (exit 2).
+ *
+ * @example Usage
+ * ```ts
+ * import { mergeCommand } from "./merge_command.ts";
+ * import { Logger } from "../logger.ts";
+ * await mergeCommand(["out-node1-0.json"], { json: true }, new Logger()).catch(() => 2);
+ * ```
+ */
+export async function mergeCommand(
+  files: readonly string[],
+  flags: MergeFlags,
+  logger: Logger,
+): Promise<number> {
+  const target = prepareListOutput(flags);
+  try {
+    const result = await mergeTaskFiles(files, flags);
+    const job = result.job!;
+    const unmeasured = job.nodes.filter((node) => !node.measured);
+    if (unmeasured.length > 0) {
+      logger.warn(
+        `merged without the leader file of ${unmeasured.map((node) => node.node).join(", ")}: ` +
+          `their energy is not in the totals`,
+      );
+    }
+    if (job.missingRanks.length > 0) {
+      logger.warn(`merged without rank(s) ${job.missingRanks.join(", ")}`);
+    }
+    const iterations = result.runs.length > 1;
+    let text: string | Iterable<string>;
+    switch (target.format) {
+      case "json":
+        text = (await import("../output/json.ts")).jsonChunks(result, iterations);
+        break;
+      case "csv":
+        text = (await import("../output/csv.ts")).csvChunks(result, iterations, {
+          rawCells: flags.csvRaw,
+        });
+        break;
+      case "terminal": {
+        const { formatTerminal } = await import("../output/terminal.ts");
+        const { formatJobTerminal } = await import("../cluster/job_terminal.ts");
+        const color = target.destination === "stdout" ? undefined : false;
+        text = [
+          formatTerminal(result, { color, statistics: iterations }),
+          "\n",
+          formatJobTerminal(job, result.runs[0]?.phases.map((phase) => phase.name) ?? []),
+        ];
+        break;
+      }
+    }
+    if (target.destination === "stdout") {
+      writeText(Deno.stdout, text);
+      return 0;
+    }
+    commit(target.destination, text);
+    logger.notice(`Job result written to: ${target.destination.path}`);
+    return 0;
+  } catch (error) {
+    if (target.destination !== "stdout") target.destination.discard();
+    throw error;
+  }
+}
+
+function commit(file: ResultFile, text: string | Iterable<string>): void {
+  try {
+    file.commit(text, invokingUser());
+  } catch (error) {
+    throw new ProfilerError(
+      `cannot write the job result to '${file.path}': ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
