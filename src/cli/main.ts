@@ -99,6 +99,15 @@ interface SampleOutputs {
   samplesCsv?: ResultFile;
 }
 
+/** `merge` flags. */
+interface MergeCliFlags {
+  outputFile?: string;
+  json?: boolean;
+  csv?: boolean;
+  allowMissing?: boolean;
+  force?: boolean;
+}
+
 /** `compare` flags. */
 interface CompareFlags {
   exportMarkdown?: string;
@@ -826,6 +835,12 @@ function buildCli(done: (code: Promise<number>) => void): Command {
       "do not offer the phase channel (JOULE_PROFILER_PHASE_FD / JOULE_PROFILER_PHASE_FIFO)",
     )
     .option(
+      "--node-leader <rank>",
+      "under srun/mpirun/mpiexec: the local rank that reads each node's machine-wide sources " +
+        "(RAPL, GPUs), so no node is counted twice (default 0)",
+      nonNegativeInteger("--node-leader"),
+    )
+    .option(
       "--use-root",
       "under sudo, run the program as root (by default it runs as the user who invoked sudo)",
     )
@@ -856,6 +871,41 @@ function buildCli(done: (code: Promise<number>) => void): Command {
     .configureOutput({ outputError: () => {} })
     .action((files: string[], flags: CompareFlags) => {
       done(compareCommand(program.opts<GlobalFlags>(), flags, files));
+    });
+
+  program
+    .command("merge")
+    .description(
+      "join the per-task --json results of a Slurm or MPI job into one job result: energy " +
+        "summed over nodes, process metrics over ranks, phases from earliest start to latest end",
+    )
+    .usage("[options] <task.json...>")
+    .argument("<files...>", "one --json result per task (e.g. out-*.json)")
+    .option("-o, --output-file <path>", "write the job result here (default: stdout)")
+    .addOption(new Option("--json", "write the job result as JSON").conflicts("csv"))
+    .addOption(new Option("--csv", "write the job result as CSV").conflicts("json"))
+    .option(
+      "--allow-missing",
+      "merge although ranks or a node leader's file are missing (such nodes are listed as " +
+        "unmeasured)",
+    )
+    .option("--force", "merge files of different jobs")
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+    .action((files: string[], flags: MergeCliFlags) => {
+      const global = program.opts<GlobalFlags>();
+      done(
+        import("./merge_command.ts").then(({ mergeCommand }) =>
+          mergeCommand(files, {
+            json: flags.json ?? global.json,
+            csv: flags.csv ?? global.csv,
+            outputFile: flags.outputFile ?? global.outputFile,
+            allowMissing: flags.allowMissing,
+            force: flags.force,
+            csvRaw: global.csvRaw,
+          }, new Logger(verbosityOf(global)))
+        ),
+      );
     });
 
   program
@@ -917,7 +967,7 @@ function verbosityFromArgs(args: string[]): number {
     if (arg === "--") break;
     if (arg === "--verbose") count++;
     else if (/^-v+$/.test(arg)) count += arg.length - 1;
-    if (["profile", "list-sensors", "doctor", "compare"].includes(arg)) break;
+    if (["profile", "list-sensors", "doctor", "compare", "merge"].includes(arg)) break;
   }
   return count;
 }
