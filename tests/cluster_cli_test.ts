@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { listDir, runCli } from "./helpers.ts";
+import { listDir, REPO_ROOT, runCli } from "./helpers.ts";
 import { writeFakePowercap } from "./fixtures/fake_powercap.ts";
 import { buildNvmlStub, stubChildEnv } from "./nvml_stub.ts";
 
@@ -186,4 +186,15 @@ Deno.test("merge: -o writes the job result (JSON, CSV, terminal); bad files leav
     duplicate.stderr,
     /out-node1-1\.json: rank 1 of job 77 is also in out-node1-1\.json/,
   );
+});
+
+Deno.test("the test cluster's scripts are shellcheck clean", async () => {
+  const output = await new Deno.Command("shellcheck", {
+    args: ["start_slurm.sh", "stop_slurm.sh"],
+    cwd: `${REPO_ROOT}scripts/test_cluster`,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, text);
 });

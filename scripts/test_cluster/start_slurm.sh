@@ -9,7 +9,8 @@
 # Prints `SLURM_CONF=DIR/slurm.conf` once `sinfo` shows both nodes idle;
 # stop it with scripts/test_cluster/stop_slurm.sh DIR. On failure it stops
 # what it started, prints the reason and the daemons' last log lines, and
-# exits non-zero.
+# exits non-zero. A non-root user can submit jobs to it (e.g. when the
+# tests started it through sudo).
 set -euo pipefail
 
 dir="${1:?usage: start_slurm.sh DIR [BASE_PORT]}"
@@ -36,7 +37,8 @@ done
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
 mkdir -p "$dir"/{munge,state,run,log,spool}
-chmod 700 "$dir/munge"
+# Users submitting jobs reach the socket in here; the key itself stays root-only (mode 400).
+chmod 755 "$dir" "$dir/munge"
 
 # munge: a private daemon with its own key and socket, so a system munged is left alone.
 key="$dir/munge/munge.key"

@@ -48,7 +48,12 @@ export async function mergeCommand(
 ): Promise<number> {
   const target = prepareListOutput(flags);
   try {
+    const started = performance.now();
     const result = await mergeTaskFiles(files, flags);
+    logger.info(
+      `merged ${files.length} file(s) in ${(performance.now() - started).toFixed(1)} ms; ` +
+        `peak RSS ${peakRssMiB()} MiB`,
+    );
     const job = result.job!;
     const unmeasured = job.nodes.filter((node) => !node.measured);
     if (unmeasured.length > 0) {
@@ -93,6 +98,17 @@ export async function mergeCommand(
   } catch (error) {
     if (target.destination !== "stdout") target.destination.discard();
     throw error;
+  }
+}
+
+/** The process's peak resident memory (VmHWM), MiB, or "?". */
+function peakRssMiB(): string {
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const kib = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
+    return Number.isFinite(kib) ? (kib / 1024).toFixed(1) : "?";
+  } catch {
+    return "?";
   }
 }
 
