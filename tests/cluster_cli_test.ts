@@ -153,6 +153,9 @@ Deno.test("merge: -o writes the job result (JSON, CSV, terminal); bad files leav
     ["node1", true],
     ["node2", true],
   ]);
+  const compare = await runCli(["compare", "job.json", "job.json"], { cwd });
+  assert.equal(compare.code, 0, compare.stderr);
+  assert.match(compare.stdoutText, /__A__/);
   const csv = await runCli(["--csv", "merge", ...files], { cwd });
   assert.equal(csv.code, 0, csv.stderr);
   assert.match(csv.stdoutText.split("\n")[0]!, /;/);

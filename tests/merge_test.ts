@@ -253,6 +253,7 @@ Deno.test("merge: truncated or foreign JSON names the file", async () => {
     [...paths.slice(0, 2), "/nonexistent/x.json"],
     /cannot read '\/nonexistent\/x\.json'/,
   );
+  await refusal([paths[0]!, "/dev/zero"], /'\/dev\/zero' is not a regular file/);
 });
 
 Deno.test("merge: phases that do not match name the rank and the phase", async () => {

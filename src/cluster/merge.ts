@@ -28,6 +28,9 @@ import type { Metric } from "../source.ts";
 import type { JobSummary, NodePhase, NodeSummary } from "./job_summary.ts";
 import type { Launcher, TaskPlacement } from "./placement.ts";
 
+/** The largest file read as a task result: V8 strings stop at 2^29 characters anyway. */
+const MAX_TASK_FILE_BYTES = 512 * 2 ** 20;
+
 /** How strict the merge is. */
 export interface MergeOptions {
   /**
@@ -554,8 +557,19 @@ export async function mergeTaskFiles(
   for (const file of files) {
     let text: string;
     try {
+      const info = await Deno.stat(file);
+      // A FIFO or device would block or never end; a huge file is no task result.
+      if (!info.isFile) throw new MergeError(`'${file}' is not a regular file`, file);
+      if (info.size > MAX_TASK_FILE_BYTES) {
+        throw new MergeError(
+          `'${file}' is ${(info.size / 2 ** 20).toFixed(0)} MiB: larger than a task result ` +
+            `can be (${MAX_TASK_FILE_BYTES / 2 ** 20} MiB)`,
+          file,
+        );
+      }
       text = await Deno.readTextFile(file);
     } catch (error) {
+      if (error instanceof MergeError) throw error;
       throw new MergeError(`cannot read '${file}': ${(error as Error).message}`, file);
     }
     merger.addText(file, text);
