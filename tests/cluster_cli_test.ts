@@ -27,7 +27,7 @@ function slurmTask(rank: number): Record<string, string> {
   };
 }
 
-async function sourcesEnv(): Promise<Record<string, string>> {
+async function sourcesEnv(nvmlLog = ""): Promise<Record<string, string>> {
   const root = await Deno.makeTempDir({ prefix: "jp-task-" });
   await writeFakePowercap(root, [{ id: "intel-rapl:0", name: "package-0", energyUj: 1000 }]);
   await Deno.mkdir(`${root}/no-pmu`);
@@ -35,7 +35,7 @@ async function sourcesEnv(): Promise<Record<string, string>> {
     JOULE_PROFILER_RAPL_PATH: `${root}/intel-rapl`,
     JOULE_PROFILER_EVENT_SOURCE_PATH: `${root}/no-pmu`,
     JOULE_PROFILER_NVML_PATH: await buildNvmlStub(),
-    ...stubChildEnv({}),
+    ...stubChildEnv({ NVML_STUB_LOG: nvmlLog }),
   };
 }
 
@@ -62,9 +62,11 @@ async function profileTask(
 
 Deno.test("task: the node leader reads RAPL and the GPUs, the other tasks leave them to it", async () => {
   const cwd = await Deno.makeTempDir();
-  const env = await sourcesEnv();
-  await profileTask(2, cwd, env);
-  await profileTask(3, cwd, env);
+  const logs = await Deno.makeTempDir();
+  await profileTask(2, cwd, await sourcesEnv(`${logs}/leader.log`));
+  await profileTask(3, cwd, await sourcesEnv(`${logs}/other.log`));
+  assert.match(await Deno.readTextFile(`${logs}/leader.log`), /^init\n/);
+  assert.deepEqual(await listDir(logs), ["leader.log"], "the other task never loads NVML");
   assert.deepEqual(await listDir(cwd), ["out-node2-2.json", "out-node2-3.json"]);
   const leader: Document = JSON.parse(await Deno.readTextFile(`${cwd}/out-node2-2.json`));
   const other: Document = JSON.parse(await Deno.readTextFile(`${cwd}/out-node2-3.json`));
@@ -73,7 +75,7 @@ Deno.test("task: the node leader reads RAPL and the GPUs, the other tasks leave 
   assert.deepEqual(sources(leader), ["NVML", "RAPL (Powercap)"]);
   assert.deepEqual(sources(other), []);
   assert.equal(leader.placement!.node_leader, true);
-  assert.deepEqual(other.placement!.left_to_leader, ["RAPL (Powercap)", "NVML"]);
+  assert.deepEqual(other.placement!.left_to_leader, ["RAPL", "NVML"]);
   assert.deepEqual(
     Object.fromEntries(
       ["launcher", "job_id", "node", "rank", "local_rank", "node_id", "tasks", "local_tasks"].map(

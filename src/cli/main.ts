@@ -27,6 +27,7 @@ import type { Sensor } from "../source.ts";
 import {
   buildSources,
   eventSourcePath,
+  machineWideSourceKinds,
   parseGpuList,
   raplPath,
   type SourceFlags,
@@ -448,9 +449,10 @@ async function profileCommand(
     }
     programStdout = openProgramStdout(flags, target, runAs);
     const sources = task.selectSources(
-      await buildSources({ ...global, ...flags }, logger, "profile"),
+      await buildSources({ ...global, ...flags, machineWide: task.nodeLeader }, logger, "profile"),
     );
     for (const source of sources) profiler.addSource(source);
+    if (!task.nodeLeader) task.leaveToLeader(machineWideSourceKinds(global));
     if (task.leftToLeader.length > 0) {
       logger.info(
         `local rank ${task.placement!.localRank} on ${task.placement!.node}: ` +

@@ -117,12 +117,23 @@ export class TaskContext {
    */
   selectSources(sources: readonly Source[]): Source[] {
     const { read, leftToLeader } = sourcesForTask(sources, this.nodeLeader);
-    this.#leftToLeader = leftToLeader;
+    this.leaveToLeader(leftToLeader);
     // A dropped source may hold a library or files open (NVML): release them now.
     for (const source of sources) {
       if (!read.includes(source)) (source as { close?: () => void }).close?.();
     }
     return read;
+  }
+
+  /**
+   * Records machine-wide sources this task did not even open because its
+   * node leader reads them (a non-leader skips opening RAPL and GPUs).
+   *
+   * @param names The sources' names or kinds.
+   */
+  leaveToLeader(names: readonly string[]): void {
+    if (this.nodeLeader) return;
+    for (const name of names) if (!this.#leftToLeader.includes(name)) this.#leftToLeader.push(name);
   }
 
   /** Names of the machine-wide sources left to the node leader. */
