@@ -134,12 +134,12 @@ Deno.test("task: the default result name carries the rank; --node-leader is chec
 
 Deno.test("no launcher: no placement in the result, names without placeholders unchanged", async () => {
   const cwd = await Deno.makeTempDir();
-  const out = await runCli(["--json", "-o", "plain.json", "profile", "--", "true"], {
+  const out = await runCli(["--json", "-o", "plain-%r.json", "profile", "--", "true"], {
     cwd,
     env: { SLURM_JOB_ID: "", OMPI_COMM_WORLD_RANK: "", PMI_RANK: "", SLURM_PROCID: "" },
   });
   assert.equal(out.code, 0, out.stderr);
-  const document = JSON.parse(await Deno.readTextFile(`${cwd}/plain.json`));
+  const document = JSON.parse(await Deno.readTextFile(`${cwd}/plain-%r.json`));
   assert.equal(document.placement, undefined);
 });
 

@@ -40,7 +40,7 @@ export interface TaskContextOptions {
  * import { TaskContext } from "./task_context.ts";
  * const task = TaskContext.detect({ env: {} });
  * console.log(task.placement, task.nodeLeader); // undefined true
- * console.log(task.fileName("-o", "out-%r.json")); // "out-0.json"
+ * console.log(task.fileName("-o", "out-%r.json")); // "out-%r.json": no launcher, no change
  * ```
  */
 export class TaskContext {
@@ -91,8 +91,9 @@ export class TaskContext {
   }
 
   /**
-   * This task's name for a file flag: refuses a name every task would
-   * share, then expands `%j %n %r %h %p %%`.
+   * This task's name for a file flag: under a launcher, refuses a name
+   * every task would share, then expands `%j %n %r %h %p %%`; without one,
+   * the name as given.
    *
    * @param flag The flag, for messages (e.g. `-o`).
    * @param template The name as given.
@@ -100,6 +101,8 @@ export class TaskContext {
    * @throws {UsageError} For a shared name or an unknown placeholder.
    */
   fileName(flag: string, template: string): string {
+    // Without a launcher nothing changes: names are taken as given, `%` included.
+    if (this.placement === undefined) return template;
     checkTaskFileName(flag, template, this.placement);
     return expandTaskFileName(template, {
       placement: this.placement,
