@@ -307,6 +307,15 @@ Deno.test("merge: a merged result is not merged again; nothing to merge is an er
   const directory = await Deno.makeTempDir();
   const job = await mergeTaskFiles(await writeTasks(JOB, directory));
   await Deno.writeTextFile(`${directory}/job.json`, formatJson(job));
-  await refusal([`${directory}/job.json`], /job\.json has no placement/);
+  await refusal([`${directory}/job.json`], /job\.json is already a merged job result/);
+  const [reread] = parseResultFile(await Deno.readTextFile(`${directory}/job.json`), "job.json");
+  // Epoch nanoseconds exceed 2^53: JSON numbers keep them to a few hundred ns.
+  const nearNs = (_key: string, value: unknown) =>
+    typeof value === "bigint" ? Number(value) : value;
+  assert.equal(
+    JSON.stringify(reread!.job, nearNs),
+    JSON.stringify(job.job, nearNs),
+    "the per-node breakdown reads back as written",
+  );
   assert.throws(() => new JobMerger().finish(), /merge needs at least one task's file/);
 });

@@ -9,6 +9,7 @@ import { UsageError } from "../errors.ts";
 import type { PhaseResult, ProfileResult, RunResult } from "../result.ts";
 import type { Metric } from "../source.ts";
 import type { Launcher, TaskPlacement } from "../cluster/placement.ts";
+import type { JobSummary, NodePhase, NodeSummary } from "../cluster/job_summary.ts";
 
 type Json = Record<string, unknown>;
 
@@ -108,7 +109,65 @@ function readResult(document: Json, where: string): ProfileResult {
   if (document.placement !== undefined) {
     result.placement = readPlacement(document.placement, `${where}: placement`);
   }
+  if (document.job !== undefined) result.job = readJob(document.job, `${where}: job`);
   return result;
+}
+
+function readNodePhase(value: unknown, where: string): NodePhase {
+  if (!isObject(value)) throw new TypeError(`${where}: a node phase is not an object`);
+  const metrics = Array.isArray(value.metrics) ? value.metrics : [];
+  return {
+    startNs: wideInteger(value.start_ns, `${where}: start_ns`),
+    endNs: wideInteger(value.end_ns, `${where}: end_ns`),
+    durationMs: number(value.duration_ms, `${where}: duration_ms`),
+    metrics: metrics.map((metric) => readMetric(metric, where)),
+  };
+}
+
+function readNode(value: unknown, where: string): NodeSummary {
+  if (!isObject(value) || typeof value.node !== "string") {
+    throw new TypeError(`${where}: a node is not an object with a name`);
+  }
+  const here = `${where} ${value.node}`;
+  const phases = (list: unknown) => {
+    if (!Array.isArray(list)) throw new TypeError(`${here}: no phases[]`);
+    return list.map((phase) => readNodePhase(phase, here));
+  };
+  const runs = Array.isArray(value.iterations)
+    ? value.iterations.map((run) => phases(isObject(run) ? run.phases : undefined))
+    : [phases(value.phases)];
+  const node: NodeSummary = {
+    node: value.node,
+    ranks: Array.isArray(value.ranks)
+      ? value.ranks.map((rank) => count(rank, `${here}: rank`))
+      : [],
+    measured: value.measured === true,
+    runs,
+  };
+  if (typeof value.job_id === "string") node.jobId = value.job_id;
+  if (value.leader_rank !== undefined) {
+    node.leaderRank = count(value.leader_rank, `${here}: leader_rank`);
+  }
+  return node;
+}
+
+function readJob(value: unknown, where: string): JobSummary {
+  if (!isObject(value)) throw new TypeError(`${where} is not an object`);
+  if (typeof value.launcher !== "string" || !LAUNCHERS.includes(value.launcher)) {
+    throw new TypeError(`${where}: unknown launcher ${JSON.stringify(value.launcher)}`);
+  }
+  const strings = (list: unknown) =>
+    Array.isArray(list) ? list.filter((item): item is string => typeof item === "string") : [];
+  return {
+    launcher: value.launcher as Launcher,
+    jobIds: strings(value.job_ids),
+    tasks: count(value.tasks, `${where}: tasks`),
+    files: count(value.files, `${where}: files`),
+    missingRanks: strings(value.missing_ranks),
+    nodes: Array.isArray(value.nodes)
+      ? value.nodes.map((node) => readNode(node, `${where}: node`))
+      : [],
+  };
 }
 
 const LAUNCHERS: readonly string[] = ["slurm", "openmpi", "mpich"] satisfies Launcher[];
