@@ -103,7 +103,8 @@ async function setUp(): Promise<{ root: string; wrapper: string; writer: Deno.Ch
   }
   await Deno.mkdir(`${root}/no-pmu`);
   await Deno.mkdir(`${root}/out`);
-  const wrapper = `${root}/joule-profiler`;
+  await Deno.mkdir(`${root}/bin`);
+  const wrapper = `${root}/bin/joule-profiler`;
   await Deno.writeTextFile(
     wrapper,
     `#!/bin/sh
@@ -312,6 +313,41 @@ Deno.test({
           "node1",
           "node2",
         ]);
+        checkJobEnergy(merged, leaders);
+      });
+
+      await t.step("the README's sbatch script: srun inside the batch job, then merge", async () => {
+        const folder = `${root}/batch`;
+        await Deno.mkdir(folder);
+        const script = `${folder}/job.sh`;
+        await Deno.writeTextFile(
+          script,
+          `#!/bin/bash
+#SBATCH --job-name=solver
+#SBATCH --nodes=2
+#SBATCH --ntasks-per-node=2
+#SBATCH --output=solver-%j.log
+set -e
+mkdir -p "energy-$SLURM_JOB_ID"
+srun joule-profiler --json -o "energy-$SLURM_JOB_ID/task-%n-%r.json" profile -- ${PROGRAM[0]} ${
+            PROGRAM[1]
+          } '${PROGRAM[2]}'
+joule-profiler merge "energy-$SLURM_JOB_ID"/task-*.json -o "energy-$SLURM_JOB_ID/job.json"
+`,
+        );
+        const batch = await run(["sbatch", "--wait", "--parsable", script], {
+          cwd: folder,
+          env: { ...env, PATH: `${root}/bin:${Deno.env.get("PATH")}` },
+        });
+        const jobId = batch.stdout.trim().split(";")[0]!;
+        const log = await Deno.readTextFile(`${folder}/solver-${jobId}.log`).catch(() => "");
+        assert.equal(batch.code, 0, `${batch.stderr}\n${log}`);
+        const merged = JSON.parse(
+          await Deno.readTextFile(`${folder}/energy-${jobId}/job.json`),
+        );
+        assert.deepEqual(merged.job.job_ids, [jobId]);
+        assert.equal(merged.job.files, 4);
+        const leaders = leadersByNode(await readTasks(`${folder}/energy-${jobId}`, /^task-/));
         checkJobEnergy(merged, leaders);
       });
 
