@@ -17,9 +17,10 @@ import { SignalRelay } from "./process/signal_relay.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
 import { HookError, runHook } from "./process/hook_command.ts";
 import { measureIdle } from "./idle_measurement.ts";
-import { DEFAULT_MAX_PHASES, runProgram } from "./program_run.ts";
+import { runProgram } from "./program_run.ts";
+import { DEFAULT_MAX_PHASES, MAX_PHASES_LIMIT, RUN_SETTING_LIMITS } from "./run_limits.ts";
 
-export { DEFAULT_MAX_PHASES };
+export { DEFAULT_MAX_PHASES, MAX_PHASES_LIMIT, RUN_SETTING_LIMITS };
 import type { ProfileResult, RunResult } from "./result.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { reviewRuns } from "./stats/run_review.ts";
@@ -126,9 +127,6 @@ export interface RunSettings {
    */
   maxPhases?: number;
 }
-
-/** The largest phase limit accepted: past it the boundary arrays alone outgrow memory. */
-export const MAX_PHASES_LIMIT = 100_000_000;
 
 /** The shortest sampling interval accepted, ms: Deno's timers are about 1 ms coarse. */
 export const MIN_SAMPLE_INTERVAL_MS = 1;
@@ -243,21 +241,6 @@ export function validateRunSettings(
     );
   }
 }
-
-/**
- * The largest values the run settings accept: beyond them a value is a
- * typo (a week of runs, an hour of idle), not a plan.
- */
-export const RUN_SETTING_LIMITS = {
-  /** `iterations`, `minRuns`, `warmup`. */
-  maxRuns: 1_000_000,
-  /** `minTimeSeconds`: 7 days. */
-  maxMinTimeSeconds: 604_800,
-  /** `idleSeconds`: 1 hour. */
-  maxIdleSeconds: 3_600,
-  /** `sampleIntervalMs`: 1 hour. */
-  maxSampleIntervalMs: 3_600_000,
-} as const;
 
 /** A command ready to run. */
 interface PreparedCommand {

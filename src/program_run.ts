@@ -8,6 +8,7 @@
 import { ClockAnchor } from "./clock.ts";
 import { ProfilerError } from "./errors.ts";
 import { signalName } from "./ffi/libc.ts";
+import { DEFAULT_MAX_PHASES } from "./run_limits.ts";
 import type { Logger } from "./logger.ts";
 import { SourceOrchestrator } from "./orchestrator.ts";
 import { BoundaryLog, END_TOKEN, START_TOKEN } from "./phase/boundary_log.ts";
@@ -72,15 +73,6 @@ export interface ProgramRunOptions {
    */
   maxPhases?: number;
 }
-
-/**
- * Phases measured per run unless `maxPhases` says otherwise. Until the
- * results are written each phase costs about 0.5 KB with no energy source
- * (more with many metrics per phase), so this keeps the profiler under
- * 300 MB in JSON and CSV however many tokens a program prints (figures in
- * docs/PERFORMANCE.md); raise it for programs with more phases.
- */
-export const DEFAULT_MAX_PHASES = 150_000;
 
 /**
  * Runs the program once and returns its phases.

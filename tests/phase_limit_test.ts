@@ -66,3 +66,28 @@ for (const format of ["json", "csv"]) {
     assert.match(out.stderr, /past --max-phases not measured/);
   });
 }
+
+Deno.test("profile --max-phases N stops measuring after N phases, with a warning", async () => {
+  const out = await runCli([
+    "--json",
+    "-o",
+    "-",
+    "profile",
+    "--max-phases",
+    "2",
+    "--",
+    "sh",
+    "-c",
+    "echo __A__; echo __B__; echo __C__",
+  ]);
+  assert.equal(out.code, 0, out.stderr);
+  const document = JSON.parse(out.stdoutText);
+  assert.deepEqual(
+    document.phases.map((phase: { start_token: string; end_token: string }) =>
+      `${phase.start_token} -> ${phase.end_token}`
+    ),
+    ["START -> __A__", "__A__ -> END"],
+  );
+  assert.match(out.stderr, /reached 2 phases \(--max-phases\)/);
+  assert.match(out.stderr, /2 token\(s\) past --max-phases not measured/);
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { REPO_ROOT, runCli } from "./helpers.ts";
+import { validateProfileConfig, validateRunSettings } from "../src/profiler.ts";
 import { writeFakePowercap } from "./fixtures/fake_powercap.ts";
 import { NumericFile } from "../src/ffi/numeric_file.ts";
 import { SyscallError } from "../src/ffi/libc.ts";
@@ -58,6 +59,23 @@ async function runBounded(args: string[], env: Record<string, string> = {}, limi
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
+Deno.test("library run settings of absurd magnitude are refused with their valid range", () => {
+  const cases: [() => void, RegExp][] = [
+    [
+      () => validateRunSettings({ warmup: 2 ** 53 }),
+      /warm-up runs must be an integer from 0 to 1000000/,
+    ],
+    [() => validateRunSettings({ idleSeconds: 1e300 }), /at most 3600 seconds/],
+    [() => validateRunSettings({ minTimeSeconds: Infinity }), /from 0 to 604800 seconds/],
+    [() => validateProfileConfig({ command: ["true"], iterations: 1e7 }), /from 1 to 1000000/],
+    [
+      () => validateProfileConfig({ command: ["true"], sampleIntervalMs: 1e300 }),
+      /from 1 to 3600000/,
+    ],
+  ];
+  for (const [call, message] of cases) assert.throws(call, message);
+});
+
 Deno.test("command-line values of absurd magnitude are refused with their valid range", async () => {
   const rapl = await Deno.makeTempDir();
   await writeFakePowercap(rapl, [{ id: "intel-rapl:0", name: "package-0" }]);
@@ -66,20 +84,20 @@ Deno.test("command-line values of absurd magnitude are refused with their valid 
     JOULE_PROFILER_EVENT_SOURCE_PATH: await Deno.makeTempDir(),
   };
   const cases: [string[], RegExp, Record<string, string>?][] = [
+    [["-n", "9007199254740991"], /--iterations must be from 1 to 1000000, got '9007199254740991'/],
+    [["-n", "99999999999999999999"], /--iterations must be from 1 to 1000000/],
+    [["--warmup", "9007199254740991"], /--warmup must be from 0 to 1000000/],
+    [["--min-runs", "5000000"], /--min-runs must be from 1 to 1000000/],
+    [["--min-time", "1e300"], /--min-time must be from 0 to 604800/],
+    [["--idle", "1e300"], /--idle must be from 0 to 3600/],
+    [["--sample-interval", "1e12"], /--sample-interval must be from 1 to 3600000/],
+    [["--rapl-polling", "1e300"], /--rapl-polling must be from 0 to 3600/, raplEnv],
     [
-      ["-n", "9007199254740991"],
-      /iterations must be an integer from 1 to 1000000, got 9007199254740991/,
-    ],
-    [["--warmup", "9007199254740991"], /warm-up runs must be an integer from 0 to 1000000/],
-    [["--min-runs", "5000000"], /minimum runs must be an integer from 1 to 1000000/],
-    [["--min-time", "1e300"], /minimum time must be from 0 to 604800 seconds/],
-    [["--idle", "1e300"], /idle measurement must last more than 0 and at most 3600 seconds/],
-    [["--sample-interval", "1e12"], /sampling interval must be from 1 to 3600000 milliseconds/],
-    [
-      ["--rapl-polling", "1e300"],
+      ["--rapl-polling", "0.00001"],
       /--rapl-polling must be 0 \(off\) or from 0.001 to 3600/,
       raplEnv,
     ],
+    [["--max-phases", "1000000000"], /--max-phases must be from 1 to 100000000/],
   ];
   for (const [flags, message, env] of cases) {
     const out = await runBounded(["--json", "-o", "-", "profile", ...flags, "--", "true"], env);
