@@ -6,10 +6,16 @@
  */
 
 import { main } from "./src/cli/main.ts";
-import { closeDebugSignal } from "./src/process/debug_signal.ts";
+import { closeDebugSignal, closeEnvironmentInspector } from "./src/process/debug_signal.ts";
 
 if (import.meta.main) {
   // Before anything else: SIGUSR1 would otherwise open the V8 inspector (docs/SECURITY.md).
   closeDebugSignal();
+  if (await closeEnvironmentInspector()) {
+    console.error(
+      "warning: NODE_OPTIONS opened a debugger (--inspect); closed it: the profiler opens no " +
+        "debugger entry unless asked on deno's own command line (docs/SECURITY.md)",
+    );
+  }
   Deno.exit(await main(Deno.args));
 }

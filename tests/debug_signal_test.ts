@@ -177,3 +177,40 @@ Deno.test("closeDebugSignal() installs a handler the runtime's later hooks do no
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(await inspectorListening(), false);
 });
+
+Deno.test({
+  name: "an inspector NODE_OPTIONS=--inspect opened is closed before the program runs",
+  ignore: Deno.build.os !== "linux",
+  sanitizeResources: false,
+  fn: async () => {
+    assert.equal(await inspectorListening(), false, "port 9229 is free before the test");
+    const cwd = await sharedDir();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        `${REPO_ROOT}main.ts`,
+        "--json",
+        "-o",
+        "r.json",
+        "profile",
+        "--",
+        "sh",
+        "-c",
+        PROGRAM,
+      ],
+      cwd,
+      env: { NO_COLOR: "1", NODE_OPTIONS: "--inspect" },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    await waitFor(`${cwd}/started`);
+    const listening = await inspectorListening();
+    await Deno.writeTextFile(`${cwd}/go`, "");
+    const out = await child.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(listening, false, "no inspector while the program runs");
+    assert.equal(out.code, 0, stderr);
+    assert.match(stderr, /NODE_OPTIONS opened a debugger \(--inspect\); closed it/);
+  },
+});

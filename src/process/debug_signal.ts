@@ -16,6 +16,13 @@
  * state): unlike `SIG_IGN`, a caught signal goes back to its default at
  * `exec`, so the profiled program gets SIGUSR1 as it would without us.
  *
+ * `deno run` also honours `--inspect` in `NODE_OPTIONS` (Deno ≥ 2.8), and
+ * opens the inspector before any script code runs; such an inspector is
+ * closed here at once, unless `--inspect` was given on deno's own command
+ * line. (`--inspect-brk` or `--inspect-wait` in `NODE_OPTIONS` stop before
+ * any script code: nothing in the script can close those; see
+ * docs/SECURITY.md.)
+ *
  * @module
  */
 
@@ -65,4 +72,50 @@ export function debugSignalClosed(): boolean {
   if (handler === undefined || handler === null) return false;
   const current = libc().signal(SIGNALS.SIGUSR1, handler);
   return Deno.UnsafePointer.equals(current, handler);
+}
+
+/**
+ * Closes an inspector that `NODE_OPTIONS` opened, unless deno's own command
+ * line asked for one (`deno run --inspect …`, read from `/proc/self/cmdline`).
+ *
+ * @param nodeOptions The `NODE_OPTIONS` value (default: the process's).
+ * @returns `true` when an inspector was open and has been closed.
+ *
+ * @example Usage
+ * ```ts
+ * import { closeEnvironmentInspector } from "./debug_signal.ts";
+ * if (await closeEnvironmentInspector()) console.error("closed the inspector NODE_OPTIONS opened");
+ * ```
+ */
+export async function closeEnvironmentInspector(
+  nodeOptions: string | undefined = environmentNodeOptions(),
+): Promise<boolean> {
+  if (nodeOptions === undefined || !/--inspect/.test(nodeOptions)) return false;
+  if (inspectOnCommandLine()) return false;
+  // Loaded only here: the Node layer costs start-up time.
+  const inspector = await import("node:inspector");
+  if (inspector.url() === undefined) return false;
+  inspector.close();
+  return true;
+}
+
+function environmentNodeOptions(): string | undefined {
+  try {
+    return Deno.env.get("NODE_OPTIONS");
+  } catch {
+    return undefined; // no env permission: the runtime read it anyway, so look no further
+  }
+}
+
+/** Whether deno's arguments before the script include an `--inspect*` flag. */
+function inspectOnCommandLine(): boolean {
+  try {
+    const args = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
+    const script = args.findIndex((arg) => /\.(ts|js|mjs)$/.test(arg));
+    return args.slice(0, script < 0 ? args.length : script).some((arg) =>
+      arg.startsWith("--inspect")
+    );
+  } catch {
+    return false;
+  }
 }
