@@ -192,6 +192,10 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       reportLines: true,
     });
     pumps.push({ pump: stdoutPump, running: stdoutPump.run() });
+    // The FIFO is read through a thread: bytes it has taken from the kernel may
+    // not have reached the scanner yet when the program exits. A marker line
+    // written after the program's last byte tells when they all have.
+    const fifoSync = channel === undefined ? undefined : new ChannelSync();
     // The channel's two ways in (socket descriptor, FIFO path), each with its own line state.
     const channelPumps = channel === undefined
       ? []
@@ -200,7 +204,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
         const pump = new TokenPump({
           reader: readable.getReader({ mode: "byob" }),
           scanner: new TokenScanner(CHANNEL_LINE),
-          boundary,
+          boundary: readable === channel.file.readable ? fifoSync!.filter(boundary) : boundary,
           reportLines: false,
         });
         const entry = { pump, running: pump.run() };
@@ -233,6 +237,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     // Tokens the program wrote to the channel just before exiting come first;
     // an empty channel (the usual case) costs no wait before END.
     if (channel !== undefined && channel.unread() > 0) await drainChannel(channel);
+    if (channel !== undefined) await fifoSync!.wait(channel);
     // Stopped before END: the last boundary read is never delayed by a sample.
     if (sampling !== undefined) await sampling.sampler.stop();
     closing = true;
@@ -378,6 +383,37 @@ function serializeBoundaries(take: BoundaryFn): BoundaryFn {
     queue = queue.then(() => take(token, line)).finally(() => queued--);
     return queue;
   };
+}
+
+/**
+ * Waits until everything written to the phase FIFO before now has been
+ * scanned: a marker line (random per run, so no program writes it) goes in
+ * after the program's bytes, and FIFO order does the rest.
+ */
+class ChannelSync {
+  readonly #marker = `\u0001joule-profiler-sync-${crypto.randomUUID()}`;
+  #seen: (() => void) | undefined;
+
+  /** Wraps the FIFO's boundary function so the marker is not a token. */
+  filter(take: BoundaryFn): BoundaryFn {
+    return (token, line) => {
+      if (token === this.#marker) {
+        this.#seen?.();
+        return;
+      }
+      return take(token, line);
+    };
+  }
+
+  /** Sends the marker and waits for it (at most 100 ms, should the reader be gone). */
+  async wait(channel: PhaseChannel): Promise<void> {
+    const seen = new Promise<void>((resolve) => this.#seen = resolve);
+    if (!channel.send(`${this.#marker}\n`)) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => timer = setTimeout(resolve, DRAIN_MAX_MS));
+    await Promise.race([seen, bound]);
+    clearTimeout(timer);
+  }
 }
 
 /** Waits (at most 100 ms) until what the program wrote to the channel was read. */

@@ -178,6 +178,23 @@ export class PhaseChannel {
   }
 
   /**
+   * Writes a line into the FIFO after whatever the program wrote there.
+   *
+   * @param line The text, ending with a newline.
+   * @returns `false` when the FIFO is closed already.
+   */
+  send(line: string): boolean {
+    try {
+      const bytes = new TextEncoder().encode(line);
+      let offset = 0;
+      while (offset < bytes.length) offset += this.file.writeSync(bytes.subarray(offset));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * Wakes reads waiting on the empty channel with an empty line (which is
    * not a token), so the readers can stop.
    */
