@@ -18,9 +18,14 @@ import type { InvokingUser } from "./process/invoking_user.ts";
 import { HookError, runHook } from "./process/hook_command.ts";
 import { measureIdle } from "./idle_measurement.ts";
 import { runProgram } from "./program_run.ts";
-import { DEFAULT_MAX_PHASES, MAX_PHASES_LIMIT, RUN_SETTING_LIMITS } from "./run_limits.ts";
+import {
+  DEFAULT_MAX_PHASES,
+  defaultMaxPhases,
+  MAX_PHASES_LIMIT,
+  RUN_SETTING_LIMITS,
+} from "./run_limits.ts";
 
-export { DEFAULT_MAX_PHASES, MAX_PHASES_LIMIT, RUN_SETTING_LIMITS };
+export { DEFAULT_MAX_PHASES, defaultMaxPhases, MAX_PHASES_LIMIT, RUN_SETTING_LIMITS };
 import type { ProfileResult, RunResult } from "./result.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { reviewRuns } from "./stats/run_review.ts";
@@ -122,8 +127,9 @@ export interface RunSettings {
   sampleIntervalMs?: number;
   /**
    * Measure at most this many phases per run (≥ 1); later tokens are
-   * passed on but not measured, with a warning. Default
-   * {@linkcode DEFAULT_MAX_PHASES}, which keeps memory under 300 MB.
+   * passed on but not measured, with a warning. Default:
+   * {@linkcode defaultMaxPhases} of the sources' sensors (at most
+   * {@linkcode DEFAULT_MAX_PHASES}), which keeps memory under 300 MB.
    */
   maxPhases?: number;
 }
@@ -363,6 +369,7 @@ export class JouleProfiler {
     const minTimeMs = (config.minTimeSeconds ?? 0) * 1000;
     let idle: IdleBaseline | undefined;
     let stoppedBy: string | undefined;
+    const maxPhases = config.maxPhases ?? defaultMaxPhases(await sensorCount(this.#sources));
     const runOnce = async (entry: PreparedCommand, index: number, label: string) => {
       logger.info(`${label}: ${entry.command.join(" ")}`);
       const hookOptions = { cwd: config.cwd, env: config.env, runAs: config.runAs };
@@ -385,7 +392,7 @@ export class JouleProfiler {
           runAs: config.runAs,
           phaseChannel: config.phaseChannel,
           sampleIntervalMs: config.sampleIntervalMs,
-          maxPhases: config.maxPhases,
+          maxPhases,
         });
       } catch (error) {
         if (config.cleanup !== undefined) {
@@ -488,6 +495,19 @@ export class JouleProfiler {
     for (const result of results) reviewRuns(result, logger);
     return results;
   }
+}
+
+/** Sensors across the sources (0 for a source that cannot list them). */
+async function sensorCount(sources: readonly Source[]): Promise<number> {
+  let count = 0;
+  for (const source of sources) {
+    try {
+      count += (await source.sensors()).filter((sensor) => sensor.available !== false).length;
+    } catch {
+      // Unknown: counted as none.
+    }
+  }
+  return count;
 }
 
 /** A hook failed after a run that completed: carries both. */

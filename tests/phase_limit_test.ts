@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { Logger } from "../src/logger.ts";
 import { DiscardSink } from "../src/process/byte_sink.ts";
-import { JouleProfiler, validateProfileConfig } from "../src/profiler.ts";
+import { defaultMaxPhases, JouleProfiler, validateProfileConfig } from "../src/profiler.ts";
+import { twoSocketZones, writeFakePowercap } from "./fixtures/fake_powercap.ts";
 import { UsageError } from "../src/errors.ts";
-import { runCli } from "./helpers.ts";
+import { REPO_ROOT, runCli } from "./helpers.ts";
 
 class CollectingSink extends DiscardSink {
   text = "";
@@ -90,4 +91,51 @@ Deno.test("profile --max-phases N stops measuring after N phases, with a warning
   );
   assert.match(out.stderr, /reached 2 phases \(--max-phases\)/);
   assert.match(out.stderr, /2 token\(s\) past --max-phases not measured/);
+});
+
+Deno.test("the default phase limit shrinks with the sensors, never below 10,000", () => {
+  assert.equal(defaultMaxPhases(0), 150_000);
+  assert.equal(defaultMaxPhases(7), 33_288);
+  let previous = Infinity;
+  for (let sensors = 0; sensors < 200; sensors++) {
+    const limit = defaultMaxPhases(sensors);
+    assert.ok(limit <= previous && limit >= 10_000);
+    previous = limit;
+  }
+});
+
+Deno.test("1 M tokens with two fake RAPL sockets (7 sensors) stay under 300 MB in CSV", async () => {
+  const root = await Deno.makeTempDir();
+  await writeFakePowercap(root, twoSocketZones());
+  // With the runtime flags the binary and `deno task start` use (deno.json).
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--max-semi-space-size=4",
+      `${REPO_ROOT}main.ts`,
+      "-v",
+      "--csv",
+      "-o",
+      "r.csv",
+      "profile",
+      "--stdout-file",
+      "/dev/null",
+      "--",
+      "sh",
+      "-c",
+      "yes __A__ | head -n 1000000",
+    ],
+    cwd: await Deno.makeTempDir(),
+    env: {
+      NO_COLOR: "1",
+      JOULE_PROFILER_EVENT_SOURCE_PATH: await Deno.makeTempDir(),
+      JOULE_PROFILER_RAPL_PATH: `${root}/intel-rapl`,
+    },
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, stderr);
+  assert.match(stderr, /reached 33288 phases/);
+  const rss = Number(/profiler peak RSS ([\d.]+) MiB/.exec(stderr)?.[1]);
+  assert.ok(rss * 1.048576 < 300, `peak RSS ${rss} MiB`);
 });

@@ -395,7 +395,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: "max-phases",
     value: "n",
     description: "measure at most n phases per run; later tokens pass through unmeasured, with a " +
-      `warning (default ${DEFAULT_MAX_PHASES.toLocaleString("en")}: keeps memory under 300 MB)`,
+      `warning (default ${DEFAULT_MAX_PHASES.toLocaleString("en")}, fewer with many sensors, ` +
+      "so memory stays under 300 MB)",
     parse: maxPhases,
     scope: "profile",
   },
