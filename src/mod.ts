@@ -86,3 +86,8 @@ export {
 export type { JobSummary, NodePhase, NodeSummary } from "./cluster/job_summary.ts";
 export { formatJobTerminal } from "./cluster/job_terminal.ts";
 export type { CarbonSettings } from "./energy/carbon.ts";
+export {
+  closeDebugSignal,
+  closeEnvironmentInspector,
+  debugSignalClosed,
+} from "./process/debug_signal.ts";
