@@ -126,6 +126,28 @@ export class AmdGpuSelectionError extends UsageError {
   }
 }
 
+/**
+ * AMD SMI works but sees no AMD GPU: with `--gpu` (every GPU found) this
+ * vendor is then simply absent.
+ *
+ * @example Usage
+ * ```ts
+ * import { NoAmdGpuError } from "./amdsmi_source.ts";
+ * console.log(new NoAmdGpuError("/opt/rocm/lib/libamd_smi.so").message);
+ * ```
+ */
+export class NoAmdGpuError extends SourceError {
+  /**
+   * Creates the error.
+   *
+   * @param libraryPath The library that answered.
+   */
+  constructor(libraryPath: string) {
+    super(AMDSMI_SOURCE_NAME, `no AMD GPU found (library ${libraryPath}); ${AMDSMI_FIX}`);
+    this.name = "NoAmdGpuError";
+  }
+}
+
 const TWO_POW_32 = 2 ** 32;
 
 /**
@@ -368,10 +390,7 @@ export class AmdSmiSource implements Source<number> {
     try {
       const devices = library.gpus();
       if (devices.length === 0) {
-        throw new SourceError(
-          AMDSMI_SOURCE_NAME,
-          `no AMD GPU found (library ${library.path}); ${AMDSMI_FIX}`,
-        );
+        throw new NoAmdGpuError(library.path);
       }
       const indices = options.indices === undefined
         ? devices.map((device) => device.index)

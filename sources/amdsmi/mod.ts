@@ -25,6 +25,7 @@ export {
   DEFAULT_POWER_SAMPLE_PERIOD_MS,
   GPU_POWER_CEILING_WATTS,
   integratePowerWatts,
+  NoAmdGpuError,
 } from "./amdsmi_source.ts";
 export {
   AMDSMI_FIX,

@@ -107,7 +107,9 @@ function metricLine(metric: Metric): string {
     line += `  ${details.average_power_w.toFixed(3).padStart(9)} W`;
   }
   if (details.scaled === true) line += " (scaled)";
-  if (details.method === "integrated_power") line += " (integrated power)";
+  if (details.method === "integrated_power" || details.reading === "integrated_power") {
+    line += " (integrated power)";
+  }
   if (details.not_updating === true) line += " (counter not updating)";
   const total = TOTAL_LABELS[String(details.total)];
   if (total !== undefined) line += `  ${total}`;
