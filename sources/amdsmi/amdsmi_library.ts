@@ -30,7 +30,8 @@ import {
  * What to do when AMD SMI cannot be used: the driver, ROCm and the groups
  * that open `/dev/kfd` and `/dev/dri/renderD*`.
  */
-export const AMDSMI_FIX = "check that the amdgpu driver is loaded and 'amd-smi list' works, " +
+export const AMDSMI_FIX: string =
+  "check that the amdgpu driver is loaded and 'amd-smi list' works, " +
   "and that this user is in the 'render' and 'video' groups " +
   "(sudo usermod -aG render,video $USER, then log in again)";
 
