@@ -155,19 +155,20 @@ export const MARKET_NAME_LENGTH = 256;
 
 /**
  * `amdsmi_power_info_t`: six `uint32_t` then `reserved[11]` (68 bytes).
- * Word offsets of the fields read.
+ * Word offsets of the fields read; `WORDS` is what is allocated (more than
+ * 17, so a larger struct in another release cannot write past it).
  */
 export const POWER_INFO = {
-  WORDS: 17,
+  WORDS: 64,
   CURRENT_SOCKET_POWER: 0,
   AVERAGE_SOCKET_POWER: 1,
 } as const;
 
 /**
  * `amdsmi_engine_usage_t`: `gfx_activity`, `umc_activity`, `mm_activity`
- * then `reserved[13]` (64 bytes).
+ * then `reserved[13]` (64 bytes); `WORDS` allocated, with room to spare.
  */
-export const ENGINE_USAGE = { WORDS: 16, GFX_ACTIVITY: 0 } as const;
+export const ENGINE_USAGE = { WORDS: 64, GFX_ACTIVITY: 0 } as const;
 
 /** The value AMD SMI puts in a `uint32_t` field it could not read. */
 export const UNREADABLE_U32 = 0xffff;
