@@ -287,8 +287,12 @@ export class ProcessSource implements Source<number> {
         ? `${base}; end total from getrusage(RUSAGE_CHILDREN)`
         : base;
     const { cpu: cpuVia, memory: memoryVia } = this.#via;
-    const user = delta(FIELD.USER_NS);
-    const system = delta(FIELD.SYSTEM_NS);
+    // The kernel splits user and system time by sampling at ticks while the total is exact:
+    // the split is scaled to the total so the parts add up.
+    const cpu = delta(FIELD.CPU_NS);
+    const split = delta(FIELD.USER_NS) + delta(FIELD.SYSTEM_NS);
+    const user = split > 0 ? cpu * delta(FIELD.USER_NS) / split : 0;
+    const system = split > 0 ? cpu - user : 0;
     const metric = (
       index: number,
       value: number,
@@ -302,9 +306,9 @@ export class ProcessSource implements Source<number> {
     });
     const peakDetails = (base: string) => ({ via: base, peak_of_reads: reads });
     return [
-      metric(0, delta(FIELD.CPU_NS), { via: via(FIELD.CPU_NS, cpuVia) }),
-      metric(1, user, { via: via(FIELD.USER_NS, cpuVia) }),
-      metric(2, system, { via: via(FIELD.SYSTEM_NS, cpuVia) }),
+      metric(0, cpu, { via: via(FIELD.CPU_NS, cpuVia) }),
+      metric(1, user, { via: via(FIELD.USER_NS, cpuVia), split: splitNote(split, cpu) }),
+      metric(2, system, { via: via(FIELD.SYSTEM_NS, cpuVia), split: splitNote(split, cpu) }),
       metric(3, delta(FIELD.VOLUNTARY), { via: via(FIELD.VOLUNTARY, "/proc status + rusage") }),
       metric(4, delta(FIELD.INVOLUNTARY), { via: via(FIELD.INVOLUNTARY, "/proc status + rusage") }),
       metric(5, delta(FIELD.MINOR_FAULTS), { via: via(FIELD.MINOR_FAULTS, memoryVia) }),
@@ -385,6 +389,14 @@ export class ProcessSource implements Source<number> {
       );
     }
   }
+}
+
+/** How the user/system split of a phase was made. */
+function splitNote(split: number, cpu: number): string {
+  if (cpu === 0) return "no CPU time";
+  return split > 0
+    ? "tick-sampled user/system ratio applied to the exact total"
+    : "unknown (no clock tick fell in this phase)";
 }
 
 /** Fields that `getrusage` also gives. */

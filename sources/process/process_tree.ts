@@ -10,10 +10,13 @@
  * not run cannot have changed its counters): a tree of sleeping processes
  * costs one small read each.
  *
- * Processes that left the tree keep counting: their last-read CPU time,
- * faults and context switches are kept; their I/O is kept only when no
- * process of the tree is their parent (a parent's `/proc/<pid>/io` takes in
- * the I/O of the children it reaps, and counting both would double it).
+ * CPU time, faults and I/O of a process include those of the children it
+ * reaped (`cutime`, `cminflt`…, and `/proc/<pid>/io`), so a child that
+ * starts and exits between two reads still counts, in its parent. A process
+ * that left the tree keeps its last-read values only when no process of the
+ * tree is its parent (which takes them in when it reaps it: counting both
+ * would double them); context switches (`status` has no children's counts)
+ * are always kept.
  *
  * @module
  */
@@ -309,14 +312,17 @@ export class ProcessTree {
     if (length <= 0) return false;
     let paren = length - 1;
     while (paren > 0 && buffer[paren] !== CLOSE_PAREN) paren--;
-    // After ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime.
-    if (digitRuns(paren + 2, length, 12) === 12) {
+    // After ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+    // utime stime cutime cstime: own values plus those of the children it reaped.
+    if (digitRuns(paren + 2, length, 14) === 14) {
       tracked.ppid = runs[0]!;
-      values[FIELD.MINOR_FAULTS] = runs[6]!;
-      values[FIELD.MAJOR_FAULTS] = runs[8]!;
-      values[FIELD.USER_NS] = runs[10]! * this.#nsPerTick;
-      values[FIELD.SYSTEM_NS] = runs[11]! * this.#nsPerTick;
-      values[FIELD.CPU_NS] = (runs[10]! + runs[11]!) * this.#nsPerTick;
+      values[FIELD.MINOR_FAULTS] = runs[6]! + runs[7]!;
+      values[FIELD.MAJOR_FAULTS] = runs[8]! + runs[9]!;
+      const user = runs[10]! + runs[12]!;
+      const system = runs[11]! + runs[13]!;
+      values[FIELD.USER_NS] = user * this.#nsPerTick;
+      values[FIELD.SYSTEM_NS] = system * this.#nsPerTick;
+      values[FIELD.CPU_NS] = (user + system) * this.#nsPerTick;
     }
     const io = readFile(tracked.io);
     // rchar wchar syscr syscw read_bytes write_bytes cancelled_write_bytes
@@ -388,15 +394,13 @@ export class ProcessTree {
     return tracked;
   }
 
-  /** Keeps a departed process's counters; its I/O only when no parent in the tree reaps it. */
+  /** Keeps a departed process's counters (all but context switches only when no parent in the tree reaps it). */
   #depart(tracked: Tracked, parentInTree: boolean): void {
     const departed = this.#departed;
     const values = tracked.values;
-    for (let f = 0; f < FIELD.READ_BYTES; f++) departed[f] = departed[f]! + values[f]!;
-    if (!parentInTree) {
-      for (let f = FIELD.READ_BYTES; f < COUNTER_COUNT; f++) {
-        departed[f] = departed[f]! + values[f]!;
-      }
+    for (let f = 0; f < COUNTER_COUNT; f++) {
+      const own = f === FIELD.VOLUNTARY || f === FIELD.INVOLUNTARY;
+      if (own || !parentInTree) departed[f] = departed[f]! + values[f]!;
     }
     this.#untrack(tracked);
   }
