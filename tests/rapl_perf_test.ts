@@ -157,7 +157,7 @@ Deno.test("no RAPL at all: a warning saying why for each backend, and the run go
   assert.equal(out.code, 0);
   assert.match(
     out.stderr,
-    /^warning: no RAPL energy on this machine, continuing without it \(perf: no perf 'power' PMU .*; powercap: no RAPL zones under .*\); 'joule-profiler doctor' says how to fix it$/m,
+    /^warning: no RAPL energy on this machine, continuing without it \(perf: no perf 'power' PMU .*; powercap: no RAPL zones under .*\); 'joule-profiler doctor' says how to fix it; without measured energy, --energy-model MODEL.json or --tdp WATTS give estimated energy$/m,
   );
   assert.deepEqual(JSON.parse(out.stdoutText).phases[0].metrics, []);
 });
