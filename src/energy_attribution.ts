@@ -122,14 +122,12 @@ function attributePhase(phase: PhaseResult, idle: IdleBaseline | undefined): num
   withAveragePower(added, durationNs);
   metrics.push(...added);
   metrics.sort((a, b) =>
-    a.source === b.source
-      ? a.name.localeCompare(b.name, "en", { numeric: true })
-      : a.source < b.source
-      ? -1
-      : 1
+    a.source === b.source ? collator.compare(a.name, b.name) : a.source < b.source ? -1 : 1
   );
   return added.length;
 }
+
+const collator = new Intl.Collator("en", { numeric: true });
 
 function round(value: number): number {
   return Math.round(value * 1e6) / 1e6;
