@@ -20,6 +20,7 @@ import { compileC, REPO_ROOT } from "../helpers.ts";
 import { twoSocketZones, writeFakePowercap, writeFakePowerPmu } from "../fixtures/fake_powercap.ts";
 import { PerfEventSource } from "../../sources/perf_event/mod.ts";
 import { phaseChannelFigures } from "./phase_channel_figures.ts";
+import { processSourceFigures } from "./process_source_figures.ts";
 import { twoSocketPowercapSource } from "./fake_rapl_sources.ts";
 import { type Figure, median, percentile } from "./figure.ts";
 
@@ -480,24 +481,55 @@ async function samplingCost(): Promise<Figure> {
   };
 }
 
-async function scale(generator: string): Promise<Figure> {
+async function scale(generator: string, defaultSources = false): Promise<Figure> {
   const env = await noRaplEnv();
   const file = await Deno.makeTempFile({ suffix: ".json" });
+  const sources = defaultSources ? [] : ["--no-process", "--no-system"];
   const { stderr } = await run(
-    [...PROFILER, "-v", "--json", "-o", file, "profile", "--", generator, "tokens", "100000"],
+    [
+      ...PROFILER,
+      "-v",
+      ...sources,
+      "--json",
+      "-o",
+      file,
+      "profile",
+      "--",
+      generator,
+      "tokens",
+      "100000",
+    ],
     env,
   );
+  const bytes = (await Deno.stat(file)).size;
+  await Deno.remove(file);
   const converted = Number(/converted to metrics in ([\d.]+) ms/.exec(stderr)?.[1]);
   const written = Number(/results formatted and written in ([\d.]+) ms/.exec(stderr)?.[1]);
   const rss = Number(/profiler peak RSS ([\d.]+) MiB/.exec(stderr)?.[1]);
   const post = (converted + written) / 1000;
+  const measured = `peak RSS ${rss.toFixed(0)} MiB; post-processing ${post.toFixed(2)} s ` +
+    `(conversion ${converted.toFixed(0)} ms, JSON ${written.toFixed(0)} ms, ` +
+    `${(bytes / 1e6).toFixed(0)} MB)`;
+  if (defaultSources) {
+    return {
+      name: "scale (100,000 phases), process and system sources on",
+      measured,
+      target: "none (reported)",
+      met: true,
+      how: "the same, with the default process and system sources (25 more metrics per phase " +
+        "on this 2-CPU machine)",
+      note: "Every metric of every phase is an object in memory and a line of JSON: with the " +
+        "process and system sources, 100,000 phases carry 2.5 million of them. For runs with " +
+        "that many phases, `--no-process --no-system` keeps the profiler within the figures above.",
+    };
+  }
   return {
     name: "scale (100,000 phases)",
-    measured: `peak RSS ${rss.toFixed(0)} MiB; post-processing ${post.toFixed(2)} s ` +
-      `(conversion ${converted.toFixed(0)} ms, JSON ${written.toFixed(0)} ms)`,
+    measured,
     target: "≤ 150 MB, ≤ 2 s",
     met: rss * 1.048576 <= 150 && post <= 2,
-    how: "a program printing 100,000 tokens; figures from the profiler's own `-v` report",
+    how: "a program printing 100,000 tokens, with `--no-process --no-system`; figures from the " +
+      "profiler's own `-v` report",
   };
 }
 
@@ -550,7 +582,9 @@ for (
     idleCosts,
     samplingCost,
     phaseChannelFigures,
+    processSourceFigures,
     () => scale(generator),
+    () => scale(generator, true),
   ]
 ) {
   const measured = await measure();
