@@ -31,13 +31,8 @@ async function sleepingTree(
   source.init(child.pid);
   Deno.kill(child.pid, "SIGCONT");
   const count = () =>
-    Number(
-      new TextDecoder().decode(
-        new Deno.Command("sh", {
-          args: ["-c", `pgrep -c -P ${child.pid}`],
-        }).outputSync().stdout,
-      ).trim(),
-    ) + 1;
+    Deno.readTextFileSync(`/proc/${child.pid}/task/${child.pid}/children`).trim().split(/\s+/)
+      .filter(Boolean).length + 1;
   const deadline = performance.now() + 10_000;
   while (count() < TREE && performance.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -48,7 +43,16 @@ async function sleepingTree(
 async function stop(child: Deno.ChildProcess, source: ProcessSource): Promise<void> {
   const cgroup = source.cgroup;
   if (cgroup !== undefined) cgroup.killAll("SIGKILL");
-  else new Deno.Command("pkill", { args: ["-KILL", "-P", String(child.pid)] }).outputSync();
+  else {
+    const children = Deno.readTextFileSync(`/proc/${child.pid}/task/${child.pid}/children`);
+    for (const pid of children.trim().split(/\s+/).filter(Boolean)) {
+      try {
+        Deno.kill(Number(pid), "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+  }
   child.kill("SIGKILL");
   await child.status;
   source.join();
