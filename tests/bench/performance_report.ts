@@ -472,10 +472,12 @@ async function samplingCost(): Promise<Figure> {
     target: "≤ 5 % of one core at 10 ms",
     met: extra("10 ms") <= 5,
     how: `profiler CPU time (utime+stime of the whole run) over \`sleep ${seconds}\` with ` +
-      `--sample-interval 10 and 1 vs none, fake two-socket powercap tree plus /proc CPU/RSS, ` +
+      `--sample-interval 10 and 1 vs none, fake two-socket powercap tree plus the default ` +
+      `process and system sources, ` +
       `median of ${repeats} interleaved runs`,
-    note: "Each tick is a Deno timer wake-up plus seven `pread`s of powercap and three of " +
-      "`/proc` per process of the program's tree; the wake-up dominates. Across runs of this " +
+    note: "Each tick is a Deno timer wake-up plus seven `pread`s of powercap, the process " +
+      "source's reads of the program's tree and the system source's two `/proc` files; the " +
+      "wake-up dominates. Across runs of this " +
       "report on this VM the 10 ms figure ranged from +1.5 % to +6.5 % of a core, moving with " +
       "the host's load like the other timings.",
   };
@@ -512,7 +514,7 @@ async function scale(generator: string, defaultSources = false): Promise<Figure>
     `${(bytes / 1e6).toFixed(0)} MB)`;
   if (defaultSources) {
     return {
-      name: "scale (100,000 phases), process and system sources on",
+      name: "scale, process and system on",
       measured,
       target: "none (reported)",
       met: true,
