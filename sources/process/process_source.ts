@@ -87,7 +87,7 @@ const PEAKS = 3;
  */
 export class ProcessSource implements Source<number> {
   /** Source name. */
-  readonly name = PROCESS_SOURCE;
+  readonly name: string = PROCESS_SOURCE;
   readonly #useCgroup: boolean;
   readonly #debug: (message: string) => void;
   #cgroup: ProgramCgroup | undefined;

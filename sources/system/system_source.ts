@@ -59,7 +59,7 @@ export interface SystemSourceOptions {
  */
 export class SystemSource implements Source<number> {
   /** Source name. */
-  readonly name = SYSTEM_SOURCE;
+  readonly name: string = SYSTEM_SOURCE;
   /** Logical CPUs in `/proc/stat`. */
   readonly cpus: number;
   readonly #statPath: string;
