@@ -263,7 +263,11 @@ export class ProcessSource implements Source<number> {
    * @returns The 14 metrics.
    */
   sensors(): Sensor[] {
-    return METRICS.map((metric) => ({ ...metric, source: PROCESS_SOURCE }));
+    return METRICS.map((metric) => ({
+      ...metric,
+      source: PROCESS_SOURCE,
+      note: "the program and all its descendants",
+    }));
   }
 
   /**
