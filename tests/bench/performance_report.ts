@@ -21,6 +21,7 @@ import { twoSocketZones, writeFakePowercap, writeFakePowerPmu } from "../fixture
 import { PerfEventSource } from "../../sources/perf_event/mod.ts";
 import { phaseChannelFigures } from "./phase_channel_figures.ts";
 import { processSourceFigures } from "./process_source_figures.ts";
+import { mergeScaleFigure } from "./merge_figures.ts";
 import { twoSocketPowercapSource } from "./fake_rapl_sources.ts";
 import { type Figure, median, percentile } from "./figure.ts";
 
@@ -587,6 +588,7 @@ for (
     processSourceFigures,
     () => scale(generator),
     () => scale(generator, true),
+    () => mergeScaleFigure(),
   ]
 ) {
   const measured = await measure();
