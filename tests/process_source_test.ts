@@ -255,3 +255,38 @@ Deno.test("CLI: SIGTERM during a run forwards to the program and still removes i
   assert.notEqual(status.code, 0);
   assert.deepEqual(ours(), []);
 });
+
+Deno.test("process source: on a cgroup v2 hierarchy alone, CPU time comes from cpu.stat", async () => {
+  const mountinfo = Deno.readTextFileSync("/proc/self/mountinfo").split("\n")
+    .filter((line) => / - cgroup2 /.test(line));
+  if (mountinfo.length === 0) {
+    console.log("no cgroup v2 hierarchy here; nothing to check");
+    return;
+  }
+  // A /proc/self that shows only the v2 hierarchy, as on a machine without v1 controllers.
+  const procSelf = await Deno.makeTempDir({ prefix: "jp-proc-self-" });
+  try {
+    await Deno.writeTextFile(`${procSelf}/mountinfo`, `${mountinfo.join("\n")}\n`);
+    const own = Deno.readTextFileSync("/proc/self/cgroup").split("\n")
+      .find((line) => line.startsWith("0::"))!;
+    await Deno.writeTextFile(`${procSelf}/cgroup`, `${own}\n`);
+    const source = new ProcessSource({ cgroupOptions: { procSelf } });
+    const before = childrenCpuNs();
+    const result = await new JouleProfiler().addSource(source).profile({
+      command: ["sh", "-c", TWO_BUSY_LOOPS],
+      logger: quiet(),
+      stdout: nullSink(),
+    });
+    const rusage = childrenCpuNs() - before;
+    if (source.noCgroupReason !== undefined) {
+      console.log(`no cgroup v2 folder could be made here (${source.noCgroupReason})`);
+      return;
+    }
+    const run = result.runs[0]!;
+    assert.equal(find(run.phases[0]!.metrics, "CPU_TIME").details?.via, "cgroup v2 cpu.stat");
+    const cpu = total(run, "CPU_TIME");
+    assert.ok(Math.abs(cpu - rusage) <= 0.1 * rusage, `${cpu / 1e6} ms vs ${rusage / 1e6} ms`);
+  } finally {
+    await Deno.remove(procSelf, { recursive: true });
+  }
+});
