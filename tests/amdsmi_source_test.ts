@@ -262,7 +262,7 @@ Deno.test("AmdSmiSource: per-phase energy of two GPUs within 1.5 % of power × p
       metric.details ?? {};
     assert.deepEqual(details, {
       method: "measured",
-      reading: "energy_counter",
+      via: "energy_counter",
       device_name: "AMD Instinct MI300X (stub 1)",
       pci_bus_id: "0000:d1:00.0",
       counter_resolution_uj: 15.3,
@@ -348,7 +348,7 @@ Deno.test("AmdSmiSource: a GPU without energy counter gets integrated power, lab
     assertEnergyMatches(run.phases, "AMD-GPU-1", 120);
     const middle = run.phases[1]!.metrics.find((m) => m.name === "AMD-GPU-1")!;
     assert.equal(middle.details?.method, "measured");
-    assert.equal(middle.details?.reading, "integrated_power");
+    assert.equal(middle.details?.via, "integrated_power");
     assert.equal(middle.details?.sample_period_ms, 20);
     // 400 ms at 20 ms: about 20 samples; a loaded machine's timers may skip some.
     assert.ok(Number(middle.details?.samples) >= 5, `samples: ${middle.details?.samples}`);

@@ -11,7 +11,7 @@
  * GPUs without the accumulator (`AMDSMI_STATUS_NOT_SUPPORTED`, as on
  * virtual machine guests) are sampled for power on an absolute-deadline
  * schedule and at every boundary; their energy is the trapezoid integral of
- * the samples, labelled `integrated_power`.
+ * the samples, labelled `details.via: "integrated_power"`.
  *
  * @module
  */
@@ -668,7 +668,7 @@ export class AmdSmiSource implements Source<number> {
         metric.value = Math.round(microjoules) / 1e3;
         metric.details = {
           method: "measured",
-          reading: "energy_counter",
+          via: "energy_counter",
           device_name: gpu.name,
           pci_bus_id: gpu.pciBusId,
           counter_resolution_uj: Math.round(resolution * 1e6) / 1e6,
@@ -682,7 +682,7 @@ export class AmdSmiSource implements Source<number> {
           1e3;
         metric.details = {
           method: "measured",
-          reading: "integrated_power",
+          via: "integrated_power",
           device_name: gpu.name,
           pci_bus_id: gpu.pciBusId,
           samples: to - from + 1,
