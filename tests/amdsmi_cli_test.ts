@@ -106,11 +106,12 @@ Deno.test("--gpu measures every NVIDIA and AMD GPU found; -v says which vendors 
     ["GPU-1", "NVML"],
   ]);
   assertPhaseEnergy(phases, "AMD-GPU-1", 250);
+  assert.match(both.stderr, /info: --gpu: GPUs found through NVML and AMD SMI\n/);
   assert.match(both.stderr, /info: NVML: GPU 0 /);
   assert.match(both.stderr, /info: AMD SMI: AMD GPU 0 /);
 
   // No NVIDIA library: not an error with --gpu, and -v says why NVML was left out.
-  const amdOnly = await runCli(["-v", "--gpu", "--json", "-o", "-", "profile", "--", ...PHASED], {
+  const amdOnly = await runCli(["-vv", "--gpu", "--json", "-o", "-", "profile", "--", ...PHASED], {
     cwd,
     env: await stubEnv(),
   });
@@ -119,6 +120,12 @@ Deno.test("--gpu measures every NVIDIA and AMD GPU found; -v says which vendors 
     amdOnly.stderr,
     /info: --gpu: left out: NVML: cannot load \/nonexistent\/libnvidia-ml\.so\.1: /,
   );
+  assert.match(amdOnly.stderr, /info: --gpu: GPUs found through AMD SMI\n/);
+  assert.match(
+    amdOnly.stderr,
+    /debug: AMD SMI: reading 2 energy counter\(s\) at a boundary took mean [\d.]+ µs, max [\d.]+ µs \(4 boundaries\)/,
+  );
+  assert.match(amdOnly.stderr, /debug: AMD SMI: AMD GPU 0: 0 counter wrap\(s\) this run/);
   const names = (JSON.parse(amdOnly.stdoutText).phases as JsonPhase[])[0]!.metrics.map((m) =>
     m.name
   );

@@ -358,6 +358,11 @@ export class AmdSmiSource implements Source<number> {
   /** A counter that went back by more than a wrap can explain. */
   #reset: string | undefined;
   #reads = 0;
+  /** With `debug`: time the counter reads of each boundary took, total and longest, ns. */
+  #boundaryReadNs = 0;
+  #boundaryReadMaxNs = 0;
+  #timedBoundaries = 0;
+  readonly #startClock = new Float64Array(2);
 
   /**
    * Loads AMD SMI, initialises it for AMD GPUs and discovers the GPUs to
@@ -465,6 +470,9 @@ export class AmdSmiSource implements Source<number> {
     this.#backgroundError = undefined;
     this.#reset = undefined;
     this.#reads = 0;
+    this.#boundaryReadNs = 0;
+    this.#boundaryReadMaxNs = 0;
+    this.#timedBoundaries = 0;
     this.#totals.fill(0);
     this.#wraps.fill(0);
     try {
@@ -507,6 +515,8 @@ export class AmdSmiSource implements Source<number> {
     if (this.#backgroundError !== undefined) throw this.#backgroundError;
     const values = boundaries.values;
     const counters = this.#counterGpus;
+    const timed = this.#debug !== undefined && counters.length > 0;
+    if (timed) stampMonotonic(this.#startClock, 0);
     for (let i = 0; i < counters.length; i++) {
       const position = counters[i]!;
       this.#readCounter(position);
@@ -515,6 +525,14 @@ export class AmdSmiSource implements Source<number> {
       values[column + 1] = this.#reading[position * ENERGY_READING_WIDTH + 2]!;
       values[column + 2] = this.#reading[position * ENERGY_READING_WIDTH + 3]!;
       values[column + 3] = this.#wraps[position]!;
+    }
+    if (timed) {
+      // #readCounter stamped the time after each read: the last one ends the boundary's reads.
+      const elapsed = this.#readAtNs[counters[counters.length - 1]!]! -
+        (this.#startClock[0]! * 1e9 + this.#startClock[1]!);
+      this.#boundaryReadNs += elapsed;
+      this.#boundaryReadMaxNs = Math.max(this.#boundaryReadMaxNs, elapsed);
+      this.#timedBoundaries++;
     }
     if (this.#power !== undefined) {
       const sample = this.#samplePower();
@@ -812,6 +830,15 @@ export class AmdSmiSource implements Source<number> {
     }
     if (this.#counterGpus.length > 0) {
       debug(`AMD SMI: ${this.#reads} energy counter reads this run`);
+    }
+    if (this.#timedBoundaries > 0) {
+      debug(
+        `AMD SMI: reading ${this.#counterGpus.length} energy counter(s) at a boundary took ` +
+          `mean ${(this.#boundaryReadNs / this.#timedBoundaries / 1e3).toFixed(1)} µs, ` +
+          `max ${
+            (this.#boundaryReadMaxNs / 1e3).toFixed(1)
+          } µs (${this.#timedBoundaries} boundaries)`,
+      );
     }
     const power = this.#power;
     if (power !== undefined && power.rows > 1) {

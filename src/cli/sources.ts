@@ -279,6 +279,9 @@ async function openGpuSources(
       amdSmiAbsent,
     );
   }
+  if (flags.gpu && sources.length > 0) {
+    logger.info(`--gpu: GPUs found through ${sources.map((source) => source.name).join(" and ")}`);
+  }
   for (const reason of absent) logger.info(`--gpu: left out: ${reason}`);
   if (sources.length === 0) {
     throw new SourceError("--gpu", `no GPU found (${absent.join("; ")})`);
