@@ -17,6 +17,7 @@ import { SignalRelay } from "./process/signal_relay.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
 import { HookError, runHook } from "./process/hook_command.ts";
 import { measureIdle } from "./idle_measurement.ts";
+import { attributeEnergy } from "./energy_attribution.ts";
 import { runProgram } from "./program_run.ts";
 import {
   DEFAULT_MAX_PHASES,
@@ -394,6 +395,8 @@ export class JouleProfiler {
           sampleIntervalMs: config.sampleIntervalMs,
           maxPhases,
         });
+        // The program's share of measured energy, from the process and system sources' metrics.
+        attributeEnergy(run, idle);
       } catch (error) {
         if (config.cleanup !== undefined) {
           // The run's own error is the one to report; the hook's is a warning.

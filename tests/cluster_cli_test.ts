@@ -35,6 +35,8 @@ async function sourcesEnv(nvmlLog = ""): Promise<Record<string, string>> {
     JOULE_PROFILER_RAPL_PATH: `${root}/intel-rapl`,
     JOULE_PROFILER_EVENT_SOURCE_PATH: `${root}/no-pmu`,
     JOULE_PROFILER_NVML_PATH: await buildNvmlStub(),
+    // No AMD GPU library: --gpu reads the stub NVIDIA GPUs only, on any machine.
+    JOULE_PROFILER_AMDSMI_PATH: "/nonexistent/libamd_smi.so",
     ...stubChildEnv({ NVML_STUB_LOG: nvmlLog }),
   };
 }
@@ -72,10 +74,11 @@ Deno.test("task: the node leader reads RAPL and the GPUs, the other tasks leave 
   const other: Document = JSON.parse(await Deno.readTextFile(`${cwd}/out-node2-3.json`));
   const sources = (document: Document) =>
     [...new Set(document.phases.flatMap((phase) => phase.metrics.map((m) => m.source)))].sort();
-  assert.deepEqual(sources(leader), ["NVML", "RAPL (Powercap)"]);
-  assert.deepEqual(sources(other), []);
+  // The process source is per task; the system source is machine-wide like RAPL.
+  assert.deepEqual(sources(leader), ["NVML", "RAPL (Powercap)", "process", "system"]);
+  assert.deepEqual(sources(other), ["process"]);
   assert.equal(leader.placement!.node_leader, true);
-  assert.deepEqual(other.placement!.left_to_leader, ["RAPL", "NVML"]);
+  assert.deepEqual(other.placement!.left_to_leader, ["RAPL", "NVML", "AMD SMI", "system"]);
   assert.deepEqual(
     Object.fromEntries(
       ["launcher", "job_id", "node", "rank", "local_rank", "node_id", "tasks", "local_tasks"].map(

@@ -4,8 +4,15 @@ import { buildNvmlStub, stubChildEnv, type StubEnv } from "./nvml_stub.ts";
 
 /** Environment pointing the CLI at the stub, with the given stub settings. */
 async function stubEnv(env: StubEnv = {}): Promise<Record<string, string>> {
-  return { JOULE_PROFILER_NVML_PATH: await buildNvmlStub(), ...stubChildEnv(env) };
+  return {
+    JOULE_PROFILER_NVML_PATH: await buildNvmlStub(),
+    // No AMD GPU library: `--gpu` then measures the NVIDIA GPUs only, on any machine.
+    JOULE_PROFILER_AMDSMI_PATH: NO_AMDSMI,
+    ...stubChildEnv(env),
+  };
 }
+
+const NO_AMDSMI = "/nonexistent/libamd_smi.so";
 
 const PHASED = ["sh", "-c", "echo __A__; sleep 0.4; echo __B__; sleep 0.4"];
 
@@ -53,7 +60,8 @@ Deno.test("--gpu --json: per-phase energy of each GPU matches power × phase tim
       assert.deepEqual(details, {
         device_name: `NVIDIA Stub GPU ${index}`,
         uuid: `GPU-00000000-1111-2222-3333-00000000000${index}`,
-        method: "energy_counter",
+        via: "energy_counter",
+        method: "measured",
       });
       if (phase.duration_ms >= 100) {
         assert.ok(Math.abs(Number(watts) - powerMw / 1000) <= 0.01 * powerMw / 1000, `${watts} W`);
@@ -74,7 +82,22 @@ Deno.test("--gpus 1 measures only GPU 1; -vv reports the read spread; NVML is sh
   const cwd = await Deno.makeTempDir();
   const log = `${cwd}/nvml.log`;
   const out = await runCli(
-    ["-vv", "--gpus", "1", "--csv", "-o", "out.csv", "profile", "-n", "2", "--", ...PHASED],
+    // NVML's rows only: the process and system sources are off.
+    [
+      "-vv",
+      "--gpus",
+      "1",
+      "--no-process",
+      "--no-system",
+      "--csv",
+      "-o",
+      "out.csv",
+      "profile",
+      "-n",
+      "2",
+      "--",
+      ...PHASED,
+    ],
     { cwd, env: await stubEnv({ NVML_STUB_LOG: log }) },
   );
   assert.equal(out.code, 0, out.stderr);
@@ -114,7 +137,7 @@ Deno.test("--gpu without energy counter: integrated power, labelled in every for
   assert.equal(json.code, 0, json.stderr);
   const phase = (JSON.parse(json.stdoutText).phases as JsonPhase[])[1]!;
   const metric = phase.metrics.find((m) => m.name === "GPU-0")!;
-  assert.equal(metric.details?.method, "integrated_power");
+  assert.equal(metric.details?.via, "integrated_power");
   assert.equal(metric.details?.sample_period_ms, 20);
   const expected = 80000 * (phase.end_ns - phase.start_ns) / 1e9;
   assert.ok(
@@ -139,7 +162,8 @@ Deno.test("list-sensors --gpu names each GPU in the terminal, JSON and CSV", asy
 
   const json = await runCli(["--gpu", "--json", "-o", "-", "list-sensors"], { env });
   assert.equal(json.code, 0, json.stderr);
-  const sensors = JSON.parse(json.stdoutText) as Record<string, string>[];
+  const sensors = (JSON.parse(json.stdoutText) as Record<string, string>[])
+    .filter((sensor) => sensor.source === "NVML");
   assert.deepEqual(sensors.map((s) => [s.name, s.unit, s.source]), [
     ["GPU-0", "mJ", "NVML"],
     ["GPU-1", "mJ", "NVML"],
@@ -165,7 +189,9 @@ const FAILURES: { name: string; env: () => Promise<Record<string, string>>; mess
   {
     name: "nvmlInit_v2 fails",
     env: () => stubEnv({ NVML_STUB_FAIL_INIT: "9" }),
-    message: /^error: NVML: nvmlInit_v2 failed: Driver Not Loaded$/,
+    // No driver and no AMD GPU library: --gpu finds no GPU and says why for each vendor.
+    message:
+      /^error: --gpu: no GPU found \(NVML: nvmlInit_v2 failed: Driver Not Loaded; AMD SMI: cannot load \/nonexistent\/libamd_smi.so: .*\)$/,
   },
   {
     name: "nvmlInit_v2 is refused",
@@ -178,14 +204,15 @@ const FAILURES: { name: string; env: () => Promise<Record<string, string>>; mess
       Promise.resolve({
         ...stubChildEnv({}),
         JOULE_PROFILER_NVML_PATH: "/nonexistent/libnvidia-ml.so.1",
+        JOULE_PROFILER_AMDSMI_PATH: NO_AMDSMI,
       }),
     message:
-      /^error: NVML: cannot load \/nonexistent\/libnvidia-ml.so.1: cannot open shared object file: No such file or directory; libnvidia-ml.so.1 comes with the NVIDIA driver \(set JOULE_PROFILER_NVML_PATH to load it from elsewhere\)$/,
+      /^error: --gpu: no GPU found \(NVML: cannot load \/nonexistent\/libnvidia-ml.so.1: cannot open shared object file: No such file or directory; libnvidia-ml.so.1 comes with the NVIDIA driver \(set JOULE_PROFILER_NVML_PATH to load it from elsewhere\); AMD SMI: cannot load \/nonexistent\/libamd_smi.so: .*\)$/,
   },
   {
     name: "there is no GPU",
     env: () => stubEnv({ NVML_STUB_DEVICES: "0" }),
-    message: /^error: NVML: no NVIDIA GPU found/,
+    message: /^error: --gpu: no GPU found \(NVML: no NVIDIA GPU found.*; AMD SMI: cannot load/,
   },
 ];
 

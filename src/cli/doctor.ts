@@ -6,6 +6,7 @@
  */
 
 import { NvmlSource } from "../../sources/nvml/mod.ts";
+import { AmdSmiSource } from "../../sources/amdsmi/mod.ts";
 import { PerfEventSource } from "../../sources/perf_event/mod.ts";
 import { discoverPowerPmu } from "../../sources/rapl/power_pmu.ts";
 import { PerfRaplSource } from "../../sources/rapl/perf_rapl_source.ts";
@@ -14,6 +15,9 @@ import { setupRapl } from "../../sources/rapl/rapl_setup.ts";
 import { readPerfEventParanoid } from "../ffi/perf_event.ts";
 import type { Source } from "../source.ts";
 import { PowercapSource } from "../../sources/rapl/powercap_source.ts";
+import { CgroupCounters } from "../../sources/process/mod.ts";
+import { SystemSource } from "../../sources/system/mod.ts";
+import { ProgramCgroup } from "../process/program_cgroup.ts";
 
 /** How usable a source is. */
 export type DoctorStatus = "available" | "partial" | "unavailable";
@@ -280,6 +284,95 @@ function checkPerfCounters(environment: DoctorEnvironment, binaryPath: string): 
   };
 }
 
+/** The `process` source: a cgroup of the program's own, else /proc and rusage. */
+function checkProcess(environment: DoctorEnvironment): DoctorCheck {
+  const source = "process";
+  const why: string[] = [];
+  const fixes: string[] = [];
+  const missing = ["stat", "status", "io", "statm"].filter((file) =>
+    readText(`/proc/self/${file}`) === undefined
+  );
+  if (missing.length > 0) {
+    return {
+      source,
+      status: "unavailable",
+      summary: `cannot read /proc/self/{${missing.join(",")}}`,
+      why: ["/proc is not mounted, or hides processes (hidepid)"],
+      fixes: ["mount /proc without hidepid (mount -o remount,hidepid=0 /proc)"],
+    };
+  }
+  if (readText("/proc/self/schedstat") === undefined) {
+    why.push("no /proc/<pid>/schedstat: every process of the tree is re-read at every boundary");
+  }
+  why.push(
+    "storage bytes come from task I/O accounting (/proc/<pid>/io), which keeps the bytes of " +
+      "reaped children; cgroup blkio counters are not used (they stay at 0 on kernels where " +
+      "no I/O throttling is set up)",
+    "network traffic per process needs eBPF: not measured (the system source has the machine's)",
+  );
+  let cgroup: ProgramCgroup | undefined;
+  try {
+    cgroup = ProgramCgroup.create();
+    const folders = cgroup.folders.map((folder) =>
+      `v${folder.version}${
+        folder.controllers.length > 0 ? ` ${folder.controllers.join(",")}` : ""
+      } (${folder.path.replace(/\/joule-profiler-[^/]+$/, "")})`
+    );
+    const counters = new CgroupCounters(cgroup);
+    const summary = `a cgroup per program: CPU time from ${counters.cpuVia}, ` +
+      "the rest from /proc";
+    counters.close();
+    why.unshift(`cgroup hierarchies: ${folders.join("; ")}`);
+    return { source, status: "available", summary, why, fixes };
+  } catch (error) {
+    why.unshift(
+      `no cgroup of the program's own: ${error instanceof Error ? error.message : error}`,
+      "CPU time and faults of descendants are counted through the parents that reap them and " +
+        "completed from getrusage at the end; orphans re-parented away from the tree are missed",
+    );
+    fixes.push(
+      environment.root
+        ? "mount cgroup v2 (mount -t cgroup2 none /sys/fs/cgroup) or the v1 cpuacct hierarchy"
+        : "run as root, or from a delegated cgroup v2 subtree (systemd-run --user --scope -p " +
+          "Delegate=yes joule-profiler …)",
+    );
+    return {
+      source,
+      status: "partial",
+      summary: "no cgroup: the process tree is read from /proc",
+      why,
+      fixes,
+    };
+  } finally {
+    cgroup?.remove();
+  }
+}
+
+/** The `system` source: /proc/stat and /proc/net/dev. */
+function checkSystem(): DoctorCheck {
+  const source = "system";
+  try {
+    const system = new SystemSource();
+    const network = readText("/proc/net/dev") !== undefined;
+    return {
+      source,
+      status: network ? "available" : "partial",
+      summary: `machine-wide CPU time of ${system.cpus} logical CPUs` +
+        (network ? " and network traffic" : ""),
+      why: network ? [] : ["/proc/net/dev is not readable: network counters read 0"],
+      fixes: [],
+    };
+  } catch (error) {
+    return {
+      source,
+      status: "unavailable",
+      summary: "cannot read /proc/stat",
+      why: [error instanceof Error ? error.message : String(error)],
+      fixes: ["mount /proc"],
+    };
+  }
+}
+
 function checkNvml(): DoctorCheck {
   const source = "NVML";
   let nvml: NvmlSource | undefined;
@@ -317,6 +410,48 @@ function checkNvml(): DoctorCheck {
   }
 }
 
+function checkAmdSmi(): DoctorCheck {
+  const source = "AMD SMI";
+  let amdsmi: AmdSmiSource | undefined;
+  try {
+    amdsmi = AmdSmiSource.open({});
+    const gpus = amdsmi.gpus;
+    const fallback = gpus.filter((gpu) => gpu.reading !== "energy_counter");
+    return {
+      source,
+      status: fallback.length > 0 ? "partial" : "available",
+      summary: gpus.map((gpu) => `AMD GPU ${gpu.index}: ${gpu.name} (${gpu.pciBusId})`).join(
+        "; ",
+      ),
+      why: fallback.map((gpu) =>
+        `AMD GPU ${gpu.index} has no energy counter (AMD SMI answers "not supported", as on ` +
+        `virtual machine guests): its energy is integrated from power samples`
+      ),
+      fixes: [],
+    };
+  } catch (error) {
+    const message = (error as Error).message;
+    const missing = /cannot load|cannot open shared object/.test(message);
+    return {
+      source,
+      status: "unavailable",
+      summary: missing ? "libamd_smi.so not found" : "AMD SMI cannot be used",
+      why: [message],
+      fixes: missing
+        ? [
+          "install ROCm or its amd-smi-lib package (it provides /opt/rocm/lib/libamd_smi.so), or",
+          "export JOULE_PROFILER_AMDSMI_PATH=/path/to/libamd_smi.so",
+        ]
+        : [
+          "check that 'amd-smi list' works: the amdgpu driver must be loaded and see the GPU",
+          "add the user to the render and video groups: sudo usermod -aG render,video $USER",
+        ],
+    };
+  } finally {
+    amdsmi?.close();
+  }
+}
+
 /**
  * Checks every source. RAPL counters are also watched for 100 ms, as a
  * profile would read them, to catch counters that exist but never move.
@@ -342,6 +477,9 @@ export async function diagnose(options: DoctorOptions): Promise<DoctorReport> {
     await checkPowercap(options, environment),
     checkPerfCounters(environment, options.binaryPath),
     checkNvml(),
+    checkAmdSmi(),
+    checkProcess(environment),
+    checkSystem(),
   ];
   return { environment, checks };
 }
@@ -383,7 +521,11 @@ export function formatDoctorReport(report: DoctorReport): string {
   }
   const rapl = report.checks.filter((check) => check.source.startsWith("RAPL"));
   if (rapl.every((check) => check.status === "unavailable")) {
-    lines.push("", "Without RAPL, profiles report durations and the other sources only.");
+    lines.push(
+      "",
+      "Without RAPL, profiles report durations and the other sources only; " +
+        "--energy-model MODEL.json or --tdp WATTS give estimated energy.",
+    );
   }
   return `${lines.join("\n")}\n`;
 }

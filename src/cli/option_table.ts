@@ -40,6 +40,7 @@ import {
   maxPhases,
   nonNegativeInteger,
   nonNegativeSeconds,
+  parseAmdGpuList,
   parseGpuList,
   positiveInteger,
   positiveSeconds,
@@ -269,14 +270,33 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     long: "gpu",
-    description: "measure the energy of every NVIDIA GPU (NVML)",
+    description: "measure the energy of every NVIDIA (NVML) and AMD (AMD SMI) GPU found",
     scope: "global",
   },
   {
     long: "gpus",
     value: "indices",
-    description: "measure these NVIDIA GPUs only, e.g. 0,2 (implies --gpu)",
+    description: "measure these NVIDIA GPUs only, e.g. 0,2 (NVML)",
     parse: parseGpuList,
+    scope: "global",
+  },
+  {
+    long: "amd-gpus",
+    value: "indices",
+    description: "measure these AMD GPUs only, in amd-smi's order, e.g. 0,1 (AMD SMI)",
+    parse: parseAmdGpuList,
+    scope: "global",
+  },
+  {
+    long: "no-process",
+    description: "do not report the program's process-tree metrics (CPU time, context " +
+      "switches, page faults, I/O, memory peaks) nor its attributed energy",
+    scope: "global",
+  },
+  {
+    long: "no-system",
+    description: "do not report machine-wide CPU and network metrics (nor attributed energy, " +
+      "which needs them)",
     scope: "global",
   },
 
