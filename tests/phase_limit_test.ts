@@ -4,7 +4,7 @@ import { DiscardSink } from "../src/process/byte_sink.ts";
 import { defaultMaxPhases, JouleProfiler, validateProfileConfig } from "../src/profiler.ts";
 import { twoSocketZones, writeFakePowercap } from "./fixtures/fake_powercap.ts";
 import { UsageError } from "../src/errors.ts";
-import { REPO_ROOT, runCli } from "./helpers.ts";
+import { compileC, REPO_ROOT, runCli } from "./helpers.ts";
 
 class CollectingSink extends DiscardSink {
   text = "";
@@ -93,13 +93,13 @@ Deno.test("profile --max-phases N stops measuring after N phases, with a warning
   assert.match(out.stderr, /2 token\(s\) past --max-phases not measured/);
 });
 
-Deno.test("the default phase limit shrinks with the sensors, never below 10,000", () => {
+Deno.test("the default phase limit shrinks with the sensors, never below 1,000", () => {
   assert.equal(defaultMaxPhases(0), 150_000);
   assert.equal(defaultMaxPhases(7), 33_288);
   let previous = Infinity;
   for (let sensors = 0; sensors < 200; sensors++) {
     const limit = defaultMaxPhases(sensors);
-    assert.ok(limit <= previous && limit >= 10_000);
+    assert.ok(limit <= previous && limit >= 1_000);
     previous = limit;
   }
 });
@@ -115,6 +115,8 @@ Deno.test("1 M tokens with two fake RAPL sockets (7 sensors) stay under 300 MB i
       "--v8-flags=--max-semi-space-size=4",
       `${REPO_ROOT}main.ts`,
       "-v",
+      "--no-process",
+      "--no-system",
       "--csv",
       "-o",
       "r.csv",
@@ -138,4 +140,42 @@ Deno.test("1 M tokens with two fake RAPL sockets (7 sensors) stay under 300 MB i
   assert.match(stderr, /reached 33288 phases/);
   const rss = Number(/profiler peak RSS ([\d.]+) MiB/.exec(stderr)?.[1]);
   assert.ok(rss * 1.048576 < 300, `peak RSS ${rss} MiB`);
+});
+
+Deno.test("10 M tokens with the default sources (RAPL, process, system) stay under 300 MB", async () => {
+  const root = await Deno.makeTempDir();
+  await writeFakePowercap(root, twoSocketZones());
+  const generator = await compileC("tests/fixtures/output_generator.c");
+  for (const format of ["json", "csv"]) {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--v8-flags=--max-semi-space-size=4",
+        `${REPO_ROOT}main.ts`,
+        "-v",
+        `--${format}`,
+        "-o",
+        `r.${format}`,
+        "profile",
+        "--stdout-file",
+        "/dev/null",
+        "--",
+        generator,
+        "tokens",
+        "10000000",
+      ],
+      cwd: await Deno.makeTempDir(),
+      env: {
+        NO_COLOR: "1",
+        JOULE_PROFILER_EVENT_SOURCE_PATH: await Deno.makeTempDir(),
+        JOULE_PROFILER_RAPL_PATH: `${root}/intel-rapl`,
+      },
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, stderr);
+    assert.match(stderr, /reached \d+ phases/);
+    const rss = Number(/profiler peak RSS ([\d.]+) MiB/.exec(stderr)?.[1]);
+    assert.ok(rss * 1.048576 < 300, `${format}: peak RSS ${rss} MiB`);
+  }
 });
