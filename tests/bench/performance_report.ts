@@ -537,9 +537,9 @@ async function scale(generator: string, defaultSources = false): Promise<Figure>
 }
 
 /**
- * 10 M tokens through JSON and CSV, with no energy source and with a fake
- * two-socket powercap tree (7 sensors): memory stays bounded by the phase
- * limit, whatever the count.
+ * 10 M tokens through JSON and CSV, with the default process and system
+ * sources, then with a fake two-socket powercap tree too (7 more sensors):
+ * memory stays bounded by the phase limit, whatever the count.
  */
 async function millionsOfTokens(generator: string): Promise<Figure> {
   const noRapl = await noRaplEnv();
@@ -548,7 +548,8 @@ async function millionsOfTokens(generator: string): Promise<Figure> {
   const withRapl = { ...noRapl, JOULE_PROFILER_RAPL_PATH: `${root}/intel-rapl` };
   const measured: string[] = [];
   let met = true;
-  for (const [label, env] of [["no source", noRapl], ["7 RAPL sensors", withRapl]] as const) {
+  const sources = [["process + system", noRapl], ["+ 7 RAPL sensors", withRapl]] as const;
+  for (const [label, env] of sources) {
     for (const format of ["json", "csv"]) {
       const file = await Deno.makeTempFile({ suffix: `.${format}` });
       const start = monotonicNs();
