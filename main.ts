@@ -10,7 +10,14 @@ import { closeDebugSignal, closeEnvironmentInspector } from "./src/process/debug
 
 if (import.meta.main) {
   // Before anything else: SIGUSR1 would otherwise open the V8 inspector (docs/SECURITY.md).
-  closeDebugSignal();
+  try {
+    closeDebugSignal();
+  } catch (error) {
+    console.error(
+      `warning: SIGUSR1 could open a debugger in this process (${(error as Error).message}); ` +
+        "run with -A (the profiler needs --allow-ffi)",
+    );
+  }
   if (await closeEnvironmentInspector()) {
     console.error(
       "warning: NODE_OPTIONS opened a debugger (--inspect); closed it: the profiler opens no " +
