@@ -497,6 +497,9 @@ async function scale(generator: string, defaultSources = false): Promise<Figure>
       "-o",
       file,
       "profile",
+      // Every phase measured: this figure is about scale, not the default limit.
+      "--max-phases",
+      "1000000",
       "--",
       generator,
       "tokens",
