@@ -53,6 +53,7 @@ const OUTPUTS: [string, string[]][] = [
   ["x.md", ["--json", "-o", "-", "profile", "--export-markdown", "@", "--", "true"]],
   ["x.csv", ["--json", "-o", "-", "profile", "--samples-csv", "@", "--", "true"]],
   ["x.svg", ["--json", "-o", "-", "profile", "--timeline", "@", "--", "true"]],
+  ["x.prom", ["--json", "-o", "-", "profile", "--openmetrics", "@", "--", "true"]],
 ];
 
 for (const setting of ["0", "1"] as const) {
