@@ -14,6 +14,7 @@ import { defaultHelpWidth, helpText } from "./help_text.ts";
 import type { GlobalFlags } from "./command_context.ts";
 import type { CompareFlags } from "./commands/compare.ts";
 import type { ProfileFlags } from "./commands/profile.ts";
+import type { Shell } from "./commands/completions.ts";
 
 /** The version printed by `--version`, from `deno.json`. */
 export const VERSION: string = denoConfig.version;
@@ -45,6 +46,10 @@ export async function main(args: string[]): Promise<number> {
         writeAll(helpText(parsed.command, defaultHelpWidth()));
         return 0;
     }
+    if (parsed.warnings.length > 0) {
+      const { Logger } = await import("../logger.ts");
+      for (const warning of parsed.warnings) new Logger().warn(warning);
+    }
     const global = parsed.global as unknown as GlobalFlags;
     switch (parsed.command) {
       case "profile": {
@@ -61,6 +66,10 @@ export async function main(args: string[]): Promise<number> {
         return await (await import("./commands/doctor.ts")).doctorCommand(global);
       case "list-sensors":
         return await (await import("./commands/list_sensors.ts")).listSensorsCommand(global);
+      case "completions": {
+        const { completionsCommand } = await import("./commands/completions.ts");
+        return completionsCommand(parsed.operands[0] as Shell);
+      }
     }
   } catch (error) {
     return await report(error, verbosityFromArgs(args));
