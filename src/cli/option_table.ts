@@ -35,7 +35,7 @@
  */
 
 import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
-import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/event_catalog.ts";
+import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/default_events.ts";
 import {
   nonNegativeInteger,
   nonNegativeSeconds,
