@@ -15,8 +15,10 @@ import type * as CompareModule from "./commands/compare.ts";
 import type * as CompletionsModule from "./commands/completions.ts";
 import type * as DoctorModule from "./commands/doctor.ts";
 import type * as ListSensorsModule from "./commands/list_sensors.ts";
+import type * as MergeModule from "./commands/merge.ts";
 import type * as ProfileModule from "./commands/profile.ts";
 import type { CompareFlags } from "./commands/compare.ts";
+import type { MergeFlags } from "./commands/merge.ts";
 import type { ProfileFlags } from "./commands/profile.ts";
 import type { Shell } from "./commands/completions.ts";
 
@@ -79,6 +81,11 @@ export async function main(args: string[]): Promise<number> {
         const { compareCommand } = await loadCommand<typeof CompareModule>("compare");
         const flags = parsed.options as unknown as CompareFlags;
         return await compareCommand(global, flags, parsed.operands);
+      }
+      case "merge": {
+        const { mergeCommand } = await loadCommand<typeof MergeModule>("merge");
+        const flags = parsed.options as unknown as MergeFlags;
+        return await mergeCommand(global, flags, parsed.operands);
       }
       case "doctor":
         return await (await loadCommand<typeof DoctorModule>("doctor")).doctorCommand(global);

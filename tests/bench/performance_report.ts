@@ -21,6 +21,7 @@ import { twoSocketZones, writeFakePowercap, writeFakePowerPmu } from "../fixture
 import { PerfEventSource } from "../../sources/perf_event/mod.ts";
 import { phaseChannelFigures } from "./phase_channel_figures.ts";
 import { startupFigures } from "./startup_figures.ts";
+import { mergeScaleFigure } from "./merge_figures.ts";
 import { twoSocketPowercapSource } from "./fake_rapl_sources.ts";
 import { type Figure, median, percentile } from "./figure.ts";
 
@@ -552,6 +553,7 @@ for (
     samplingCost,
     phaseChannelFigures,
     () => scale(generator),
+    () => mergeScaleFigure(),
   ]
 ) {
   const measured = await measure();
