@@ -314,6 +314,10 @@ Deno.test({
   ignore: needs("bash"),
   fn: async () => {
     const { dir, script } = await completionFixture("bash");
+    if (has("shellcheck")) {
+      const lint = await new Deno.Command("shellcheck", { args: ["-s", "bash", script] }).output();
+      assert.ok(lint.success, new TextDecoder().decode(lint.stdout));
+    }
     const complete = (...words: string[]) =>
       bashComplete(script, dir, ["joule-profiler", ...words]);
     assert.deepEqual(await complete(""), [...COMMANDS.map((c) => c.name), "help"].sort());

@@ -17,6 +17,7 @@ import {
   type OptionSpec,
   PROGRAM_DESCRIPTION,
   PROGRAM_NAME,
+  PROGRAM_NOTE,
 } from "./option_table.ts";
 
 /** Help width when none is given: stdout's columns on a terminal, else 80. */
@@ -64,6 +65,8 @@ function programHelp(width: number): string {
     "",
     "Commands:",
     ...commands.map(([term, text]) => item(term, text, termWidth, width)),
+    "",
+    wrap(PROGRAM_NOTE, width),
     "",
   ].join("\n");
 }

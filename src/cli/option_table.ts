@@ -151,6 +151,10 @@ export interface CommandSpec {
 /** The program's name in help and errors. */
 export const PROGRAM_NAME = "joule-profiler";
 
+/** What `joule-profiler --help` says last. */
+export const PROGRAM_NOTE = "Global options also work after the command (for profile, before the " +
+  "program). 'joule-profiler <command> --help' lists a command's own options.";
+
 /** What `joule-profiler --help` says first. */
 export const PROGRAM_DESCRIPTION =
   "Measure the energy and counters of a program, phase by phase.\n" +

@@ -127,8 +127,8 @@ function bashScript(): string {
           : `"${plainWord(command.name)} ${plainWord(s!)}"`
       );
       const kind = option.choices !== undefined
-        ? `kind=words; words="${option.choices.map(plainWord).join(" ")}"`
-        : `kind=${option.complete ?? "none"}`;
+        ? `kind="words"; words="${option.choices.map(plainWord).join(" ")}"`
+        : `kind="${option.complete ?? "none"}"`;
       valueCases.push(`    ${patterns.join("|")}) ${kind} ;;`);
     }
   }
