@@ -106,7 +106,7 @@ let stderrColors: boolean | undefined;
 
 /**
  * Whether stderr takes colours, by the rules of Node's `styleText` (which this
- * replaces: importing `node:util` starts Deno's Node layer, about 13 ms of
+ * replaces: importing `node:util` starts Deno's Node layer, about 5 ms of
  * every run's start-up): `FORCE_COLOR` (not 0) forces them; `NO_COLOR`,
  * `NODE_DISABLE_COLORS` and `TERM=dumb` turn them off; else a terminal has them.
  */

@@ -68,7 +68,7 @@ export async function startupFigures(runs = 20): Promise<Figure[]> {
       how,
       note: "The option table, parser and help renderer are plain ES modules; no npm " +
         "package and no node: module loads (node:util alone starts Deno's Node layer, " +
-        "about 13 ms). Command modules load through a computed specifier, so `deno run` " +
+        "about 5 ms). Command modules load through a computed specifier, so `deno run` " +
         "does not build their module graph for --version and --help.",
     },
     {
