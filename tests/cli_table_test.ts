@@ -435,3 +435,11 @@ Deno.test({
     assert.ok((await complete("joule-profiler compare ")).includes("b.json"));
   },
 });
+
+Deno.test("CLI: diagnostics are coloured only when FORCE_COLOR asks for it off a terminal", async () => {
+  const forced = await runCli(["frobnicate"], { env: { FORCE_COLOR: "1" } });
+  assert.equal(forced.code, 2);
+  assert.ok(forced.stderr.startsWith("\x1b[31merror\x1b[39m: unknown command"), forced.stderr);
+  const plain = await runCli(["frobnicate"], { env: { FORCE_COLOR: "0" } });
+  assert.ok(plain.stderr.startsWith("error: unknown command"), plain.stderr);
+});
