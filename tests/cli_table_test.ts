@@ -62,6 +62,8 @@ Deno.test("parseCommandLine() passes everything after the program (or --) to it"
   assert.equal(withoutDashes.global.json, undefined);
   // A value flag takes the next argument whatever it looks like.
   assert.equal(run(["profile", "--token-pattern", "--", "--", "true"]).options.tokenPattern, "--");
+  // A -- before the command ends nothing: the command's flags still follow.
+  assert.equal(run(["--", "profile", "-n", "2", "--", "true"]).options.iterations, 2);
   // compare takes flags between its files.
   const compare = run(["compare", "a.json", "--alpha", "0.01", "b.json"]);
   assert.deepEqual(compare.operands, ["a.json", "b.json"]);

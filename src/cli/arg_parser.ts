@@ -125,7 +125,8 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
   while (i < args.length) {
     const arg = args[i++]!;
     if (!flagsEnded && arg === "--") {
-      flagsEnded = true;
+      // Before the command there is nothing for it to protect: the command's flags still follow.
+      if (command !== undefined) flagsEnded = true;
       continue;
     }
     if (!flagsEnded && arg.startsWith("-") && arg !== "-") {
