@@ -353,6 +353,40 @@ Deno.test({
   },
 });
 
+const BASH_COMPLETION = "/usr/share/bash-completion/bash_completion";
+
+function bashCompletionMissing(): boolean {
+  try {
+    Deno.statSync(BASH_COMPLETION);
+    return false;
+  } catch {
+    const skip = Deno.env.get("CI") === undefined;
+    if (skip) console.log("skipping the bash-completion test: bash-completion is not installed");
+    return skip;
+  }
+}
+
+Deno.test({
+  name: "completions bash: the program after profile gets its own completion (bash-completion)",
+  ignore: bashCompletionMissing(),
+  fn: async () => {
+    const { dir, script } = await completionFixture("bash");
+    const complete = async (...words: string[]) => {
+      const program = `source ${BASH_COMPLETION}; source "$1"; shift; COMP_WORDS=("$@"); ` +
+        'COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; _joule_profiler; ' +
+        "printf '%s\\n' \"${COMPREPLY[@]}\"";
+      const out = await new Deno.Command("bash", {
+        args: ["-c", program, "bash", script, "joule-profiler", ...words],
+        cwd: dir,
+      }).output();
+      return new TextDecoder().decode(out.stdout).split("\n").filter((line) => line !== "");
+    };
+    // ls's own options, from ls's completion, after the profiler's flags and --.
+    assert.ok((await complete("-v", "profile", "-n", "2", "--", "ls", "--al")).includes("--all"));
+    assert.deepEqual(await complete("profile", "ls", "no"), ["notes.txt"]);
+  },
+});
+
 Deno.test({
   name: "completions zsh: completes in an interactive zsh (zpty)",
   ignore: needs("zsh"),
