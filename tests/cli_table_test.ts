@@ -102,6 +102,7 @@ Deno.test("help, version and no arguments", () => {
   assert.deepEqual(parseCommandLine([]), { action: "help" });
   assert.deepEqual(parseCommandLine(["--help"]), { action: "help", command: undefined });
   assert.deepEqual(parseCommandLine(["help"]), { action: "help" });
+  assert.deepEqual(parseCommandLine(["help", "help"]), { action: "help" });
   assert.deepEqual(parseCommandLine(["help", "compare"]), { action: "help", command: "compare" });
   assert.deepEqual(parseCommandLine(["profile", "-h"]), { action: "help", command: "profile" });
   assert.deepEqual(parseCommandLine(["-V"]), { action: "version" });

@@ -211,7 +211,7 @@ function finish(option: OptionSpec, command: CommandName | undefined): ParsedCom
 }
 
 function helpFor(name: string | undefined): ParsedCommandLine {
-  if (name === undefined) return { action: "help" };
+  if (name === undefined || name === "help") return { action: "help" };
   const command = commandNamed(name)?.name;
   if (command === undefined) throw unknownCommand(name);
   return { action: "help", command };
