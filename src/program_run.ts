@@ -210,7 +210,9 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     }
     // Tokens the program wrote to the channel just before exiting come first;
     // an empty channel (the usual case) costs no wait before END.
-    if (channel !== undefined && channel.unread() > 0) await drainChannel(channel);
+    if (channel !== undefined && channel.unread() > 0) {
+      await drainChannel(channel, channelPumps.map(({ pump }) => pump));
+    }
     // Stopped before END: the last boundary read is never delayed by a sample.
     if (sampling !== undefined) await sampling.sampler.stop();
     const end = boundary(END_TOKEN, -1);
@@ -353,10 +355,13 @@ function serializeBoundaries(take: BoundaryFn): BoundaryFn {
 }
 
 /** Waits (at most 100 ms) until what the program wrote to the channel was read. */
-async function drainChannel(channel: PhaseChannel): Promise<void> {
+async function drainChannel(channel: PhaseChannel, pumps: TokenPump[]): Promise<void> {
   const deadline = performance.now() + DRAIN_MAX_MS;
-  while (channel.unread() > 0 && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 1));
+  for (;;) {
+    const left = deadline - performance.now();
+    if (channel.unread() === 0 || left <= 0) break;
+    // Woken as soon as a channel reader has handled a chunk.
+    await Promise.race(pumps.map((pump) => pump.activity(left)));
   }
   // Let a read that already returned deliver its bytes.
   await new Promise((resolve) => setTimeout(resolve, 0));

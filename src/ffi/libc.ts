@@ -62,6 +62,14 @@ const symbols = {
     ],
     result: "i32", /* int */
   },
+  fcntl: {
+    parameters: [
+      "i32", /* int fd */
+      "i32", /* int cmd */
+      "i32", /* int arg (the variadic third argument, an int for the commands used) */
+    ],
+    result: "i32", /* int */
+  },
   dup: {
     parameters: [
       "i32", /* int oldfd */
@@ -308,6 +316,29 @@ export function sendSignal(pid: number, signal: number): boolean {
   const code = errno();
   if (code === 3) return false;
   throw new SyscallError("kill", code, `pid ${pid}, signal ${signal}`);
+}
+
+/** `F_SETPIPE_SZ` from `<fcntl.h>` (Linux). */
+const F_SETPIPE_SZ = 1031;
+
+/**
+ * Sets a pipe's capacity (`fcntl(F_SETPIPE_SZ)`); the kernel rounds it up
+ * to a power of two pages and refuses more than `/proc/sys/fs/pipe-max-size`
+ * to unprivileged users.
+ *
+ * @param fd Either end of the pipe.
+ * @param bytes The capacity wanted.
+ * @returns The capacity now, or `undefined` when refused.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { setPipeSize } from "./libc.ts";
+ * setPipeSize(3, 1 << 20); // 1048576, or undefined when refused
+ * ```
+ */
+export function setPipeSize(fd: number, bytes: number): number | undefined {
+  const size = libc().fcntl(fd, F_SETPIPE_SZ, bytes);
+  return size === -1 ? undefined : size;
 }
 
 const sleepRequest = new BigInt64Array(2);

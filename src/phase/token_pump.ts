@@ -8,7 +8,12 @@
 import type { ByteSink } from "../process/byte_sink.ts";
 import type { TokenScanner } from "./token_scanner.ts";
 
-const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * Bytes asked for per read: a read returns what the pipe holds, so a
+ * buffer as large as the (grown) pipe lets one read take all of it when
+ * the program writes faster than the profiler wakes up.
+ */
+const READ_BUFFER_BYTES = 1 << 20;
 
 /** Takes one boundary; returns a promise only when some source is asynchronous. */
 export type BoundaryFn = (token: string, line: number) => void | Promise<void>;
@@ -59,6 +64,8 @@ export class TokenPump {
   #cancelled = false;
   #stopping = false;
   #sinkBroken = false;
+  /** Waiters of `activity()`, woken once a chunk was handled or reading ended. */
+  #waiters: (() => void)[] = [];
 
   /**
    * Creates a pump; `run()` starts it.
@@ -104,6 +111,7 @@ export class TokenPump {
             break;
           }
         }
+        this.#notify();
         if (this.#stopping) break;
         buffer = value.buffer;
       }
@@ -111,6 +119,7 @@ export class TokenPump {
       if (!this.#cancelled) throw error;
     } finally {
       this.#done = true;
+      this.#notify();
     }
     await this.#takeBoundaries(scanner.finish());
   }
@@ -143,17 +152,40 @@ export class TokenPump {
    */
   async drain(quietMs: number, maxMs: number): Promise<boolean> {
     const deadline = performance.now() + maxMs;
-    let seen = this.#chunks;
-    let quietSince = performance.now();
     while (!this.#done) {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      const now = performance.now();
-      if (this.#chunks !== seen) {
-        seen = this.#chunks;
-        quietSince = now;
-      }
-      if (now - quietSince >= quietMs || now >= deadline) return this.#done;
+      const wait = Math.min(quietMs, deadline - performance.now());
+      if (wait <= 0 || !(await this.activity(wait))) return this.#done;
     }
     return true;
+  }
+
+  /**
+   * Waits until the next chunk was handled (its boundaries taken, its bytes
+   * passed on) or reading ended: woken by the reader itself, so no timer
+   * tick is added. The timer only bounds the wait.
+   *
+   * @param timeoutMs Longest wait.
+   * @returns `true` when woken by the reader, `false` on time-out.
+   */
+  activity(timeoutMs: number): Promise<boolean> {
+    if (this.#done) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((waiter) => waiter !== wake);
+        resolve(false);
+      }, timeoutMs);
+      this.#waiters.push(wake);
+    });
+  }
+
+  #notify(): void {
+    if (this.#waiters.length === 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
   }
 }

@@ -5,7 +5,7 @@
  */
 
 import { ProfilerError } from "../errors.ts";
-import { sendSignal, signalNumber, SIGNALS, sleepMicros } from "../ffi/libc.ts";
+import { sendSignal, setPipeSize, signalNumber, SIGNALS, sleepMicros } from "../ffi/libc.ts";
 import { type InvokingUser, passwdEntry } from "./invoking_user.ts";
 
 /**
@@ -14,6 +14,13 @@ import { type InvokingUser, passwdEntry } from "./invoking_user.ts";
  * while it is stopped therefore start at the program's own exec.
  */
 const GATE_SCRIPT = 'kill -STOP "$$" && exec "$@"';
+
+/**
+ * Capacity asked for the program's stdout pipe (the default is 64 KiB; 1 MiB
+ * is Linux's default `pipe-max-size`): a program writing fast then rarely
+ * waits while the profiler handles a chunk.
+ */
+const STDOUT_PIPE_BYTES = 1 << 20;
 
 /** How the program ended. */
 export interface ProgramExit {
@@ -164,6 +171,7 @@ export class ProgramProcess {
       program.kill();
       throw error;
     }
+    if (program.stdout !== null) growStdoutPipe(program.pid);
     return program;
   }
 
@@ -257,5 +265,32 @@ export class ProgramProcess {
       sleepMicros(pause);
       pause = Math.min(pause * 2, 1000);
     }
+  }
+}
+
+/**
+ * Grows the pipe a held program writes its stdout to. Deno does not show
+ * the descriptor of a child's pipe, so it is found among this process's
+ * own descriptors by the pipe's identity (`pipe:[inode]`); only our own
+ * descriptors are touched. Quietly does nothing where that fails.
+ */
+function growStdoutPipe(pid: number): void {
+  try {
+    const pipe = Deno.readLinkSync(`/proc/${pid}/fd/1`);
+    if (!pipe.startsWith("pipe:")) return;
+    for (const entry of Deno.readDirSync("/proc/self/fd")) {
+      let target: string;
+      try {
+        target = Deno.readLinkSync(`/proc/self/fd/${entry.name}`);
+      } catch {
+        continue; // the descriptor of the listing itself, closed by now
+      }
+      if (target === pipe) {
+        setPipeSize(Number(entry.name), STDOUT_PIPE_BYTES);
+        return;
+      }
+    }
+  } catch {
+    // No /proc, or no FFI: the pipe keeps its default size.
   }
 }
