@@ -124,7 +124,11 @@ export class PlainByteSearch implements ByteSearch {
    */
   indexOfPair(first: number, second: number, from: number, to: number): number {
     const bytes = this.#bytes;
-    for (let at = bytes.indexOf(first, from); at !== -1 && at < to - 1; at = bytes.indexOf(first, at + 1)) {
+    for (
+      let at = bytes.indexOf(first, from);
+      at !== -1 && at < to - 1;
+      at = bytes.indexOf(first, at + 1)
+    ) {
       if (bytes[at + 1] === second) return at;
     }
     return -1;
@@ -193,6 +197,7 @@ function simdModule(): WebAssembly.Module | undefined {
 }
 
 // WebAssembly opcodes used below (core and SIMD, from the WebAssembly specification).
+// deno-fmt-ignore
 const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, RETURN = 0x0f;
 const VOID = 0x40, I32 = 0x7f, V128 = 0x7b;
 const SELECT = 0x1b, GET = 0x20, SET = 0x21, TEE = 0x22;
@@ -239,6 +244,7 @@ function advance(p: number, step: number): number[] {
  */
 function simdModuleBytes(): Uint8Array<ArrayBuffer> {
   // count(from, to, byte): locals 3 = n (i32), 4 = needle (v128).
+  // deno-fmt-ignore
   const count = body([[1, I32], [1, V128]], [
     GET, 2, SIMD, I8X16_SPLAT, SET, 4,
     // 16 bytes at a time while a whole vector fits before `to`.
@@ -258,6 +264,7 @@ function simdModuleBytes(): Uint8Array<ArrayBuffer> {
   ]);
   // find(from, to, byte): locals 3 = mask, then position (i32), 4 = needle (v128).
   // Reads up to 15 bytes past `to`; a hit there is reported as -1.
+  // deno-fmt-ignore
   const find = body([[1, I32], [1, V128]], [
     GET, 2, SIMD, I8X16_SPLAT, SET, 4,
     BLOCK, VOID, LOOP, VOID,
@@ -273,6 +280,7 @@ function simdModuleBytes(): Uint8Array<ArrayBuffer> {
   ]);
   // findPair(from, to, first, second): locals 4 = mask/position, 5 = last (to - 1),
   // 6 = first needle, 7 = second needle.
+  // deno-fmt-ignore
   const findPair = body([[2, I32], [2, V128]], [
     GET, 2, SIMD, I8X16_SPLAT, SET, 6,
     GET, 3, SIMD, I8X16_SPLAT, SET, 7,
@@ -292,6 +300,7 @@ function simdModuleBytes(): Uint8Array<ArrayBuffer> {
   ]);
   const type3 = [0x60, 3, I32, I32, I32, 1, I32];
   const type4 = [0x60, 4, I32, I32, I32, I32, 1, I32];
+  // deno-fmt-ignore
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
     ...section(1, [2, ...type3, ...type4]), // types
