@@ -37,6 +37,10 @@ const CHANNEL_LINE = "\\S(?:.*\\S)?";
  * concluding it closed stdout early and is still running (µs).
  */
 const EXIT_SPIN_MICROS = 2000;
+/** Longest wait for the warm-up read before START (ms). */
+const WARM_UP_MS = 50;
+/** Phase-channel reads: markers are short lines. */
+const CHANNEL_READ_BYTES = 64 * 1024;
 
 /** Everything one run needs. */
 export interface ProgramRunOptions {
@@ -136,18 +140,6 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
         exitCode: 130,
       });
     }
-    const anchor = ClockAnchor.now();
-    if (options.sampleIntervalMs !== undefined) {
-      sampling = startSampling(orchestrator, program.pid, options.sampleIntervalMs);
-    }
-    const baseline = orchestrator.measure();
-    if (baseline) await baseline;
-    boundaries.record(START_TOKEN, -1);
-    program.resume();
-    started = true;
-    sampling?.sampler.start();
-    logger.debug(`program started, pid ${program.pid}`);
-
     let ended = false;
     let late = 0;
     const boundary = serializeBoundaries((token, line) => {
@@ -162,6 +154,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       return orchestrator.retrieve();
     });
 
+    // Readers start before the program does: once it runs, the profiler only waits.
     const stdoutPump = new TokenPump({
       reader: stdout.getReader({ mode: "byob" }),
       scanner: new TokenScanner(options.pattern),
@@ -180,11 +173,31 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
           scanner: new TokenScanner(CHANNEL_LINE),
           boundary,
           reportLines: false,
+          readBufferBytes: CHANNEL_READ_BYTES,
         });
         const entry = { pump, running: pump.run() };
         pumps.push(entry);
         return [entry];
       });
+
+    if (channelPumps.length > 0) {
+      // The first read to complete in a fresh process runs the runtime's stream code for the
+      // first time (about 1 ms): let an empty channel line take that cost before START,
+      // instead of the program's first token or its exit.
+      channel!.wake();
+      await Promise.race(channelPumps.map(({ pump }) => pump.activity(WARM_UP_MS)));
+    }
+    const anchor = ClockAnchor.now();
+    if (options.sampleIntervalMs !== undefined) {
+      sampling = startSampling(orchestrator, program.pid, options.sampleIntervalMs);
+    }
+    const baseline = orchestrator.measure();
+    if (baseline) await baseline;
+    boundaries.record(START_TOKEN, -1);
+    program.resume();
+    started = true;
+    sampling?.sampler.start();
+    logger.debug(`program started, pid ${program.pid}`);
 
     const stdoutDone = pumps[0]!.running;
     const first = await Promise.race([

@@ -30,6 +30,8 @@ export interface TokenPumpOptions {
   sink?: ByteSink;
   /** Report the token's line number (stdout) or -1 (the phase channel). */
   reportLines: boolean;
+  /** Bytes asked for per read (default 1 MiB). */
+  readBufferBytes?: number;
 }
 
 /**
@@ -93,7 +95,7 @@ export class TokenPump {
    */
   async run(): Promise<void> {
     const { reader, scanner, sink } = this.#options;
-    let buffer = new ArrayBuffer(READ_BUFFER_BYTES);
+    let buffer = new ArrayBuffer(this.#options.readBufferBytes ?? READ_BUFFER_BYTES);
     try {
       for (;;) {
         const { value, done } = await reader.read(new Uint8Array(buffer));

@@ -22,6 +22,9 @@ const GATE_SCRIPT = 'kill -STOP "$$" && exec "$@"';
  */
 const STDOUT_PIPE_BYTES = 1 << 20;
 
+/** `PF_EXITING` in `/proc/<pid>/stat`'s flags: the task is exiting (`<linux/sched.h>`). */
+const PF_EXITING = 0x4;
+
 /** How the program ended. */
 export interface ProgramExit {
   /** Exit code, or 128 + signal number when killed by a signal. */
@@ -215,7 +218,9 @@ export class ProgramProcess {
 
   /**
    * Watches `/proc/<pid>/stat` for up to `maxMicros` until the program has
-   * exited (zombie, or already reaped). Much quicker than waiting for the
+   * exited: it is exiting (the kernel's `PF_EXITING` flag, set before it
+   * closes its files, so at the end of its output it is usually set
+   * already), a zombie, or reaped. Much quicker than waiting for the
    * runtime's exit notification, which lags by a millisecond or more.
    *
    * @param maxMicros How long to watch.
@@ -226,14 +231,16 @@ export class ProgramProcess {
     const path = `/proc/${this.pid}/stat`;
     for (;;) {
       if (this.#exited) return true;
-      let state: string;
+      let fields: string[];
       try {
         const stat = Deno.readTextFileSync(path);
-        state = stat.charAt(stat.lastIndexOf(")") + 2);
+        // After "comm)": state ppid pgrp session tty_nr tpgid flags ...
+        fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ", 7);
       } catch {
         return true;
       }
-      if (state === "Z" || state === "X") return true;
+      const state = fields[0];
+      if (state === "Z" || state === "X" || (Number(fields[6]) & PF_EXITING) !== 0) return true;
       if (performance.now() > deadline) return false;
       sleepMicros(20);
     }
