@@ -161,6 +161,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       boundary,
       sink: options.sink,
       reportLines: true,
+      fd: program.stdoutFd,
     });
     pumps.push({ pump: stdoutPump, running: stdoutPump.run() });
     // The channel's two ways in (socket descriptor, FIFO path), each with its own line state.

@@ -105,3 +105,43 @@ Deno.test("a held program's stdout pipe is grown to 1 MiB (or the system's most)
     await program.exit;
   }
 });
+
+Deno.test("TokenPump reads what waits in the pipe directly: bytes exact, tokens on their lines", async () => {
+  // Everything is written before reading starts, so after the first read through the
+  // stream the rest is taken with read(2) in buffer-sized pieces.
+  const program = ProgramProcess.spawnHeld({
+    executable: "/bin/sh",
+    args: [
+      "-c",
+      "printf '__A__\\n'; head -c 300000 /dev/zero | tr '\\0' x; printf '\\n__B__\\nend'",
+    ],
+    stdout: "piped",
+  });
+  assert.ok(program.stdoutFd !== undefined, "the pipe's descriptor was found");
+  program.resume();
+  await program.exit;
+  const received: Uint8Array[] = [];
+  const found: [string, number][] = [];
+  const scanner = new TokenScanner(DEFAULT_TOKEN_PATTERN);
+  const pump = new TokenPump({
+    reader: program.stdout!.getReader({ mode: "byob" }),
+    scanner,
+    boundary: (token, line) => {
+      found.push([token, line]);
+    },
+    sink: {
+      broken: false,
+      atLineStart: true,
+      write: (bytes) => received.push(bytes.slice()),
+      close: () => {},
+    },
+    reportLines: true,
+    readBufferBytes: 16 * 1024,
+    fd: program.stdoutFd,
+  });
+  await pump.run();
+  const text = new TextDecoder().decode(new Uint8Array(received.flatMap((chunk) => [...chunk])));
+  assert.equal(text, `__A__\n${"x".repeat(300000)}\n__B__\nend`);
+  assert.ok(received.length > 2, `${received.length} chunks`);
+  assert.deepEqual(found, [["__A__", 0], ["__B__", 2]]);
+});

@@ -7,6 +7,7 @@
 
 import type { ByteSink } from "../process/byte_sink.ts";
 import type { TokenScanner } from "./token_scanner.ts";
+import { readNonBlocking } from "../ffi/libc.ts";
 
 /**
  * Bytes asked for per read: a read returns what the pipe holds, so a
@@ -32,6 +33,12 @@ export interface TokenPumpOptions {
   reportLines: boolean;
   /** Bytes asked for per read (default 1 MiB). */
   readBufferBytes?: number;
+  /**
+   * The non-blocking descriptor the stream reads, when known: after each
+   * read through the stream, the bytes already waiting are read from it
+   * directly (see `ProgramProcess.stdoutFd`).
+   */
+  fd?: number;
 }
 
 /**
@@ -94,28 +101,27 @@ export class TokenPump {
    * @returns When reading ended and the last line's tokens were taken.
    */
   async run(): Promise<void> {
-    const { reader, scanner, sink } = this.#options;
+    const { reader, scanner } = this.#options;
     let buffer = new ArrayBuffer(this.#options.readBufferBytes ?? READ_BUFFER_BYTES);
+    let directFd = this.#options.fd;
     try {
-      for (;;) {
+      reading: for (;;) {
         const { value, done } = await reader.read(new Uint8Array(buffer));
         if (done || value === undefined) break;
-        this.#chunks++;
-        const found = scanner.push(value);
-        if (found > 0) await this.#takeBoundaries(found);
-        if (sink !== undefined) {
-          sink.write(value);
-          if (sink.broken) {
-            // Like a shell pipeline: once nobody reads our output, close the
-            // program's stdout so its next write fails with SIGPIPE/EPIPE.
-            this.#sinkBroken = true;
-            await this.cancel();
+        if (!(await this.#handle(value))) break;
+        buffer = value.buffer;
+        // The runtime's read costs a wake-up and a trip through the stream for every
+        // chunk; what else the pipe holds already is taken with read(2) at once.
+        while (directFd !== undefined) {
+          const view = new Uint8Array(buffer);
+          const got = readNonBlocking(directFd, view);
+          if (got === 0 || got === "empty") break; // the end is left for the stream to report
+          if (got === "failed") {
+            directFd = undefined;
             break;
           }
+          if (!(await this.#handle(view.subarray(0, got)))) break reading;
         }
-        this.#notify();
-        if (this.#stopping) break;
-        buffer = value.buffer;
       }
     } catch (error) {
       if (!this.#cancelled) throw error;
@@ -124,6 +130,26 @@ export class TokenPump {
       this.#notify();
     }
     await this.#takeBoundaries(scanner.finish());
+  }
+
+  /** Takes a chunk's boundaries, passes it on; `false` when reading must stop. */
+  async #handle(chunk: Uint8Array): Promise<boolean> {
+    const { scanner, sink } = this.#options;
+    this.#chunks++;
+    const found = scanner.push(chunk);
+    if (found > 0) await this.#takeBoundaries(found);
+    if (sink !== undefined) {
+      sink.write(chunk);
+      if (sink.broken) {
+        // Like a shell pipeline: once nobody reads our output, close the
+        // program's stdout so its next write fails with SIGPIPE/EPIPE.
+        this.#sinkBroken = true;
+        await this.cancel();
+        return false;
+      }
+    }
+    this.#notify();
+    return !this.#stopping;
   }
 
   async #takeBoundaries(found: number): Promise<void> {

@@ -5,7 +5,14 @@
  */
 
 import { ProfilerError } from "../errors.ts";
-import { sendSignal, setPipeSize, signalNumber, SIGNALS, sleepMicros } from "../ffi/libc.ts";
+import {
+  isNonBlocking,
+  sendSignal,
+  setPipeSize,
+  signalNumber,
+  SIGNALS,
+  sleepMicros,
+} from "../ffi/libc.ts";
 import { type InvokingUser, passwdEntry } from "./invoking_user.ts";
 
 /**
@@ -127,6 +134,7 @@ export class ProgramProcess {
   readonly exit: Promise<ProgramExit>;
   #exited = false;
   #resumed = false;
+  #stdoutFd: number | undefined;
 
   private constructor(child: Deno.ChildProcess, piped: boolean) {
     this.pid = child.pid;
@@ -174,8 +182,17 @@ export class ProgramProcess {
       program.kill();
       throw error;
     }
-    if (program.stdout !== null) growStdoutPipe(program.pid);
+    if (program.stdout !== null) program.#stdoutFd = growStdoutPipe(program.pid);
     return program;
+  }
+
+  /**
+   * This process's descriptor of the read end of the program's stdout pipe,
+   * when it was found and is non-blocking (the runtime's stream reads it
+   * too; read it only while no stream read is pending).
+   */
+  get stdoutFd(): number | undefined {
+    return this.#stdoutFd;
   }
 
   /** `true` once the program has exited and been reaped. */
@@ -276,15 +293,16 @@ export class ProgramProcess {
 }
 
 /**
- * Grows the pipe a held program writes its stdout to. Deno does not show
+ * Grows the pipe a held program writes its stdout to and returns this
+ * process's descriptor of it when it is non-blocking. Deno does not show
  * the descriptor of a child's pipe, so it is found among this process's
  * own descriptors by the pipe's identity (`pipe:[inode]`); only our own
  * descriptors are touched. Quietly does nothing where that fails.
  */
-function growStdoutPipe(pid: number): void {
+function growStdoutPipe(pid: number): number | undefined {
   try {
     const pipe = Deno.readLinkSync(`/proc/${pid}/fd/1`);
-    if (!pipe.startsWith("pipe:")) return;
+    if (!pipe.startsWith("pipe:")) return undefined;
     for (const entry of Deno.readDirSync("/proc/self/fd")) {
       let target: string;
       try {
@@ -292,12 +310,13 @@ function growStdoutPipe(pid: number): void {
       } catch {
         continue; // the descriptor of the listing itself, closed by now
       }
-      if (target === pipe) {
-        setPipeSize(Number(entry.name), STDOUT_PIPE_BYTES);
-        return;
-      }
+      if (target !== pipe) continue;
+      const fd = Number(entry.name);
+      setPipeSize(fd, STDOUT_PIPE_BYTES);
+      return isNonBlocking(fd) ? fd : undefined;
     }
   } catch {
     // No /proc, or no FFI: the pipe keeps its default size.
   }
+  return undefined;
 }
