@@ -4,8 +4,6 @@
  * @module
  */
 
-import process from "node:process";
-import { styleText } from "node:util";
 
 /** Verbosity levels: 0 warnings and errors, 1 info, 2 debug, 3 trace. */
 export type Verbosity = 0 | 1 | 2 | 3;
@@ -102,10 +100,36 @@ function writeStderr(line: string): void {
   }
 }
 
-function paint(color: "red" | "yellow" | "cyan" | "gray", text: string): string {
-  try {
-    return styleText(color, text, { stream: process.stderr });
-  } catch {
-    return text;
+/** SGR colour codes (the same as `node:util` `styleText` uses). */
+const COLORS = { red: 31, yellow: 33, cyan: 36, gray: 90 } as const;
+
+let stderrColors: boolean | undefined;
+
+/**
+ * Whether stderr gets colours, decided as `node:util` `styleText` does
+ * (`FORCE_COLOR` first, then `NO_COLOR`/`NODE_DISABLE_COLORS`, a terminal,
+ * `TERM=dumb`), without loading the Node.js compatibility layer at start-up.
+ */
+function colorsOnStderr(): boolean {
+  if (stderrColors !== undefined) return stderrColors;
+  const env = (name: string) => {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined; // no --allow-env: plain text
+    }
+  };
+  const force = env("FORCE_COLOR");
+  if (force !== undefined) {
+    stderrColors = !["0", "false"].includes(force);
+  } else if (Deno.noColor || env("NODE_DISABLE_COLORS") !== undefined) {
+    stderrColors = false;
+  } else {
+    stderrColors = Deno.stderr.isTerminal() && env("TERM") !== "dumb";
   }
+  return stderrColors;
+}
+
+function paint(color: keyof typeof COLORS, text: string): string {
+  return colorsOnStderr() ? `\x1b[${COLORS[color]}m${text}\x1b[39m` : text;
 }

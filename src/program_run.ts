@@ -13,7 +13,7 @@ import { SourceOrchestrator } from "./orchestrator.ts";
 import { BoundaryLog, END_TOKEN, START_TOKEN } from "./phase/boundary_log.ts";
 import type { TokenPattern } from "./phase/token_pattern.ts";
 import { TokenScanner } from "./phase/token_scanner.ts";
-import { type BoundaryFn, TokenPump } from "./phase/token_pump.ts";
+import { afterMs, type BoundaryFn, TokenPump } from "./phase/token_pump.ts";
 import { PhaseChannel } from "./process/phase_channel.ts";
 import type { ByteSink } from "./process/byte_sink.ts";
 import { ProgramProcess } from "./process/program_process.ts";
@@ -38,7 +38,7 @@ const CHANNEL_LINE = "\\S(?:.*\\S)?";
  */
 const EXIT_SPIN_MICROS = 2000;
 /** Longest wait for the warm-up read before START (ms). */
-const WARM_UP_MS = 50;
+const WARM_UP_MS = 20;
 /** Phase-channel reads: markers are short lines. */
 const CHANNEL_READ_BYTES = 64 * 1024;
 
@@ -378,5 +378,5 @@ async function drainChannel(channel: PhaseChannel, pumps: TokenPump[]): Promise<
     await Promise.race(pumps.map((pump) => pump.activity(left)));
   }
   // Let a read that already returned deliver its bytes.
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await new Promise<void>((resolve) => afterMs(0, resolve));
 }

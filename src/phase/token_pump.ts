@@ -198,14 +198,18 @@ export class TokenPump {
   activity(timeoutMs: number): Promise<boolean> {
     if (this.#done) return Promise.resolve(true);
     return new Promise((resolve) => {
+      let settled = false;
       const wake = () => {
-        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
         resolve(true);
       };
-      const timer = setTimeout(() => {
+      afterMs(timeoutMs, () => {
+        if (settled) return;
+        settled = true;
         this.#waiters = this.#waiters.filter((waiter) => waiter !== wake);
         resolve(false);
-      }, timeoutMs);
+      });
       this.#waiters.push(wake);
     });
   }
@@ -216,4 +220,14 @@ export class TokenPump {
     this.#waiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+/**
+ * Calls `fn` after `ms` milliseconds. `AbortSignal.timeout` rather than the
+ * global `setTimeout`, whose first use loads Deno's Node.js timers module
+ * (about 5 ms of start-up); the timer cannot be cancelled, so `fn` must
+ * tolerate coming late.
+ */
+export function afterMs(ms: number, fn: () => void): void {
+  AbortSignal.timeout(Math.max(0, Math.ceil(ms))).addEventListener("abort", fn, { once: true });
 }
