@@ -4,7 +4,6 @@
  * @module
  */
 
-
 /** Verbosity levels: 0 warnings and errors, 1 info, 2 debug, 3 trace. */
 export type Verbosity = 0 | 1 | 2 | 3;
 

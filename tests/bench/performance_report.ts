@@ -612,7 +612,7 @@ async function samplingCost(): Promise<Figure> {
     JOULE_PROFILER_EVENT_SOURCE_PATH: root,
     JOULE_PROFILER_RAPL_PATH: `${root}/intel-rapl`,
   };
-  const seconds = 3;
+  const seconds = 2;
   const profile = (flags: string[]) => [
     ...PROFILER,
     "--json",
