@@ -20,7 +20,7 @@ export interface TokenScannerOptions {
   /**
    * Inside a line longer than `maxLineLength`, how many bytes from a
    * token's first byte are matched at once: longer tokens there may be
-   * missed. Default 1 KiB.
+   * missed. Default 256 bytes.
    */
   overlap?: number;
 }
@@ -107,7 +107,7 @@ export class TokenScanner {
     this.#maxLineLength = options.maxLineLength ?? 1 << 20;
     this.#overlap = Math.max(
       1,
-      Math.min(options.overlap ?? 1 << 10, (this.#maxLineLength >> 1) - LONG_LINE_CONTEXT),
+      Math.min(options.overlap ?? 256, (this.#maxLineLength >> 1) - LONG_LINE_CONTEXT),
     );
   }
 
