@@ -112,7 +112,8 @@ export class TokenPump {
         buffer = value.buffer;
         // The runtime's read costs a wake-up and a trip through the stream for every
         // chunk; what else the pipe holds already is taken with read(2) at once.
-        while (directFd !== undefined) {
+        // (Never after cancel(): the stream has closed the descriptor, its number may be reused.)
+        while (directFd !== undefined && !this.#cancelled) {
           const view = new Uint8Array(buffer);
           const got = readNonBlocking(directFd, view);
           if (got === 0 || got === "empty") break; // the end is left for the stream to report
