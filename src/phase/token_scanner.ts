@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type ByteSearch, createByteSearch } from "./byte_search.ts";
+import { type ByteSearch, createByteSearch, PlainByteSearch } from "./byte_search.ts";
 import { compileTokenPattern, type TokenPattern } from "./token_pattern.ts";
 
 const encoder = new TextEncoder();
@@ -24,6 +24,15 @@ export interface TokenScannerOptions {
    */
   overlap?: number;
 }
+
+/**
+ * Chunks from this size are searched with SIMD. A token line arriving alone
+ * (a short chunk after a quiet spell) is searched in place: no copy into
+ * WebAssembly memory and no call into it on the way to its boundary.
+ */
+const SIMD_FROM_BYTES = 512;
+/** Lines up to this long that are plain ASCII are turned into text without the decoder. */
+const SHORT_LINE_BYTES = 256;
 
 /** Bytes of text before a token that its match sees in a long line (for `\b`, lookbehinds). */
 const LONG_LINE_CONTEXT = 64;
@@ -79,8 +88,12 @@ export class TokenScanner {
   readonly #names = new Map<string, string>();
   /** UTF-8 bytes every match starts with (empty: every line is a candidate). */
   readonly #prefix: Uint8Array;
-  /** Searches the chunk being pushed. */
-  readonly #search: ByteSearch = createByteSearch();
+  /** Searches large chunks (a copy in WebAssembly memory, 16 bytes at a time). */
+  readonly #simd: ByteSearch = createByteSearch();
+  /** Searches small chunks in place: a token line alone is done before SIMD would start. */
+  readonly #plain = new PlainByteSearch();
+  /** The search with the chunk being pushed loaded. */
+  #search: ByteSearch = this.#plain;
   /** Searches the kept part of a long line (made when one first occurs). */
   #carrySearch: ByteSearch | undefined;
   /** Bytes of the current, incomplete line (of a long line: its unscanned end). */
@@ -129,7 +142,7 @@ export class TokenScanner {
    */
   push(bytes: Uint8Array): number {
     this.count = 0;
-    const search = this.#search;
+    const search = this.#search = bytes.length < SIMD_FROM_BYTES ? this.#plain : this.#simd;
     search.load(bytes);
     const firstNewline = search.indexOf(10, 0, bytes.length);
     if (firstNewline === -1) {
@@ -235,7 +248,24 @@ export class TokenScanner {
   #scanLine(bytes: Uint8Array, start: number, end: number, search?: ByteSearch): void {
     if (end > start && bytes[end - 1] === 13) end--;
     if (this.#prefix.length > 0 && this.#findPrefix(bytes, start, end, search) === -1) return;
-    this.#matchText(this.#decoder.decode(bytes.subarray(start, end)), Infinity);
+    this.#matchText(this.#text(bytes, start, end), Infinity);
+  }
+
+  /** `bytes[start, end)` as text: short ASCII lines directly, others through the decoder. */
+  #text(bytes: Uint8Array, start: number, end: number): string {
+    if (end - start <= SHORT_LINE_BYTES) {
+      let ascii = true;
+      for (let i = start; i < end; i++) {
+        if (bytes[i]! >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+      }
+    }
+    return this.#decoder.decode(bytes.subarray(start, end));
   }
 
   /**
