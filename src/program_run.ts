@@ -188,6 +188,10 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       channel!.wake();
       await Promise.race(channelPumps.map(({ pump }) => pump.activity(WARM_UP_MS)));
     }
+    // The checks made at the program's exit run once now, so that they are compiled before
+    // the exit they time (the program is stopped: this answers at once).
+    program.waitForExit(0);
+    channel?.unread();
     const anchor = ClockAnchor.now();
     if (options.sampleIntervalMs !== undefined) {
       sampling = startSampling(orchestrator, program.pid, options.sampleIntervalMs);
