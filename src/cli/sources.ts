@@ -14,6 +14,8 @@ import type { Source } from "../source.ts";
 import { DEFAULT_POWERCAP_PATH } from "../../sources/rapl/powercap_zones.ts";
 import { DEFAULT_EVENT_SOURCE_PATH } from "../../sources/rapl/power_pmu.ts";
 import { type RaplBackend, setupRapl } from "../../sources/rapl/rapl_setup.ts";
+import { ProcessSource } from "../../sources/process/mod.ts";
+import { SystemSource } from "../../sources/system/mod.ts";
 
 /** The source-related flags, as parsed from the option table (`option_table.ts`). */
 export interface SourceFlags {
@@ -35,6 +37,10 @@ export interface SourceFlags {
   perf?: boolean;
   /** `--perf-events`: comma-separated events (implies `--perf`). */
   perfEvents?: string;
+  /** `--no-process` sets `false`: no process-tree metrics (on by default). */
+  process?: boolean;
+  /** `--no-system` sets `false`: no machine-wide CPU and network metrics (on by default). */
+  system?: boolean;
   /**
    * `false` on a task of a distributed job that leaves the machine-wide
    * sources (RAPL, GPUs) to its node leader: they are not even opened.
@@ -86,6 +92,25 @@ export async function buildSources(
   if (rapl !== undefined) sources.push(rapl);
   if (nvml !== undefined) sources.push(nvml);
   if (perf !== undefined) sources.push(perf);
+  if (flags.process !== false) {
+    sources.push(
+      new ProcessSource({
+        debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
+      }),
+    );
+  }
+  // Machine-wide like RAPL: a task that is not its node's leader leaves it to the leader.
+  if (flags.system !== false && machineWide) {
+    try {
+      sources.push(new SystemSource());
+    } catch (error) {
+      logger.warn(
+        `no machine-wide CPU and network metrics, continuing without them (${
+          error instanceof Error ? error.message : error
+        })`,
+      );
+    }
+  }
   return sources;
 }
 
@@ -100,11 +125,15 @@ export async function buildSources(
  * @example Usage
  * ```ts
  * import { machineWideSourceKinds } from "./sources.ts";
- * console.log(machineWideSourceKinds({ verbose: 0, gpu: true })); // [ "RAPL", "NVML" ]
+ * console.log(machineWideSourceKinds({ verbose: 0, gpu: true })); // [ "RAPL", "NVML", "system" ]
  * ```
  */
 export function machineWideSourceKinds(flags: SourceFlags): string[] {
-  return flags.gpu || flags.gpus !== undefined ? ["RAPL", "NVML"] : ["RAPL"];
+  return [
+    "RAPL",
+    ...(flags.gpu || flags.gpus !== undefined ? ["NVML"] : []),
+    ...(flags.system !== false ? ["system"] : []),
+  ];
 }
 
 /**
@@ -171,7 +200,8 @@ function setupRaplSource(
   const why = setup.reasons.map(({ backend, reason }) => `${backend}: ${reason}`).join("; ");
   logger.warn(
     `no RAPL energy on this machine, continuing without it (${why}); ` +
-      `'joule-profiler doctor' says how to fix it`,
+      `'joule-profiler doctor' says how to fix it; without measured energy, ` +
+      `--energy-model MODEL.json or --tdp WATTS give estimated energy`,
   );
   return undefined;
 }
