@@ -110,3 +110,35 @@ Deno.test("TokenScanner in a long line: a match reaching the end of its window i
   }
   assert.deepEqual(found, [long]);
 });
+
+Deno.test("TokenScanner agrees with a line-by-line scan on large chunks (the SIMD path)", () => {
+  const encoder = new TextEncoder();
+  const words = ["plain", "__WORK__", "__A_1__", "_", "__", "é漢字", "\r", "x"];
+  const next = random(11);
+  for (let trial = 0; trial < 20; trial++) {
+    let text = "";
+    while (text.length < 20_000) {
+      const count = Math.floor(next() * 8);
+      for (let w = 0; w < count; w++) text += words[Math.floor(next() * words.length)] + " ";
+      text += "\n";
+    }
+    const expected: [string, number][] = [];
+    text.split("\n").forEach((line, index) => {
+      for (const match of line.replace(/\r$/, "").matchAll(/__[A-Z0-9_]+__/gu)) {
+        expected.push([match[0], index]);
+      }
+    });
+    const bytes = encoder.encode(text);
+    for (const size of [512, 1000, 4096, 65536]) {
+      const scanner = new TokenScanner(DEFAULT_TOKEN_PATTERN);
+      const found: [string, number][] = [];
+      for (let at = 0; at < bytes.length; at += size) {
+        const count = scanner.push(bytes.subarray(at, at + size));
+        for (let i = 0; i < count; i++) found.push([scanner.tokens[i]!, scanner.lines[i]!]);
+      }
+      scanner.finish();
+      assert.deepEqual(found, expected, `trial ${trial}, chunks of ${size}`);
+      assert.equal(scanner.lineCount, text.split("\n").length - 1);
+    }
+  }
+});

@@ -124,7 +124,7 @@ export class TokenScanner {
     );
   }
 
-  /** Bytes of the incomplete line held in memory (bounded by `maxLineLength`). */
+  /** Bytes of the incomplete line held in memory (at most `maxLineLength` plus one chunk). */
   get pendingLength(): number {
     return this.#carryLength;
   }
