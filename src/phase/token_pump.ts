@@ -68,7 +68,6 @@ export interface TokenPumpOptions {
  */
 export class TokenPump {
   readonly #options: TokenPumpOptions;
-  #chunks = 0;
   #done = false;
   #cancelled = false;
   #stopping = false;
@@ -136,7 +135,6 @@ export class TokenPump {
   /** Takes a chunk's boundaries, passes it on; `false` when reading must stop. */
   async #handle(chunk: Uint8Array): Promise<boolean> {
     const { scanner, sink } = this.#options;
-    this.#chunks++;
     const found = scanner.push(chunk);
     if (found > 0) await this.#takeBoundaries(found);
     if (sink !== undefined) {
