@@ -246,9 +246,7 @@ Deno.test("NvmlSource: a GPU without energy counter gets integrated power, label
 for (const noEnergy of [undefined, "all"]) {
   const method = noEnergy === undefined ? "energy counter" : "power sampling";
   Deno.test(`NvmlSource: a GPU lost mid-run (${method}) fails the phases it affects, with NVML's message`, async () => {
-    // Boundaries come at about 50, 450 and 850 ms after opening; the GPU is lost at 600 ms.
-    // (The first token waits 50 ms: a START → __A__ phase under NVML's ~1 ms update interval
-    // would add a short-phase warning.)
+    // Boundaries come at about 0, 400 and 800 ms after opening; the GPU is lost at 600 ms.
     setStubEnv({
       NVML_STUB_DEVICES: "1",
       NVML_STUB_LOST_AFTER_MS: "600",
@@ -258,7 +256,7 @@ for (const noEnergy of [undefined, "all"]) {
     const warnings: string[] = [];
     try {
       const result = await new JouleProfiler().addSource(source).profile({
-        command: ["sh", "-c", "sleep 0.05; echo __A__; sleep 0.4; echo __B__; sleep 0.4"],
+        command: ["sh", "-c", "echo __A__; sleep 0.4; echo __B__; sleep 0.4"],
         stdout: "stderr",
         handleSignals: false,
         logger: new Logger(0, (line) => warnings.push(line)),
