@@ -22,6 +22,7 @@ import type { ProfileResult, RunResult } from "./result.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { reviewRuns } from "./stats/run_review.ts";
 import type { Sensor, Source } from "./source.ts";
+import { applyEstimators, checkEstimators, type EnergyEstimator } from "./energy/estimator.ts";
 
 /** What to profile and how. */
 export interface ProfileConfig extends RunSettings {
@@ -117,6 +118,12 @@ export interface RunSettings {
    * ```
    */
   sampleIntervalMs?: number;
+  /**
+   * Estimate energy after each run from the measured metrics (an energy
+   * model, the TDP curve): their metrics are labelled `estimated`. Each is
+   * checked against the sources' sensors before anything runs.
+   */
+  estimators?: readonly EnergyEstimator[];
 }
 
 /** The shortest sampling interval accepted, ms: Deno's timers are about 1 ms coarse. */
@@ -311,6 +318,8 @@ export class JouleProfiler {
       return { command, name, executable: valid.executable, runs: [], measuredMs: 0 };
     });
     const logger = config.logger ?? new Logger();
+    const estimators = config.estimators ?? [];
+    if (estimators.length > 0) checkEstimators(estimators, await this.listSensors());
     const sink = config.stdout === "stderr"
       ? new WriterSink(Deno.stderr)
       : config.stdout === undefined || config.stdout === "stdout"
@@ -334,7 +343,7 @@ export class JouleProfiler {
         await runHook(config.prepare, { ...hookOptions, label: "--prepare" });
       }
       try {
-        return await runProgram({
+        const run = await runProgram({
           index,
           executable: entry.executable,
           args: entry.command.slice(1),
@@ -349,6 +358,8 @@ export class JouleProfiler {
           phaseChannel: config.phaseChannel,
           sampleIntervalMs: config.sampleIntervalMs,
         });
+        applyEstimators(run, estimators, logger);
+        return run;
       } finally {
         if (config.cleanup !== undefined) {
           await runHook(config.cleanup, { ...hookOptions, label: "--cleanup" });
