@@ -127,6 +127,12 @@ export function fitEnergyModel(
         "energy counters exist (attributed and estimated energy are not measurements)",
     );
   }
+  if (rows.length < 2) {
+    throw new ModelFitError(
+      `1 phase with measured energy${from}: a fit needs more phases than features ` +
+        "(DURATION at least); profile more phases or runs",
+    );
+  }
   const notes: string[] = [];
   const features = options.features === undefined
     ? chooseFeatures(rows, notes)

@@ -28,7 +28,8 @@ export const DEFAULT_FEATURE_NAMES: readonly string[] = [
   "CONTEXT_SWITCHES_INVOLUNTARY",
   "READ_CHARS",
   "WRITE_CHARS",
-  // perf_event (--perf)
+  // perf_event (--perf): TASK_CLOCK is the tree's CPU time when the process source is off
+  "TASK_CLOCK",
   "INSTRUCTIONS",
   "CPU_CYCLES",
   "CACHE_MISSES",
