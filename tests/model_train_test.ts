@@ -3,8 +3,8 @@ import { ProfilerError } from "../src/errors.ts";
 import { Logger } from "../src/logger.ts";
 import { trainEnergyModel } from "../src/energy/calibration.ts";
 import { featureKey, formatModelFile, parseModelFile } from "../src/energy/energy_model.ts";
-import { PerfEventSource } from "../sources/perf_event/mod.ts";
-import { resolvePerfEvents } from "../sources/perf_event/event_catalog.ts";
+import { ProcessSource } from "../sources/process/mod.ts";
+import { SystemSource } from "../sources/system/mod.ts";
 import { discoverPowercapZones, PowercapSource } from "../sources/rapl/mod.ts";
 import { writeFakePowercap } from "./fixtures/fake_powercap.ts";
 import { compileC } from "./helpers.ts";
@@ -13,13 +13,15 @@ const IDLE_W = 5;
 const J_PER_CPU_S = 20;
 
 Deno.test("model train without an energy source fails with a clear message and runs nothing", async () => {
-  const perf = new PerfEventSource({ events: resolvePerfEvents(["task-clock"]) });
-  await assert.rejects(trainEnergyModel({ sources: [perf] }), (error: unknown) => {
-    assert.ok(error instanceof ProfilerError);
-    assert.match(error.message, /model train needs measured energy, and no energy source works/);
-    assert.match(error.message, /profile --tdp WATTS/);
-    return true;
-  });
+  await assert.rejects(
+    trainEnergyModel({ sources: [new ProcessSource(), new SystemSource()] }),
+    (error: unknown) => {
+      assert.ok(error instanceof ProfilerError);
+      assert.match(error.message, /model train needs measured energy, and no energy source works/);
+      assert.match(error.message, /profile --tdp WATTS/);
+      return true;
+    },
+  );
 });
 
 Deno.test({
@@ -46,13 +48,10 @@ Deno.test({
     try {
       const { zones } = discoverPowercapZones(`${root}/intel-rapl`);
       const powercap = new PowercapSource({ zones });
-      const perf = new PerfEventSource({
-        events: resolvePerfEvents(["task-clock", "page-faults", "cs"]),
-      });
-      const { model, profile } = await trainEnergyModel({
-        sources: [powercap, perf],
-        seconds: 1,
-        rounds: 1,
+      const { model, profile, notes } = await trainEnergyModel({
+        sources: [powercap, new ProcessSource(), new SystemSource()],
+        seconds: 0.8,
+        rounds: 2,
         logger: new Logger(0, () => {}),
       });
       const tokens = profile.runs[0]!.phases.map((phase) => phase.endToken);
@@ -63,12 +62,12 @@ Deno.test({
       }
       const keys = model.features.map(featureKey);
       assert.equal(keys[0], "DURATION");
-      assert.ok(keys.includes("perf_event/TASK_CLOCK"), keys.join(", "));
+      assert.ok(keys.includes("process/CPU_TIME"), `${keys.join(", ")}; ${notes.join("; ")}`);
       const [domain] = model.domains;
       assert.equal(domain!.name, "PACKAGE-0");
       const weight = (key: string) => domain!.weights[keys.indexOf(key)]!;
       const idle = weight("DURATION");
-      const perCpuSecond = weight("perf_event/TASK_CLOCK") * 1e9;
+      const perCpuSecond = weight("process/CPU_TIME") * 1e9;
       const fit = `idle ${idle} W, ${perCpuSecond} J per CPU second, R² ${domain!.r2}`;
       assert.ok(Math.abs(idle / IDLE_W - 1) < 0.2, fit);
       assert.ok(Math.abs(perCpuSecond / J_PER_CPU_S - 1) < 0.2, fit);

@@ -66,6 +66,12 @@ export interface FitReport {
 
 /** Below this, a feature's distance to the span of the others (relative to its length) means collinear. */
 const COLLINEAR_INDEPENDENCE = 1e-4;
+/**
+ * Automatic feature choice keeps this many phases per feature, so that a
+ * small calibration does not fit its noise (explicit `--features` only need
+ * more phases than features).
+ */
+const PHASES_PER_AUTOMATIC_FEATURE = 3;
 /** Default folds of the cross-validation. */
 export const DEFAULT_FOLDS = 5;
 
@@ -268,7 +274,7 @@ function chooseFeatures(rows: readonly Row[], notes: string[]): ModelFeature[] {
   for (const name of DEFAULT_FEATURE_NAMES) {
     for (const [key, feature] of common) {
       if (feature.name !== name || key === DURATION_FEATURE.name) continue;
-      if (chosen.length + 1 >= rows.length) {
+      if ((chosen.length + 1) * PHASES_PER_AUTOMATIC_FEATURE > rows.length) {
         skipped.push(key);
         continue;
       }
@@ -291,7 +297,8 @@ function chooseFeatures(rows: readonly Row[], notes: string[]): ModelFeature[] {
   if (skipped.length > 0) {
     notes.push(
       `${skipped.join(", ")} left out: ${rows.length} phases allow at most ` +
-        `${rows.length - 1} features`,
+        `${Math.floor(rows.length / PHASES_PER_AUTOMATIC_FEATURE)} automatically chosen ` +
+        `features (${PHASES_PER_AUTOMATIC_FEATURE} phases per feature; --features overrides)`,
     );
   }
   return chosen;

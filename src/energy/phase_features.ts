@@ -20,23 +20,23 @@ import { DURATION_FEATURE, featureKey, type ModelFeature } from "./energy_model.
  */
 export const DEFAULT_FEATURE_NAMES: readonly string[] = [
   "CPU_TIME",
-  "DISK_READ_BYTES",
-  "DISK_WRITE_BYTES",
-  "PAGE_FAULTS_MINOR",
-  "PAGE_FAULTS_MAJOR",
-  "CONTEXT_SWITCHES_VOLUNTARY",
-  "CONTEXT_SWITCHES_INVOLUNTARY",
-  "READ_CHARS",
-  "WRITE_CHARS",
   // perf_event (--perf): TASK_CLOCK is the tree's CPU time when the process source is off
   "TASK_CLOCK",
   "INSTRUCTIONS",
-  "CPU_CYCLES",
   "CACHE_MISSES",
+  "PAGE_FAULTS_MINOR",
+  "DISK_WRITE_BYTES",
+  "DISK_READ_BYTES",
   // system source (machine-wide)
-  "BUSY_CPU_TIME",
-  "NETWORK_RX_BYTES",
-  "NETWORK_TX_BYTES",
+  "SYSTEM_CPU_BUSY_TIME",
+  "CONTEXT_SWITCHES_VOLUNTARY",
+  "CONTEXT_SWITCHES_INVOLUNTARY",
+  "WRITE_CHARS",
+  "READ_CHARS",
+  "NET_RX_BYTES",
+  "NET_TX_BYTES",
+  "PAGE_FAULTS_MAJOR",
+  "CPU_CYCLES",
 ];
 
 /** Methods of energy values that are not measurements. */
