@@ -44,7 +44,8 @@ const HOW_TO_GET: Record<string, string> = {
  * ```
  */
 export class ModelEstimator implements EnergyEstimator {
-  readonly name = MODEL_ESTIMATE_SOURCE;
+  /** {@linkcode MODEL_ESTIMATE_SOURCE}. */
+  readonly name: string = MODEL_ESTIMATE_SOURCE;
   readonly #model: EnergyModel;
   readonly #path: string;
   readonly #keys: string[];

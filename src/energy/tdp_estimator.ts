@@ -104,7 +104,8 @@ export interface TdpOptions {
  * ```
  */
 export class TdpEstimator implements EnergyEstimator {
-  readonly name = TDP_ESTIMATE_SOURCE;
+  /** {@linkcode TDP_ESTIMATE_SOURCE}. */
+  readonly name: string = TDP_ESTIMATE_SOURCE;
   readonly #watts: number;
   readonly #cpus: number;
 
