@@ -28,12 +28,11 @@ export const CALIBRATION_WORKLOADS: readonly string[] = [
 
 /**
  * The calibration program, a POSIX shell script: each stage prints its
- * token, then runs for a fixed time under `timeout`. Arguments: seconds per
- * stage, a private folder for the disk stage, logical CPUs.
+ * token, then runs for a fixed time under `timeout`. Arguments: seconds of
+ * long and short stages, a private folder for the disk stage, logical CPUs.
  */
 const CALIBRATION_SCRIPT = `
-s=$1; dir=$2; cpus=$3
-half=$(awk "BEGIN { print $s / 2 }")
+s=$1; half=$2; dir=$3; cpus=$4
 spin() { i=0; while [ $i -lt $2 ]; do timeout "$1" sh -c 'while :; do :; done' & i=$((i + 1)); done; wait; }
 memory() { timeout "$1" dd if=/dev/zero of=/dev/null bs=64M status=none; }
 disk() {
@@ -141,6 +140,7 @@ export async function trainEnergyModel(options: TrainOptions): Promise<TrainRepo
         CALIBRATION_SCRIPT,
         "calibration",
         String(seconds),
+        String(seconds / 2),
         dir,
         String(machine.logicalCpus),
       ],
