@@ -16,6 +16,9 @@ import { trainEnergyModel } from "../energy/calibration.ts";
 import { type EnergyModel, formatModelFile, readModelFile } from "../energy/energy_model.ts";
 import { DEFAULT_FOLDS, fitEnergyModel } from "../energy/model_fit.ts";
 import { formatModelReport } from "../energy/model_report.ts";
+import type { EnergyEstimator } from "../energy/estimator.ts";
+import { ModelEstimator } from "../energy/model_estimator.ts";
+import { TdpEstimator } from "../energy/tdp_estimator.ts";
 
 /** Flags shared by `model fit` and `model train`. */
 export interface ModelFitFlags {
@@ -178,7 +181,7 @@ export async function modelTrain(
   const file = reserveOutput(flags, "train");
   try {
     const { model, notes } = await trainEnergyModel({
-      sources,
+      sources: await withFeatureSources(sources),
       seconds: flags.seconds,
       rounds: flags.rounds,
       features: flags.features,
@@ -194,6 +197,19 @@ export async function modelTrain(
 }
 
 /**
+ * The sources plus the process and system sources when they are not among
+ * them: a calibration needs its features whatever `--no-process` says.
+ */
+async function withFeatureSources(sources: readonly Source[]): Promise<Source[]> {
+  const { ProcessSource, PROCESS_SOURCE } = await import("../../sources/process/mod.ts");
+  const { SystemSource, SYSTEM_SOURCE } = await import("../../sources/system/mod.ts");
+  const all = [...sources];
+  if (!all.some((source) => source.name === PROCESS_SOURCE)) all.push(new ProcessSource());
+  if (!all.some((source) => source.name === SYSTEM_SOURCE)) all.push(new SystemSource());
+  return all;
+}
+
+/**
  * `model show model.json`: prints the model.
  *
  * @param path The model file.
@@ -202,4 +218,41 @@ export async function modelTrain(
 export async function modelShow(path: string | undefined): Promise<void> {
   if (path === undefined) throw new UsageError("model show needs a model file");
   writeText(Deno.stdout, formatModelReport(await readModelFile(path)));
+}
+
+/** The `profile` flags that ask for estimated energy. */
+export interface EstimateFlags {
+  /** `--energy-model FILE`. */
+  energyModel?: string;
+  /** `--tdp WATTS`. */
+  tdp?: number;
+}
+
+/**
+ * The estimators `profile` flags ask for: the model file is read and
+ * checked here, before anything runs (a model of another machine warns).
+ *
+ * @param flags `--energy-model`, `--tdp`.
+ * @param logger Where the warning goes.
+ * @returns The estimators, model first.
+ * @throws {UsageError} For a bad model file or TDP.
+ *
+ * @example Usage
+ * ```ts
+ * import { buildEstimators } from "./model_command.ts";
+ * import { Logger } from "../logger.ts";
+ * const [tdp] = await buildEstimators({ tdp: 65 }, new Logger());
+ * console.log(tdp!.name); // "TDP curve (estimated)"
+ * ```
+ */
+export async function buildEstimators(
+  flags: EstimateFlags,
+  logger: Logger,
+): Promise<EnergyEstimator[]> {
+  const estimators: EnergyEstimator[] = [];
+  if (flags.energyModel !== undefined) {
+    estimators.push(await ModelEstimator.open(flags.energyModel, (line) => logger.warn(line)));
+  }
+  if (flags.tdp !== undefined) estimators.push(new TdpEstimator({ tdpWatts: flags.tdp }));
+  return estimators;
 }

@@ -150,7 +150,9 @@ export async function trainEnergyModel(options: TrainOptions): Promise<TrainRepo
       logger,
       signal: options.signal,
     });
-    if (profile.interrupted) throw new ProfilerError("calibration interrupted: no model fitted");
+    if (profile.interrupted) {
+      throw new ProfilerError("calibration interrupted: no model fitted", { exitCode: 130 });
+    }
     const failed = profile.runs.find((run) => run.exitCode !== 0);
     if (failed !== undefined) {
       throw new ProfilerError(`a calibration run failed (exit code ${failed.exitCode})`);
