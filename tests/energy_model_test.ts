@@ -309,3 +309,18 @@ Deno.test("a model needs the features it was fitted on; another CPU only warns",
   bare.metrics = bare.metrics.filter((m) => m.name !== "CPU_TIME");
   assert.equal(estimator.estimate(bare), "process/CPU_TIME not measured");
 });
+
+Deno.test("a default feature missing from some phases is left out with a note", () => {
+  const specs = syntheticPhases(6, 12);
+  const phases = specs.map((spec, i) => phase(i, spec, truth(spec)));
+  phases[3]!.metrics = phases[3]!.metrics.filter((m) => m.name !== "DISK_WRITE_BYTES");
+  const { model, notes } = fitEnergyModel([result(phases)]);
+  assert.ok(!model.features.some((f) => f.name === "DISK_WRITE_BYTES"));
+  assert.ok(
+    notes.includes(
+      "process/DISK_WRITE_BYTES left out: measured in 11 of the 12 phases (its source failed or " +
+        "was off in the others)",
+    ),
+    notes.join("\n"),
+  );
+});

@@ -261,6 +261,21 @@ function collinearWith(chosen: readonly Float64Array[], candidate: Float64Array)
 
 function chooseFeatures(rows: readonly Row[], notes: string[]): ModelFeature[] {
   const common = commonFeatures(rows);
+  const partial = new Map<string, number>();
+  for (const row of rows) {
+    for (const key of row.features.keys()) {
+      const name = key.slice(key.indexOf("/") + 1);
+      if (!common.has(key) && DEFAULT_FEATURE_NAMES.includes(name)) {
+        partial.set(key, (partial.get(key) ?? 0) + 1);
+      }
+    }
+  }
+  for (const [key, count] of partial) {
+    notes.push(
+      `${key} left out: measured in ${count} of the ${rows.length} phases (its source failed ` +
+        "or was off in the others)",
+    );
+  }
   const duration = column(rows, DURATION_FEATURE.name);
   if (isConstant(duration)) {
     throw new ModelFitError(
