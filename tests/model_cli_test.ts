@@ -6,13 +6,16 @@ import { formatModelFile, parseModelFile } from "../src/energy/energy_model.ts";
 import { writeFakePowercap } from "./fixtures/fake_powercap.ts";
 import { compileC, listDir, runCli } from "./helpers.ts";
 
-/** A result file of phases following J = 3 W × s + 20 J per CPU second (process CPU_TIME). */
+/**
+ * A result file of phases following J = 3 W × s + 20 J per CPU second, the CPU time being
+ * `--perf`'s TASK_CLOCK (the profiles below count it with `--perf --perf-events task-clock`).
+ */
 function resultText(measured: boolean, phases = 12): string {
   const list: PhaseResult[] = Array.from({ length: phases }, (_, i) => {
     const seconds = 0.5 + (i % 4) * 0.5;
     const cpu = ((i * 7) % 5) * 0.3;
     const metrics = [
-      { name: "CPU_TIME", value: Math.round(cpu * 1e9), unit: "ns", source: "process" },
+      { name: "TASK_CLOCK", value: Math.round(cpu * 1e9), unit: "ns", source: "perf_event" },
     ];
     if (measured) {
       metrics.push({
@@ -63,6 +66,8 @@ async function withoutRapl(): Promise<Record<string, string>> {
 }
 
 const PROGRAM = ["sh", "-c", "echo __WORK__; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"];
+/** The program's CPU time through perf (a source every machine here has). */
+const CPU_TIME = ["--perf", "--perf-events", "task-clock"];
 
 Deno.test("model fit writes a model from result files and prints weights, R² and the CV error", async () => {
   const cwd = await Deno.makeTempDir({ prefix: "jp-fit-" });
@@ -72,13 +77,13 @@ Deno.test("model fit writes a model from result files and prints weights, R² an
   assert.match(out.stdoutText, /PACKAGE-0 \(fitted on RAPL \(Powercap\)\): 12 phases/);
   assert.match(out.stdoutText, /R² 1\.0000 +cross-validated error \(MAPE\) 0\.00 %/);
   assert.match(out.stdoutText, /DURATION +3 W \(at rest\)/);
-  assert.match(out.stdoutText, /process\/CPU_TIME +20 J per second of CPU_TIME/);
+  assert.match(out.stdoutText, /perf_event\/TASK_CLOCK +20 J per second of TASK_CLOCK/);
   const model = parseModelFile(await Deno.readTextFile(`${cwd}/model.json`), "model.json");
   assert.deepEqual(model.training.inputs, ["a.json"]);
   const show = await runCli(["model", "show", "model.json"], { cwd });
   assert.equal(show.code, 0, show.stderr);
   assert.match(show.stdoutText, /Energy model fitted .* logical CPUs, kernel /);
-  assert.match(show.stdoutText, /process\/CPU_TIME +20 J per second of CPU_TIME/);
+  assert.match(show.stdoutText, /perf_event\/TASK_CLOCK +20 J per second of TASK_CLOCK/);
 });
 
 Deno.test("model fit refuses files without measured energy, and bad arguments, writing nothing", async () => {
@@ -88,7 +93,7 @@ Deno.test("model fit refuses files without measured energy, and bad arguments, w
   const cases: [string[], RegExp][] = [
     [["vm.json", "-o", "m.json"], /no phase in vm\.json has measured energy/],
     [
-      ["few.json", "-o", "m.json", "--features", "CPU_TIME"],
+      ["few.json", "-o", "m.json", "--features", "TASK_CLOCK"],
       /2 phases with measured energy for 2 features/,
     ],
     [["vm.json"], /model fit needs -o FILE/],
@@ -111,11 +116,24 @@ Deno.test("model fit refuses files without measured energy, and bad arguments, w
 Deno.test("profile --tdp labels its estimate in the terminal, JSON and CSV", async () => {
   const cwd = await Deno.makeTempDir({ prefix: "jp-tdp-" });
   const env = await withoutRapl();
-  const terminal = await runCli(["profile", "--tdp", "65", "--", ...PROGRAM], { cwd, env });
+  const terminal = await runCli([...CPU_TIME, "profile", "--tdp", "65", "--", ...PROGRAM], {
+    cwd,
+    env,
+  });
   assert.equal(terminal.code, 0, terminal.stderr);
   assert.match(terminal.stdoutText, /TDP curve \(estimated\)/);
   assert.match(terminal.stdoutText, /CPU +: +[\d,]+ µJ .*\[estimated\]/);
-  const json = await runCli(["--json", "-o", "-", "profile", "--tdp", "65", "--", ...PROGRAM], {
+  const json = await runCli([
+    "--json",
+    "-o",
+    "-",
+    ...CPU_TIME,
+    "profile",
+    "--tdp",
+    "65",
+    "--",
+    ...PROGRAM,
+  ], {
     cwd,
     env,
   });
@@ -125,7 +143,17 @@ Deno.test("profile --tdp labels its estimate in the terminal, JSON and CSV", asy
   ) => p.metrics.filter((m) => m.source === "TDP curve (estimated)"));
   assert.equal(estimates.length, 2);
   for (const metric of estimates) assert.equal(metric.details.method, "estimated");
-  const csv = await runCli(["--csv", "-o", "-", "profile", "--tdp", "65", "--", ...PROGRAM], {
+  const csv = await runCli([
+    "--csv",
+    "-o",
+    "-",
+    ...CPU_TIME,
+    "profile",
+    "--tdp",
+    "65",
+    "--",
+    ...PROGRAM,
+  ], {
     cwd,
     env,
   });
@@ -168,7 +196,7 @@ Deno.test("--tdp that is not positive, and bad model files, are errors before th
     [["--energy-model", "result.json"], /result\.json is not a joule-profiler energy model/],
     [
       ["--energy-model", "perf.json"],
-      /fitted on features this profile does not measure: perf_event\/INSTRUCTIONS \(add --perf/,
+      /does not measure: perf_event\/TASK_CLOCK, perf_event\/INSTRUCTIONS \(add --perf/,
     ],
   ];
   for (const [flags, pattern] of cases) {
@@ -191,7 +219,7 @@ Deno.test("profile --energy-model estimates each phase; a model of another CPU o
   model.machine.cpu_model = "Imaginary CPU 9000";
   await Deno.writeTextFile(`${cwd}/other.json`, JSON.stringify(model));
   const out = await runCli(
-    ["--json", "-o", "-", "profile", "--energy-model", "other.json", "--", ...PROGRAM],
+    ["--json", "-o", "-", ...CPU_TIME, "profile", "--energy-model", "other.json", "--", ...PROGRAM],
     { cwd, env: await withoutRapl() },
   );
   assert.equal(out.code, 0, out.stderr);
@@ -205,7 +233,7 @@ Deno.test("profile --energy-model estimates each phase; a model of another CPU o
       m.source === "energy model (estimated)"
     );
     const cpu = phase.metrics.find((m: { name: string; source: string }) =>
-      m.name === "CPU_TIME" && m.source === "process"
+      m.name === "TASK_CLOCK" && m.source === "perf_event"
     );
     const joules = 3 * phase.duration_ms / 1e3 + 20 * cpu.value / 1e9;
     assert.ok(

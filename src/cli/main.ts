@@ -13,6 +13,7 @@ import { parseCommandLine } from "./arg_parser.ts";
 import { defaultHelpWidth, helpText } from "./help_text.ts";
 import type { GlobalFlags } from "./command_context.ts";
 import type { CompareFlags } from "./commands/compare.ts";
+import type { ModelFlags } from "./commands/model.ts";
 import type { ProfileFlags } from "./commands/profile.ts";
 
 /** The version printed by `--version`, from `deno.json`. */
@@ -61,6 +62,11 @@ export async function main(args: string[]): Promise<number> {
         return await (await import("./commands/doctor.ts")).doctorCommand(global);
       case "list-sensors":
         return await (await import("./commands/list_sensors.ts")).listSensorsCommand(global);
+      case "model": {
+        const { modelCommand } = await import("./commands/model.ts");
+        const flags = parsed.options as unknown as ModelFlags;
+        return await modelCommand(global, flags, parsed.operands);
+      }
     }
   } catch (error) {
     return await report(error, verbosityFromArgs(args));

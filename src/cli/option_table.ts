@@ -47,9 +47,17 @@ import {
   socketList,
   timelineFile,
 } from "./option_values.ts";
+import { parseTdp } from "../energy/tdp_estimator.ts";
+import { DEFAULT_FOLDS } from "../energy/model_fit.ts";
+import {
+  parseFeatureList,
+  parseFolds,
+  parseRounds,
+  parseStageSeconds,
+} from "./commands/model_flags.ts";
 
 /** The subcommands. */
-export type CommandName = "profile" | "compare" | "doctor" | "list-sensors";
+export type CommandName = "profile" | "compare" | "doctor" | "list-sensors" | "model";
 
 /** Where a flag is accepted: everywhere (`global`), or with one command. */
 export type OptionScope = "global" | CommandName;
@@ -160,6 +168,21 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "list-sensors",
     description: "list what the enabled sources can measure on this machine",
+  },
+  {
+    name: "model",
+    description: "fit an energy model where energy is measured, to estimate it where it is not " +
+      "(profile --energy-model): 'fit' on --json results, 'train' on built-in workloads, " +
+      "'show' a model",
+    usage: "fit <result.json...> -o <model.json> [options]\n" +
+      `       ${PROGRAM_NAME} model train -o <model.json> [options]\n` +
+      `       ${PROGRAM_NAME} model show <model.json>`,
+    operands: {
+      name: "action",
+      description: "fit RESULT.json..., train, or show MODEL.json",
+      required: true,
+      complete: "file",
+    },
   },
 ];
 
@@ -397,6 +420,22 @@ export const OPTIONS: readonly OptionSpec[] = [
       "under sudo, run the program as root (by default it runs as the user who invoked sudo)",
     scope: "profile",
   },
+  {
+    long: "energy-model",
+    value: "file",
+    description: "also estimate each phase's energy with this model (from 'model fit' or " +
+      "'model train'), labelled estimated, ± its cross-validated error",
+    scope: "profile",
+    complete: "file",
+  },
+  {
+    long: "tdp",
+    value: "watts",
+    description: "also estimate the CPU's energy from the program's CPU time and this thermal " +
+      "design power (all sockets), labelled estimated",
+    parse: parseTdp,
+    scope: "profile",
+  },
 
   // compare
   {
@@ -413,6 +452,46 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "also write the comparison as Markdown tables",
     scope: "compare",
     complete: "file",
+  },
+
+  // model
+  {
+    long: "output",
+    short: "o",
+    value: "file",
+    description: "where fit and train write the model (written whole, or not at all)",
+    scope: "model",
+    complete: "file",
+  },
+  {
+    long: "features",
+    value: "list",
+    description: "fit on these metrics (NAME or source/NAME, comma-separated; DURATION always " +
+      "included) instead of choosing among the process, system and perf metrics",
+    parse: parseFeatureList,
+    scope: "model",
+  },
+  {
+    long: "folds",
+    value: "k",
+    description: "folds of the cross-validation",
+    parse: parseFolds,
+    default: DEFAULT_FOLDS,
+    scope: "model",
+  },
+  {
+    long: "seconds",
+    value: "seconds",
+    description: "train: length of each long calibration stage (short ones last half; default 2)",
+    parse: parseStageSeconds,
+    scope: "model",
+  },
+  {
+    long: "rounds",
+    value: "n",
+    description: "train: how many times the calibration workloads run (default 2)",
+    parse: parseRounds,
+    scope: "model",
   },
 ];
 

@@ -5,20 +5,19 @@
  * @module
  */
 
-import { UsageError } from "../errors.ts";
-import type { Logger } from "../logger.ts";
-import { parseResultFile } from "../output/json_reader.ts";
-import { ResultFile, writeText } from "../output/result_file.ts";
-import { invokingUser } from "../process/invoking_user.ts";
-import type { ProfileResult } from "../result.ts";
-import type { Source } from "../source.ts";
-import { trainEnergyModel } from "../energy/calibration.ts";
-import { type EnergyModel, formatModelFile, readModelFile } from "../energy/energy_model.ts";
-import { DEFAULT_FOLDS, fitEnergyModel } from "../energy/model_fit.ts";
-import { formatModelReport } from "../energy/model_report.ts";
-import type { EnergyEstimator } from "../energy/estimator.ts";
-import { ModelEstimator } from "../energy/model_estimator.ts";
-import { TdpEstimator } from "../energy/tdp_estimator.ts";
+import { UsageError } from "../../errors.ts";
+import { parseResultFile } from "../../output/json_reader.ts";
+import { ResultFile, writeText } from "../../output/result_file.ts";
+import { invokingUser } from "../../process/invoking_user.ts";
+import type { ProfileResult } from "../../result.ts";
+import type { Source } from "../../source.ts";
+import { trainEnergyModel } from "../../energy/calibration.ts";
+import { type EnergyModel, formatModelFile, readModelFile } from "../../energy/energy_model.ts";
+import { DEFAULT_FOLDS, fitEnergyModel } from "../../energy/model_fit.ts";
+import { formatModelReport } from "../../energy/model_report.ts";
+import { Logger } from "../../logger.ts";
+import { type GlobalFlags, verbosityOf } from "../command_context.ts";
+import { buildSources } from "../sources.ts";
 
 /** Flags shared by `model fit` and `model train`. */
 export interface ModelFitFlags {
@@ -36,70 +35,6 @@ export interface ModelTrainFlags extends ModelFitFlags {
   seconds?: number;
   /** `--rounds N`: how many times the set of workloads runs (default 2). */
   rounds?: number;
-}
-
-/**
- * Parses `--features`: comma-separated names, `NAME` or `source/NAME`.
- *
- * @param value The flag's text.
- * @returns The names.
- * @throws {UsageError} When empty.
- *
- * @example Usage
- * ```ts
- * import { parseFeatureList } from "./model_command.ts";
- * console.log(parseFeatureList("CPU_TIME, process/DISK_WRITE_BYTES")); // [ "CPU_TIME", "process/DISK_WRITE_BYTES" ]
- * ```
- */
-export function parseFeatureList(value: string): string[] {
-  const names = value.split(",").map((name) => name.trim()).filter((name) => name !== "");
-  if (names.length === 0) throw new UsageError(`--features needs metric names, got '${value}'`);
-  return names;
-}
-
-/**
- * Parses `--folds`.
- *
- * @param value The flag's text.
- * @returns An integer ≥ 2.
- * @throws {UsageError} Otherwise.
- */
-export function parseFolds(value: string): number {
-  const folds = Number(value);
-  if (value.trim() === "" || !Number.isSafeInteger(folds) || folds < 2) {
-    throw new UsageError(`--folds must be an integer ≥ 2, got '${value}'`);
-  }
-  return folds;
-}
-
-/**
- * Parses `--seconds` of `model train`.
- *
- * @param value The flag's text.
- * @returns Seconds ≥ 0.2.
- * @throws {UsageError} Otherwise.
- */
-export function parseStageSeconds(value: string): number {
-  const seconds = Number(value);
-  if (value.trim() === "" || !Number.isFinite(seconds) || seconds < 0.2) {
-    throw new UsageError(`--seconds must be a number of seconds ≥ 0.2, got '${value}'`);
-  }
-  return seconds;
-}
-
-/**
- * Parses `--rounds` of `model train`.
- *
- * @param value The flag's text.
- * @returns A positive integer.
- * @throws {UsageError} Otherwise.
- */
-export function parseRounds(value: string): number {
-  const rounds = Number(value);
-  if (value.trim() === "" || !Number.isSafeInteger(rounds) || rounds < 1) {
-    throw new UsageError(`--rounds must be a positive integer, got '${value}'`);
-  }
-  return rounds;
 }
 
 function reserveOutput(flags: ModelFitFlags, command: string): ResultFile {
@@ -126,7 +61,7 @@ function save(file: ResultFile, model: EnergyModel, notes: readonly string[]): v
  *
  * @example Usage
  * ```ts ignore
- * import { modelFit } from "./model_command.ts";
+ * import { modelFit } from "./model.ts";
  * await modelFit(["a.json", "b.json"], { output: "model.json" });
  * ```
  */
@@ -201,8 +136,8 @@ export async function modelTrain(
  * them: a calibration needs its features whatever `--no-process` says.
  */
 async function withFeatureSources(sources: readonly Source[]): Promise<Source[]> {
-  const { ProcessSource, PROCESS_SOURCE } = await import("../../sources/process/mod.ts");
-  const { SystemSource, SYSTEM_SOURCE } = await import("../../sources/system/mod.ts");
+  const { ProcessSource, PROCESS_SOURCE } = await import("../../../sources/process/mod.ts");
+  const { SystemSource, SYSTEM_SOURCE } = await import("../../../sources/system/mod.ts");
   const all = [...sources];
   if (!all.some((source) => source.name === PROCESS_SOURCE)) all.push(new ProcessSource());
   if (!all.some((source) => source.name === SYSTEM_SOURCE)) all.push(new SystemSource());
@@ -220,39 +155,74 @@ export async function modelShow(path: string | undefined): Promise<void> {
   writeText(Deno.stdout, formatModelReport(await readModelFile(path)));
 }
 
-/** The `profile` flags that ask for estimated energy. */
-export interface EstimateFlags {
-  /** `--energy-model FILE`. */
-  energyModel?: string;
-  /** `--tdp WATTS`. */
-  tdp?: number;
-}
+/** The flags of `model`, as parsed from the option table. */
+export type ModelFlags = ModelTrainFlags;
 
 /**
- * The estimators `profile` flags ask for: the model file is read and
- * checked here, before anything runs (a model of another machine warns).
+ * Runs `model fit|train|show`.
  *
- * @param flags `--energy-model`, `--tdp`.
- * @param logger Where the warning goes.
- * @returns The estimators, model first.
- * @throws {UsageError} For a bad model file or TDP.
+ * @param global The global flags (`-o` before the command also names the
+ * model file; the source flags choose what `train` reads).
+ * @param flags The flags of `model`.
+ * @param operands The action and its files.
+ * @returns The exit status (0).
+ * @throws {UsageError} For an unknown action, misplaced flags, bad files and
+ * refused fits.
  *
  * @example Usage
- * ```ts
- * import { buildEstimators } from "./model_command.ts";
- * import { Logger } from "../logger.ts";
- * const [tdp] = await buildEstimators({ tdp: 65 }, new Logger());
- * console.log(tdp!.name); // "TDP curve (estimated)"
+ * ```ts ignore
+ * import { modelCommand } from "./model.ts";
+ * await modelCommand({ verbose: 0 }, { output: "m.json" }, ["fit", "a.json"]);
  * ```
  */
-export async function buildEstimators(
-  flags: EstimateFlags,
-  logger: Logger,
-): Promise<EnergyEstimator[]> {
-  const estimators: EnergyEstimator[] = [];
-  if (flags.energyModel !== undefined) {
-    estimators.push(await ModelEstimator.open(flags.energyModel, (line) => logger.warn(line)));
+export async function modelCommand(
+  global: GlobalFlags,
+  flags: ModelFlags,
+  operands: string[],
+): Promise<number> {
+  const [action, ...files] = operands;
+  const trainOnly = (["seconds", "rounds"] as const).filter((name) => flags[name] !== undefined);
+  const merged = { ...flags, output: flags.output ?? global.outputFile };
+  if ((global.json || global.csv) && action !== "show") {
+    throw new UsageError(
+      `model ${action ?? ""}: the model is always JSON (-o FILE); --json/--csv do not apply`,
+    );
   }
-  if (flags.tdp !== undefined) estimators.push(new TdpEstimator({ tdpWatts: flags.tdp }));
-  return estimators;
+  switch (action) {
+    case "fit":
+      if (trainOnly.length > 0) {
+        throw new UsageError(`--${trainOnly[0]} is a flag of 'model train', not 'model fit'`);
+      }
+      await modelFit(files, merged);
+      return 0;
+    case "train": {
+      if (files.length > 0) {
+        throw new UsageError(
+          `model train takes no files (got '${files.join(" ")}'): it runs its own workloads`,
+        );
+      }
+      const logger = new Logger(verbosityOf(global));
+      // Reserve the output before the (long) calibration: a bad path fails at once.
+      await modelTrain(await buildSources(global, logger, "profile"), merged, logger);
+      return 0;
+    }
+    case "show": {
+      if (files.length !== 1) throw new UsageError("model show takes one model file");
+      if (flags.output !== undefined || flags.features !== undefined || trainOnly.length > 0) {
+        throw new UsageError("model show takes no flags but the model file");
+      }
+      if (global.csv) throw new UsageError("model show: --csv does not apply (--json does)");
+      if (global.json) {
+        writeText(Deno.stdout, formatModelFile(await readModelFile(files[0]!)));
+        return 0;
+      }
+      await modelShow(files[0]);
+      return 0;
+    }
+    default:
+      throw new UsageError(
+        `unknown model action '${action ?? ""}': 'fit RESULT.json... -o FILE', ` +
+          "'train -o FILE' or 'show FILE'",
+      );
+  }
 }
