@@ -172,6 +172,22 @@ Deno.test("model fit refuses ill-posed fits", () => {
     ),
   }));
   refuses(/no phase in a\.json has measured energy/, notMeasured);
+  // A counter that never moved (a VM exposing RAPL zones) measured nothing.
+  const frozen = good.map((p) => ({
+    ...p,
+    metrics: p.metrics.map((m) =>
+      m.unit === "µJ" ? { ...m, value: 0, details: { not_updating: true } } : m
+    ),
+  }));
+  refuses(/no phase in a\.json has measured energy/, frozen);
+  const zeros = good.map((p) => ({
+    ...p,
+    metrics: p.metrics.map((m) => m.unit === "µJ" ? { ...m, value: 0 } : m),
+  }));
+  refuses(
+    /no energy domain could be fitted: RAPL \(Powercap\)\/PACKAGE-0 skipped: 0 J measured/,
+    zeros,
+  );
   // Fewer phases than features.
   refuses(
     /3 phases with measured energy for 3 features .*more phases than features/,

@@ -153,6 +153,7 @@ export function fitEnergyModel(
   }
   const folds = Math.max(2, Math.floor(options.folds ?? DEFAULT_FOLDS));
   const domains: DomainModel[] = [];
+  const skipped: string[] = [];
   for (const [domainKey, domain] of energyDomains(rows)) {
     const domainRows = rows.filter((row) => domain.rows.has(row));
     const columns = keys.map((key) =>
@@ -160,15 +161,21 @@ export function fitEnergyModel(
     );
     const targets = Float64Array.from(domainRows, (row) => domain.rows.get(row)!);
     if (domainRows.length <= features.length) {
-      notes.push(
+      skipped.push(
         `${domainKey} skipped: measured in only ${domainRows.length} phases for ` +
           `${features.length} features`,
       );
       continue;
     }
+    if (!targets.some((joules) => joules > 0)) {
+      skipped.push(
+        `${domainKey} skipped: 0 J measured in every phase (a counter that does not move)`,
+      );
+      continue;
+    }
     const collinear = firstCollinear(columns);
     if (collinear !== undefined) {
-      notes.push(
+      skipped.push(
         `${domainKey} skipped: on its ${domainRows.length} phases ${keys[collinear]} is a ` +
           "combination of the features before it",
       );
@@ -177,8 +184,9 @@ export function fitEnergyModel(
     domains.push(fitDomain(domain.name, domain.source, columns, targets, folds));
   }
   if (domains.length === 0) {
-    throw new ModelFitError(`no energy domain could be fitted: ${notes.join("; ")}`);
+    throw new ModelFitError(`no energy domain could be fitted: ${skipped.join("; ")}`);
   }
+  notes.push(...skipped);
   return {
     model: {
       created: (options.created ?? new Date()).toISOString(),

@@ -44,7 +44,7 @@ const NOT_MEASURED = new Set(["attributed", "estimated"]);
 
 /**
  * Whether a metric is an energy that was measured (not attributed, not
- * estimated).
+ * estimated, not from a counter that never moved).
  *
  * @param metric A metric.
  * @returns `true` for measured energy.
@@ -57,6 +57,8 @@ const NOT_MEASURED = new Set(["attributed", "estimated"]);
  */
 export function isMeasuredEnergy(metric: Metric): boolean {
   if (joulesPerUnit(metric.unit) === undefined) return false;
+  // A counter the source found frozen for the whole run (a VM exposing RAPL) measured nothing.
+  if (metric.details?.not_updating === true) return false;
   return !NOT_MEASURED.has(String(metric.details?.method));
 }
 
