@@ -10,6 +10,7 @@ import type { BoundaryLog } from "./phase/boundary_log.ts";
 import type { Metric, SampleSeries } from "./source.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { joulesPerUnit } from "./energy_units.ts";
+import type { CarbonSettings } from "./energy/carbon.ts";
 
 /** One phase: the window between two consecutive boundaries. */
 export interface PhaseResult {
@@ -107,6 +108,8 @@ export interface ProfileResult {
   warmupRuns?: number;
   /** The machine at rest, measured before the runs (`--idle`). */
   idle?: IdleBaseline;
+  /** The conversion behind the carbon metrics (`--carbon-intensity`, `--pue`). */
+  carbon?: CarbonSettings;
 }
 
 /**

@@ -55,6 +55,12 @@ import {
   parseRounds,
   parseStageSeconds,
 } from "./commands/model_flags.ts";
+import {
+  parseCarbonIntensity,
+  parseFailAbove,
+  parsePue,
+  parsePushgatewayUrl,
+} from "./export_option_values.ts";
 
 /** The subcommands. */
 export type CommandName = "profile" | "compare" | "doctor" | "list-sensors" | "model";
@@ -421,6 +427,46 @@ export const OPTIONS: readonly OptionSpec[] = [
     scope: "profile",
   },
   {
+    long: "carbon-intensity",
+    value: "g-per-kwh",
+    description: "add grams of CO2e per phase: energy × this grid intensity (gCO2e/kWh; default " +
+      "$JOULE_PROFILER_CARBON_INTENSITY), keeping each energy's method label",
+    parse: (value: string) => parseCarbonIntensity(value, "--carbon-intensity"),
+    scope: "profile",
+  },
+  {
+    long: "pue",
+    value: "factor",
+    description:
+      "power usage effectiveness of the facility (≥ 1) multiplied into the carbon figures",
+    parse: parsePue,
+    scope: "profile",
+  },
+  {
+    long: "openmetrics",
+    value: "file",
+    description: "also write the results as OpenMetrics text (for node_exporter's textfile " +
+      "collector), atomically",
+    scope: "profile",
+    complete: "file",
+  },
+  {
+    long: "pushgateway",
+    value: "url",
+    description:
+      "push the metrics to this Prometheus Pushgateway (http(s)://host:port); a failed " +
+      "push only warns",
+    parse: parsePushgatewayUrl,
+    scope: "profile",
+  },
+  {
+    long: "job",
+    value: "name",
+    description:
+      "Pushgateway job name (default: the program's name); grouped by instance=<hostname>",
+    scope: "profile",
+  },
+  {
     long: "energy-model",
     value: "file",
     description: "also estimate each phase's energy with this model (from 'model fit' or " +
@@ -452,6 +498,28 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "also write the comparison as Markdown tables",
     scope: "compare",
     complete: "file",
+  },
+  {
+    long: "fail-above",
+    value: "pct",
+    description: "energy gate: exit with status 3 when B is worse than A by more than pct % and " +
+      "the difference is significant at --alpha (a single run: the ratio alone)",
+    parse: parseFailAbove,
+    scope: "compare",
+  },
+  {
+    long: "metric",
+    value: "name",
+    description: "what --fail-above checks: energy (the headline energies, default), duration, " +
+      "or a metric name from the files (e.g. PACKAGE-0, TOTAL_CO2E)",
+    scope: "compare",
+  },
+  {
+    long: "phase",
+    value: "name",
+    description: "check only this phase (its name, e.g. '__A__ -> __B__', or 0-based index) " +
+      "with --fail-above",
+    scope: "compare",
   },
 
   // model

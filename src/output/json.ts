@@ -134,6 +134,13 @@ function buildDocument(
   document.token_pattern = result.tokenPattern;
   document.exit_code = result.exitCode;
   if (result.idle !== undefined) document.idle = idleDocument(result.idle);
+  if (result.carbon !== undefined) {
+    document.carbon = {
+      intensity_g_per_kwh: result.carbon.intensityGPerKwh,
+      pue: result.carbon.pue ?? 1,
+      unit: "gCO2e",
+    };
+  }
   const only = result.runs[0];
   if (result.runs.length === 1 && only !== undefined && !forceIterations) {
     document.signal = only.signal;

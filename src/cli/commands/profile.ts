@@ -22,9 +22,17 @@ import { splitShellWords } from "../shell_words.ts";
 import { buildSources } from "../sources.ts";
 import { type OutputTarget, prepareProfileOutput } from "../output_target.ts";
 import { emit, type GlobalFlags, LABELS, verbosityOf, writeStdout } from "../command_context.ts";
+import {
+  applyCarbon,
+  discardExports,
+  type ExportFlags,
+  type PreparedExports,
+  prepareExports,
+  writeExports,
+} from "./profile_exports.ts";
 
 /** `profile` flags. */
-export interface ProfileFlags {
+export interface ProfileFlags extends ExportFlags {
   tokenPattern: string;
   stdoutFile?: string;
   iterations: number;
@@ -259,6 +267,7 @@ export async function profileCommand(
   let markdown: ResultFile | undefined;
   let programStdout: WriterSink | undefined;
   const extra: SampleOutputs = {};
+  let exports: PreparedExports | undefined;
   try {
     if (sampleIntervalMs !== undefined && sampleIntervalMs < NOISY_SAMPLE_INTERVAL_MS) {
       logger.warn(
@@ -269,6 +278,7 @@ export async function profileCommand(
     if (flags.exportMarkdown !== undefined) markdown = ResultFile.prepare(flags.exportMarkdown);
     if (flags.timeline !== undefined) extra.timeline = ResultFile.prepare(flags.timeline);
     if (flags.samplesCsv !== undefined) extra.samplesCsv = ResultFile.prepare(flags.samplesCsv);
+    exports = prepareExports(flags, commands[0]!.command);
     const profiler = new JouleProfiler();
     // Under sudo the program runs as the user who typed the command, not root.
     const runAs = flags.useRoot ? undefined : invokingUser();
@@ -303,6 +313,7 @@ export async function profileCommand(
       });
     }
     const formatting = performance.now();
+    await applyCarbon(exports, results);
     let comparisons: Comparison[] = [];
     let text: string | Iterable<string>;
     if (results.length === 1) {
@@ -335,6 +346,7 @@ export async function profileCommand(
     }
     emit(target, text, { logger, label: LABELS[target.format], owner: runAs });
     await writeSampleOutputs(extra, results[0]!, { logger, owner: runAs, csvRaw: global.csvRaw });
+    await writeExports(exports, results, { logger, owner: runAs });
     logger.info(
       `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
         `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
@@ -345,6 +357,7 @@ export async function profileCommand(
     markdown?.discard();
     extra.timeline?.discard();
     extra.samplesCsv?.discard();
+    discardExports(exports);
     throw error;
   } finally {
     programStdout?.close();
