@@ -17,6 +17,7 @@ import { SignalRelay } from "./process/signal_relay.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
 import { runHook } from "./process/hook_command.ts";
 import { measureIdle } from "./idle_measurement.ts";
+import { attributeEnergy } from "./energy_attribution.ts";
 import { runProgram } from "./program_run.ts";
 import type { ProfileResult, RunResult } from "./result.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
@@ -358,6 +359,9 @@ export class JouleProfiler {
           phaseChannel: config.phaseChannel,
           sampleIntervalMs: config.sampleIntervalMs,
         });
+        // The program's share of measured energy, from the process and system sources' metrics.
+        attributeEnergy(run, idle);
+        // Estimates last: they read only measured metrics, and are never attributed.
         applyEstimators(run, estimators, logger);
         return run;
       } finally {

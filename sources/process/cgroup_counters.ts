@@ -1,8 +1,9 @@
 /**
- * Reads the counters the kernel keeps for the program's cgroup: CPU time
- * (v1 `cpuacct`, or v2 `cpu.stat`), and page faults, resident anonymous
- * and mapped-file memory and swap (v1 or v2 `memory`). Processes that exited
- * still count: the kernel charges the cgroup, not the process.
+ * Reads the CPU time the kernel keeps for the program's cgroup (v1
+ * `cpuacct`, exact to the ns, or v2 `cpu.stat`, to the µs). Processes that
+ * exited, and orphans, still count: the kernel charges the cgroup, not the
+ * process. (Memory-cgroup statistics are not used: the kernel batches them
+ * per CPU, so a small program's pages and faults can read 0.)
  *
  * @module
  */
@@ -20,13 +21,10 @@ const encoder = new TextEncoder();
 export interface CgroupReading {
   /** User + system, exact to the ns where the kernel counts it so. */
   cpuNs: number;
+  /** User time (the kernel splits by sampling at clock ticks). */
   userNs: number;
+  /** System time (likewise). */
   systemNs: number;
-  /** All page faults (minor + major). */
-  faults: number;
-  majorFaults: number;
-  rssBytes: number;
-  swapBytes: number;
 }
 
 /** An open cgroup file and the keys read from it. */
@@ -56,25 +54,12 @@ interface KeyedFile {
 export class CgroupCounters {
   /** How CPU time is read, e.g. `cgroup v1 cpuacct`. */
   readonly cpuVia: string;
-  /** How memory counters are read, or `undefined` when the cgroup has no memory controller. */
-  readonly memoryVia: string | undefined;
-  /** `true` when swap is counted (v1 with memsw accounting, or v2 `memory.swap.current`). */
-  readonly swap: boolean;
   readonly #files: KeyedFile[] = [];
   /** v1 `cpuacct.usage_user`/`usage_sys` (plain numbers, ns). */
   #usage = -1;
   #usageUser = -1;
   #usageSystem = -1;
-  #swapCurrent = -1;
-  readonly #reading: CgroupReading = {
-    cpuNs: NaN,
-    userNs: NaN,
-    systemNs: NaN,
-    faults: NaN,
-    majorFaults: NaN,
-    rssBytes: NaN,
-    swapBytes: NaN,
-  };
+  readonly #reading: CgroupReading = { cpuNs: NaN, userNs: NaN, systemNs: NaN };
 
   /**
    * Opens the counter files of a cgroup.
@@ -102,30 +87,6 @@ export class CgroupCounters {
     } else {
       throw new Error("the cgroup has no CPU accounting (no v1 cpuacct, no v2 hierarchy)");
     }
-    const memory = cgroup.folder("memory");
-    let swap = false;
-    if (memory?.version === 1) {
-      this.#add(`${memory.path}/memory.stat`, [
-        ["total_pgfault", 1, "faults"],
-        ["total_pgmajfault", 1, "majorFaults"],
-        ["total_rss", 1, "rssBytes"],
-        ["total_mapped_file", 1, "rssBytes"],
-        ["total_swap", 1, "swapBytes"],
-      ]);
-      swap = exists(`${memory.path}/memory.memsw.usage_in_bytes`);
-      this.memoryVia = "cgroup v1 memory";
-    } else if (memory?.version === 2) {
-      this.#add(`${memory.path}/memory.stat`, [
-        ["pgfault", 1, "faults"],
-        ["pgmajfault", 1, "majorFaults"],
-        ["anon", 1, "rssBytes"],
-        ["file_mapped", 1, "rssBytes"],
-      ]);
-      this.#swapCurrent = openFile(`${memory.path}/memory.swap.current`);
-      swap = this.#swapCurrent >= 0;
-      this.memoryVia = "cgroup v2 memory";
-    }
-    this.swap = swap;
   }
 
   /**
@@ -135,8 +96,6 @@ export class CgroupCounters {
    */
   read(): CgroupReading {
     const reading = this.#reading;
-    reading.rssBytes = 0;
-    reading.swapBytes = 0;
     if (this.#usage >= 0) {
       reading.cpuNs = readNumber(this.#usage);
       reading.userNs = readNumber(this.#usageUser);
@@ -148,28 +107,20 @@ export class CgroupCounters {
       for (let k = 0; k < file.keys.length; k++) {
         const value = valueOf(file.keys[k]!, length);
         if (Number.isNaN(value)) continue;
-        const target = file.targets[k]!;
-        // Two keys may add up into one value (anonymous + mapped-file memory).
-        if (target === "rssBytes" || target === "swapBytes") reading[target] += value;
-        else reading[target] = value * file.scales[k]!;
+        reading[file.targets[k]!] = value * file.scales[k]!;
       }
     }
-    if (this.#swapCurrent >= 0) reading.swapBytes = readNumber(this.#swapCurrent);
     return reading;
   }
 
   /** Closes the files. */
   close(): void {
-    for (const fd of [this.#usage, this.#usageUser, this.#usageSystem, this.#swapCurrent]) {
+    for (const fd of [this.#usage, this.#usageUser, this.#usageSystem]) {
       if (fd >= 0) libc().close(fd);
     }
     for (const file of this.#files) libc().close(file.fd);
     this.#files.length = 0;
-    this.#usage =
-      this.#usageUser =
-      this.#usageSystem =
-      this.#swapCurrent =
-        -1;
+    this.#usage = this.#usageUser = this.#usageSystem = -1;
   }
 
   #add(path: string, keys: [string, number, keyof CgroupReading][]): void {
@@ -187,15 +138,6 @@ export class CgroupCounters {
 
 function openFile(path: string): number {
   return libc().open(cString(path), O_RDONLY | O_CLOEXEC, 0);
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function readNumber(fd: number): number {

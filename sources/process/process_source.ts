@@ -8,10 +8,13 @@
  * from the kernel's per-cgroup counters, which keep counting processes that
  * exited. Everything else (and everything, without a cgroup) comes from
  * `/proc/<pid>/{stat,status,io,statm}` of each process of the tree
- * ({@linkcode ProcessTree}). At the end of a run, the counters that
- * `getrusage(RUSAGE_CHILDREN)` also gives are raised to its totals when
- * they are higher: every descendant that was reaped is in them, however
- * short-lived. Each metric's `details.via` says where it came from.
+ * ({@linkcode ProcessTree}). At the end of a run, the counters are raised
+ * to the totals of the profiler's reaped children where those are higher
+ * (`getrusage(RUSAGE_CHILDREN)`; `/proc/self/io` less the profiler's own
+ * threads): every descendant that was reaped is in them, however
+ * short-lived, and the program itself once it was reaped. Each metric's
+ * `details.via` says where it came from, and when the end total was raised
+ * so.
  *
  * @module
  */
@@ -48,7 +51,7 @@ const METRICS: readonly { name: string; unit: string }[] = [
 /** The names of the metrics this source reports. */
 export const PROCESS_METRIC_NAMES: readonly string[] = METRICS.map((metric) => metric.name);
 
-const PROC = "/proc + rusage";
+const PROC = "/proc";
 const RUSAGE_CHILDREN = -1;
 /** struct rusage: two timevals then 14 longs (x86_64 and aarch64). */
 const RUSAGE_LONGS = 18;
@@ -107,7 +110,7 @@ export class ProcessSource implements Source<number> {
   /** RUSAGE_CHILDREN of the profiler at `init`. */
   readonly #rusageStart = new Float64Array(FIELD_COUNT);
   /** How this run's values were read (kept after `join`, for `toMetrics`). */
-  #via = { cpu: PROC, memory: PROC, swap: "/proc status", rss: "/proc statm" };
+  #via = { cpu: PROC };
   /** How the END snapshot was completed from rusage, for details. */
   #rusageRaised = new Set<number>();
 
@@ -164,17 +167,13 @@ export class ProcessSource implements Source<number> {
       this.#noCgroupReason = "cgroup use turned off";
     }
     const counters = this.#counters;
-    this.#via = {
-      cpu: counters?.cpuVia ?? PROC,
-      memory: counters?.memoryVia ?? PROC,
-      swap: counters?.swap ? counters.memoryVia! : "/proc status",
-      rss: counters?.memoryVia ?? "/proc statm",
-    };
+    this.#via = { cpu: counters?.cpuVia ?? PROC };
     const procs = this.#cgroup?.folders[0]?.path;
     this.#tree = new ProcessTree(pid, {
       cgroupProcs: procs === undefined ? undefined : `${procs}/cgroup.procs`,
     });
     readRusage(this.#rusageStart);
+    readChildrenIo(this.#rusageStart);
     activeSources.add(this);
   }
 
@@ -229,7 +228,7 @@ export class ProcessSource implements Source<number> {
 
   /**
    * After the program was reaped: raises the last snapshot's counters to
-   * the totals of `getrusage(RUSAGE_CHILDREN)` where they are higher, then
+   * the totals of the profiler's reaped children where they are higher, then
    * removes the cgroup (kept while processes of the program still run).
    */
   join(): void {
@@ -237,6 +236,7 @@ export class ProcessSource implements Source<number> {
     if (store.rows > 1 && this.#tree !== undefined) {
       const end = new Float64Array(FIELD_COUNT);
       readRusage(end);
+      readChildrenIo(end);
       const last = (store.rows - 1) * FIELD_COUNT;
       const values = store.values;
       const cgroupCpu = this.#counters !== undefined;
@@ -244,10 +244,6 @@ export class ProcessSource implements Source<number> {
         if (cgroupCpu && (f === FIELD.USER_NS || f === FIELD.SYSTEM_NS || f === FIELD.CPU_NS)) {
           continue;
         }
-        if (
-          this.#counters?.memoryVia !== undefined && f <= FIELD.MAJOR_FAULTS &&
-          f >= FIELD.MINOR_FAULTS
-        ) continue;
         const total = values[f]! + end[f]! - this.#rusageStart[f]!;
         if (total > values[last + f]!) {
           values[last + f] = total;
@@ -284,9 +280,10 @@ export class ProcessSource implements Source<number> {
     const isLast = phase === this.#snapshots.rows - 2;
     const via = (f: number, base: string) =>
       isLast && this.#rusageRaised.has(f)
-        ? `${base}; end total from getrusage(RUSAGE_CHILDREN)`
+        ? `${base}; end total from the profiler's reaped children`
         : base;
-    const { cpu: cpuVia, memory: memoryVia } = this.#via;
+    const cpuVia = this.#via.cpu;
+    const memoryVia = PROC;
     // The kernel splits user and system time by sampling at ticks while the total is exact:
     // the split is scaled to the total so the parts add up.
     const cpu = delta(FIELD.CPU_NS);
@@ -309,20 +306,20 @@ export class ProcessSource implements Source<number> {
       metric(0, cpu, { via: via(FIELD.CPU_NS, cpuVia) }),
       metric(1, user, { via: via(FIELD.USER_NS, cpuVia), split: splitNote(split, cpu) }),
       metric(2, system, { via: via(FIELD.SYSTEM_NS, cpuVia), split: splitNote(split, cpu) }),
-      metric(3, delta(FIELD.VOLUNTARY), { via: via(FIELD.VOLUNTARY, "/proc status + rusage") }),
-      metric(4, delta(FIELD.INVOLUNTARY), { via: via(FIELD.INVOLUNTARY, "/proc status + rusage") }),
+      metric(3, delta(FIELD.VOLUNTARY), { via: via(FIELD.VOLUNTARY, "/proc status") }),
+      metric(4, delta(FIELD.INVOLUNTARY), { via: via(FIELD.INVOLUNTARY, "/proc status") }),
       metric(5, delta(FIELD.MINOR_FAULTS), { via: via(FIELD.MINOR_FAULTS, memoryVia) }),
       metric(6, delta(FIELD.MAJOR_FAULTS), { via: via(FIELD.MAJOR_FAULTS, memoryVia) }),
-      metric(7, delta(FIELD.READ_BYTES), { via: via(FIELD.READ_BYTES, "/proc io + rusage") }),
-      metric(8, delta(FIELD.WRITE_BYTES), { via: via(FIELD.WRITE_BYTES, "/proc io + rusage") }),
-      metric(9, delta(FIELD.READ_CHARS), { via: "/proc io" }),
-      metric(10, delta(FIELD.WRITE_CHARS), { via: "/proc io" }),
-      metric(11, peaks[phase * PEAKS]!, peakDetails(this.#via.rss)),
+      metric(7, delta(FIELD.READ_BYTES), { via: via(FIELD.READ_BYTES, "/proc io") }),
+      metric(8, delta(FIELD.WRITE_BYTES), { via: via(FIELD.WRITE_BYTES, "/proc io") }),
+      metric(9, delta(FIELD.READ_CHARS), { via: via(FIELD.READ_CHARS, "/proc io") }),
+      metric(10, delta(FIELD.WRITE_CHARS), { via: via(FIELD.WRITE_CHARS, "/proc io") }),
+      metric(11, peaks[phase * PEAKS]!, peakDetails("/proc statm")),
       metric(12, peaks[phase * PEAKS + 1]!, peakDetails("/proc statm")),
       metric(
         13,
         peaks[phase * PEAKS + 2]!,
-        peakDetails(this.#via.swap),
+        peakDetails("/proc status"),
       ),
     ];
   }
@@ -354,14 +351,6 @@ export class ProcessSource implements Source<number> {
     if (!Number.isNaN(reading.userNs)) into[offset + FIELD.USER_NS] = reading.userNs;
     if (!Number.isNaN(reading.systemNs)) into[offset + FIELD.SYSTEM_NS] = reading.systemNs;
     if (!Number.isNaN(reading.cpuNs)) into[offset + FIELD.CPU_NS] = reading.cpuNs;
-    if (counters.memoryVia !== undefined) {
-      if (!Number.isNaN(reading.faults) && !Number.isNaN(reading.majorFaults)) {
-        into[offset + FIELD.MINOR_FAULTS] = reading.faults - reading.majorFaults;
-        into[offset + FIELD.MAJOR_FAULTS] = reading.majorFaults;
-      }
-      into[offset + FIELD.RSS] = reading.rssBytes;
-      if (counters.swap) into[offset + FIELD.SWAP] = reading.swapBytes;
-    }
   }
 
   #notePeaks(values: Float64Array, offset: number): void {
@@ -399,7 +388,7 @@ function splitNote(split: number, cpu: number): string {
     : "unknown (no clock tick fell in this phase)";
 }
 
-/** Fields that `getrusage` also gives. */
+/** Fields the profiler's reaped-children totals also give (`getrusage`, `/proc/self/io`). */
 const RUSAGE_FIELDS = [
   FIELD.CPU_NS,
   FIELD.USER_NS,
@@ -410,7 +399,46 @@ const RUSAGE_FIELDS = [
   FIELD.MAJOR_FAULTS,
   FIELD.READ_BYTES,
   FIELD.WRITE_BYTES,
+  FIELD.READ_CHARS,
+  FIELD.WRITE_CHARS,
 ];
+
+/**
+ * I/O of the profiler's reaped children, as snapshot fields:
+ * `/proc/self/io` counts the whole profiler and every child it reaped, each
+ * `/proc/self/task/<tid>/io` one live thread of its own; the difference is
+ * the children's (plus any profiler thread that ended meanwhile, which the
+ * delta between two reads only counts if it ended between them).
+ */
+function readChildrenIo(into: Float64Array): void {
+  const fields = (text: string) => {
+    const values = [...text.matchAll(/^(rchar|wchar|read_bytes|write_bytes): (\d+)$/gm)];
+    return new Map(values.map((match) => [match[1]!, Number(match[2])]));
+  };
+  let whole: Map<string, number>;
+  try {
+    whole = fields(Deno.readTextFileSync("/proc/self/io"));
+  } catch {
+    return;
+  }
+  const own = new Map<string, number>();
+  for (const entry of Deno.readDirSync("/proc/self/task")) {
+    try {
+      for (
+        const [key, value] of fields(Deno.readTextFileSync(`/proc/self/task/${entry.name}/io`))
+      ) {
+        own.set(key, (own.get(key) ?? 0) + value);
+      }
+    } catch {
+      // The thread ended while listed.
+    }
+  }
+  const children = (key: string) => (whole.get(key) ?? 0) - (own.get(key) ?? 0);
+  into[FIELD.READ_CHARS] = children("rchar");
+  into[FIELD.WRITE_CHARS] = children("wchar");
+  into[FIELD.READ_BYTES] = children("read_bytes");
+  into[FIELD.WRITE_BYTES] = children("write_bytes");
+}
 
 /** The profiler's RUSAGE_CHILDREN, as snapshot fields. */
 function readRusage(into: Float64Array): void {

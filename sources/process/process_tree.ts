@@ -275,6 +275,9 @@ export class ProcessTree {
       }
     }
     if (digits > 0) queue.push(value);
+    // A process that exited leaves cgroup.procs at once, but its /proc files stay readable
+    // until it is reaped: the program itself is read until then (its end counters).
+    if (!queue.includes(this.pid)) queue.push(this.pid);
     return queue;
   }
 

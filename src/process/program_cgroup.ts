@@ -1,7 +1,6 @@
 /**
  * A cgroup of the profiled program's own: every process it starts lands in
- * it, so the kernel keeps counting CPU time and memory events of
- * descendants that already exited, and the whole tree can be listed and
+ * it, so the kernel keeps counting the CPU time of descendants that already exited, and the whole tree can be listed and
  * killed, orphans included.
  *
  * Lifecycle: {@linkcode ProgramCgroup.create} makes a private folder (named
@@ -14,10 +13,9 @@
  * Folders left by a profiler that died (e.g. SIGKILL) are removed by the
  * next one.
  *
- * Hierarchies used: cgroup v1 `cpuacct` (CPU time in ns) and `memory`
- * (faults, RSS, swap) where mounted, and the cgroup v2 hierarchy (CPU time
- * from `cpu.stat` in µs, memory where its controller is enabled,
- * `cgroup.kill`).
+ * Hierarchies used: cgroup v1 `cpuacct` (CPU time in ns) where mounted,
+ * and the cgroup v2 hierarchy (CPU time from `cpu.stat` in µs,
+ * `cgroup.kill`). No controller that limits anything is involved.
  *
  * @module
  */
@@ -105,7 +103,7 @@ export class ProgramCgroup {
     const procSelf = options.procSelf ?? "/proc/self";
     const hierarchies = findHierarchies(procSelf);
     if (hierarchies.length === 0) {
-      throw new CgroupUnavailableError("no cgroup v2, v1 cpuacct or v1 memory hierarchy mounted");
+      throw new CgroupUnavailableError("no cgroup v2 or v1 cpuacct hierarchy mounted");
     }
     const name = `${CGROUP_NAME_PREFIX}${Deno.pid}-${randomHex()}`;
     const folders: CgroupFolder[] = [];
@@ -135,7 +133,7 @@ export class ProgramCgroup {
    * The folder of a v1 controller's hierarchy, or of the v2 hierarchy when
    * `controller` is `"unified"` or enabled there.
    *
-   * @param controller e.g. `cpuacct`, `memory`, `unified`.
+   * @param controller e.g. `cpuacct` or `unified`.
    * @returns The folder, or `undefined` when this cgroup has none.
    */
   folder(controller: string): CgroupFolder | undefined {
@@ -261,9 +259,9 @@ function findHierarchies(procSelf: string): Hierarchy[] {
       found.push({ version: 2, controllers: [], parent: joinCgroupPath(mountPoint, root, path) });
     } else if (fsType === "cgroup") {
       const controllers: string[] = superOptions.split(",").filter((option) =>
-        option === "cpuacct" || option === "memory" || option === "cpu"
+        option === "cpuacct" || option === "cpu"
       );
-      if (!controllers.includes("cpuacct") && !controllers.includes("memory")) continue;
+      if (!controllers.includes("cpuacct")) continue;
       const key = [...own.keys()].find((entry) =>
         entry.split(",").some((name) => controllers.includes(name))
       );
