@@ -10,12 +10,16 @@ import { compileC, listDir, runCli } from "./helpers.ts";
  * A result file of phases following J = 3 W × s + 20 J per CPU second, the CPU time being
  * `--perf`'s TASK_CLOCK (the profiles below count it with `--perf --perf-events task-clock`).
  */
-function resultText(measured: boolean, phases = 12): string {
+function resultText(
+  measured: boolean,
+  phases = 12,
+  cpuTime = { name: "TASK_CLOCK", source: "perf_event" },
+): string {
   const list: PhaseResult[] = Array.from({ length: phases }, (_, i) => {
     const seconds = 0.5 + (i % 4) * 0.5;
     const cpu = ((i * 7) % 5) * 0.3;
     const metrics = [
-      { name: "TASK_CLOCK", value: Math.round(cpu * 1e9), unit: "ns", source: "perf_event" },
+      { ...cpuTime, value: Math.round(cpu * 1e9), unit: "ns" },
     ];
     if (measured) {
       metrics.push({
@@ -276,5 +280,42 @@ Deno.test("model train: a clear failure without energy counters, and a model fro
     writer.kill();
     await writer.status;
     await writer.stdout.cancel();
+  }
+});
+
+Deno.test("by default (process source on) --tdp and --energy-model read the process tree's CPU time", async () => {
+  const cwd = await Deno.makeTempDir({ prefix: "jp-default-" });
+  await Deno.writeTextFile(
+    `${cwd}/a.json`,
+    resultText(true, 12, { name: "CPU_TIME", source: "process" }),
+  );
+  assert.equal((await runCli(["model", "fit", "a.json", "-o", "m.json"], { cwd })).code, 0);
+  const out = await runCli(
+    ["--json", "-o", "-", "profile", "--tdp", "65", "--energy-model", "m.json", "--", ...PROGRAM],
+    { cwd, env: await withoutRapl() },
+  );
+  assert.equal(out.code, 0, out.stderr);
+  for (const phase of JSON.parse(out.stdoutText).phases) {
+    const cpu = phase.metrics.find((m: { name: string; source: string }) =>
+      m.name === "CPU_TIME" && m.source === "process"
+    );
+    const tdp = phase.metrics.find((m: { source: string }) => m.source === "TDP curve (estimated)");
+    const model = phase.metrics.find((m: { source: string }) =>
+      m.source === "energy model (estimated)"
+    );
+    assert.ok(
+      cpu && tdp && model,
+      JSON.stringify(phase.metrics.map((m: { name: string }) => m.name)),
+    );
+    const seconds = phase.duration_ms / 1e3;
+    assert.ok(Math.abs(model.value / 1e6 - (3 * seconds + 20 * cpu.value / 1e9)) < 1e-3);
+    assert.equal(tdp.details.method, "estimated");
+    assert.equal(model.details.method, "estimated");
+    assert.ok(
+      !phase.metrics.some((m: { unit: string; details?: { method?: string } }) =>
+        m.unit === "µJ" && m.details?.method === "measured"
+      ),
+      "no measured energy on this machine",
+    );
   }
 });
