@@ -65,6 +65,8 @@ export interface EnergyModel {
     phases: number;
     /** Folds of the cross-validation. */
     folds: number;
+    /** What the fit left out and why (features, domains), one sentence each. */
+    notes?: string[];
   };
 }
 
@@ -258,6 +260,7 @@ function readModel(document: Json): EnergyModel {
       inputs: Array.isArray(training.inputs) ? training.inputs.map(String) : [],
       phases: typeof training.phases === "number" ? training.phases : 0,
       folds: typeof training.folds === "number" ? training.folds : 0,
+      ...(Array.isArray(training.notes) ? { notes: training.notes.map(String) } : {}),
     },
   };
 }

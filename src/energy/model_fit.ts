@@ -197,6 +197,7 @@ export function fitEnergyModel(
         inputs: [...inputs],
         phases: rows.length,
         folds: Math.min(folds, rows.length),
+        ...(notes.length > 0 ? { notes: [...notes] } : {}),
       },
     },
     notes,

@@ -49,7 +49,8 @@ function number(value: number): string {
  * Describes a model in lines of text.
  *
  * @param model The model.
- * @param notes Remarks of the fit (features left out, domains skipped).
+ * @param notes Remarks of the fit (features left out, domains skipped);
+ * default: those recorded in the model.
  * @returns The text, ending with a newline.
  *
  * @example Usage
@@ -64,7 +65,10 @@ function number(value: number): string {
  * }));
  * ```
  */
-export function formatModelReport(model: EnergyModel, notes: readonly string[] = []): string {
+export function formatModelReport(
+  model: EnergyModel,
+  notes: readonly string[] = model.training.notes ?? [],
+): string {
   const lines = [
     `Energy model fitted ${model.created} on ${model.machine.cpuModel} ` +
     `(${model.machine.logicalCpus} logical CPUs, kernel ${model.machine.kernel})`,
