@@ -86,6 +86,7 @@ export {
 } from "./energy/estimator.ts";
 export {
   DEFAULT_FOLDS,
+  DEFAULT_MIN_PHASE_MS,
   fitEnergyModel,
   type FitOptions,
   type FitReport,

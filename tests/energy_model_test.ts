@@ -340,3 +340,22 @@ Deno.test("a default feature missing from some phases is left out with a note", 
     notes.join("\n"),
   );
 });
+
+Deno.test("phases shorter than 10 ms are left out of a fit, with a note", () => {
+  const specs = syntheticPhases(8, 12);
+  const phases = specs.map((spec, i) => phase(i, spec, truth(spec)));
+  const tiny = phase(12, { seconds: 0.004, cpuSeconds: 0.004, writeBytes: 0 }, 0.9);
+  const { model, notes } = fitEnergyModel([result([...phases, tiny])]);
+  assert.equal(model.training.phases, 12);
+  assert.ok(
+    notes.includes(
+      "1 phase shorter than 10 ms left out: their energy is mostly the " +
+        "counters' quantisation",
+    ),
+    notes.join("\n"),
+  );
+  assert.throws(
+    () => fitEnergyModel([result([tiny])]),
+    /0 phases with measured energy: .*\(1 phase shorter than 10 ms left out/,
+  );
+});

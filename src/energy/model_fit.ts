@@ -48,6 +48,12 @@ export interface FitOptions {
   features?: readonly string[];
   /** Folds of the cross-validation (default 5; fewer when there are fewer phases). */
   folds?: number;
+  /**
+   * Phases shorter than this many ms are left out (default
+   * {@linkcode DEFAULT_MIN_PHASE_MS}): their energy is mostly the counters'
+   * quantisation (RAPL updates about every 1 ms).
+   */
+  minPhaseMs?: number;
   /** Names of what the results came from, recorded in the model. */
   inputs?: readonly string[];
   /** The machine recorded in the model (default: this one). */
@@ -72,6 +78,8 @@ const COLLINEAR_INDEPENDENCE = 1e-4;
  * more phases than features).
  */
 const PHASES_PER_AUTOMATIC_FEATURE = 3;
+/** Phases shorter than this (ms) are left out of a fit by default. */
+export const DEFAULT_MIN_PHASE_MS = 10;
 /** Default folds of the cross-validation. */
 export const DEFAULT_FOLDS = 5;
 
@@ -116,30 +124,38 @@ export function fitEnergyModel(
   options: FitOptions = {},
 ): FitReport {
   const inputs = options.inputs ?? [];
+  const minPhaseMs = options.minPhaseMs ?? DEFAULT_MIN_PHASE_MS;
   const rows: Row[] = [];
+  let short = 0;
   for (const result of results) {
     for (const run of result.runs) {
       for (const phase of run.phases) {
-        if (phase.metrics.some(isMeasuredEnergy)) {
-          rows.push({ features: phaseFeatureValues(phase), phase });
+        if (!phase.metrics.some(isMeasuredEnergy)) continue;
+        if (phase.durationMs < minPhaseMs) {
+          short++;
+          continue;
         }
+        rows.push({ features: phaseFeatureValues(phase), phase });
       }
     }
   }
   const from = inputs.length > 0 ? ` in ${inputs.join(", ")}` : "";
-  if (rows.length === 0) {
+  if (rows.length === 0 && short === 0) {
     throw new ModelFitError(
       `no phase${from} has measured energy (RAPL or NVML): fit on results profiled where ` +
         "energy counters exist (attributed and estimated energy are not measurements)",
     );
   }
+  const shortNote = `${short} phase${short === 1 ? "" : "s"} shorter than ${minPhaseMs} ms ` +
+    "left out: their energy is mostly the counters' quantisation";
   if (rows.length < 2) {
     throw new ModelFitError(
-      `1 phase with measured energy${from}: a fit needs more phases than features ` +
-        "(DURATION at least); profile more phases or runs",
+      `${rows.length} phase${rows.length === 1 ? "" : "s"} with measured energy${from}: a fit ` +
+        "needs more phases than features (DURATION at least); profile more phases or runs" +
+        (short > 0 ? ` (${shortNote})` : ""),
     );
   }
-  const notes: string[] = [];
+  const notes: string[] = short > 0 ? [shortNote] : [];
   const features = options.features === undefined
     ? chooseFeatures(rows, notes)
     : explicitFeatures(rows, options.features);
