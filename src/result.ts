@@ -5,6 +5,8 @@
  */
 
 import type { ClockAnchor } from "./clock.ts";
+import type { TaskPlacement } from "./cluster/placement.ts";
+import type { JobSummary } from "./cluster/job_summary.ts";
 import type { PhaseMetrics, SourceFailure } from "./orchestrator.ts";
 import type { BoundaryLog } from "./phase/boundary_log.ts";
 import type { Metric, SampleSeries } from "./source.ts";
@@ -110,6 +112,17 @@ export interface ProfileResult {
   idle?: IdleBaseline;
   /** The conversion behind the carbon metrics (`--carbon-intensity`, `--pue`). */
   carbon?: CarbonSettings;
+  /**
+   * Where this task ran, when a launcher (Slurm, Open MPI, MPICH) started
+   * it: job, node, ranks, whether it read the node's machine-wide sources.
+   */
+  placement?: TaskPlacement;
+  /**
+   * A job result made by `merge` from per-task results: the nodes, their
+   * ranks and per-node metrics. Its phases' `startNs`/`endNs` are then
+   * wall-clock times (ns since the Unix epoch), not monotonic ones.
+   */
+  job?: JobSummary;
 }
 
 /**

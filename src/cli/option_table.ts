@@ -63,7 +63,13 @@ import {
 } from "./export_option_values.ts";
 
 /** The subcommands. */
-export type CommandName = "profile" | "compare" | "doctor" | "list-sensors" | "model";
+export type CommandName =
+  | "profile"
+  | "compare"
+  | "merge"
+  | "doctor"
+  | "list-sensors"
+  | "model";
 
 /** Where a flag is accepted: everywhere (`global`), or with one command. */
 export type OptionScope = "global" | CommandName;
@@ -162,6 +168,19 @@ export const COMMANDS: readonly CommandSpec[] = [
     operands: {
       name: "files",
       description: "result files written by --json; the first is the baseline",
+      required: true,
+      complete: "file",
+    },
+  },
+  {
+    name: "merge",
+    description:
+      "join the per-task --json results of a Slurm or MPI job into one job result: energy " +
+      "summed over nodes, process metrics over ranks, phases from earliest start to latest end",
+    usage: "[options] <task.json...>",
+    operands: {
+      name: "files",
+      description: "one --json result per task (e.g. out-*.json); -o, --json and --csv as usual",
       required: true,
       complete: "file",
     },
@@ -421,6 +440,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     scope: "profile",
   },
   {
+    long: "node-leader",
+    value: "rank",
+    description: "under srun/mpirun/mpiexec: the local rank that reads each node's machine-wide " +
+      "sources (RAPL, GPUs), so no node is counted twice (default 0)",
+    parse: nonNegativeInteger("--node-leader"),
+    scope: "profile",
+  },
+  {
     long: "use-root",
     description:
       "under sudo, run the program as root (by default it runs as the user who invoked sudo)",
@@ -520,6 +547,19 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "check only this phase (its name, e.g. '__A__ -> __B__', or 0-based index) " +
       "with --fail-above",
     scope: "compare",
+  },
+
+  // merge
+  {
+    long: "allow-missing",
+    description: "merge although ranks or a node leader's file are missing (such nodes are " +
+      "listed as unmeasured)",
+    scope: "merge",
+  },
+  {
+    long: "force",
+    description: "merge files of different jobs (each job's nodes stay apart)",
+    scope: "merge",
   },
 
   // model

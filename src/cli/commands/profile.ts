@@ -19,7 +19,8 @@ import type { Comparison } from "../../stats/comparison.ts";
 import { type InvokingUser, invokingUser } from "../../process/invoking_user.ts";
 import type { ProfileResult } from "../../result.ts";
 import { splitShellWords } from "../shell_words.ts";
-import { buildSources } from "../sources.ts";
+import { buildSources, machineWideSourceKinds } from "../sources.ts";
+import { TaskContext } from "../../cluster/task_context.ts";
 import { type OutputTarget, prepareProfileOutput } from "../output_target.ts";
 import { emit, type GlobalFlags, LABELS, verbosityOf, writeStdout } from "../command_context.ts";
 import {
@@ -55,12 +56,28 @@ export interface ProfileFlags extends ExportFlags {
   energyModel?: string;
   /** `--tdp WATTS`. */
   tdp?: number;
+  nodeLeader?: number;
 }
 
 /** Sampling interval used when `--timeline` or `--samples-csv` comes without `--sample-interval`. */
 const DEFAULT_SAMPLE_INTERVAL_MS = 10;
 /** Below this, powercap counters (updated about every 1 ms) and timers make noisy samples. */
 const NOISY_SAMPLE_INTERVAL_MS = 2;
+
+/** Expands `%j %n %r %h %p` in every file flag; refuses one all tasks of a job would share. */
+function taskFileNames(task: TaskContext, global: GlobalFlags, flags: ProfileFlags): void {
+  if (global.outputFile !== undefined) global.outputFile = task.fileName("-o", global.outputFile);
+  if (flags.stdoutFile !== undefined) {
+    flags.stdoutFile = task.fileName("--stdout-file", flags.stdoutFile);
+  }
+  if (flags.exportMarkdown !== undefined) {
+    flags.exportMarkdown = task.fileName("--export-markdown", flags.exportMarkdown);
+  }
+  if (flags.timeline !== undefined) flags.timeline = task.fileName("--timeline", flags.timeline);
+  if (flags.samplesCsv !== undefined) {
+    flags.samplesCsv = task.fileName("--samples-csv", flags.samplesCsv);
+  }
+}
 
 /** The files sampling writes besides the results, reserved before the run. */
 interface SampleOutputs {
@@ -263,7 +280,14 @@ export async function profileCommand(
   for (const { command } of commands) {
     validateProfileConfig({ command, tokenPattern: flags.tokenPattern, sampleIntervalMs });
   }
-  const target = prepareProfileOutput(global);
+  // Under srun/mpirun: one reader of the node's machine-wide sources, and a file per task.
+  const task = TaskContext.detect({ nodeLeader: flags.nodeLeader });
+  taskFileNames(task, global, flags);
+  const target = prepareProfileOutput(
+    global,
+    undefined,
+    task.multiTask ? `-${task.placement!.rank}` : "",
+  );
   let markdown: ResultFile | undefined;
   let programStdout: WriterSink | undefined;
   const extra: SampleOutputs = {};
@@ -290,8 +314,17 @@ export async function profileCommand(
     const estimators = flags.energyModel !== undefined || flags.tdp !== undefined
       ? await (await import("../estimators.ts")).buildEstimators(flags, logger)
       : undefined;
-    for (const source of await buildSources({ ...global, ...flags }, logger, "profile")) {
-      profiler.addSource(source);
+    const sources = task.selectSources(
+      await buildSources({ ...global, ...flags, machineWide: task.nodeLeader }, logger, "profile"),
+    );
+    for (const source of sources) profiler.addSource(source);
+    if (!task.nodeLeader) task.leaveToLeader(machineWideSourceKinds(global));
+    if (task.leftToLeader.length > 0) {
+      logger.info(
+        `local rank ${task.placement!.localRank} on ${task.placement!.node}: ` +
+          `${task.leftToLeader.join(", ")} read by the node leader ` +
+          `(local rank ${task.leaderLocalRank})`,
+      );
     }
     const results = await profiler.profileCommands({
       ...settings,
@@ -312,6 +345,7 @@ export async function profileCommand(
         exitCode: 130,
       });
     }
+    for (const result of results) task.record(result);
     const formatting = performance.now();
     await applyCarbon(exports, results);
     let comparisons: Comparison[] = [];
