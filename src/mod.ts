@@ -66,6 +66,15 @@ export {
 export { parseResultFile } from "./output/json_reader.ts";
 export { comparisonsMarkdown, resultsMarkdown } from "./output/markdown.ts";
 export { DiscardSink } from "./process/byte_sink.ts";
+export { ATTRIBUTED_SUFFIX, attributeEnergy } from "./energy_attribution.ts";
+export {
+  CGROUP_NAME_PREFIX,
+  type CgroupFolder,
+  type CgroupSignal,
+  CgroupUnavailableError,
+  ProgramCgroup,
+  type ProgramCgroupOptions,
+} from "./process/program_cgroup.ts";
 export {
   type DomainModel,
   DURATION_FEATURE,
@@ -133,3 +142,24 @@ export {
 } from "./cluster/merge.ts";
 export type { JobSummary, NodePhase, NodeSummary } from "./cluster/job_summary.ts";
 export { formatJobTerminal } from "./cluster/job_terminal.ts";
+export {
+  addCarbon,
+  additiveEnergies,
+  CARBON_SOURCE,
+  CARBON_UNIT,
+  carbonGrams,
+  type CarbonSettings,
+  energyMethod,
+} from "./energy/carbon.ts";
+export { type OpenMetricsOptions, openMetricsText } from "./output/openmetrics.ts";
+export { PushError, pushMetrics, type PushTarget, pushUrl } from "./output/pushgateway.ts";
+export {
+  evaluateGate,
+  EXIT_GATE_FAILED,
+  type GateCheck,
+  gateDocument,
+  gateLines,
+  type GateOptions,
+  type GateReport,
+  type GateVerdict,
+} from "./stats/energy_gate.ts";

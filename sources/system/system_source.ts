@@ -59,7 +59,9 @@ export interface SystemSourceOptions {
  */
 export class SystemSource implements Source<number> {
   /** Source name. */
-  readonly name = SYSTEM_SOURCE;
+  readonly name: string = SYSTEM_SOURCE;
+  /** Machine-wide: on a distributed job only each node's leader reads it. */
+  readonly scope = "machine" as const;
   /** Logical CPUs in `/proc/stat`. */
   readonly cpus: number;
   readonly #statPath: string;
@@ -169,7 +171,7 @@ export class SystemSource implements Source<number> {
     const start = phase * width;
     const end = start + width;
     const delta = (i: number) => Math.max(0, values[end + i]! - values[start + i]!);
-    const cpuDetails = { via: "/proc/stat", scope: "machine" };
+    const cpuDetails = CPU_DETAILS;
     const percent = (busy: number, total: number) =>
       total > 0 ? Math.round(busy / total * 1e4) / 100 : 0;
     const busy = delta(0);
@@ -185,7 +187,7 @@ export class SystemSource implements Source<number> {
         metric(`CPU${cpu}_UTILIZATION`, percent(delta(at), delta(at + 1)), "%", cpuDetails),
       );
     }
-    const netDetails = { via: "/proc/net/dev (every interface but loopback)", scope: "machine" };
+    const netDetails = NET_DETAILS;
     const net = 2 + 2 * this.cpus;
     NET_NAMES.forEach((name, i) => {
       metrics.push(metric(name, delta(net + i), NET_UNITS[i]!, netDetails));
@@ -317,6 +319,12 @@ export class SystemSource implements Source<number> {
   }
 }
 
+/** Shared by every phase's metrics (never changed after the run). */
+const CPU_DETAILS = Object.freeze({ via: "/proc/stat", scope: "machine" });
+const NET_DETAILS = Object.freeze({
+  via: "/proc/net/dev (every interface but loopback)",
+  scope: "machine",
+});
 const NET_NAMES = ["NET_RX_BYTES", "NET_TX_BYTES", "NET_RX_PACKETS", "NET_TX_PACKETS"];
 const NET_UNITS = ["bytes", "bytes", "count", "count"];
 const fields = new Float64Array(16);
@@ -346,7 +354,7 @@ function metric(
   name: string,
   value: number,
   unit: string,
-  details: Record<string, string>,
+  details: Readonly<Record<string, string>>,
 ): Metric {
   return {
     name,

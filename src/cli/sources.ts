@@ -99,7 +99,8 @@ export async function buildSources(
       }),
     );
   }
-  if (flags.system !== false) {
+  // Machine-wide like RAPL: a task that is not its node's leader leaves it to the leader.
+  if (flags.system !== false && machineWide) {
     try {
       sources.push(new SystemSource());
     } catch (error) {
@@ -124,11 +125,15 @@ export async function buildSources(
  * @example Usage
  * ```ts
  * import { machineWideSourceKinds } from "./sources.ts";
- * console.log(machineWideSourceKinds({ verbose: 0, gpu: true })); // [ "RAPL", "NVML" ]
+ * console.log(machineWideSourceKinds({ verbose: 0, gpu: true })); // [ "RAPL", "NVML", "system" ]
  * ```
  */
 export function machineWideSourceKinds(flags: SourceFlags): string[] {
-  return flags.gpu || flags.gpus !== undefined ? ["RAPL", "NVML"] : ["RAPL"];
+  return [
+    "RAPL",
+    ...(flags.gpu || flags.gpus !== undefined ? ["NVML"] : []),
+    ...(flags.system !== false ? ["system"] : []),
+  ];
 }
 
 /**

@@ -40,6 +40,16 @@ export class CgroupUnavailableError extends ProfilerError {
   }
 }
 
+/** The signals {@linkcode ProgramCgroup.killAll} sends. */
+export type CgroupSignal =
+  | "SIGHUP"
+  | "SIGINT"
+  | "SIGQUIT"
+  | "SIGKILL"
+  | "SIGTERM"
+  | "SIGCONT"
+  | "SIGSTOP";
+
 /** One hierarchy the program's cgroup lives in. */
 export interface CgroupFolder {
   /** `1` (a legacy hierarchy) or `2` (the unified one). */
@@ -186,7 +196,7 @@ export class ProgramCgroup {
    * @param signal Signal name, e.g. `SIGTERM` or `SIGKILL`.
    * @returns How many processes were signalled.
    */
-  killAll(signal: keyof typeof SIGNALS): number {
+  killAll(signal: CgroupSignal): number {
     const number = SIGNALS[signal];
     const unified = this.folder("unified");
     let signalled = 0;
