@@ -56,8 +56,8 @@ import {
   socketList,
   timelineFile,
 } from "./option_values.ts";
-import { parseTdp } from "../energy/tdp_estimator.ts";
-import { DEFAULT_FOLDS } from "../energy/model_fit.ts";
+import { parseTdp } from "../energy/tdp_curve.ts";
+import { DEFAULT_FOLDS } from "../energy/fit_defaults.ts";
 import {
   parseFeatureList,
   parseFolds,
@@ -233,6 +233,22 @@ export const COMMANDS: readonly CommandSpec[] = [
     note: GLOBAL_NOTE,
   },
   {
+    name: "model",
+    description: "fit an energy model where energy is measured, to estimate it where it is not " +
+      "(profile --energy-model): 'fit' on --json results, 'train' on built-in workloads, " +
+      "'show' a model",
+    usage: "fit <result.json...> -o <model.json> [options]\n" +
+      `       ${PROGRAM_NAME} model train -o <model.json> [options]\n` +
+      `       ${PROGRAM_NAME} model show <model.json>`,
+    operands: {
+      name: "action",
+      description: "fit RESULT.json..., train, or show MODEL.json",
+      required: true,
+      variadic: true,
+      complete: "file",
+    },
+  },
+  {
     name: "completions",
     description: "print the shell completion script for bash, zsh or fish",
     usage: "[options] <shell>",
@@ -251,22 +267,6 @@ export const COMMANDS: readonly CommandSpec[] = [
       "  bash: joule-profiler completions bash > /etc/bash_completion.d/joule-profiler\n" +
       '  zsh:  joule-profiler completions zsh > "${fpath[1]}/_joule-profiler"\n' +
       "  fish: joule-profiler completions fish > ~/.config/fish/completions/joule-profiler.fish",
-  },
-  {
-    name: "model",
-    description: "fit an energy model where energy is measured, to estimate it where it is not " +
-      "(profile --energy-model): 'fit' on --json results, 'train' on built-in workloads, " +
-      "'show' a model",
-    usage: "fit <result.json...> -o <model.json> [options]\n" +
-      `       ${PROGRAM_NAME} model train -o <model.json> [options]\n` +
-      `       ${PROGRAM_NAME} model show <model.json>`,
-    operands: {
-      name: "action",
-      description: "fit RESULT.json..., train, or show MODEL.json",
-      required: true,
-      variadic: true,
-      complete: "file",
-    },
   },
 ];
 
@@ -645,15 +645,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     scope: "merge",
   },
 
-  // model
-  {
-    long: "output",
-    short: "o",
-    value: "file",
-    description: "where fit and train write the model (written whole, or not at all)",
-    scope: "model",
-    complete: "file",
-  },
+  // model (the model file is the global -o: `model fit a.json -o model.json`)
   {
     long: "features",
     value: "list",

@@ -15,6 +15,7 @@ import {
   featureKey,
   type ModelFeature,
 } from "./energy_model.ts";
+import { DEFAULT_FOLDS, DEFAULT_MIN_PHASE_MS } from "./fit_defaults.ts";
 import { leastSquares, nonNegativeLeastSquares, norm } from "./least_squares.ts";
 import { type MachineIdentity, thisMachine } from "./machine_identity.ts";
 import {
@@ -23,6 +24,8 @@ import {
   metricFeature,
   phaseFeatureValues,
 } from "./phase_features.ts";
+
+export { DEFAULT_FOLDS, DEFAULT_MIN_PHASE_MS } from "./fit_defaults.ts";
 
 /** A fit that cannot give a trustworthy model: exit code 2, nothing written. */
 export class ModelFitError extends UsageError {
@@ -78,10 +81,6 @@ const COLLINEAR_INDEPENDENCE = 1e-4;
  * more phases than features).
  */
 const PHASES_PER_AUTOMATIC_FEATURE = 3;
-/** Phases shorter than this (ms) are left out of a fit by default. */
-export const DEFAULT_MIN_PHASE_MS = 10;
-/** Default folds of the cross-validation. */
-export const DEFAULT_FOLDS = 5;
 
 interface Row {
   features: Map<string, number>;

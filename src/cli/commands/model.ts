@@ -21,7 +21,7 @@ import { buildSources } from "../sources.ts";
 
 /** Flags shared by `model fit` and `model train`. */
 export interface ModelFitFlags {
-  /** `-o FILE`: where the model goes (required). */
+  /** `-o FILE` (the global `--output-file`): where the model goes (required). */
   output?: string;
   /** `--features A,B`: the features to use (default: chosen from the data). */
   features?: string[];
@@ -161,8 +161,8 @@ export type ModelFlags = ModelTrainFlags;
 /**
  * Runs `model fit|train|show`.
  *
- * @param global The global flags (`-o` before the command also names the
- * model file; the source flags choose what `train` reads).
+ * @param global The global flags (`-o` names the model file; the source
+ * flags choose what `train` reads).
  * @param flags The flags of `model`.
  * @param operands The action and its files.
  * @returns The exit status (0).
@@ -172,7 +172,7 @@ export type ModelFlags = ModelTrainFlags;
  * @example Usage
  * ```ts ignore
  * import { modelCommand } from "./model.ts";
- * await modelCommand({ verbose: 0 }, { output: "m.json" }, ["fit", "a.json"]);
+ * await modelCommand({ verbose: 0, outputFile: "m.json" }, {}, ["fit", "a.json"]);
  * ```
  */
 export async function modelCommand(
@@ -182,7 +182,8 @@ export async function modelCommand(
 ): Promise<number> {
   const [action, ...files] = operands;
   const trainOnly = (["seconds", "rounds"] as const).filter((name) => flags[name] !== undefined);
-  const merged = { ...flags, output: flags.output ?? global.outputFile };
+  // The model file is the global -o (`--output-file`): one meaning of -o after `model`.
+  const merged = { ...flags, output: global.outputFile };
   if ((global.json || global.csv) && action !== "show") {
     throw new UsageError(
       `model ${action ?? ""}: the model is always JSON (-o FILE); --json/--csv do not apply`,
@@ -208,7 +209,9 @@ export async function modelCommand(
     }
     case "show": {
       if (files.length !== 1) throw new UsageError("model show takes one model file");
-      if (flags.output !== undefined || flags.features !== undefined || trainOnly.length > 0) {
+      if (
+        global.outputFile !== undefined || flags.features !== undefined || trainOnly.length > 0
+      ) {
         throw new UsageError("model show takes no flags but the model file");
       }
       if (global.csv) throw new UsageError("model show: --csv does not apply (--json does)");
