@@ -52,6 +52,10 @@ export interface ProfileFlags extends ExportFlags {
   sampleInterval?: number;
   timeline?: string;
   samplesCsv?: string;
+  /** `--energy-model FILE`. */
+  energyModel?: string;
+  /** `--tdp WATTS`. */
+  tdp?: number;
   nodeLeader?: number;
   maxPhases?: number;
 }
@@ -323,6 +327,10 @@ export async function profileCommand(
       logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
     }
     programStdout = openProgramStdout(flags, target, runAs, logger);
+    // Model files are read and checked before the sources open and the program runs.
+    const estimators = flags.energyModel !== undefined || flags.tdp !== undefined
+      ? await (await import("../estimators.ts")).buildEstimators(flags, logger)
+      : undefined;
     const sources = task.selectSources(
       await buildSources({ ...global, ...flags, machineWide: task.nodeLeader }, logger, "profile"),
     );
@@ -348,6 +356,7 @@ export async function profileCommand(
       phaseChannel: flags.phaseChannel,
       sampleIntervalMs,
       maxPhases: flags.maxPhases,
+      estimators,
     });
     if (results.every((result) => result.runs.length === 0)) {
       throw new ProfilerError("interrupted before any run completed; no results", {
