@@ -242,3 +242,25 @@ Deno.test("a full disk on the program's stdout file warns, keeps measuring and w
   assert.match(phases, /__B__/);
   assert.equal(await Deno.readTextFile(`${cwd}/done`), "after\n", "the program ran to its end");
 });
+
+Deno.test("/dev/stdout and /dev/stderr name the profiler's own descriptors: written to directly", async () => {
+  const out = await runCli([
+    "--json",
+    "-o",
+    "/dev/stdout",
+    "profile",
+    "--stdout-file",
+    "/dev/null",
+    "--",
+    "echo",
+    "__A__",
+  ]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(JSON.parse(out.stdoutText).phases.length, 2);
+  const err = await runCli(["--json", "-o", "/dev/stderr", "profile", "--", "true"]);
+  assert.equal(err.code, 0, err.stderr);
+  assert.match(err.stderr, /"token_pattern"/);
+  const closed = await runCli(["--json", "-o", "/dev/fd/987", "profile", "--", "true"]);
+  assert.equal(closed.code, 2);
+  assert.match(closed.stderr, /descriptor 987 is not open/);
+});

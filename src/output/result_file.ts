@@ -79,6 +79,11 @@ interface CheckedPath {
   base: string;
   /** The file already there (after following trusted links), or `undefined`. */
   existing: FileStat | undefined;
+  /**
+   * One of the profiler's own descriptors, when the path names it
+   * (`/dev/stdout`, `/dev/fd/3`, `/proc/self/fd/1`): written to directly.
+   */
+  descriptor?: number;
 }
 
 function statxOf(fd: number, name = ""): FileStat {
@@ -194,6 +199,18 @@ function checkPath(path: string, options: SafeFileOptions, label: string): Check
       try {
         stat = statxOf(fd);
         if ((stat.mode & S_IFMT) === S_IFLNK) {
+          // /proc/<our pid>/fd/N names a descriptor of ours, not a path to follow.
+          if (last && /^\d+$/.test(part) && directoryShown === `/proc/${Deno.pid}/fd`) {
+            closeFd(fd);
+            const descriptor = Number(part);
+            let existing: FileStat;
+            try {
+              existing = statxOf(descriptor);
+            } catch {
+              return fail(`descriptor ${descriptor} is not open`);
+            }
+            return { shown, directoryFd, base: part, existing, descriptor };
+          }
           if (last && !follow) {
             return { shown, directoryFd, base: part, existing: undefined };
           }
@@ -293,6 +310,15 @@ function openSpecial(checked: CheckedPath, label: string): Descriptor | undefine
   return new Descriptor(fd);
 }
 
+/** A copy of one of the profiler's own descriptors, to write to and close. */
+function dupOf(checked: CheckedPath, label: string): Descriptor {
+  const fd = libc().dup(checked.descriptor!);
+  if (fd < 0) {
+    throw new UsageError(`cannot write ${label}: ${new SyscallError("dup", errno()).message}`);
+  }
+  return new Descriptor(fd);
+}
+
 function createTemporary(checked: CheckedPath, label: string): [number, string] {
   const temporary = temporaryName(checked.base);
   const mode = checked.existing === undefined ? 0o644 : checked.existing.mode & 0o777;
@@ -385,6 +411,9 @@ export class ResultFile {
     const label = `${what} to '${path}'`;
     const checked = checkPath(path, options, label);
     try {
+      if (checked.descriptor !== undefined) {
+        return new ResultFile(checked, undefined, dupOf(checked, label), locationOf(checked));
+      }
       const kind = (checked.existing?.mode ?? S_IFREG) & S_IFMT;
       if (kind !== S_IFREG) {
         const special = openSpecial(checked, label);
@@ -456,7 +485,10 @@ export class ResultFile {
  * equal before either file exists.
  */
 function locationOf(checked: CheckedPath): string {
-  if (checked.existing !== undefined && (checked.existing.mode & S_IFMT) !== S_IFREG) {
+  if (
+    checked.existing !== undefined &&
+    ((checked.existing.mode & S_IFMT) !== S_IFREG || checked.descriptor !== undefined)
+  ) {
     return `${checked.existing.dev}:${checked.existing.ino}`;
   }
   const directory = statxOf(checked.directoryFd);
@@ -502,6 +534,9 @@ export function openStreamFile(
   const label = options.label ?? `the program's stdout to '${path}'`;
   const checked = checkPath(path, options, label);
   try {
+    if (checked.descriptor !== undefined) {
+      return streamOf(checked.shown, dupOf(checked, label), locationOf(checked));
+    }
     const kind = (checked.existing?.mode ?? S_IFREG) & S_IFMT;
     if (kind !== S_IFREG) {
       const special = openSpecial(checked, label);
