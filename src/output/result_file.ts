@@ -191,6 +191,7 @@ function checkPath(path: string, options: SafeFileOptions, label: string): Check
       if (fd < 0) {
         const code = errno();
         if (last && code === 2) {
+          if (directoryShown === `/proc/${Deno.pid}/fd`) fail(`descriptor ${part} is not open`);
           return { shown, directoryFd, base: part, existing: undefined };
         }
         fail(explain(code, last ? directoryShown || "/" : `${directoryShown}/${part}`));
