@@ -6,6 +6,7 @@
  */
 
 import { UsageError } from "../errors.ts";
+import { OrphanWatchdog } from "../process/orphan_watchdog.ts";
 
 /**
  * A result file reserved before the run and written whole after it.
@@ -86,6 +87,8 @@ export class ResultFile {
     const temporary = `${directory}/.${base}.${Deno.pid}.${random}.tmp`;
     try {
       const file = Deno.openSync(temporary, { write: true, createNew: true, mode: 0o644 });
+      // Removed by the watchdog if the profiler is killed before commit or discard.
+      void OrphanWatchdog.shared().guard({ temporaryPath: temporary });
       return new ResultFile(absolute, temporary, file);
     } catch (error) {
       throw new UsageError(`cannot write results to '${path}': ${describe(error, directory)}`, {
@@ -117,6 +120,7 @@ export class ResultFile {
       file.close();
       if (owner !== undefined) Deno.chownSync(this.#temporary, owner.uid, owner.gid);
       Deno.renameSync(this.#temporary, this.path);
+      void OrphanWatchdog.shared().release({ temporaryPath: this.#temporary });
     } catch (error) {
       try {
         file.close();
@@ -147,6 +151,7 @@ export class ResultFile {
     } catch {
       // Nothing to clean up.
     }
+    void OrphanWatchdog.shared().release({ temporaryPath: this.#temporary });
   }
 }
 

@@ -8,6 +8,7 @@
  */
 
 import { cString, errno, libc, SyscallError, unwrap } from "../ffi/libc.ts";
+import { OrphanWatchdog } from "./orphan_watchdog.ts";
 
 /** Environment variable holding the inherited write descriptor. */
 export const PHASE_FD_ENV = "JOULE_PROFILER_PHASE_FD";
@@ -97,6 +98,8 @@ export class PhaseChannel {
    */
   static async open(): Promise<PhaseChannel> {
     const directory = await Deno.makeTempDir({ prefix: "joule-profiler-" });
+    // Removed by the watchdog if the profiler is killed before close().
+    const guarded = OrphanWatchdog.shared().guard({ temporaryPath: directory });
     const path = `${directory}/phases`;
     let file: Deno.FsFile | undefined;
     let probeFd = -1;
@@ -115,6 +118,7 @@ export class PhaseChannel {
         inheritedFd = libc().open(cString(path), O_WRONLY, 0);
         if (inheritedFd < 0) throw new SyscallError("open", errno(), path);
       }
+      await guarded;
       return new PhaseChannel({
         directory,
         path,
@@ -132,6 +136,8 @@ export class PhaseChannel {
         // Already closed.
       }
       await Deno.remove(directory, { recursive: true }).catch(() => {});
+      await guarded;
+      await OrphanWatchdog.shared().release({ temporaryPath: directory });
       throw error;
     }
   }
@@ -195,6 +201,7 @@ export class PhaseChannel {
       }
     }
     await Deno.remove(this.#directory, { recursive: true }).catch(() => {});
+    await OrphanWatchdog.shared().release({ temporaryPath: this.#directory });
   }
 }
 

@@ -42,6 +42,18 @@ export interface SpawnHeldOptions {
    * `LOGNAME`) instead of the profiler's.
    */
   runAs?: InvokingUser;
+  /**
+   * Start the program in a session and process group of its own, so that
+   * one signal reaches it and every descendant (default `false`: it shares
+   * the profiler's group, as under `time`, and keeps the terminal).
+   */
+  ownProcessGroup?: boolean;
+  /**
+   * Have the kernel SIGKILL the program when the profiler dies (its
+   * parent-death signal, set through util-linux `setpriv --pdeathsig`
+   * where available; default `true`).
+   */
+  parentDeathSignal?: boolean;
 }
 
 const SETPRIV_PATHS = ["/usr/bin/setpriv", "/bin/setpriv"];
@@ -75,25 +87,67 @@ export interface ShellLauncher {
  * console.log(shellLauncher(undefined).program); // "/bin/sh"
  * ```
  */
-export function shellLauncher(runAs: InvokingUser | undefined): ShellLauncher {
-  if (runAs === undefined) return { program: "/bin/sh", prefix: [], env: {} };
+export function shellLauncher(
+  runAs: InvokingUser | undefined,
+  options: { parentDeathSignal?: boolean } = {},
+): ShellLauncher {
+  const setpriv = findSetpriv();
+  // The kernel clears a parent-death signal on a user switch: setpriv sets it after its own.
+  const deathSignal = options.parentDeathSignal === true && setpriv !== undefined &&
+      setprivHasPdeathsig(setpriv)
+    ? ["--pdeathsig", "KILL"]
+    : [];
+  if (runAs === undefined) {
+    if (deathSignal.length === 0) return { program: "/bin/sh", prefix: [], env: {} };
+    return { program: setpriv!, prefix: [...deathSignal, "--", "/bin/sh"], env: {} };
+  }
   const env = { HOME: runAs.home, USER: runAs.name, LOGNAME: runAs.name };
-  const setpriv = SETPRIV_PATHS.find((path) => {
-    try {
-      return Deno.statSync(path).isFile;
-    } catch {
-      return false;
-    }
-  });
   if (setpriv === undefined) {
     return { program: "/bin/sh", prefix: [], uid: runAs.uid, gid: runAs.gid, env };
   }
   const groups = passwdEntry(runAs.uid) === undefined ? "--clear-groups" : "--init-groups";
   return {
     program: setpriv,
-    prefix: [`--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, groups, "--", "/bin/sh"],
+    prefix: [
+      ...deathSignal,
+      `--reuid=${runAs.uid}`,
+      `--regid=${runAs.gid}`,
+      groups,
+      "--",
+      "/bin/sh",
+    ],
     env,
   };
+}
+
+let setprivPath: string | null | undefined;
+let pdeathsigSupport: boolean | undefined;
+
+function findSetpriv(): string | undefined {
+  if (setprivPath === undefined) {
+    setprivPath = SETPRIV_PATHS.find((path) => {
+      try {
+        return Deno.statSync(path).isFile;
+      } catch {
+        return false;
+      }
+    }) ?? null;
+  }
+  return setprivPath ?? undefined;
+}
+
+/** `--pdeathsig` came with util-linux 2.33 (2018); older ones would refuse to start the program. */
+function setprivHasPdeathsig(setpriv: string): boolean {
+  if (pdeathsigSupport === undefined) {
+    try {
+      const help = new Deno.Command(setpriv, { args: ["--help"], stdout: "piped", stderr: "null" })
+        .outputSync();
+      pdeathsigSupport = new TextDecoder().decode(help.stdout).includes("--pdeathsig");
+    } catch {
+      pdeathsigSupport = false;
+    }
+  }
+  return pdeathsigSupport;
 }
 
 /**
@@ -111,6 +165,8 @@ export function shellLauncher(runAs: InvokingUser | undefined): ShellLauncher {
 export class ProgramProcess {
   /** Process id; the same before and after the gate's exec. */
   readonly pid: number;
+  /** Whether it leads a process group (and session) of its own. */
+  readonly ownProcessGroup: boolean;
   /** The program's stdout when spawned with `stdout: "piped"`. */
   readonly stdout: ReadableStream<Uint8Array<ArrayBuffer>> | null;
   /** Resolves when the program has exited (and was reaped). */
@@ -118,8 +174,9 @@ export class ProgramProcess {
   #exited = false;
   #resumed = false;
 
-  private constructor(child: Deno.ChildProcess, piped: boolean) {
+  private constructor(child: Deno.ChildProcess, piped: boolean, ownProcessGroup: boolean) {
     this.pid = child.pid;
+    this.ownProcessGroup = ownProcessGroup;
     this.stdout = piped ? child.stdout : null;
     this.exit = child.status.then((status) => {
       this.#exited = true;
@@ -139,7 +196,9 @@ export class ProgramProcess {
    * @throws {ProfilerError} When the gate cannot be reached.
    */
   static spawnHeld(options: SpawnHeldOptions): ProgramProcess {
-    const start = shellLauncher(options.runAs);
+    const start = shellLauncher(options.runAs, {
+      parentDeathSignal: options.parentDeathSignal ?? true,
+    });
     const command = new Deno.Command(start.program, {
       args: [
         ...start.prefix,
@@ -156,8 +215,14 @@ export class ProgramProcess {
       env: { ...options.env, ...start.env },
       uid: start.uid,
       gid: start.gid,
+      // A new session: the program leads its own process group (pgid = pid).
+      detached: options.ownProcessGroup ?? false,
     });
-    const program = new ProgramProcess(command.spawn(), options.stdout === "piped");
+    const program = new ProgramProcess(
+      command.spawn(),
+      options.stdout === "piped",
+      options.ownProcessGroup ?? false,
+    );
     try {
       program.#waitUntilStopped(options.gateTimeoutMs ?? 10_000);
     } catch (error) {

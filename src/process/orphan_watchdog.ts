@@ -1,0 +1,162 @@
+/**
+ * A tiny process that outlives the profiler only to end the program's
+ * processes when the profiler dies without cleaning up (SIGKILL, the OOM
+ * killer, a crash).
+ *
+ * @module
+ */
+
+/**
+ * The watchdog: a shell that reads what to guard from its stdin, whose only
+ * writer is the profiler: `+g<pgid>` a process group, `+c<folder>` a
+ * cgroup, `+f<path>` a temporary file or folder (`-…` releases it). The
+ * kernel closes that pipe when the profiler dies by any route; at end of
+ * input the shell SIGKILLs the groups and cgroups it still guards and
+ * removes the files. It ignores the signals a terminal or a job manager
+ * sends to the profiler's whole group, so it is still there when the
+ * profiler goes. `=` (a normal close) makes it exit at once.
+ */
+const WATCHDOG_SCRIPT = `trap '' INT QUIT HUP TERM TSTP TTIN TTOU PIPE USR1 USR2 ALRM
+set -f
+g=; c=; f=
+while IFS= read -r l; do
+  case $l in
+    =) exit 0 ;;
+    +g*) g="$g \${l#+g}" ;;
+    -g*) k=; for x in $g; do [ "$x" = "\${l#-g}" ] || k="$k $x"; done; g=$k ;;
+    +c*) c="$c \${l#+c}" ;;
+    -c*) k=; for x in $c; do [ "$x" = "\${l#-c}" ] || k="$k $x"; done; c=$k ;;
+    +f*) f="$f \${l#+f}" ;;
+    -f*) k=; for x in $f; do [ "$x" = "\${l#-f}" ] || k="$k $x"; done; f=$k ;;
+  esac
+done
+for r in 1 2 3; do
+  for x in $g; do kill -9 "-$x"; done
+  for x in $c; do
+    if [ -w "$x/cgroup.kill" ]; then echo 1 > "$x/cgroup.kill"
+    else while read -r p; do kill -9 "$p"; done < "$x/cgroup.procs"; fi
+  done
+done 2>/dev/null
+for x in $f; do rm -rf -- "$x"; done 2>/dev/null`;
+
+/** What the watchdog guards. */
+export type GuardedThing =
+  | { processGroup: number }
+  | { cgroup: string }
+  | { temporaryPath: string };
+
+const encoder = new TextEncoder();
+let shared: OrphanWatchdog | undefined;
+
+/** The line naming a thing, or `undefined` for a name with blanks (the shell splits on them). */
+function entry(thing: GuardedThing): string | undefined {
+  const text = "processGroup" in thing
+    ? `g${thing.processGroup}`
+    : "cgroup" in thing
+    ? `c${thing.cgroup}`
+    : `f${thing.temporaryPath}`;
+  return /\s/.test(text) ? undefined : text;
+}
+
+/**
+ * Guards process groups, cgroups and temporary files against the
+ * profiler's sudden death. A path with blanks in it is not guarded (the
+ * profiler's own temporary names have none, unless `TMPDIR` has).
+ *
+ * @example Usage
+ * ```ts
+ * import { OrphanWatchdog } from "./orphan_watchdog.ts";
+ * const watchdog = OrphanWatchdog.start();
+ * const program = new Deno.Command("sleep", { args: ["5"], detached: true }).spawn();
+ * await watchdog.guard({ processGroup: program.pid }); // killed if this process dies now
+ * program.kill("SIGKILL");
+ * await program.status;
+ * await watchdog.release({ processGroup: program.pid });
+ * await watchdog.close();
+ * ```
+ */
+export class OrphanWatchdog {
+  /** The watchdog's pid. */
+  readonly pid: number;
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #closed = false;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    this.pid = child.pid;
+    this.#writer = child.stdin.getWriter();
+    // It must never keep the profiler alive.
+    child.unref();
+  }
+
+  /**
+   * The profiler's watchdog, started on first use. It is never closed: it
+   * exits when the profiler does, with nothing left to do when everything
+   * was released.
+   *
+   * @returns The shared watchdog.
+   */
+  static shared(): OrphanWatchdog {
+    shared ??= OrphanWatchdog.start();
+    return shared;
+  }
+
+  /**
+   * Starts a watchdog of its own (see {@linkcode OrphanWatchdog.shared}).
+   *
+   * @returns The running watchdog.
+   */
+  static start(): OrphanWatchdog {
+    const child = new Deno.Command("/bin/sh", {
+      args: ["-c", WATCHDOG_SCRIPT, "joule-profiler-watchdog"],
+      stdin: "piped",
+      stdout: "null",
+      // Nothing of the profiler's stderr is held after the profiler is gone.
+      stderr: "null",
+      cwd: "/",
+      clearEnv: true,
+      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+    }).spawn();
+    return new OrphanWatchdog(child);
+  }
+
+  /**
+   * Kills a process group or cgroup, or removes a temporary file or
+   * folder, if the profiler dies before {@linkcode OrphanWatchdog.release}.
+   *
+   * @param thing What to guard.
+   * @returns Once the watchdog was told.
+   */
+  guard(thing: GuardedThing): Promise<void> {
+    const line = entry(thing);
+    return line === undefined ? Promise.resolve() : this.#send(`+${line}\n`);
+  }
+
+  /**
+   * Stops guarding something.
+   *
+   * @param thing What {@linkcode OrphanWatchdog.guard} was given.
+   * @returns Once the watchdog was told.
+   */
+  release(thing: GuardedThing): Promise<void> {
+    const line = entry(thing);
+    return line === undefined ? Promise.resolve() : this.#send(`-${line}\n`);
+  }
+
+  /** Lets the watchdog exit without killing anything, and reaps it. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#send("=\n");
+    this.#closed = true;
+    await this.#writer.close().catch(() => {});
+    await this.#child.status;
+  }
+
+  async #send(line: string): Promise<void> {
+    if (this.#closed) return;
+    // Written in order: every write joins the stream's queue at once.
+    // A watchdog that died cannot be helped; the program still has its parent-death signal.
+    await this.#writer.write(encoder.encode(line)).catch(() => {});
+  }
+}
