@@ -153,6 +153,18 @@ export class OrphanWatchdog {
     await this.#child.status;
   }
 
+  /**
+   * Closes the pipe without the goodbye of {@linkcode OrphanWatchdog.close},
+   * as the kernel does when the profiler dies: what is still guarded is
+   * killed or removed. Resolves once the watchdog has done so and exited.
+   */
+  async abandon(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#writer.close().catch(() => {});
+    await this.#child.status;
+  }
+
   async #send(line: string): Promise<void> {
     if (this.#closed) return;
     // Written in order: every write joins the stream's queue at once.
