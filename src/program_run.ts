@@ -145,7 +145,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   const pumps: { pump: TokenPump; running: Promise<void> }[] = [];
   let sampling: { sampler: Sampler; usage: ProcessUsageSampler } | undefined;
   try {
-    tree = await reaper.adopt(program);
+    tree = reaper.adopt(program);
     // Signals reach every process of the program, unless its descendants are to be kept.
     relay.target = reaper.policy === "keep" ? program : tree;
     await orchestrator.init(program.pid);

@@ -91,7 +91,8 @@ Deno.test("SIGTERM to the profiler: no sleep of sh -c 'sleep 30 & sleep 30' aliv
 
 Deno.test("SIGTERM to the profiler: a descendant that ignores SIGTERM is killed at --kill-after", async () => {
   const run = await startProfiler(
-    "(trap '' TERM; exec sleep 30) & echo __UP__; sleep 30",
+    // __UP__ once the trap is set, so SIGTERM cannot come first.
+    "(trap '' TERM; echo __UP__; exec sleep 30) & sleep 30",
   );
   try {
     const sent = performance.now();
@@ -264,10 +265,10 @@ Deno.test("OrphanWatchdog: at end of input it kills what it guards and removes t
   await Deno.writeTextFile(`${folder}/inside`, "x");
   const group = new Deno.Command("sleep", { args: ["30"], detached: true }).spawn();
   const released = new Deno.Command("sleep", { args: ["30"], detached: true }).spawn();
-  await watchdog.guard({ processGroup: group.pid });
-  await watchdog.guard({ processGroup: released.pid });
-  await watchdog.guard({ temporaryPath: folder });
-  await watchdog.release({ processGroup: released.pid });
+  watchdog.guard({ processGroup: group.pid });
+  watchdog.guard({ processGroup: released.pid });
+  watchdog.guard({ temporaryPath: folder });
+  watchdog.release({ processGroup: released.pid });
   // What the kernel does when the profiler dies: the watchdog's stdin reaches its end.
   await watchdog.abandon();
   assert.equal((await group.status).signal, "SIGKILL");

@@ -88,7 +88,7 @@ export class ResultFile {
     try {
       const file = Deno.openSync(temporary, { write: true, createNew: true, mode: 0o644 });
       // Removed by the watchdog if the profiler is killed before commit or discard.
-      void OrphanWatchdog.shared().guard({ temporaryPath: temporary });
+      OrphanWatchdog.shared().guard({ temporaryPath: temporary });
       return new ResultFile(absolute, temporary, file);
     } catch (error) {
       throw new UsageError(`cannot write results to '${path}': ${describe(error, directory)}`, {
@@ -120,7 +120,7 @@ export class ResultFile {
       file.close();
       if (owner !== undefined) Deno.chownSync(this.#temporary, owner.uid, owner.gid);
       Deno.renameSync(this.#temporary, this.path);
-      void OrphanWatchdog.shared().release({ temporaryPath: this.#temporary });
+      OrphanWatchdog.shared().release({ temporaryPath: this.#temporary });
     } catch (error) {
       try {
         file.close();
@@ -151,7 +151,7 @@ export class ResultFile {
     } catch {
       // Nothing to clean up.
     }
-    void OrphanWatchdog.shared().release({ temporaryPath: this.#temporary });
+    OrphanWatchdog.shared().release({ temporaryPath: this.#temporary });
   }
 }
 

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { libc } from "../ffi/libc.ts";
+
 /**
  * The watchdog: a shell that reads what to guard from its stdin, whose only
  * writer is the profiler: `+g<pgid>` a process group, `+c<folder>` a
@@ -68,10 +70,10 @@ function entry(thing: GuardedThing): string | undefined {
  * import { OrphanWatchdog } from "./orphan_watchdog.ts";
  * const watchdog = OrphanWatchdog.start();
  * const program = new Deno.Command("sleep", { args: ["5"], detached: true }).spawn();
- * await watchdog.guard({ processGroup: program.pid }); // killed if this process dies now
+ * watchdog.guard({ processGroup: program.pid }); // killed if this process dies now
  * program.kill("SIGKILL");
  * await program.status;
- * await watchdog.release({ processGroup: program.pid });
+ * watchdog.release({ processGroup: program.pid });
  * await watchdog.close();
  * ```
  */
@@ -79,13 +81,14 @@ export class OrphanWatchdog {
   /** The watchdog's pid. */
   readonly pid: number;
   readonly #child: Deno.ChildProcess;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Our end of its stdin, written synchronously: guarded before the next instruction. */
+  readonly #fd: number;
   #closed = false;
 
   private constructor(child: Deno.ChildProcess) {
     this.#child = child;
     this.pid = child.pid;
-    this.#writer = child.stdin.getWriter();
+    this.#fd = writeEndOf(child.pid);
     // It must never keep the profiler alive.
     child.unref();
   }
@@ -124,33 +127,30 @@ export class OrphanWatchdog {
   /**
    * Kills a process group or cgroup, or removes a temporary file or
    * folder, if the profiler dies before {@linkcode OrphanWatchdog.release}.
+   * The watchdog is told before this returns.
    *
    * @param thing What to guard.
-   * @returns Once the watchdog was told.
    */
-  guard(thing: GuardedThing): Promise<void> {
+  guard(thing: GuardedThing): void {
     const line = entry(thing);
-    return line === undefined ? Promise.resolve() : this.#send(`+${line}\n`);
+    if (line !== undefined) this.#send(`+${line}\n`);
   }
 
   /**
    * Stops guarding something.
    *
    * @param thing What {@linkcode OrphanWatchdog.guard} was given.
-   * @returns Once the watchdog was told.
    */
-  release(thing: GuardedThing): Promise<void> {
+  release(thing: GuardedThing): void {
     const line = entry(thing);
-    return line === undefined ? Promise.resolve() : this.#send(`-${line}\n`);
+    if (line !== undefined) this.#send(`-${line}\n`);
   }
 
   /** Lets the watchdog exit without killing anything, and reaps it. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.#send("=\n");
-    this.#closed = true;
-    await this.#writer.close().catch(() => {});
-    await this.#child.status;
+    this.#send("=\n");
+    await this.abandon();
   }
 
   /**
@@ -161,14 +161,41 @@ export class OrphanWatchdog {
   async abandon(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#writer.close().catch(() => {});
+    if (shared === this) shared = undefined;
+    await this.#child.stdin.close().catch(() => {});
     await this.#child.status;
   }
 
-  async #send(line: string): Promise<void> {
+  #send(line: string): void {
     if (this.#closed) return;
-    // Written in order: every write joins the stream's queue at once.
-    // A watchdog that died cannot be helped; the program still has its parent-death signal.
-    await this.#writer.write(encoder.encode(line)).catch(() => {});
+    const bytes = encoder.encode(line);
+    if (this.#fd >= 0) {
+      // A watchdog that died cannot be helped (EPIPE); the program keeps its parent-death signal.
+      libc().write(this.#fd, bytes, BigInt(bytes.length));
+    } else {
+      const writer = this.#child.stdin.getWriter();
+      writer.write(bytes).catch(() => {});
+      writer.releaseLock();
+    }
   }
+}
+
+/**
+ * Our descriptor of the pipe that is the process's stdin (the runtime does
+ * not expose it), found by the pipe's identity in `/proc`; -1 if not found.
+ */
+function writeEndOf(pid: number): number {
+  try {
+    const pipe = Deno.readLinkSync(`/proc/${pid}/fd/0`);
+    for (const entry of Deno.readDirSync("/proc/self/fd")) {
+      try {
+        if (Deno.readLinkSync(`/proc/self/fd/${entry.name}`) === pipe) return Number(entry.name);
+      } catch {
+        // The descriptor used to read the folder itself, closed by now.
+      }
+    }
+  } catch {
+    // No /proc: fall back to the runtime's asynchronous writes.
+  }
+  return -1;
 }

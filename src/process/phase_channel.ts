@@ -99,7 +99,7 @@ export class PhaseChannel {
   static async open(): Promise<PhaseChannel> {
     const directory = await Deno.makeTempDir({ prefix: "joule-profiler-" });
     // Removed by the watchdog if the profiler is killed before close().
-    const guarded = OrphanWatchdog.shared().guard({ temporaryPath: directory });
+    OrphanWatchdog.shared().guard({ temporaryPath: directory });
     const path = `${directory}/phases`;
     let file: Deno.FsFile | undefined;
     let probeFd = -1;
@@ -118,7 +118,6 @@ export class PhaseChannel {
         inheritedFd = libc().open(cString(path), O_WRONLY, 0);
         if (inheritedFd < 0) throw new SyscallError("open", errno(), path);
       }
-      await guarded;
       return new PhaseChannel({
         directory,
         path,
@@ -136,8 +135,7 @@ export class PhaseChannel {
         // Already closed.
       }
       await Deno.remove(directory, { recursive: true }).catch(() => {});
-      await guarded;
-      await OrphanWatchdog.shared().release({ temporaryPath: directory });
+      OrphanWatchdog.shared().release({ temporaryPath: directory });
       throw error;
     }
   }
@@ -201,7 +199,7 @@ export class PhaseChannel {
       }
     }
     await Deno.remove(this.#directory, { recursive: true }).catch(() => {});
-    await OrphanWatchdog.shared().release({ temporaryPath: this.#directory });
+    OrphanWatchdog.shared().release({ temporaryPath: this.#directory });
   }
 }
 

@@ -77,7 +77,7 @@ const STDOUT_HELD = "stopped reading it (output after this point is not passed o
  *   stdout: "null",
  *   ownProcessGroup: reaper.ownProcessGroup,
  * });
- * const tree = await reaper.adopt(program);
+ * const tree = reaper.adopt(program);
  * program.resume();
  * await program.exit;
  * await reaper.programExited(tree, { interrupted: false, stdoutHeld: false }); // ends the sleep
@@ -116,7 +116,7 @@ export class ProgramReaper {
    * @param container Its cgroup, when one was made.
    * @returns Its process tree.
    */
-  async adopt(program: ProgramProcess, container?: ProcessContainer): Promise<ProgramTree> {
+  adopt(program: ProgramProcess, container?: ProcessContainer): ProgramTree {
     const tree = new ProgramTree({
       pid: program.pid,
       ownProcessGroup: program.ownProcessGroup,
@@ -124,7 +124,11 @@ export class ProgramReaper {
     });
     if (this.policy !== "keep" && tree.ownProcessGroup && this.#useWatchdog) {
       this.#watchdog ??= OrphanWatchdog.shared();
-      await this.#watchdog.guard({ processGroup: tree.pid });
+      this.#watchdog.guard({ processGroup: tree.pid });
+    }
+    if (this.policy !== "keep" && container?.path !== undefined && this.#useWatchdog) {
+      this.#watchdog ??= OrphanWatchdog.shared();
+      this.#watchdog.guard({ cgroup: container.path });
     }
     return tree;
   }
@@ -154,7 +158,7 @@ export class ProgramReaper {
           `the program exited but a process it started still holds its stdout open; ${STDOUT_HELD}`,
         );
       }
-      await this.#release(tree);
+      this.#release(tree);
       return;
     }
     if (context.interrupted) {
@@ -167,7 +171,7 @@ export class ProgramReaper {
       if (killed.length > 0) {
         this.#warn(`killed (SIGKILL) ${describe(killed)} still running at --kill-after`);
       }
-      await this.#release(tree);
+      this.#release(tree);
       return;
     }
     const held = context.stdoutHeld ? ` and hold${left.length === 1 ? "s" : ""} its stdout` : "";
@@ -178,7 +182,7 @@ export class ProgramReaper {
           `${how}ending them (--kill-descendants)`,
       );
       await this.#end(tree);
-      await this.#release(tree);
+      this.#release(tree);
       return;
     }
     this.#warn(
@@ -200,7 +204,7 @@ export class ProgramReaper {
   async killNow(tree: ProgramTree): Promise<void> {
     if (this.policy === "keep") return;
     await tree.end({ graceMs: 0, firstSignal: null });
-    await this.#release(tree);
+    this.#release(tree);
   }
 
   /**
@@ -211,7 +215,7 @@ export class ProgramReaper {
     const pending = this.#pending.splice(0);
     await Promise.all(pending.map(async (tree) => {
       await this.#end(tree);
-      await this.#release(tree);
+      this.#release(tree);
     }));
   }
 
@@ -226,8 +230,9 @@ export class ProgramReaper {
     }
   }
 
-  async #release(tree: ProgramTree): Promise<void> {
-    if (tree.ownProcessGroup) await this.#watchdog?.release({ processGroup: tree.pid });
+  #release(tree: ProgramTree): void {
+    if (tree.ownProcessGroup) this.#watchdog?.release({ processGroup: tree.pid });
+    if (tree.containerPath !== undefined) this.#watchdog?.release({ cgroup: tree.containerPath });
   }
 }
 

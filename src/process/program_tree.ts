@@ -16,6 +16,8 @@ export interface ProcessContainer {
   killAll(signal: number): void;
   /** The pids in it now. */
   pids(): number[];
+  /** Its folder (with `cgroup.procs`, maybe `cgroup.kill`), for the watchdog. */
+  readonly path?: string;
 }
 
 /** Options of {@linkcode ProgramTree}. */
@@ -54,6 +56,8 @@ export class ProgramTree {
   readonly pid: number;
   /** Whether the program leads its own process group. */
   readonly ownProcessGroup: boolean;
+  /** The folder of the program's cgroup, when it has one. */
+  readonly containerPath: string | undefined;
   readonly #container: ProcessContainer | undefined;
 
   /** @param options The program and how its processes are held together. */
@@ -61,6 +65,7 @@ export class ProgramTree {
     this.pid = options.pid;
     this.ownProcessGroup = options.ownProcessGroup;
     this.#container = options.container;
+    this.containerPath = options.container?.path;
   }
 
   /**
