@@ -124,6 +124,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
 
   let program: ProgramProcess;
   let tree: ProgramTree | undefined;
+  let spawnedPid: number | undefined;
   try {
     program = ProgramProcess.spawnHeld({
       executable: options.executable,
@@ -133,8 +134,13 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       env: { ...options.env, ...channel?.env() },
       runAs: options.runAs,
       ownProcessGroup: reaper.ownProcessGroup,
+      onSpawn: (pid) => {
+        spawnedPid = pid;
+        reaper.spawned(pid);
+      },
     });
   } catch (error) {
+    if (spawnedPid !== undefined) reaper.spawnFailed(spawnedPid);
     await channel?.close();
     if (ownReaper) await reaper.close();
     throw error;

@@ -85,10 +85,12 @@ export class ResultFile {
     const base = absolute.slice(slash + 1);
     const random = crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36);
     const temporary = `${directory}/.${base}.${Deno.pid}.${random}.tmp`;
+    // Started before the file exists: it removes the file if the profiler is killed before
+    // commit or discard.
+    const watchdog = OrphanWatchdog.shared();
     try {
       const file = Deno.openSync(temporary, { write: true, createNew: true, mode: 0o644 });
-      // Removed by the watchdog if the profiler is killed before commit or discard.
-      OrphanWatchdog.shared().guard({ temporaryPath: temporary });
+      watchdog.guard({ temporaryPath: temporary });
       return new ResultFile(absolute, temporary, file);
     } catch (error) {
       throw new UsageError(`cannot write results to '${path}': ${describe(error, directory)}`, {

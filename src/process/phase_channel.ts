@@ -97,9 +97,10 @@ export class PhaseChannel {
    * @returns The channel.
    */
   static async open(): Promise<PhaseChannel> {
-    const directory = await Deno.makeTempDir({ prefix: "joule-profiler-" });
-    // Removed by the watchdog if the profiler is killed before close().
-    OrphanWatchdog.shared().guard({ temporaryPath: directory });
+    // Started before the folder exists: it removes it if the profiler is killed before close().
+    const watchdog = OrphanWatchdog.shared();
+    const directory = Deno.makeTempDirSync({ prefix: "joule-profiler-" });
+    watchdog.guard({ temporaryPath: directory });
     const path = `${directory}/phases`;
     let file: Deno.FsFile | undefined;
     let probeFd = -1;

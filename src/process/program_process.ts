@@ -12,8 +12,13 @@ import { type InvokingUser, passwdEntry } from "./invoking_user.ts";
  * The gate: `sh` stops itself, and once resumed replaces itself with the
  * program (same pid). Per-process counters opened with `enable_on_exec`
  * while it is stopped therefore start at the program's own exec.
+ *
+ * It first checks that its parent is still the profiler (`$1`): a
+ * parent-death signal set after the parent died is never sent, and a
+ * profiler killed that early would otherwise leave the gate stopped for
+ * ever.
  */
-const GATE_SCRIPT = 'kill -STOP "$$" && exec "$@"';
+const GATE_SCRIPT = '[ "$PPID" = "$1" ] || exit 125; shift; kill -STOP "$$" && exec "$@"';
 
 /** How the program ended. */
 export interface ProgramExit {
@@ -37,6 +42,11 @@ export interface SpawnHeldOptions {
   env?: Record<string, string>;
   /** How long to wait for the gate to stop, in ms (default 10 s). */
   gateTimeoutMs?: number;
+  /**
+   * Called with the pid as soon as the process exists, before the gate is
+   * reached (e.g. to have a watchdog guard its process group at once).
+   */
+  onSpawn?: (pid: number) => void;
   /**
    * Run the program as this user (with its groups, `HOME`, `USER`,
    * `LOGNAME`) instead of the profiler's.
@@ -205,6 +215,7 @@ export class ProgramProcess {
         "-c",
         GATE_SCRIPT,
         "joule-profiler-gate",
+        String(Deno.pid),
         options.executable,
         ...options.args,
       ],
@@ -224,6 +235,7 @@ export class ProgramProcess {
       options.ownProcessGroup ?? false,
     );
     try {
+      options.onSpawn?.(program.pid);
       program.#waitUntilStopped(options.gateTimeoutMs ?? 10_000);
     } catch (error) {
       program.kill();

@@ -76,6 +76,7 @@ const STDOUT_HELD = "stopped reading it (output after this point is not passed o
  *   args: ["-c", "sleep 30 & echo started"],
  *   stdout: "null",
  *   ownProcessGroup: reaper.ownProcessGroup,
+ *   onSpawn: (pid) => reaper.spawned(pid),
  * });
  * const tree = reaper.adopt(program);
  * program.resume();
@@ -109,8 +110,31 @@ export class ProgramReaper {
   }
 
   /**
-   * Takes custody of a held program: from now on its process group (or
-   * cgroup) is killed if the profiler dies.
+   * Guards a program's process group from the moment it exists (pass this
+   * as `onSpawn` of `ProgramProcess.spawnHeld`): a profiler killed while
+   * the program is being held still leaves nothing behind.
+   *
+   * @param pid The program's pid (its process group when it leads one).
+   */
+  spawned(pid: number): void {
+    if (this.policy !== "keep" && this.ownProcessGroup && this.#useWatchdog) {
+      this.#watchdog ??= OrphanWatchdog.shared();
+      this.#watchdog.guard({ processGroup: pid });
+    }
+  }
+
+  /**
+   * Stops guarding a program that never got past its gate (the spawn failed).
+   *
+   * @param pid What {@linkcode ProgramReaper.spawned} was given.
+   */
+  spawnFailed(pid: number): void {
+    this.#watchdog?.release({ processGroup: pid });
+  }
+
+  /**
+   * Takes custody of a held program (already guarded through
+   * {@linkcode ProgramReaper.spawned}), and of its cgroup.
    *
    * @param program The program, still held at its gate.
    * @param container Its cgroup, when one was made.
@@ -122,10 +146,6 @@ export class ProgramReaper {
       ownProcessGroup: program.ownProcessGroup,
       container,
     });
-    if (this.policy !== "keep" && tree.ownProcessGroup && this.#useWatchdog) {
-      this.#watchdog ??= OrphanWatchdog.shared();
-      this.#watchdog.guard({ processGroup: tree.pid });
-    }
     if (this.policy !== "keep" && container?.path !== undefined && this.#useWatchdog) {
       this.#watchdog ??= OrphanWatchdog.shared();
       this.#watchdog.guard({ cgroup: container.path });
