@@ -47,6 +47,7 @@ export type GuardedThing =
   | { cgroup: string }
   | { temporaryPath: string };
 
+const SETSID_PATHS = ["/usr/bin/setsid", "/bin/setsid"];
 const encoder = new TextEncoder();
 let shared: OrphanWatchdog | undefined;
 
@@ -111,8 +112,18 @@ export class OrphanWatchdog {
    * @returns The running watchdog.
    */
   static start(): OrphanWatchdog {
-    const child = new Deno.Command("/bin/sh", {
-      args: ["-c", WATCHDOG_SCRIPT, "joule-profiler-watchdog"],
+    // In a session of its own where util-linux setsid exists: a `kill -9` of the profiler's
+    // whole process group (a job manager ending a job) leaves the watchdog to clean up.
+    const setsid = SETSID_PATHS.find((path) => {
+      try {
+        return Deno.statSync(path).isFile;
+      } catch {
+        return false;
+      }
+    });
+    const shell = ["/bin/sh", "-c", WATCHDOG_SCRIPT, "joule-profiler-watchdog"];
+    const child = new Deno.Command(setsid ?? shell[0]!, {
+      args: setsid === undefined ? shell.slice(1) : shell,
       stdin: "piped",
       stdout: "null",
       // Nothing of the profiler's stderr is held after the profiler is gone.

@@ -67,10 +67,11 @@ export interface SpawnHeldOptions {
 }
 
 const SETPRIV_PATHS = ["/usr/bin/setpriv", "/bin/setpriv"];
+const SETSID_PATHS = ["/usr/bin/setsid", "/bin/setsid"];
 
 /** How to start `/bin/sh`, possibly as another user. */
 export interface ShellLauncher {
-  /** The executable to spawn (`/bin/sh`, or `setpriv`). */
+  /** The executable to spawn (`/bin/sh`, `setpriv` or `setsid`). */
   program: string;
   /** Arguments before the shell's own (`-c …`). */
   prefix: string[];
@@ -80,15 +81,30 @@ export interface ShellLauncher {
   gid?: number;
   /** Environment the user switch implies (`HOME`, `USER`, `LOGNAME`). */
   env: Record<string, string>;
+  /** Have the runtime start a new session (only without util-linux `setsid`). */
+  detached?: boolean;
+}
+
+/** Options of {@linkcode shellLauncher}. */
+export interface ShellLauncherOptions {
+  /** Have the kernel SIGKILL the shell when the profiler dies (where `setpriv` can). */
+  parentDeathSignal?: boolean;
+  /** Start the shell in a session and process group of its own. */
+  newSession?: boolean;
 }
 
 /**
- * The launcher of `/bin/sh`: `sh` itself, or, to drop to another user with
- * all of that user's groups, `setpriv` exec'ing `sh` (same pid). Without
- * `setpriv` the runtime's uid/gid switch is used, which keeps only the
- * primary group. Used for the gate and for `--prepare`/`--cleanup` hooks.
+ * The launcher of `/bin/sh`: `sh` itself, or a chain of util-linux tools
+ * that each exec the next in the same process: `setpriv` (to drop to
+ * another user with all of that user's groups, and to set a parent-death
+ * signal) and `setsid` (a new session). Without `setpriv` the runtime's
+ * uid/gid switch is used, which keeps only the primary group; without
+ * `setsid`, the runtime's `detached` (slower: the runtime then forks its
+ * whole address space). Used for the gate and for `--prepare`/`--cleanup`
+ * hooks.
  *
  * @param runAs The user to run as, or `undefined` for the profiler's own.
+ * @param options Parent-death signal and new session.
  * @returns How to spawn the shell.
  *
  * @example Usage
@@ -99,52 +115,62 @@ export interface ShellLauncher {
  */
 export function shellLauncher(
   runAs: InvokingUser | undefined,
-  options: { parentDeathSignal?: boolean } = {},
+  options: ShellLauncherOptions = {},
 ): ShellLauncher {
-  const setpriv = findSetpriv();
+  const setpriv = findTool("setpriv", SETPRIV_PATHS);
+  const chain: string[] = [];
+  let env: Record<string, string> = {};
+  let ids: { uid?: number; gid?: number } = {};
   // The kernel clears a parent-death signal on a user switch: setpriv sets it after its own.
   const deathSignal = options.parentDeathSignal === true && setpriv !== undefined &&
-      setprivHasPdeathsig(setpriv)
-    ? ["--pdeathsig", "KILL"]
-    : [];
-  if (runAs === undefined) {
-    if (deathSignal.length === 0) return { program: "/bin/sh", prefix: [], env: {} };
-    return { program: setpriv!, prefix: [...deathSignal, "--", "/bin/sh"], env: {} };
+    setprivHasPdeathsig(setpriv);
+  if (runAs !== undefined) env = { HOME: runAs.home, USER: runAs.name, LOGNAME: runAs.name };
+  if (setpriv !== undefined && (deathSignal || runAs !== undefined)) {
+    chain.push(setpriv);
+    if (deathSignal) chain.push("--pdeathsig", "KILL");
+    if (runAs !== undefined) {
+      const groups = passwdEntry(runAs.uid) === undefined ? "--clear-groups" : "--init-groups";
+      chain.push(`--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, groups);
+    }
+    chain.push("--");
+  } else if (runAs !== undefined) {
+    ids = { uid: runAs.uid, gid: runAs.gid };
   }
-  const env = { HOME: runAs.home, USER: runAs.name, LOGNAME: runAs.name };
-  if (setpriv === undefined) {
-    return { program: "/bin/sh", prefix: [], uid: runAs.uid, gid: runAs.gid, env };
+  let detached = false;
+  if (options.newSession === true) {
+    const setsid = findTool("setsid", SETSID_PATHS);
+    if (setsid !== undefined) chain.push(setsid);
+    else detached = true;
   }
-  const groups = passwdEntry(runAs.uid) === undefined ? "--clear-groups" : "--init-groups";
+  chain.push("/bin/sh");
   return {
-    program: setpriv,
-    prefix: [
-      ...deathSignal,
-      `--reuid=${runAs.uid}`,
-      `--regid=${runAs.gid}`,
-      groups,
-      "--",
-      "/bin/sh",
-    ],
+    program: chain[0]!,
+    prefix: chain.slice(1),
     env,
+    ...ids,
+    ...(detached ? { detached } : {}),
   };
 }
 
-let setprivPath: string | null | undefined;
-let pdeathsigSupport: boolean | undefined;
+const toolPaths = new Map<string, string | null>();
 
-function findSetpriv(): string | undefined {
-  if (setprivPath === undefined) {
-    setprivPath = SETPRIV_PATHS.find((path) => {
-      try {
-        return Deno.statSync(path).isFile;
-      } catch {
-        return false;
-      }
-    }) ?? null;
+function findTool(name: string, paths: string[]): string | undefined {
+  if (!toolPaths.has(name)) {
+    toolPaths.set(
+      name,
+      paths.find((path) => {
+        try {
+          return Deno.statSync(path).isFile;
+        } catch {
+          return false;
+        }
+      }) ?? null,
+    );
   }
-  return setprivPath ?? undefined;
+  return toolPaths.get(name) ?? undefined;
 }
+
+let pdeathsigSupport: boolean | undefined;
 
 /** `--pdeathsig` came with util-linux 2.33 (2018); older ones would refuse to start the program. */
 function setprivHasPdeathsig(setpriv: string): boolean {
@@ -208,6 +234,7 @@ export class ProgramProcess {
   static spawnHeld(options: SpawnHeldOptions): ProgramProcess {
     const start = shellLauncher(options.runAs, {
       parentDeathSignal: options.parentDeathSignal ?? true,
+      newSession: options.ownProcessGroup ?? false,
     });
     const command = new Deno.Command(start.program, {
       args: [
@@ -226,8 +253,8 @@ export class ProgramProcess {
       env: { ...options.env, ...start.env },
       uid: start.uid,
       gid: start.gid,
-      // A new session: the program leads its own process group (pgid = pid).
-      detached: options.ownProcessGroup ?? false,
+      // Only where util-linux setsid is missing.
+      detached: start.detached ?? false,
     });
     const program = new ProgramProcess(
       command.spawn(),
