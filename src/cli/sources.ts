@@ -15,7 +15,7 @@ import { DEFAULT_POWERCAP_PATH } from "../../sources/rapl/powercap_zones.ts";
 import { DEFAULT_EVENT_SOURCE_PATH } from "../../sources/rapl/power_pmu.ts";
 import { type RaplBackend, setupRapl } from "../../sources/rapl/rapl_setup.ts";
 
-/** The source-related flags, as parsed by commander. */
+/** The source-related flags, as parsed from the option table (`option_table.ts`). */
 export interface SourceFlags {
   /** Verbosity, for sources that report details. */
   verbose: number;
@@ -35,6 +35,11 @@ export interface SourceFlags {
   perf?: boolean;
   /** `--perf-events`: comma-separated events (implies `--perf`). */
   perfEvents?: string;
+  /**
+   * `false` on a task of a distributed job that leaves the machine-wide
+   * sources (RAPL, GPUs) to its node leader: they are not even opened.
+   */
+  machineWide?: boolean;
 }
 
 /** What the sources are for: a profile, or only listing sensors. */
@@ -72,15 +77,34 @@ export async function buildSources(
   const perf = flags.perf || flags.perfEvents !== undefined
     ? await buildPerfEventSource(flags.perfEvents, logger, purpose)
     : undefined;
-  const nvml = flags.gpu || flags.gpus !== undefined
+  const machineWide = flags.machineWide ?? true;
+  const nvml = machineWide && (flags.gpu || flags.gpus !== undefined)
     ? await openNvml(flags, logger, purpose)
     : undefined;
   const sources: Source[] = [];
-  const rapl = setupRaplSource(flags, logger, purpose);
+  const rapl = machineWide ? setupRaplSource(flags, logger, purpose) : undefined;
   if (rapl !== undefined) sources.push(rapl);
   if (nvml !== undefined) sources.push(nvml);
   if (perf !== undefined) sources.push(perf);
   return sources;
+}
+
+/**
+ * The machine-wide sources the flags ask for, by kind (`RAPL`, `NVML`): what
+ * a task that is not its node's leader leaves to the leader instead of
+ * opening (see `machineWide`).
+ *
+ * @param flags The parsed flags.
+ * @returns The kinds, in reading order.
+ *
+ * @example Usage
+ * ```ts
+ * import { machineWideSourceKinds } from "./sources.ts";
+ * console.log(machineWideSourceKinds({ verbose: 0, gpu: true })); // [ "RAPL", "NVML" ]
+ * ```
+ */
+export function machineWideSourceKinds(flags: SourceFlags): string[] {
+  return flags.gpu || flags.gpus !== undefined ? ["RAPL", "NVML"] : ["RAPL"];
 }
 
 /**
@@ -207,25 +231,4 @@ async function openNvml(
   return source;
 }
 
-/**
- * Parses `--gpus`: comma-separated NVML indices.
- *
- * @param value The flag's value, e.g. `0,2`.
- * @returns The indices, in order, without duplicates.
- * @throws {UsageError} When an entry is not a non-negative integer.
- *
- * @example Usage
- * ```ts
- * import { parseGpuList } from "./sources.ts";
- * console.log(parseGpuList("0,2")); // [0, 2]
- * ```
- */
-export function parseGpuList(value: string): number[] {
-  const entries = value.split(",").map((entry) => entry.trim());
-  if (entries.some((entry) => !/^\d+$/.test(entry) || !Number.isSafeInteger(Number(entry)))) {
-    throw new UsageError(
-      `--gpus must be comma-separated GPU indices such as 0,2, got '${value}'`,
-    );
-  }
-  return [...new Set(entries.map(Number))];
-}
+export { parseGpuList } from "./option_values.ts";
