@@ -93,6 +93,7 @@ Deno.test("SIGTERM to the profiler: a descendant that ignores SIGTERM is killed 
   const run = await startProfiler(
     // __UP__ once the trap is set, so SIGTERM cannot come first.
     "(trap '' TERM; echo __UP__; exec sleep 30) & sleep 30",
+    ["--kill-after", "1"],
   );
   try {
     const sent = performance.now();
@@ -101,10 +102,24 @@ Deno.test("SIGTERM to the profiler: a descendant that ignores SIGTERM is killed 
     const elapsed = performance.now() - sent;
     assert.deepEqual(markedProcesses(run.marker), [], "gone when the profiler exits");
     assert.equal(status.code, 143);
-    // The default --kill-after is 5 s: the results wait for the stubborn one, not much longer.
-    assert.ok(elapsed >= 4500 && elapsed < 9000, `took ${elapsed.toFixed(0)} ms`);
+    // The results wait for the stubborn one until --kill-after, not much longer.
+    assert.ok(elapsed >= 900 && elapsed < 1000 + 2000, `took ${elapsed.toFixed(0)} ms`);
     const stderr = await run.stderr;
     assert.match(stderr, /killed \(SIGKILL\) 1 process \(pid \d+\) still running at --kill-after/);
+    assert.equal((await readResult(run.cwd)).interrupted, true);
+  } finally {
+    killMarked(run.marker);
+  }
+});
+
+Deno.test("--keep-descendants (CLI): a daemon the program starts outlives the profile", async () => {
+  const run = await startProfiler("sleep 30 >/dev/null 2>&1 & echo __UP__", ["--keep-descendants"]);
+  try {
+    const status = await run.child.status;
+    assert.equal(status.code, 0, await run.stderr);
+    const kept = markedProcesses(run.marker);
+    assert.equal(kept.length, 1, "the sleep still runs");
+    assert.match(kept[0]!.command, /^sleep 30/);
   } finally {
     killMarked(run.marker);
   }
