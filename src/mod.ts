@@ -85,3 +85,12 @@ export {
 } from "./cluster/merge.ts";
 export type { JobSummary, NodePhase, NodeSummary } from "./cluster/job_summary.ts";
 export { formatJobTerminal } from "./cluster/job_terminal.ts";
+export { ATTRIBUTED_SUFFIX, attributeEnergy } from "./energy_attribution.ts";
+export {
+  CGROUP_NAME_PREFIX,
+  type CgroupFolder,
+  type CgroupSignal,
+  CgroupUnavailableError,
+  ProgramCgroup,
+  type ProgramCgroupOptions,
+} from "./process/program_cgroup.ts";

@@ -22,6 +22,7 @@ import {
 import type { InvokingUser } from "./process/invoking_user.ts";
 import { runHook } from "./process/hook_command.ts";
 import { measureIdle } from "./idle_measurement.ts";
+import { attributeEnergy } from "./energy_attribution.ts";
 import { runProgram } from "./program_run.ts";
 import type { ProfileResult, RunResult } from "./result.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
@@ -383,7 +384,7 @@ export class JouleProfiler {
         await runHook(config.prepare, { ...hookOptions, label: "--prepare" });
       }
       try {
-        return await runProgram({
+        const run = await runProgram({
           index,
           executable: entry.executable,
           args: entry.command.slice(1),
@@ -399,6 +400,9 @@ export class JouleProfiler {
           sampleIntervalMs: config.sampleIntervalMs,
           reaper,
         });
+        // The program's share of measured energy, from the process and system sources' metrics.
+        attributeEnergy(run, idle);
+        return run;
       } finally {
         if (config.cleanup !== undefined) {
           await runHook(config.cleanup, { ...hookOptions, label: "--cleanup" });

@@ -22,7 +22,7 @@ import type { ProgramTree } from "./process/program_tree.ts";
 import type { SignalRelay } from "./process/signal_relay.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
 import { buildPhases, type RunResult, spanMs } from "./result.ts";
-import { ProcessUsageSampler } from "./sampling/process_usage.ts";
+import { PROCESS_SOURCE_NAME, ProcessUsageSampler } from "./sampling/process_usage.ts";
 import { Sampler } from "./sampling/sampler.ts";
 import type { SampleSeries, Source } from "./source.ts";
 
@@ -149,12 +149,14 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   const stdout = program.stdout!;
   let started = false;
   const pumps: { pump: TokenPump; running: Promise<void> }[] = [];
-  let sampling: { sampler: Sampler; usage: ProcessUsageSampler } | undefined;
+  let sampling: { sampler: Sampler; usage: ProcessUsageSampler | undefined } | undefined;
+  let initialized = false;
   try {
     tree = reaper.adopt(program);
     // Signals reach every process of the program, unless its descendants are to be kept.
     relay.target = reaper.policy === "keep" ? program : tree;
     await orchestrator.init(program.pid);
+    initialized = true;
     if (relay.interrupted) {
       throw new ProfilerError(`interrupted by ${relay.received} before the program started`, {
         exitCode: 130,
@@ -162,7 +164,11 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     }
     const anchor = ClockAnchor.now();
     if (options.sampleIntervalMs !== undefined) {
-      sampling = startSampling(orchestrator, program.pid, options.sampleIntervalMs);
+      // A `process` source that samples draws the program's CPU and RSS itself.
+      const treeSampled = options.sources.some((source) =>
+        source.name === PROCESS_SOURCE_NAME && source.sample !== undefined
+      );
+      sampling = startSampling(orchestrator, program.pid, options.sampleIntervalMs, !treeSampled);
     }
     const baseline = orchestrator.measure();
     if (baseline) await baseline;
@@ -241,7 +247,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       // A last point at END, so the timeline reaches the end of the run.
       const last = orchestrator.sample();
       if (last) await last;
-      sampling.usage.close();
+      sampling.usage?.close();
     }
     if (channel !== undefined) {
       for (const { pump } of channelPumps) pump.stop();
@@ -275,7 +281,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     );
     const sampled = sampling === undefined ? {} : {
       samples: clipSeries(
-        [...orchestrator.samples(), ...sampling.usage.samples()],
+        [...orchestrator.samples(), ...(sampling.usage?.samples() ?? [])],
         Number(startNs),
         Number(endNs) + sampling.sampler.intervalMs * 1e6,
       ),
@@ -306,7 +312,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   } catch (error) {
     if (sampling !== undefined) {
       await sampling.sampler.stop();
-      sampling.usage.close();
+      sampling.usage?.close();
     }
     if (started) logger.debug(`killing the program after an error: ${error}`);
     if (tree !== undefined) await reaper.killNow(tree);
@@ -317,7 +323,8 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       await pump.cancel();
       await running.catch(() => {});
     }
-    if (started) await orchestrator.join();
+    // Sources release what init() took (counters, the program's cgroup) even if it never ran.
+    if (started || initialized) await orchestrator.join();
     throw error;
   } finally {
     relay.target = undefined;
@@ -335,10 +342,11 @@ function startSampling(
   orchestrator: SourceOrchestrator,
   pid: number,
   intervalMs: number,
-): { sampler: Sampler; usage: ProcessUsageSampler } {
-  const usage = new ProcessUsageSampler(pid);
+  withUsage: boolean,
+): { sampler: Sampler; usage: ProcessUsageSampler | undefined } {
+  const usage = withUsage ? new ProcessUsageSampler(pid) : undefined;
   const tick = () => {
-    usage.sample();
+    usage?.sample();
     return orchestrator.sample();
   };
   const first = tick();

@@ -53,7 +53,8 @@ Deno.test("--gpu --json: per-phase energy of each GPU matches power × phase tim
       assert.deepEqual(details, {
         device_name: `NVIDIA Stub GPU ${index}`,
         uuid: `GPU-00000000-1111-2222-3333-00000000000${index}`,
-        method: "energy_counter",
+        via: "energy_counter",
+        method: "measured",
       });
       if (phase.duration_ms >= 100) {
         assert.ok(Math.abs(Number(watts) - powerMw / 1000) <= 0.01 * powerMw / 1000, `${watts} W`);
@@ -114,7 +115,7 @@ Deno.test("--gpu without energy counter: integrated power, labelled in every for
   assert.equal(json.code, 0, json.stderr);
   const phase = (JSON.parse(json.stdoutText).phases as JsonPhase[])[1]!;
   const metric = phase.metrics.find((m) => m.name === "GPU-0")!;
-  assert.equal(metric.details?.method, "integrated_power");
+  assert.equal(metric.details?.via, "integrated_power");
   assert.equal(metric.details?.sample_period_ms, 20);
   const expected = 80000 * (phase.end_ns - phase.start_ns) / 1e9;
   assert.ok(

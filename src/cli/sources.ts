@@ -14,6 +14,8 @@ import type { Source } from "../source.ts";
 import { DEFAULT_POWERCAP_PATH } from "../../sources/rapl/powercap_zones.ts";
 import { DEFAULT_EVENT_SOURCE_PATH } from "../../sources/rapl/power_pmu.ts";
 import { type RaplBackend, setupRapl } from "../../sources/rapl/rapl_setup.ts";
+import { ProcessSource } from "../../sources/process/mod.ts";
+import { SystemSource } from "../../sources/system/mod.ts";
 
 /** The source-related flags, as parsed from the option table (`option_table.ts`). */
 export interface SourceFlags {
@@ -40,6 +42,10 @@ export interface SourceFlags {
    * sources (RAPL, GPUs) to its node leader: they are not even opened.
    */
   machineWide?: boolean;
+  /** `--no-process` sets `false`: no process-tree metrics (on by default). */
+  process?: boolean;
+  /** `--no-system` sets `false`: no machine-wide CPU and network metrics (on by default). */
+  system?: boolean;
 }
 
 /** What the sources are for: a profile, or only listing sensors. */
@@ -86,6 +92,24 @@ export async function buildSources(
   if (rapl !== undefined) sources.push(rapl);
   if (nvml !== undefined) sources.push(nvml);
   if (perf !== undefined) sources.push(perf);
+  if (flags.process !== false) {
+    sources.push(
+      new ProcessSource({
+        debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
+      }),
+    );
+  }
+  if (flags.system !== false) {
+    try {
+      sources.push(new SystemSource());
+    } catch (error) {
+      logger.warn(
+        `no machine-wide CPU and network metrics, continuing without them (${
+          error instanceof Error ? error.message : error
+        })`,
+      );
+    }
+  }
   return sources;
 }
 
@@ -171,7 +195,8 @@ function setupRaplSource(
   const why = setup.reasons.map(({ backend, reason }) => `${backend}: ${reason}`).join("; ");
   logger.warn(
     `no RAPL energy on this machine, continuing without it (${why}); ` +
-      `'joule-profiler doctor' says how to fix it`,
+      `'joule-profiler doctor' says how to fix it; without measured energy, ` +
+      `--energy-model MODEL.json or --tdp WATTS give estimated energy`,
   );
   return undefined;
 }

@@ -98,6 +98,9 @@ function groupBySource<T extends { source: string }>(items: readonly T[]): Map<s
 
 const TOTAL_LABELS: Record<string, string> = { cpu: "← CPU total", platform: "← platform total" };
 
+/** How an energy value was obtained; every one is labelled. */
+const METHODS = new Set(["measured", "attributed", "estimated"]);
+
 function metricLine(metric: Metric): string {
   const details = metric.details ?? {};
   let line = `  ${metric.name.padEnd(20)}: ${
@@ -107,7 +110,8 @@ function metricLine(metric: Metric): string {
     line += `  ${details.average_power_w.toFixed(3).padStart(9)} W`;
   }
   if (details.scaled === true) line += " (scaled)";
-  if (details.method === "integrated_power") line += " (integrated power)";
+  if (details.via === "integrated_power") line += " (integrated power)";
+  if (METHODS.has(String(details.method))) line += ` [${details.method}]`;
   if (details.not_updating === true) line += " (counter not updating)";
   const total = TOTAL_LABELS[String(details.total)];
   if (total !== undefined) line += `  ${total}`;
