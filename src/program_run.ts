@@ -18,7 +18,8 @@ import { PhaseChannel } from "./process/phase_channel.ts";
 import type { ByteSink } from "./process/byte_sink.ts";
 import { ProgramProcess } from "./process/program_process.ts";
 import { ProgramReaper } from "./process/program_reaper.ts";
-import type { ProgramTree } from "./process/program_tree.ts";
+import { cgroupContainer, type ProgramTree } from "./process/program_tree.ts";
+import { ProgramCgroup } from "./process/program_cgroup.ts";
 import type { SignalRelay } from "./process/signal_relay.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
 import { buildPhases, type RunResult, spanMs } from "./result.ts";
@@ -157,6 +158,9 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     relay.target = reaper.policy === "keep" ? program : tree;
     await orchestrator.init(program.pid);
     initialized = true;
+    // The process source may have moved the program into a cgroup of its own.
+    const cgroup = programCgroupOf(options.sources);
+    if (cgroup !== undefined) reaper.attachContainer(tree, cgroupContainer(cgroup));
     if (relay.interrupted) {
       throw new ProfilerError(`interrupted by ${relay.received} before the program started`, {
         exitCode: 130,
@@ -331,6 +335,16 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     await channel?.close();
     if (ownReaper) await reaper.close();
   }
+}
+
+/** The cgroup the `process` source made for this run's program, if any. */
+function programCgroupOf(sources: readonly Source[]): ProgramCgroup | undefined {
+  for (const source of sources) {
+    if (source.name !== PROCESS_SOURCE_NAME) continue;
+    const cgroup = (source as { cgroup?: unknown }).cgroup;
+    if (cgroup instanceof ProgramCgroup) return cgroup;
+  }
+  return undefined;
 }
 
 /**

@@ -13,6 +13,7 @@ import { DiscardSink } from "../src/process/byte_sink.ts";
 import { SignalRelay } from "../src/process/signal_relay.ts";
 import { ProgramTree } from "../src/process/program_tree.ts";
 import { OrphanWatchdog } from "../src/process/orphan_watchdog.ts";
+import { ProgramCgroup } from "../src/process/program_cgroup.ts";
 
 interface Profiler {
   child: Deno.ChildProcess;
@@ -291,4 +292,34 @@ Deno.test("OrphanWatchdog: at end of input it kills what it guards and removes t
   assert.ok(Deno.statSync(`/proc/${released.pid}`).isDirectory, "released: left alone");
   released.kill("SIGKILL");
   await released.status;
+});
+
+function canMakeCgroup(): boolean {
+  try {
+    ProgramCgroup.create().remove();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "a descendant that left the process group (setsid) is reached through the program's cgroup",
+  ignore: !canMakeCgroup(), // needs root and a cgroup hierarchy, as on the CI machines
+  fn: async (t) => {
+    for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+      await t.step(`${signal} to the profiler`, async () => {
+        const run = await startProfiler("setsid sleep 30 & echo __UP__; sleep 30");
+        try {
+          const escaped = markedProcesses(run.marker, [run.child.pid]);
+          assert.ok(escaped.length >= 2, JSON.stringify(escaped));
+          run.child.kill(signal);
+          await run.child.status;
+          assert.deepEqual(await waitUntilNoneMarked(run.marker, 1000), [], "none left after 1 s");
+        } finally {
+          killMarked(run.marker);
+        }
+      });
+    }
+  },
 });

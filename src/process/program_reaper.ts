@@ -141,16 +141,25 @@ export class ProgramReaper {
    * @returns Its process tree.
    */
   adopt(program: ProgramProcess, container?: ProcessContainer): ProgramTree {
-    const tree = new ProgramTree({
-      pid: program.pid,
-      ownProcessGroup: program.ownProcessGroup,
-      container,
-    });
-    if (this.policy !== "keep" && container?.path !== undefined && this.#useWatchdog) {
+    const tree = new ProgramTree({ pid: program.pid, ownProcessGroup: program.ownProcessGroup });
+    if (container !== undefined) this.attachContainer(tree, container);
+    return tree;
+  }
+
+  /**
+   * Adds the program's cgroup to its tree once a source has made it: from
+   * then on signals and the watchdog reach it too (descendants that left
+   * the process group included).
+   *
+   * @param tree The run's processes.
+   * @param container The program's cgroup.
+   */
+  attachContainer(tree: ProgramTree, container: ProcessContainer): void {
+    tree.attachContainer(container);
+    if (this.policy !== "keep" && container.path !== undefined && this.#useWatchdog) {
       this.#watchdog ??= OrphanWatchdog.shared();
       this.#watchdog.guard({ cgroup: container.path });
     }
-    return tree;
   }
 
   /**
@@ -252,7 +261,11 @@ export class ProgramReaper {
 
   #release(tree: ProgramTree): void {
     if (tree.ownProcessGroup) this.#watchdog?.release({ processGroup: tree.pid });
-    if (tree.containerPath !== undefined) this.#watchdog?.release({ cgroup: tree.containerPath });
+    const container = tree.container;
+    if (container?.path !== undefined) this.#watchdog?.release({ cgroup: container.path });
+    if (container !== undefined && this.policy !== "keep" && tree.members().length === 0) {
+      container.release?.();
+    }
   }
 }
 

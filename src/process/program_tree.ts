@@ -5,7 +5,8 @@
  * @module
  */
 
-import { errno, libc, SIGNALS, sleepMicros, SyscallError } from "../ffi/libc.ts";
+import { errno, libc, signalName, SIGNALS, SyscallError } from "../ffi/libc.ts";
+import type { CgroupSignal, ProgramCgroup } from "./program_cgroup.ts";
 
 /**
  * A set of processes the kernel keeps together for us, other than the
@@ -18,6 +19,40 @@ export interface ProcessContainer {
   pids(): number[];
   /** Its folder (with `cgroup.procs`, maybe `cgroup.kill`), for the watchdog. */
   readonly path?: string;
+  /** Called once it is empty and no longer needed (e.g. to remove the folder). */
+  release?(): void;
+}
+
+const CGROUP_SIGNALS = new Set<string>(["SIGHUP", "SIGINT", "SIGQUIT", "SIGKILL", "SIGTERM"]);
+
+/**
+ * The program's cgroup (made by the `process` source) as a
+ * {@linkcode ProcessContainer}.
+ *
+ * @param cgroup The cgroup.
+ * @returns The container; its `path` is the folder with `cgroup.kill`
+ * where there is one (cgroup v2), else the first.
+ *
+ * @example Usage
+ * ```ts
+ * import { cgroupContainer } from "./program_tree.ts";
+ * import { ProgramCgroup } from "./program_cgroup.ts";
+ * const container = cgroupContainer(ProgramCgroup.create()); // as root, with a cgroup mounted
+ * console.log(container.pids()); // []
+ * container.release?.();
+ * ```
+ */
+export function cgroupContainer(cgroup: ProgramCgroup): ProcessContainer {
+  const killable = cgroup.folders.find((folder) => folder.version === 2) ?? cgroup.folders[0];
+  return {
+    path: killable?.path,
+    pids: () => cgroup.pids(),
+    killAll: (signal) => {
+      const name = signalName(signal);
+      if (CGROUP_SIGNALS.has(name)) cgroup.killAll(name as CgroupSignal);
+    },
+    release: () => void cgroup.remove(),
+  };
 }
 
 /** Options of {@linkcode ProgramTree}. */
@@ -56,16 +91,27 @@ export class ProgramTree {
   readonly pid: number;
   /** Whether the program leads its own process group. */
   readonly ownProcessGroup: boolean;
-  /** The folder of the program's cgroup, when it has one. */
-  readonly containerPath: string | undefined;
-  readonly #container: ProcessContainer | undefined;
+  #container: ProcessContainer | undefined;
 
   /** @param options The program and how its processes are held together. */
   constructor(options: ProgramTreeOptions) {
     this.pid = options.pid;
     this.ownProcessGroup = options.ownProcessGroup;
     this.#container = options.container;
-    this.containerPath = options.container?.path;
+  }
+
+  /** The program's cgroup, when it has one. */
+  get container(): ProcessContainer | undefined {
+    return this.#container;
+  }
+
+  /**
+   * Adds the program's cgroup once a source has made it (after `init`).
+   *
+   * @param container The cgroup.
+   */
+  attachContainer(container: ProcessContainer): void {
+    this.#container = container;
   }
 
   /**
@@ -233,21 +279,4 @@ export function descendantsOf(root: number, includeRoot: boolean): number[] {
     }
   }
   return found;
-}
-
-/**
- * Waits (busy, in short sleeps) until `pid` is gone or a zombie; for tests
- * and the start-up path where timers are too coarse.
- *
- * @param pid The process.
- * @param maxMicros The longest wait.
- * @returns `true` when it is gone.
- */
-export function waitGone(pid: number, maxMicros: number): boolean {
-  const deadline = performance.now() + maxMicros / 1000;
-  while (isLive(pid)) {
-    if (performance.now() > deadline) return false;
-    sleepMicros(200);
-  }
-  return true;
 }
