@@ -94,3 +94,5 @@ export {
   ProgramCgroup,
   type ProgramCgroupOptions,
 } from "./process/program_cgroup.ts";
+export { DESCENDANT_POLICIES, type DescendantPolicy } from "./process/program_reaper.ts";
+export { DEFAULT_KILL_AFTER_SECONDS } from "./process/signal_relay.ts";

@@ -48,12 +48,15 @@ export interface SignalRelayOptions {
  * Forwards termination signals to the profiled program exactly once, and
  * remembers that the run was interrupted so results are still written.
  *
- * The program shares the profiler's process group (like under `time` or
- * `perf stat`), so a Ctrl-C typed in the terminal already reaches it:
- * SIGINT/SIGQUIT are forwarded only when the profiler is not the
- * terminal's foreground job (i.e. the signal came from `kill`, not the
- * keyboard). SIGTERM and SIGHUP are always forwarded. A third interrupt
- * kills the program with SIGKILL, for programs that ignore SIGINT.
+ * The target is the program's whole tree (its process group, cgroup) or
+ * the program alone (`--keep-descendants`). A program sharing the
+ * profiler's process group (a terminal's foreground job, like under
+ * `time` or `perf stat`) already got a Ctrl-C typed in the terminal:
+ * SIGINT/SIGQUIT are then forwarded only when they came from `kill`. A
+ * program in a group of its own gets every signal forwarded. SIGTERM and
+ * SIGHUP are always forwarded. `killAfterMs` after the first signal,
+ * whatever of the program is left gets SIGKILL; a third interrupt kills it
+ * at once, for programs that ignore SIGINT.
  *
  * @example Usage
  * ```ts
