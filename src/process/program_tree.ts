@@ -124,16 +124,30 @@ export class ProgramTree {
    */
   signal(signal: number): boolean {
     let sent = false;
+    const reached = new Set<number>();
     if (this.ownProcessGroup) {
       sent = kill(-this.pid, signal);
     } else {
-      for (const pid of descendantsOf(this.pid, true)) sent = kill(pid, signal) || sent;
+      for (const pid of descendantsOf(this.pid, true)) {
+        reached.add(pid);
+        sent = kill(pid, signal) || sent;
+      }
     }
-    if (this.#container !== undefined) {
-      const before = this.#container.pids().length;
-      if (before > 0) {
-        this.#container.killAll(signal);
-        sent = true;
+    const container = this.#container;
+    if (container !== undefined) {
+      if (signal === SIGNALS.SIGKILL) {
+        // Atomic where the kernel has cgroup.kill; repeated until empty otherwise.
+        if (container.pids().length > 0) {
+          container.killAll(signal);
+          sent = true;
+        }
+      } else {
+        // Each process gets a signal once: those the group (or the walk) reached are left out.
+        for (const pid of container.pids()) {
+          if (reached.has(pid)) continue;
+          if (this.ownProcessGroup && readStat(pid)?.pgrp === this.pid) continue;
+          sent = kill(pid, signal) || sent;
+        }
       }
     }
     return sent;
