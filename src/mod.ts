@@ -66,6 +66,15 @@ export {
 export { parseResultFile } from "./output/json_reader.ts";
 export { comparisonsMarkdown, resultsMarkdown } from "./output/markdown.ts";
 export { DiscardSink } from "./process/byte_sink.ts";
+export { ATTRIBUTED_SUFFIX, attributeEnergy } from "./energy_attribution.ts";
+export {
+  CGROUP_NAME_PREFIX,
+  type CgroupFolder,
+  type CgroupSignal,
+  CgroupUnavailableError,
+  ProgramCgroup,
+  type ProgramCgroupOptions,
+} from "./process/program_cgroup.ts";
 export {
   detectPlacement,
   type Environment,
@@ -85,14 +94,5 @@ export {
 } from "./cluster/merge.ts";
 export type { JobSummary, NodePhase, NodeSummary } from "./cluster/job_summary.ts";
 export { formatJobTerminal } from "./cluster/job_terminal.ts";
-export { ATTRIBUTED_SUFFIX, attributeEnergy } from "./energy_attribution.ts";
-export {
-  CGROUP_NAME_PREFIX,
-  type CgroupFolder,
-  type CgroupSignal,
-  CgroupUnavailableError,
-  ProgramCgroup,
-  type ProgramCgroupOptions,
-} from "./process/program_cgroup.ts";
 export { DESCENDANT_POLICIES, type DescendantPolicy } from "./process/program_reaper.ts";
 export { DEFAULT_KILL_AFTER_SECONDS } from "./process/signal_relay.ts";

@@ -75,7 +75,22 @@ Deno.test("--gpus 1 measures only GPU 1; -vv reports the read spread; NVML is sh
   const cwd = await Deno.makeTempDir();
   const log = `${cwd}/nvml.log`;
   const out = await runCli(
-    ["-vv", "--gpus", "1", "--csv", "-o", "out.csv", "profile", "-n", "2", "--", ...PHASED],
+    // NVML's rows only: the process and system sources are off.
+    [
+      "-vv",
+      "--gpus",
+      "1",
+      "--no-process",
+      "--no-system",
+      "--csv",
+      "-o",
+      "out.csv",
+      "profile",
+      "-n",
+      "2",
+      "--",
+      ...PHASED,
+    ],
     { cwd, env: await stubEnv({ NVML_STUB_LOG: log }) },
   );
   assert.equal(out.code, 0, out.stderr);
@@ -140,7 +155,8 @@ Deno.test("list-sensors --gpu names each GPU in the terminal, JSON and CSV", asy
 
   const json = await runCli(["--gpu", "--json", "-o", "-", "list-sensors"], { env });
   assert.equal(json.code, 0, json.stderr);
-  const sensors = JSON.parse(json.stdoutText) as Record<string, string>[];
+  const sensors = (JSON.parse(json.stdoutText) as Record<string, string>[])
+    .filter((sensor) => sensor.source === "NVML");
   assert.deepEqual(sensors.map((s) => [s.name, s.unit, s.source]), [
     ["GPU-0", "mJ", "NVML"],
     ["GPU-1", "mJ", "NVML"],

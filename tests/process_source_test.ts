@@ -199,3 +199,94 @@ Deno.test("process source: sampling gives the tree's CPU, RSS and disk series, o
   const peak = Math.max(...cpu.values);
   assert.ok(peak > 30 && peak < 250, `CPU peak ${peak} %`);
 });
+
+Deno.test("ProgramCgroup.create() removes empty folders left by a profiler that died", () => {
+  let probe: ProgramCgroup;
+  try {
+    probe = ProgramCgroup.create();
+  } catch (error) {
+    console.log(`no cgroup here (${error}); nothing to check`);
+    return;
+  }
+  // A pid that is not running: the folder of a profiler killed before it could clean up.
+  const stale = probe.folders.map((folder) =>
+    folder.path.replace(/joule-profiler-\d+-[0-9a-f]+$/, "joule-profiler-2147483646-abcdef")
+  );
+  for (const path of stale) Deno.mkdirSync(path);
+  assert.equal(probe.remove(), true);
+  const next = ProgramCgroup.create();
+  try {
+    for (const path of stale) assert.throws(() => Deno.statSync(path), Deno.errors.NotFound);
+  } finally {
+    next.remove();
+  }
+});
+
+Deno.test("CLI: SIGTERM during a run forwards to the program and still removes its cgroup", async () => {
+  let probe: ProgramCgroup;
+  try {
+    probe = ProgramCgroup.create();
+    probe.remove();
+  } catch (error) {
+    console.log(`no cgroup here (${error}); nothing to check`);
+    return;
+  }
+  const parents = probe.folders.map((folder) => folder.path.replace(/\/[^/]+$/, ""));
+  const profiler = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${REPO_ROOT}main.ts`, "profile", "--", "sleep", "30"],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const ours = () =>
+    parents.flatMap((parent) =>
+      [...Deno.readDirSync(parent)]
+        .filter((entry) => entry.name.startsWith(`${CGROUP_NAME_PREFIX}${profiler.pid}-`))
+        .map((entry) => `${parent}/${entry.name}`)
+    );
+  // Wait until the program runs in its cgroup.
+  for (let i = 0; i < 500 && ours().length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.ok(ours().length > 0, "the run made a cgroup");
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  profiler.kill("SIGTERM");
+  const status = await profiler.status;
+  await profiler.stderr.cancel();
+  assert.notEqual(status.code, 0);
+  assert.deepEqual(ours(), []);
+});
+
+Deno.test("process source: on a cgroup v2 hierarchy alone, CPU time comes from cpu.stat", async () => {
+  const mountinfo = Deno.readTextFileSync("/proc/self/mountinfo").split("\n")
+    .filter((line) => / - cgroup2 /.test(line));
+  if (mountinfo.length === 0) {
+    console.log("no cgroup v2 hierarchy here; nothing to check");
+    return;
+  }
+  // A /proc/self that shows only the v2 hierarchy, as on a machine without v1 controllers.
+  const procSelf = await Deno.makeTempDir({ prefix: "jp-proc-self-" });
+  try {
+    await Deno.writeTextFile(`${procSelf}/mountinfo`, `${mountinfo.join("\n")}\n`);
+    const own = Deno.readTextFileSync("/proc/self/cgroup").split("\n")
+      .find((line) => line.startsWith("0::"))!;
+    await Deno.writeTextFile(`${procSelf}/cgroup`, `${own}\n`);
+    const source = new ProcessSource({ cgroupOptions: { procSelf } });
+    const before = childrenCpuNs();
+    const result = await new JouleProfiler().addSource(source).profile({
+      command: ["sh", "-c", TWO_BUSY_LOOPS],
+      logger: quiet(),
+      stdout: nullSink(),
+    });
+    const rusage = childrenCpuNs() - before;
+    if (source.noCgroupReason !== undefined) {
+      console.log(`no cgroup v2 folder could be made here (${source.noCgroupReason})`);
+      return;
+    }
+    const run = result.runs[0]!;
+    assert.equal(find(run.phases[0]!.metrics, "CPU_TIME").details?.via, "cgroup v2 cpu.stat");
+    const cpu = total(run, "CPU_TIME");
+    assert.ok(Math.abs(cpu - rusage) <= 0.1 * rusage, `${cpu / 1e6} ms vs ${rusage / 1e6} ms`);
+  } finally {
+    await Deno.remove(procSelf, { recursive: true });
+  }
+});

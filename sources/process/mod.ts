@@ -5,6 +5,15 @@
  * @module
  */
 
+export type { MaybePromise, Metric, SampleSeries, Sensor, Source } from "../../src/source.ts";
+export { ProfilerError } from "../../src/errors.ts";
+export {
+  type CgroupFolder,
+  type CgroupSignal,
+  CgroupUnavailableError,
+  ProgramCgroup,
+  type ProgramCgroupOptions,
+} from "../../src/process/program_cgroup.ts";
 export {
   PROCESS_METRIC_NAMES,
   PROCESS_SOURCE,

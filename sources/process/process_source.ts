@@ -20,7 +20,7 @@
  */
 
 import { libc } from "../../src/ffi/libc.ts";
-import { ProgramCgroup } from "../../src/process/program_cgroup.ts";
+import { ProgramCgroup, type ProgramCgroupOptions } from "../../src/process/program_cgroup.ts";
 import { SampleBuffer } from "../../src/sampling/sample_buffer.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
 import type { Metric, SampleSeries, Sensor, Source } from "../../src/source.ts";
@@ -67,6 +67,8 @@ export interface ProcessSourceOptions {
   cgroup?: boolean;
   /** Diagnostics (e.g. why no cgroup could be used). */
   debug?: (message: string) => void;
+  /** Where the cgroup mounts are read from (tests; default the real `/proc/self`). */
+  cgroupOptions?: ProgramCgroupOptions;
 }
 
 /** Peak columns of the per-phase peak store. */
@@ -87,9 +89,10 @@ const PEAKS = 3;
  */
 export class ProcessSource implements Source<number> {
   /** Source name. */
-  readonly name = PROCESS_SOURCE;
+  readonly name: string = PROCESS_SOURCE;
   readonly #useCgroup: boolean;
   readonly #debug: (message: string) => void;
+  readonly #cgroupOptions: ProgramCgroupOptions;
   #cgroup: ProgramCgroup | undefined;
   #counters: CgroupCounters | undefined;
   #tree: ProcessTree | undefined;
@@ -124,6 +127,7 @@ export class ProcessSource implements Source<number> {
   constructor(options: ProcessSourceOptions = {}) {
     this.#useCgroup = options.cgroup ?? true;
     this.#debug = options.debug ?? (() => {});
+    this.#cgroupOptions = options.cgroupOptions ?? {};
   }
 
   /**
@@ -156,7 +160,7 @@ export class ProcessSource implements Source<number> {
     this.#noCgroupReason = undefined;
     if (this.#useCgroup) {
       try {
-        const cgroup = ProgramCgroup.create();
+        const cgroup = ProgramCgroup.create(this.#cgroupOptions);
         this.#cgroup = cgroup;
         this.#counters = new CgroupCounters(cgroup);
         cgroup.adopt(pid);
@@ -263,7 +267,11 @@ export class ProcessSource implements Source<number> {
    * @returns The 14 metrics.
    */
   sensors(): Sensor[] {
-    return METRICS.map((metric) => ({ ...metric, source: PROCESS_SOURCE }));
+    return METRICS.map((metric) => ({
+      ...metric,
+      source: PROCESS_SOURCE,
+      note: "the program and all its descendants",
+    }));
   }
 
   /**

@@ -5,4 +5,5 @@
  * @module
  */
 
+export type { MaybePromise, Metric, SampleSeries, Sensor, Source } from "../../src/source.ts";
 export { SYSTEM_SOURCE, SystemSource, type SystemSourceOptions } from "./system_source.ts";

@@ -59,7 +59,9 @@ export interface SystemSourceOptions {
  */
 export class SystemSource implements Source<number> {
   /** Source name. */
-  readonly name = SYSTEM_SOURCE;
+  readonly name: string = SYSTEM_SOURCE;
+  /** Machine-wide: on a distributed job only each node's leader reads it. */
+  readonly scope = "machine" as const;
   /** Logical CPUs in `/proc/stat`. */
   readonly cpus: number;
   readonly #statPath: string;

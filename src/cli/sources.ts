@@ -37,15 +37,15 @@ export interface SourceFlags {
   perf?: boolean;
   /** `--perf-events`: comma-separated events (implies `--perf`). */
   perfEvents?: string;
+  /** `--no-process` sets `false`: no process-tree metrics (on by default). */
+  process?: boolean;
+  /** `--no-system` sets `false`: no machine-wide CPU and network metrics (on by default). */
+  system?: boolean;
   /**
    * `false` on a task of a distributed job that leaves the machine-wide
    * sources (RAPL, GPUs) to its node leader: they are not even opened.
    */
   machineWide?: boolean;
-  /** `--no-process` sets `false`: no process-tree metrics (on by default). */
-  process?: boolean;
-  /** `--no-system` sets `false`: no machine-wide CPU and network metrics (on by default). */
-  system?: boolean;
 }
 
 /** What the sources are for: a profile, or only listing sensors. */
@@ -99,7 +99,8 @@ export async function buildSources(
       }),
     );
   }
-  if (flags.system !== false) {
+  // Machine-wide like RAPL: a task that is not its node's leader leaves it to the leader.
+  if (flags.system !== false && machineWide) {
     try {
       sources.push(new SystemSource());
     } catch (error) {
@@ -124,11 +125,15 @@ export async function buildSources(
  * @example Usage
  * ```ts
  * import { machineWideSourceKinds } from "./sources.ts";
- * console.log(machineWideSourceKinds({ verbose: 0, gpu: true })); // [ "RAPL", "NVML" ]
+ * console.log(machineWideSourceKinds({ verbose: 0, gpu: true })); // [ "RAPL", "NVML", "system" ]
  * ```
  */
 export function machineWideSourceKinds(flags: SourceFlags): string[] {
-  return flags.gpu || flags.gpus !== undefined ? ["RAPL", "NVML"] : ["RAPL"];
+  return [
+    "RAPL",
+    ...(flags.gpu || flags.gpus !== undefined ? ["NVML"] : []),
+    ...(flags.system !== false ? ["system"] : []),
+  ];
 }
 
 /**
