@@ -94,5 +94,26 @@ export {
 } from "./cluster/merge.ts";
 export type { JobSummary, NodePhase, NodeSummary } from "./cluster/job_summary.ts";
 export { formatJobTerminal } from "./cluster/job_terminal.ts";
+export {
+  addCarbon,
+  additiveEnergies,
+  CARBON_SOURCE,
+  CARBON_UNIT,
+  carbonGrams,
+  type CarbonSettings,
+  energyMethod,
+} from "./energy/carbon.ts";
+export { type OpenMetricsOptions, openMetricsText } from "./output/openmetrics.ts";
+export { PushError, pushMetrics, type PushTarget, pushUrl } from "./output/pushgateway.ts";
+export {
+  evaluateGate,
+  EXIT_GATE_FAILED,
+  type GateCheck,
+  gateDocument,
+  gateLines,
+  type GateOptions,
+  type GateReport,
+  type GateVerdict,
+} from "./stats/energy_gate.ts";
 export { DESCENDANT_POLICIES, type DescendantPolicy } from "./process/program_reaper.ts";
 export { DEFAULT_KILL_AFTER_SECONDS } from "./process/signal_relay.ts";
