@@ -14,6 +14,7 @@ import {
 import { type ByteSink, WriterSink } from "./process/byte_sink.ts";
 import { resolveCommand } from "./process/command_resolver.ts";
 import { DEFAULT_KILL_AFTER_SECONDS, SignalRelay } from "./process/signal_relay.ts";
+import { OrphanWatchdog } from "./process/orphan_watchdog.ts";
 import {
   DESCENDANT_POLICIES,
   type DescendantPolicy,
@@ -451,6 +452,8 @@ export class JouleProfiler {
     } finally {
       // Before the relay goes: a signal while leftovers are ended is still no sudden death.
       await reaper.close();
+      // A library caller keeps no watchdog process or descriptor once nothing is guarded.
+      await OrphanWatchdog.closeSharedIfIdle();
       config.signal?.removeEventListener("abort", onAbort);
       relay.dispose();
       if (sink !== config.stdout) sink.close();

@@ -84,6 +84,8 @@ export class OrphanWatchdog {
   readonly #child: Deno.ChildProcess;
   /** Our end of its stdin, written synchronously: guarded before the next instruction. */
   readonly #fd: number;
+  /** What is guarded now (the lines sent, without their sign). */
+  readonly #guarded = new Set<string>();
   #closed = false;
 
   private constructor(child: Deno.ChildProcess) {
@@ -98,15 +100,27 @@ export class OrphanWatchdog {
   }
 
   /**
-   * The profiler's watchdog, started on first use. It is never closed: it
-   * exits when the profiler does, with nothing left to do when everything
-   * was released.
+   * The profiler's watchdog, started on first use. It exits when the
+   * profiler does (with nothing left to do when everything was released),
+   * or at {@linkcode OrphanWatchdog.closeSharedIfIdle}.
    *
    * @returns The shared watchdog.
    */
   static shared(): OrphanWatchdog {
     shared ??= OrphanWatchdog.start();
     return shared;
+  }
+
+  /**
+   * Lets the shared watchdog go when it guards nothing (e.g. at the end of
+   * a profile run as a library): no process or descriptor stays behind. The
+   * next {@linkcode OrphanWatchdog.shared} starts a new one.
+   */
+  static async closeSharedIfIdle(): Promise<void> {
+    const watchdog = shared;
+    if (watchdog === undefined || watchdog.#guarded.size > 0) return;
+    shared = undefined;
+    await watchdog.close();
   }
 
   /**
@@ -147,7 +161,9 @@ export class OrphanWatchdog {
    */
   guard(thing: GuardedThing): void {
     const line = entry(thing);
-    if (line !== undefined) this.#send(`+${line}\n`);
+    if (line === undefined) return;
+    this.#guarded.add(line);
+    this.#send(`+${line}\n`);
   }
 
   /**
@@ -157,7 +173,8 @@ export class OrphanWatchdog {
    */
   release(thing: GuardedThing): void {
     const line = entry(thing);
-    if (line !== undefined) this.#send(`-${line}\n`);
+    if (line === undefined || !this.#guarded.delete(line)) return;
+    this.#send(`-${line}\n`);
   }
 
   /** Lets the watchdog exit without killing anything, and reaps it. */
@@ -176,6 +193,8 @@ export class OrphanWatchdog {
     if (this.#closed) return;
     this.#closed = true;
     if (shared === this) shared = undefined;
+    // Waited for now: it exits at once, and must keep the event loop alive until it has.
+    this.#child.ref();
     await this.#child.stdin.close().catch(() => {});
     await this.#child.status;
   }
