@@ -67,6 +67,14 @@ async function startProfiler(script: string, flags: string[] = []): Promise<Prof
   return { child, marker, cwd, tmp, stderr };
 }
 
+/** Kills what a failed test left and removes its folders. */
+async function cleanUp(run: Profiler): Promise<void> {
+  killMarked(run.marker);
+  for (const folder of [run.cwd, run.tmp]) {
+    await Deno.remove(folder, { recursive: true }).catch(() => {});
+  }
+}
+
 async function readResult(cwd: string): Promise<Record<string, unknown>> {
   return JSON.parse(await Deno.readTextFile(`${cwd}/r.json`));
 }
@@ -86,7 +94,7 @@ Deno.test("SIGTERM to the profiler: no sleep of sh -c 'sleep 30 & sleep 30' aliv
     assert.equal(document.signal, "SIGTERM");
     assert.deepEqual([...Deno.readDirSync(run.tmp)], [], "no temporary file left");
   } finally {
-    killMarked(run.marker);
+    await cleanUp(run);
   }
 });
 
@@ -109,7 +117,7 @@ Deno.test("SIGTERM to the profiler: a descendant that ignores SIGTERM is killed 
     assert.match(stderr, /killed \(SIGKILL\) 1 process \(pid \d+\) still running at --kill-after/);
     assert.equal((await readResult(run.cwd)).interrupted, true);
   } finally {
-    killMarked(run.marker);
+    await cleanUp(run);
   }
 });
 
@@ -122,7 +130,7 @@ Deno.test("--keep-descendants (CLI): a daemon the program starts outlives the pr
     assert.equal(kept.length, 1, "the sleep still runs");
     assert.match(kept[0]!.command, /^sleep 30/);
   } finally {
-    killMarked(run.marker);
+    await cleanUp(run);
   }
 });
 
@@ -149,7 +157,7 @@ Deno.test("SIGKILL to the profiler: no process of the program alive within 1 s, 
     assert.deepEqual([...Deno.readDirSync(run.tmp)], [], "phase channel folder removed");
     assert.deepEqual([...Deno.readDirSync(run.cwd)], [], "no half-written result");
   } finally {
-    killMarked(run.marker);
+    await cleanUp(run);
   }
 });
 
@@ -317,7 +325,7 @@ Deno.test({
           await run.child.status;
           assert.deepEqual(await waitUntilNoneMarked(run.marker, 1000), [], "none left after 1 s");
         } finally {
-          killMarked(run.marker);
+          await cleanUp(run);
         }
       });
     }
