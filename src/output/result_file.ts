@@ -16,6 +16,7 @@
 import { UsageError } from "../errors.ts";
 import { cString, errno, libc, SyscallError } from "../ffi/libc.ts";
 import { invokingUser } from "../process/invoking_user.ts";
+import { OrphanWatchdog } from "../process/orphan_watchdog.ts";
 
 // Linux open(2) flags (the same on x86_64 and aarch64 for these).
 const O_WRONLY = 0o1;
@@ -322,6 +323,9 @@ function dupOf(checked: CheckedPath, label: string): Descriptor {
 
 function createTemporary(checked: CheckedPath, label: string): [number, string] {
   const temporary = temporaryName(checked.base);
+  // Started before the file exists: it removes the file if the profiler is killed before
+  // commit or discard.
+  const watchdog = OrphanWatchdog.shared();
   const mode = checked.existing === undefined ? 0o644 : checked.existing.mode & 0o777;
   const fd = openAt(
     checked.directoryFd,
@@ -333,7 +337,24 @@ function createTemporary(checked: CheckedPath, label: string): [number, string] 
     const directory = checked.shown.slice(0, checked.shown.lastIndexOf("/")) || "/";
     throw new UsageError(`cannot write ${label}: ${explain(errno(), directory)}`);
   }
+  watchdog.guard({ temporaryPath: pathIn(checked, temporary) });
   return [fd, temporary];
+}
+
+/** The absolute path of `name` in the checked directory (for the watchdog, which needs a path). */
+function pathIn(checked: CheckedPath, name: string): string {
+  try {
+    return `${
+      Deno.readLinkSync(`/proc/self/fd/${checked.directoryFd}`).replace(/\/$/, "")
+    }/${name}`;
+  } catch {
+    return name; // not guarded: the watchdog only acts on absolute paths it was given
+  }
+}
+
+/** Tells the watchdog a temporary file is gone (renamed into place or removed). */
+function released(checked: CheckedPath, name: string): void {
+  OrphanWatchdog.shared().release({ temporaryPath: pathIn(checked, name) });
 }
 
 /** Gives the new file the replaced file's mode and owner, or `owner` when new. */
@@ -455,6 +476,7 @@ export class ResultFile {
         if (libc().renameat(directoryFd, cString(this.#temporary), directoryFd, cString(base))) {
           throw new SyscallError("renameat", errno());
         }
+        released(this.#checked, this.#temporary);
       }
       closeFd(this.#checked.directoryFd);
     } catch (error) {
@@ -475,6 +497,7 @@ export class ResultFile {
   #remove(): void {
     if (this.#temporary !== undefined) {
       libc().unlinkat(this.#checked.directoryFd, cString(this.#temporary), 0);
+      released(this.#checked, this.#temporary);
     }
     closeFd(this.#checked.directoryFd);
   }
@@ -560,9 +583,11 @@ export function openStreamFile(
       ) {
         throw new SyscallError("renameat", errno());
       }
+      released(checked, temporary);
     } catch (error) {
       descriptor.close();
       libc().unlinkat(checked.directoryFd, cString(temporary), 0);
+      released(checked, temporary);
       throw new UsageError(`cannot write ${label}: ${(error as Error).message}`, {
         cause: error,
       });

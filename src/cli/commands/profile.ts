@@ -42,6 +42,9 @@ export interface ProfileFlags extends ExportFlags {
   minTime?: number;
   prepare?: string;
   cleanup?: string;
+  killAfter: number;
+  killDescendants?: boolean;
+  keepDescendants?: boolean;
   idle?: number;
   command?: string[];
   commandName?: string[];
@@ -262,11 +265,20 @@ export async function profileCommand(
 ): Promise<number> {
   const logger = new Logger(verbosityOf(global));
   const commands = profiledCommands(flags, positional);
+  if (flags.killDescendants && flags.keepDescendants) {
+    throw new UsageError("--kill-descendants and --keep-descendants contradict each other");
+  }
   const settings = {
     warmup: flags.warmup,
     minRuns: flags.minRuns,
     minTimeSeconds: flags.minTime,
     idleSeconds: flags.idle,
+    killAfterSeconds: flags.killAfter,
+    descendants: flags.killDescendants
+      ? "end-with-program" as const
+      : flags.keepDescendants
+      ? "keep" as const
+      : undefined,
   };
   validateRunSettings(settings);
   let sampleIntervalMs = flags.sampleInterval;
