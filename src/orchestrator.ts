@@ -70,6 +70,8 @@ export class SourceOrchestrator {
   #spreads: Float64Array | undefined;
   /** Indices of the sources that can be sampled and have not failed at it this run. */
   #sampled: number[] = [];
+  /** Sources already warned about a conversion failure (once each). */
+  readonly #warnedConversions = new Set<number>();
 
   /**
    * Creates an orchestrator for one run.
@@ -261,9 +263,22 @@ export class SourceOrchestrator {
    */
   toPhaseMetrics(): PhaseMetrics[] {
     const phases: PhaseMetrics[] = [];
-    /** Sources already warned about a conversion failure (once each). */
-    const warned = new Set<number>();
-    for (let phase = 0; phase < this.phaseCount; phase++) {
+    for (let phase = 0; phase < this.phaseCount; phase++) phases.push(this.phaseMetrics(phase));
+    return phases;
+  }
+
+  /**
+   * Converts one phase's raw data to metrics (see {@linkcode toPhaseMetrics}),
+   * so a long run's phases can be converted and stored one at a time.
+   *
+   * @param phase 0-based phase.
+   * @param options `release`: drop the phase's raw data once converted (it
+   *   cannot be converted again).
+   * @returns The phase's metrics and failures.
+   */
+  phaseMetrics(phase: number, options: { release?: boolean } = {}): PhaseMetrics {
+    const warned = this.#warnedConversions;
+    {
       const metrics: Metric[] = [];
       const failures: SourceFailure[] = [];
       this.#sources.forEach((source, i) => {
@@ -275,6 +290,7 @@ export class SourceOrchestrator {
         }
         try {
           metrics.push(...source.toMetrics(this.#raws[i]![phase]));
+          if (options.release) this.#raws[i]![phase] = undefined;
         } catch (error) {
           const message = asSourceError(source, error).message;
           failures.push({ source: source.name, message });
@@ -288,9 +304,8 @@ export class SourceOrchestrator {
         a.source === b.source ? compareNames(a.name, b.name) : a.source < b.source ? -1 : 1
       );
       // Phases with nothing to say share one entry: no two arrays per phase.
-      phases.push(metrics.length === 0 && failures.length === 0 ? NOTHING : { metrics, failures });
+      return metrics.length === 0 && failures.length === 0 ? NOTHING : { metrics, failures };
     }
-    return phases;
   }
 
   #fail(index: number, boundary: number, error: unknown): void {

@@ -331,7 +331,15 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     const startNs = boundaries.nsAt(0);
     const endNs = boundaries.nsAt(boundaries.count - 1);
     const converting = performance.now();
-    const phases = buildPhases(boundaries, orchestrator.toPhaseMetrics(), anchor);
+    const phases = buildPhases(
+      boundaries,
+      // One phase at a time, each raw value dropped once converted: never all at once.
+      (phase) =>
+        phase < orchestrator.phaseCount
+          ? orchestrator.phaseMetrics(phase, { release: true })
+          : undefined,
+      anchor,
+    );
     logger.info(
       `run ${options.index + 1}: ${phases.length} phases, converted to metrics in ` +
         `${(performance.now() - converting).toFixed(1)} ms`,

@@ -13,6 +13,7 @@ import type { Metric, SampleSeries } from "./source.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { joulesPerUnit } from "./energy_units.ts";
 import type { CarbonSettings } from "./energy/carbon.ts";
+import { attachMetrics, CompactMetrics } from "./phase/compact_metrics.ts";
 
 /** One phase: the window between two consecutive boundaries. */
 export interface PhaseResult {
@@ -152,9 +153,15 @@ export function spanMs(startNs: bigint, endNs: bigint): number {
  * Builds the phases of a run from its boundaries (START, tokens..., END)
  * and the per-phase metrics: phase `i` spans boundaries `i` and `i + 1`.
  *
+ * Past {@linkcode COMPACT_AFTER_PHASES} phases, their metrics are kept in a
+ * compact store and `metrics` is built when read (see
+ * `phase/compact_metrics.ts`); with `metrics` given as a function, each
+ * phase's metrics are then converted and stored one phase at a time.
+ *
  * @param boundaries The run's boundaries.
- * @param metrics Metrics per phase, one entry per window.
+ * @param metrics Metrics per phase, one entry per window (or the function that converts one).
  * @param anchor Maps monotonic times to epoch timestamps.
+ * @param options `compactAfter`: phases past which metrics are stored compactly.
  * @returns The phases in order.
  *
  * @example Usage
@@ -171,10 +178,16 @@ export function spanMs(startNs: bigint, endNs: bigint): number {
  */
 export function buildPhases(
   boundaries: BoundaryLog,
-  metrics: readonly PhaseMetrics[],
+  metrics: readonly PhaseMetrics[] | ((phase: number) => PhaseMetrics | undefined),
   anchor: ClockAnchor,
+  options: { compactAfter?: number } = {},
 ): PhaseResult[] {
   const phases: PhaseResult[] = [];
+  const metricsAt = typeof metrics === "function" ? metrics : (i: number) => metrics[i];
+  const count = Math.max(0, boundaries.count - 1);
+  const store = count > (options.compactAfter ?? COMPACT_AFTER_PHASES)
+    ? new CompactMetrics(count)
+    : undefined;
   // One name string per pair of tokens, not per phase: a million "__A__ -> __A__"
   // are one string. Bounded, so a program whose tokens never repeat costs no more.
   const names = new Map<string, string>();
@@ -191,7 +204,9 @@ export function buildPhases(
     const endNs = boundaries.nsAt(i + 1);
     const startToken = boundaries.tokenAt(i);
     const endToken = boundaries.tokenAt(i + 1);
-    const phase: PhaseResult = {
+    const converted = metricsAt(i);
+    const phaseMetrics = withAveragePower(nonEmpty(converted?.metrics), endNs - startNs);
+    const phase = {
       index: i,
       name: nameOf(startToken, endToken),
       startToken,
@@ -200,9 +215,14 @@ export function buildPhases(
       endNs,
       timestamp: anchor.toEpochMs(startNs),
       durationMs: spanMs(startNs, endNs),
-      metrics: withAveragePower(nonEmpty(metrics[i]?.metrics), endNs - startNs),
-      failures: nonEmpty(metrics[i]?.failures),
-    };
+    } as PhaseResult;
+    if (store === undefined) {
+      phase.metrics = phaseMetrics;
+    } else {
+      store.write(i, phaseMetrics);
+      attachMetrics(phase, store, i);
+    }
+    phase.failures = nonEmpty(converted?.failures);
     const startLine = boundaries.lineAt(i);
     const endLine = boundaries.lineAt(i + 1);
     if (startLine !== undefined) phase.startLine = startLine;
@@ -218,6 +238,13 @@ export function buildPhases(
  * 100,000 phases would otherwise carry 200,000 empty arrays.
  */
 const EMPTY: never[] = Object.freeze([]) as unknown as never[];
+
+/**
+ * Phases per run past which their metrics are stored compactly (numbers in
+ * typed arrays, `metrics` built when read): this keeps 100,000 phases with
+ * 40 metrics each near 40 MB instead of 800 MB.
+ */
+export const COMPACT_AFTER_PHASES = 1_000;
 
 /** Distinct phase names shared by {@linkcode buildPhases} (beyond them, each phase has its own). */
 const NAME_CACHE_SIZE = 4096;
