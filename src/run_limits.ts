@@ -17,16 +17,22 @@ export const DEFAULT_MAX_PHASES = 150_000;
 
 /** Memory the phases of one run may take until the results are written. */
 const PHASE_BUDGET_BYTES = 200 * 1024 * 1024;
-/** Measured peak per phase (CSV, the costlier format): a base and a share per sensor. */
+/**
+ * Measured peak per phase (JSON and CSV): a base and a share per sensor.
+ * Past 1,000 phases a run keeps its metrics compactly (numbers in a typed
+ * array, `phase/compact_metrics.ts`), so a sensor costs tens of bytes per
+ * phase, plus the collector's slack when outputs rebuild them.
+ */
 const BYTES_PER_PHASE = 700;
-const BYTES_PER_SENSOR = 800;
-/** Never fewer than this by default, however many sensors (2 RAPL sockets, process, system: 8,490). */
+const BYTES_PER_SENSOR = 150;
+/** Never fewer than this by default, however many sensors (2 RAPL sockets, process, system: 40,329). */
 const MIN_DEFAULT_MAX_PHASES = 1_000;
 
 /**
  * The default phase limit for a run with this many sensors: each metric of
- * each phase is kept until the results are written (about 0.8 KB at peak in CSV),
- * so two RAPL sockets (7 sensors) allow about 33,000 phases in 300 MB.
+ * each phase is kept until the results are written (about 150 bytes at peak),
+ * so two RAPL sockets with the process and system sources (30 sensors) allow
+ * about 40,000 phases in 300 MB.
  *
  * @param sensors Sensors across the sources (metrics per phase).
  * @returns The limit.
@@ -34,7 +40,7 @@ const MIN_DEFAULT_MAX_PHASES = 1_000;
  * @example Usage
  * ```ts
  * import { defaultMaxPhases } from "./run_limits.ts";
- * console.log(defaultMaxPhases(0), defaultMaxPhases(7)); // 150000 33288
+ * console.log(defaultMaxPhases(0), defaultMaxPhases(30)); // 150000 40329
  * ```
  */
 export function defaultMaxPhases(sensors: number): number {
