@@ -321,7 +321,9 @@ export class CompactMetrics {
       typeof metric.source !== "string" || typeof metric.value !== "number"
     ) return undefined;
     const details = metric.details;
-    let key = `${metric.source}\0${metric.name}\0${metric.unit}\0`;
+    // Each string with its length first: no two different metrics share a key, whatever they hold.
+    const { source, name, unit } = metric;
+    let key = `${source.length}:${source}${name.length}:${name}${unit.length}:${unit}`;
     const keys: string[] = [];
     const constants: (string | boolean | undefined)[] = [];
     let slots = 1;
@@ -347,10 +349,12 @@ export class CompactMetrics {
         if (typeof value === "number") {
           constants.push(undefined);
           slots++;
-          key += `\x01${detail}\x02n`;
+          key += `${detail.length}:${detail}n`;
         } else if (typeof value === "string" || typeof value === "boolean") {
           constants.push(value);
-          key += `\x01${detail}\x02${typeof value === "string" ? "s" : "b"}${value}`;
+          const text = String(value);
+          key += `${detail.length}:${detail}${typeof value === "string" ? "s" : "b"}` +
+            `${text.length}:${text}`;
         } else {
           return undefined;
         }
