@@ -21,18 +21,20 @@ const PHASE_BUDGET_BYTES = 200 * 1024 * 1024;
  * Measured peak per phase (JSON and CSV): a base and a share per sensor.
  * Past 1,000 phases a run keeps its metrics compactly (numbers in a typed
  * array, `phase/compact_metrics.ts`), so a sensor costs tens of bytes per
- * phase, plus the collector's slack when outputs rebuild them.
+ * phase, plus the collector's slack when attribution and the outputs rebuild
+ * them (measured: 7 RAPL sensors, 120,000 phases, CSV 348 MiB; process and
+ * system, 50,000 phases, CSV 300 MiB), and a phase costs more than its metrics.
  */
 const BYTES_PER_PHASE = 700;
-const BYTES_PER_SENSOR = 150;
-/** Never fewer than this by default, however many sensors (2 RAPL sockets, process, system: 40,329). */
+const BYTES_PER_SENSOR = 300;
+/** Never fewer than this by default, however many sensors (2 RAPL sockets, process, system: 21,620). */
 const MIN_DEFAULT_MAX_PHASES = 1_000;
 
 /**
  * The default phase limit for a run with this many sensors: each metric of
- * each phase is kept until the results are written (about 150 bytes at peak),
+ * each phase is kept until the results are written (about 300 bytes at peak),
  * so two RAPL sockets with the process and system sources (30 sensors) allow
- * about 40,000 phases in 300 MB.
+ * about 21,000 phases in 300 MB, and two RAPL sockets alone about 75,000.
  *
  * @param sensors Sensors across the sources (metrics per phase).
  * @returns The limit.
@@ -40,7 +42,7 @@ const MIN_DEFAULT_MAX_PHASES = 1_000;
  * @example Usage
  * ```ts
  * import { defaultMaxPhases } from "./run_limits.ts";
- * console.log(defaultMaxPhases(0), defaultMaxPhases(30)); // 150000 40329
+ * console.log(defaultMaxPhases(0), defaultMaxPhases(30)); // 150000 21620
  * ```
  */
 export function defaultMaxPhases(sensors: number): number {
