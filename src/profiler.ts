@@ -156,6 +156,11 @@ export interface RunSettings {
    */
   maxPhases?: number;
   /**
+   * The results will be laid out for the terminal, which builds every
+   * phase's lines at once: the default `maxPhases` is then lower.
+   */
+  terminalLayout?: boolean;
+  /**
    * Estimate energy after each run from the measured metrics (an energy
    * model, the TDP curve): their metrics are labelled `estimated`. Each is
    * checked against the sources' sensors before anything runs.
@@ -429,7 +434,9 @@ export class JouleProfiler {
     const minTimeMs = (config.minTimeSeconds ?? 0) * 1000;
     let idle: IdleBaseline | undefined;
     let stoppedBy: string | undefined;
-    const maxPhases = config.maxPhases ?? defaultMaxPhases(await sensorCount(this.#sources));
+    const maxPhases = config.maxPhases ?? defaultMaxPhases(await sensorCount(this.#sources), {
+      terminal: config.terminalLayout,
+    });
     const runOnce = async (entry: PreparedCommand, index: number, label: string) => {
       logger.info(`${label}: ${entry.command.join(" ")}`);
       const hookOptions = { cwd: config.cwd, env: config.env, runAs: config.runAs };

@@ -23,30 +23,41 @@ const PHASE_BUDGET_BYTES = 200 * 1024 * 1024;
  * array, `phase/compact_metrics.ts`), so a sensor costs tens of bytes per
  * phase, plus the collector's slack when attribution and the outputs rebuild
  * them (measured: 7 RAPL sensors, 120,000 phases, CSV 348 MiB; process and
- * system, 50,000 phases, CSV 300 MiB), and a phase costs more than its metrics.
+ * system, 50,000 phases, CSV 300 MiB; and 2 M tokens, 27,594 phases, JSON 286 MiB without
+ * the runtime flags), and a phase costs more than its metrics.
  */
 const BYTES_PER_PHASE = 700;
-const BYTES_PER_SENSOR = 300;
-/** Never fewer than this by default, however many sensors (2 RAPL sockets, process, system: 21,620). */
+const BYTES_PER_SENSOR = 350;
+/**
+ * Peak per sensor per phase for the terminal layout, which builds the lines
+ * of every phase and metric at once (as every metric cost when kept as
+ * objects: 2.5 M tokens with two RAPL sockets, process and system peak at
+ * 406 MiB with 8,490 phases, and 896 MiB with 21,620).
+ */
+const BYTES_PER_SENSOR_TERMINAL = 800;
+/** Never fewer than this by default, however many sensors (2 RAPL sockets, process, system: 18,724). */
 const MIN_DEFAULT_MAX_PHASES = 1_000;
 
 /**
  * The default phase limit for a run with this many sensors: each metric of
- * each phase is kept until the results are written (about 300 bytes at peak),
+ * each phase is kept until the results are written (about 350 bytes at peak),
  * so two RAPL sockets with the process and system sources (30 sensors) allow
- * about 21,000 phases in 300 MB, and two RAPL sockets alone about 75,000.
+ * about 18,700 phases in 300 MB, and two RAPL sockets alone about 66,000.
  *
  * @param sensors Sensors across the sources (metrics per phase).
+ * @param options `terminal`: the results are laid out for the terminal,
+ *   which costs more per metric (about 0.8 KB).
  * @returns The limit.
  *
  * @example Usage
  * ```ts
  * import { defaultMaxPhases } from "./run_limits.ts";
- * console.log(defaultMaxPhases(0), defaultMaxPhases(30)); // 150000 21620
+ * console.log(defaultMaxPhases(0), defaultMaxPhases(30)); // 150000 18724
  * ```
  */
-export function defaultMaxPhases(sensors: number): number {
-  const fit = Math.floor(PHASE_BUDGET_BYTES / (BYTES_PER_PHASE + BYTES_PER_SENSOR * sensors));
+export function defaultMaxPhases(sensors: number, options: { terminal?: boolean } = {}): number {
+  const perSensor = options.terminal ? BYTES_PER_SENSOR_TERMINAL : BYTES_PER_SENSOR;
+  const fit = Math.floor(PHASE_BUDGET_BYTES / (BYTES_PER_PHASE + perSensor * sensors));
   return Math.max(MIN_DEFAULT_MAX_PHASES, Math.min(DEFAULT_MAX_PHASES, fit));
 }
 

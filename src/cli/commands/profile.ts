@@ -368,6 +368,7 @@ export async function profileCommand(
       phaseChannel: flags.phaseChannel,
       sampleIntervalMs,
       maxPhases: flags.maxPhases,
+      terminalLayout: target.format === "terminal",
       estimators,
     });
     if (results.every((result) => result.runs.length === 0)) {
