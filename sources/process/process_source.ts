@@ -128,6 +128,11 @@ export class ProcessSource implements Source<number> {
     this.#useCgroup = options.cgroup ?? true;
     this.#debug = options.debug ?? (() => {});
     this.#cgroupOptions = options.cgroupOptions ?? {};
+    // The kernel's slow part of the move into the cgroup overlaps what comes before init().
+    // Never on mounts given by a test: the write would go to a plain file.
+    if (this.#useCgroup && this.#cgroupOptions.procSelf === undefined) {
+      void ProgramCgroup.warmUp();
+    }
   }
 
   /**

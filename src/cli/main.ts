@@ -17,6 +17,7 @@ import type * as DoctorModule from "./commands/doctor.ts";
 import type * as ListSensorsModule from "./commands/list_sensors.ts";
 import type * as MergeModule from "./commands/merge.ts";
 import type * as ProfileModule from "./commands/profile.ts";
+import type * as ProgramCgroupModule from "../process/program_cgroup.ts";
 import type { CompareFlags } from "./commands/compare.ts";
 import type { MergeFlags } from "./commands/merge.ts";
 import type { ProfileFlags } from "./commands/profile.ts";
@@ -37,6 +38,18 @@ const encoder = new TextEncoder();
  */
 function loadCommand<Module>(file: string): Promise<Module> {
   return import(new URL(`./commands/${file}.ts`, import.meta.url).href);
+}
+
+/**
+ * Starts the kernel's slow part of moving the program into its cgroup
+ * (`ProgramCgroup.warmUp`) while the `profile` module graph loads: about
+ * 60 ms before the process source would, so the program is not held
+ * waiting for it. Best effort: a failure only costs that wait.
+ */
+function warmUpCgroupMove(): void {
+  import(new URL("../process/program_cgroup.ts", import.meta.url).href)
+    .then((module: typeof ProgramCgroupModule) => module.ProgramCgroup.warmUp())
+    .catch(() => {});
 }
 
 /**
@@ -73,6 +86,7 @@ export async function main(args: string[]): Promise<number> {
     const global = parsed.global as unknown as GlobalFlags;
     switch (parsed.command) {
       case "profile": {
+        if (global.process !== false) warmUpCgroupMove();
         const { profileCommand } = await loadCommand<typeof ProfileModule>("profile");
         const flags = parsed.options as unknown as ProfileFlags;
         return await profileCommand(global, flags, parsed.operands);

@@ -46,6 +46,17 @@ const symbols = {
     ],
     result: "isize", /* ssize_t */
   },
+  /** `write(2)` on a runtime thread: for writes that may block in the kernel (cgroup moves). */
+  writeOffThread: {
+    name: "write",
+    parameters: [
+      "i32", /* int fd */
+      "buffer", /* const void *buf */
+      "usize", /* size_t count */
+    ],
+    result: "isize", /* ssize_t */
+    nonblocking: true,
+  },
   socket: {
     parameters: [
       "i32", /* int domain */
