@@ -187,7 +187,7 @@ async function cgroupMoveFigure(): Promise<Figure | undefined> {
     }
   }
   return {
-    name: "process source: moving the program into its cgroup",
+    name: "process source: cgroup move",
     measured: `${(median(warm) / 1e3).toFixed(2)} ms prepared as the CLI does (p90 ` +
       `${(percentile(warm, 90) / 1e3).toFixed(2)} ms) vs ${(median(cold) / 1e3).toFixed(2)} ms ` +
       `cold (p90 ${(percentile(cold, 90) / 1e3).toFixed(2)} ms)`,
