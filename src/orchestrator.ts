@@ -96,17 +96,41 @@ export class SourceOrchestrator {
    * program must not start before each has acknowledged.
    *
    * @param pid The held program's pid.
-   * @throws {SourceError} When a source cannot attach.
+   * @param timeoutMs Refuse the run when a source has not initialised
+   *   after this many milliseconds (default: wait as long as it takes).
+   * @throws {SourceError} When a source cannot attach, or is too slow (it is named).
    */
-  async init(pid: number): Promise<void> {
+  async init(pid: number, timeoutMs?: number): Promise<void> {
     this.#sampled = this.#sources.flatMap((source, i) => source.sample === undefined ? [] : [i]);
-    await Promise.all(this.#sources.map(async (source) => {
+    const pending = new Set(this.#sources.map((source) => source.name));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const all = Promise.all(this.#sources.map(async (source) => {
       try {
         await source.init?.(pid);
+        pending.delete(source.name);
       } catch (error) {
         throw asSourceError(source, error);
       }
     }));
+    if (timeoutMs === undefined) return void await all;
+    // A timer is fine here: the program is held, and this bound is a refusal, not a measurement.
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const slow = [...pending];
+        reject(
+          new SourceError(
+            slow.join(", "),
+            `not initialised after ${timeoutMs / 1000} s (--init-timeout): run refused`,
+          ),
+        );
+      }, timeoutMs);
+    });
+    all.catch(() => {}); // Settled later by a slow source: nothing waits for it then.
+    try {
+      await Promise.race([all, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**

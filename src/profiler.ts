@@ -18,6 +18,7 @@ import type { InvokingUser } from "./process/invoking_user.ts";
 import { runHook } from "./process/hook_command.ts";
 import { measureIdle } from "./idle_measurement.ts";
 import { attributeEnergy } from "./energy_attribution.ts";
+import { addDerivedMetrics } from "./derived_metrics.ts";
 import { runProgram } from "./program_run.ts";
 import type { ProfileResult, RunResult } from "./result.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
@@ -38,6 +39,8 @@ export interface NamedCommand {
   command: string[];
   /** A label for results and comparisons (default: the command line). */
   name?: string;
+  /** The parameter values of a parameter scan that made this command (`{ N: "4" }`). */
+  parameters?: Record<string, string>;
 }
 
 /** Several commands profiled together, their runs interleaved (A B A B …). */
@@ -118,6 +121,19 @@ export interface RunSettings {
    * ```
    */
   sampleIntervalMs?: number;
+  /**
+   * Stop the profile at the first measured run whose exit status is not 0
+   * (a {@linkcode ProfilerError} with that status), as hyperfine does
+   * without `--ignore-failure`. Default `false`: such runs are kept, with
+   * their exit codes, and a warning.
+   */
+  stopOnFailure?: boolean;
+  /**
+   * Refuse a run when a source has not initialised (attached to the held
+   * program) after this many seconds; the error names the slow source.
+   * Default: wait as long as the sources take.
+   */
+  initTimeoutSeconds?: number;
 }
 
 /** The shortest sampling interval accepted, ms: Deno's timers are about 1 ms coarse. */
@@ -208,10 +224,32 @@ export function validateRunSettings(
   }
 }
 
+/**
+ * A measured run exited with a status other than 0 and the profile was
+ * asked to stop then (`stopOnFailure`); `exitCode` is the run's.
+ *
+ * @example Usage
+ * ```ts
+ * import { RunFailedError } from "./profiler.ts";
+ * console.log(new RunFailedError("run 1 of 'false' exited with code 1", { exitCode: 1 }).name);
+ * ```
+ */
+export class RunFailedError extends ProfilerError {
+  /**
+   * @param message What failed.
+   * @param options `exitCode`: the run's status.
+   */
+  constructor(message: string, options: ErrorOptions & { exitCode?: number } = {}) {
+    super(message, options);
+    this.name = "RunFailedError";
+  }
+}
+
 /** A command ready to run. */
 interface PreparedCommand {
   command: string[];
   name?: string;
+  parameters?: Record<string, string>;
   executable: string;
   runs: RunResult[];
   measuredMs: number;
@@ -305,11 +343,11 @@ export class JouleProfiler {
     validateRunSettings(config);
     let pattern: TokenPattern | undefined;
     let iterations = 1;
-    const commands: PreparedCommand[] = config.commands.map(({ command, name }) => {
+    const commands: PreparedCommand[] = config.commands.map(({ command, name, parameters }) => {
       const valid = validateProfileConfig({ ...config, command });
       pattern = valid.pattern;
       iterations = valid.iterations;
-      return { command, name, executable: valid.executable, runs: [], measuredMs: 0 };
+      return { command, name, parameters, executable: valid.executable, runs: [], measuredMs: 0 };
     });
     const logger = config.logger ?? new Logger();
     const sink = config.stdout === "stderr"
@@ -349,9 +387,14 @@ export class JouleProfiler {
           runAs: config.runAs,
           phaseChannel: config.phaseChannel,
           sampleIntervalMs: config.sampleIntervalMs,
+          initTimeoutMs: config.initTimeoutSeconds === undefined
+            ? undefined
+            : config.initTimeoutSeconds * 1000,
         });
         // The program's share of measured energy, from the process and system sources' metrics.
         attributeEnergy(run, idle);
+        // IPC, average power, energy per instruction, energy-delay product: from the metrics above.
+        addDerivedMetrics(run);
         return run;
       } finally {
         if (config.cleanup !== undefined) {
@@ -383,6 +426,16 @@ export class JouleProfiler {
           const run = await runOnce(entry, round, `run ${round + 1}${of}`);
           entry.runs.push(run);
           entry.measuredMs += run.durationMs;
+          if (run.exitCode !== 0 && !relay.interrupted && config.stopOnFailure) {
+            const how = run.signal
+              ? `was killed by ${run.signal}`
+              : `exited with code ${run.exitCode}`;
+            throw new RunFailedError(
+              `run ${round + 1} of '${entry.name ?? entry.command.join(" ")}' ${how}: profile ` +
+                `stopped, no results (--ignore-failure keeps runs that fail, with their exit codes)`,
+              { exitCode: run.exitCode },
+            );
+          }
           if (run.exitCode !== 0 && minRuns > 1) {
             const how = run.signal
               ? `was killed by ${run.signal}`
@@ -394,7 +447,8 @@ export class JouleProfiler {
       }
     } catch (error) {
       // Interrupted before a run could start: keep the completed ones.
-      const interruptedBetweenRuns = error instanceof ProfilerError && error.exitCode === 130;
+      const interruptedBetweenRuns = error instanceof ProfilerError && error.exitCode === 130 &&
+        !(error instanceof RunFailedError);
       if (!interruptedBetweenRuns || commands.every((entry) => entry.runs.length === 0)) {
         throw error;
       }
@@ -413,6 +467,7 @@ export class JouleProfiler {
         runs: entry.runs,
       };
       if (entry.name !== undefined) result.name = entry.name;
+      if (entry.parameters !== undefined) result.parameters = { ...entry.parameters };
       if (warmup > 0) result.warmupRuns = warmup;
       if (idle !== undefined) result.idle = idle;
       return result;

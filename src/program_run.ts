@@ -46,6 +46,8 @@ export interface ProgramRunOptions {
   executable: string;
   /** Arguments after the program name. */
   args: string[];
+  /** Refuse the run when a source takes longer than this to initialise, ms. */
+  initTimeoutMs?: number;
   /** Compiled token pattern. */
   pattern: TokenPattern;
   /** The sources to read. */
@@ -131,7 +133,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   let initialized = false;
   try {
     relay.target = program;
-    await orchestrator.init(program.pid);
+    await orchestrator.init(program.pid, options.initTimeoutMs);
     initialized = true;
     if (relay.interrupted) {
       throw new ProfilerError(`interrupted by ${relay.received} before the program started`, {

@@ -46,6 +46,13 @@ export async function main(args: string[]): Promise<number> {
         writeAll(helpText(parsed.command, defaultHelpWidth()));
         return 0;
     }
+    if (
+      parsed.global.config !== undefined || parsed.global.define !== undefined ||
+      parsed.global.outputFormat !== undefined
+    ) {
+      // --config, -D and --output-format: loaded only when used (the TOML parser is not free).
+      await (await import("./config_file.ts")).applySettings(parsed);
+    }
     const global = parsed.global as unknown as GlobalFlags;
     switch (parsed.command) {
       case "profile": {

@@ -42,6 +42,11 @@ export interface SourceFlags {
   /** `--no-system` sets `false`: no machine-wide CPU and network metrics (on by default). */
   system?: boolean;
   /**
+   * `--sources rapl,perf,…`: exactly these sources (plus those the
+   * shorthand flags add); see {@linkcode selectSources}.
+   */
+  sources?: string[];
+  /**
    * `false` on a task of a distributed job that leaves the machine-wide
    * sources (RAPL, GPUs) to its node leader: they are not even opened.
    */
@@ -78,21 +83,22 @@ export async function buildSources(
   logger: Logger,
   purpose: SourcePurpose,
 ): Promise<Source[]> {
+  const selection = selectSources(flags);
   // Explicitly requested sources first: if one cannot work, nothing else is said.
   // Their modules load only when asked for: start-up is part of every run's cost.
-  const perf = flags.perf || flags.perfEvents !== undefined
+  const perf = selection.perf
     ? await buildPerfEventSource(flags.perfEvents, logger, purpose)
     : undefined;
   const machineWide = flags.machineWide ?? true;
-  const nvml = machineWide && (flags.gpu || flags.gpus !== undefined)
-    ? await openNvml(flags, logger, purpose)
-    : undefined;
+  const nvml = machineWide && selection.nvml ? await openNvml(flags, logger, purpose) : undefined;
   const sources: Source[] = [];
-  const rapl = machineWide ? setupRaplSource(flags, logger, purpose) : undefined;
+  const rapl = machineWide && selection.rapl !== false
+    ? setupRaplSource(flags, logger, purpose, selection.rapl === "explicit")
+    : undefined;
   if (rapl !== undefined) sources.push(rapl);
   if (nvml !== undefined) sources.push(nvml);
   if (perf !== undefined) sources.push(perf);
-  if (flags.process !== false) {
+  if (selection.process) {
     sources.push(
       new ProcessSource({
         debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
@@ -100,10 +106,15 @@ export async function buildSources(
     );
   }
   // Machine-wide like RAPL: a task that is not its node's leader leaves it to the leader.
-  if (flags.system !== false && machineWide) {
+  if (selection.system && machineWide) {
     try {
       sources.push(new SystemSource());
     } catch (error) {
+      if (flags.sources !== undefined) {
+        throw new SourceError("system", error instanceof Error ? error.message : String(error), {
+          cause: error,
+        });
+      }
       logger.warn(
         `no machine-wide CPU and network metrics, continuing without them (${
           error instanceof Error ? error.message : error
@@ -129,11 +140,72 @@ export async function buildSources(
  * ```
  */
 export function machineWideSourceKinds(flags: SourceFlags): string[] {
+  const selection = selectSources(flags);
   return [
-    "RAPL",
-    ...(flags.gpu || flags.gpus !== undefined ? ["NVML"] : []),
-    ...(flags.system !== false ? ["system"] : []),
+    ...(selection.rapl !== false ? ["RAPL"] : []),
+    ...(selection.nvml ? ["NVML"] : []),
+    ...(selection.system ? ["system"] : []),
   ];
+}
+
+/** Which sources a command uses (see {@linkcode selectSources}). */
+export interface SourceSelection {
+  /** RAPL: `"explicit"` (listed: an error when unusable), `"default"` (a warning), or off. */
+  rapl: "explicit" | "default" | false;
+  /** NVIDIA GPUs through NVML. */
+  nvml: boolean;
+  /** perf_event counters of the program. */
+  perf: boolean;
+  /** The program's process-tree metrics. */
+  process: boolean;
+  /** Machine-wide CPU and network metrics. */
+  system: boolean;
+}
+
+/**
+ * The sources the flags select. Without `--sources`: RAPL, process and
+ * system (each can be turned off: `--no-process`, `--no-system`), plus perf
+ * with `--perf`/`--perf-events` and NVML with `--gpu`/`--gpus`. With
+ * `--sources`: exactly the listed ones, plus those `--perf`,
+ * `--perf-events`, `--gpu` and `--gpus` add; a listed source that cannot
+ * work is then an error, and listing one that `--no-process` or
+ * `--no-system` turns off is a usage error.
+ *
+ * @param flags The parsed flags.
+ * @returns The selection.
+ * @throws {UsageError} When `--sources` and a `--no-…` flag contradict each other.
+ *
+ * @example Usage
+ * ```ts
+ * import { selectSources } from "./sources.ts";
+ * console.log(selectSources({ verbose: 0, sources: ["perf"] }).rapl); // false
+ * ```
+ */
+export function selectSources(flags: SourceFlags): SourceSelection {
+  const perf = flags.perf === true || flags.perfEvents !== undefined;
+  const nvml = flags.gpu === true || flags.gpus !== undefined;
+  const list = flags.sources;
+  if (list === undefined) {
+    return {
+      rapl: "default",
+      nvml,
+      perf,
+      process: flags.process !== false,
+      system: flags.system !== false,
+    };
+  }
+  for (const name of ["process", "system"] as const) {
+    if (list.includes(name) && flags[name] === false) {
+      throw new UsageError(`--sources lists ${name} but --no-${name} turns it off: drop one`);
+    }
+  }
+  return {
+    rapl: list.includes("rapl") ? "explicit" : false,
+    nvml: nvml || list.includes("nvml"),
+    perf: perf || list.includes("perf"),
+    process: list.includes("process"),
+    system: list.includes("system"),
+  };
 }
 
 /**
@@ -173,6 +245,7 @@ function setupRaplSource(
   flags: SourceFlags,
   logger: Logger,
   purpose: SourcePurpose,
+  explicit = false,
 ): Source | undefined {
   let setup;
   try {
@@ -198,6 +271,12 @@ function setupRaplSource(
     return setup.source;
   }
   const why = setup.reasons.map(({ backend, reason }) => `${backend}: ${reason}`).join("; ");
+  if (explicit) {
+    throw new SourceError(
+      "RAPL",
+      `not available on this machine (${why}); 'joule-profiler doctor' says how to fix it`,
+    );
+  }
   logger.warn(
     `no RAPL energy on this machine, continuing without it (${why}); ` +
       `'joule-profiler doctor' says how to fix it; without measured energy, ` +
@@ -261,4 +340,4 @@ async function openNvml(
   return source;
 }
 
-export { parseGpuList } from "./option_values.ts";
+export { parseGpuList, parseSourceList, SOURCE_NAMES } from "./option_values.ts";

@@ -18,7 +18,9 @@ import {
 import type { Comparison } from "../../stats/comparison.ts";
 import { type InvokingUser, invokingUser } from "../../process/invoking_user.ts";
 import type { ProfileResult } from "../../result.ts";
+import { missingDerivedMetrics } from "../../derived_metrics.ts";
 import { splitShellWords } from "../shell_words.ts";
+import { expandParameterScan, type ScanFlags } from "../parameter_scan.ts";
 import { buildSources, machineWideSourceKinds } from "../sources.ts";
 import { TaskContext } from "../../cluster/task_context.ts";
 import { type OutputTarget, prepareProfileOutput } from "../output_target.ts";
@@ -33,7 +35,7 @@ import {
 } from "./profile_exports.ts";
 
 /** `profile` flags. */
-export interface ProfileFlags extends ExportFlags {
+export interface ProfileFlags extends ExportFlags, ScanFlags {
   tokenPattern: string;
   stdoutFile?: string;
   iterations: number;
@@ -53,6 +55,8 @@ export interface ProfileFlags extends ExportFlags {
   timeline?: string;
   samplesCsv?: string;
   nodeLeader?: number;
+  ignoreFailure?: boolean;
+  initTimeout?: number;
 }
 
 /** Sampling interval used when `--timeline` or `--samples-csv` comes without `--sample-interval`. */
@@ -254,7 +258,8 @@ export async function profileCommand(
   positional: string[],
 ): Promise<number> {
   const logger = new Logger(verbosityOf(global));
-  const commands = profiledCommands(flags, positional);
+  // A parameter scan: each value set is a command of its own, `{VAR}` replaced.
+  const commands = expandParameterScan(profiledCommands(flags, positional), flags);
   const settings = {
     warmup: flags.warmup,
     minRuns: flags.minRuns,
@@ -330,6 +335,9 @@ export async function profileCommand(
       runAs,
       phaseChannel: flags.phaseChannel,
       sampleIntervalMs,
+      // As hyperfine: a failing run stops a comparison unless --ignore-failure keeps it.
+      stopOnFailure: commands.length > 1 && !flags.ignoreFailure,
+      initTimeoutSeconds: flags.initTimeout,
     });
     if (results.every((result) => result.runs.length === 0)) {
       throw new ProfilerError("interrupted before any run completed; no results", {
@@ -337,6 +345,9 @@ export async function profileCommand(
       });
     }
     for (const result of results) task.record(result);
+    for (const { name, reason } of missingDerivedMetrics(results)) {
+      logger.notice(`${name} not derived: ${reason}`);
+    }
     const formatting = performance.now();
     await applyCarbon(exports, results);
     let comparisons: Comparison[] = [];
@@ -376,6 +387,7 @@ export async function profileCommand(
       `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
         `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
     );
+    if (flags.ignoreFailure) return 0;
     return results.find((result) => result.exitCode !== 0)?.exitCode ?? 0;
   } catch (error) {
     if (target.destination !== "stdout") target.destination.discard();
