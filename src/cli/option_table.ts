@@ -39,6 +39,7 @@ import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/event_catalog.ts";
 import {
   nonNegativeInteger,
   nonNegativeSeconds,
+  parseAmdGpuList,
   parseDefine,
   parseGpuList,
   parseSourceList,
@@ -279,14 +280,21 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     long: "gpu",
-    description: "measure the energy of every NVIDIA GPU (NVML)",
+    description: "measure the energy of every NVIDIA (NVML) and AMD (AMD SMI) GPU found",
     scope: "global",
   },
   {
     long: "gpus",
     value: "indices",
-    description: "measure these NVIDIA GPUs only, e.g. 0,2 (implies --gpu)",
+    description: "measure these NVIDIA GPUs only, e.g. 0,2 (NVML)",
     parse: parseGpuList,
+    scope: "global",
+  },
+  {
+    long: "amd-gpus",
+    value: "indices",
+    description: "measure these AMD GPUs only, in amd-smi's order, e.g. 0,1 (AMD SMI)",
+    parse: parseAmdGpuList,
     scope: "global",
   },
   {
@@ -306,9 +314,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     long: "sources",
     value: "list",
-    description: "use exactly these sources, comma-separated: rapl, nvml, perf, process, system " +
-      "(default rapl,process,system; --perf, --perf-events, --gpu and --gpus add theirs; a listed " +
-      "source that cannot work is an error)",
+    description: "use exactly these sources, comma-separated: rapl, nvml, amdsmi, perf, process, " +
+      "system (default rapl,process,system; --perf, --perf-events, --gpu, --gpus and --amd-gpus " +
+      "add theirs; a listed source that cannot work is an error)",
     parse: parseSourceList,
     scope: "global",
   },
