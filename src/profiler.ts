@@ -236,6 +236,8 @@ export function validateRunSettings(
  */
 export class RunFailedError extends ProfilerError {
   /**
+   * Creates the error.
+   *
    * @param message What failed.
    * @param options `exitCode`: the run's status.
    */
