@@ -14,7 +14,7 @@
  * an energy say which (`details.of`) and how that energy was obtained
  * (`details.energy_method`: `measured`, `attributed` or `estimated`). Per
  * energy label there is one figure: `ENERGY_PER_INSTRUCTION` from measured
- * energy, `ENERGY_PER_INSTRUCTION_ATTRIBUTED` from the program's attributed
+ * energy, `ATTRIBUTED_ENERGY_PER_INSTRUCTION` from the program's attributed
  * share, and so on. A derived metric whose inputs are missing is absent;
  * {@linkcode missingDerivedMetrics} says why.
  *
@@ -38,9 +38,12 @@ const PERF_SOURCE = "perf_event";
 /** Suffix of a domain's average power: `PACKAGE-0` → `PACKAGE-0_AVERAGE_POWER`. */
 export const AVERAGE_POWER_SUFFIX = "_AVERAGE_POWER";
 
-/** `ENERGY_PER_INSTRUCTION` for measured energy, `…_ATTRIBUTED` for attributed, … */
+/**
+ * `ENERGY_PER_INSTRUCTION` for measured energy, `ATTRIBUTED_ENERGY_PER_INSTRUCTION`
+ * for attributed, … (a prefix: names ending in `_ATTRIBUTED` are attributed energies).
+ */
 function labelled(name: string, method: string): string {
-  return method === "measured" ? name : `${name}_${method.toUpperCase()}`;
+  return method === "measured" ? name : `${method.toUpperCase()}_${name}`;
 }
 
 function round(value: number, digits = 6): number {

@@ -107,7 +107,7 @@ Deno.test("energy per instruction, average power per domain and EDP say which en
   assert.equal(epi.unit, "nJ/instruction");
   assert.equal(epi.details?.energy_method, "measured");
   assert.equal(epi.details?.of, "(PACKAGE-0)/INSTRUCTIONS");
-  assert.equal(find(metrics, "ENERGY_PER_INSTRUCTION_ATTRIBUTED").value, 2);
+  assert.equal(find(metrics, "ATTRIBUTED_ENERGY_PER_INSTRUCTION").value, 2);
   // 30 J over 2 s: 15 W; the core's 20 J: 10 W; each beside its energy, same source.
   const power = find(metrics, "PACKAGE-0_AVERAGE_POWER");
   assert.deepEqual([power.value, power.unit, power.source], [15, "W", "RAPL (Powercap)"]);
@@ -124,7 +124,7 @@ Deno.test("energy per instruction, average power per domain and EDP say which en
   // 30 J × 2 s.
   const edp = find(metrics, "ENERGY_DELAY_PRODUCT");
   assert.deepEqual([edp.value, edp.unit, edp.details?.method], [60, "J·s", "derived"]);
-  assert.equal(find(metrics, "ENERGY_DELAY_PRODUCT_ATTRIBUTED").value, 12);
+  assert.equal(find(metrics, "ATTRIBUTED_ENERGY_DELAY_PRODUCT").value, 12);
   // The energies themselves keep their own labels.
   assert.equal(find(metrics, "PACKAGE-0").details?.method, "measured");
   // Running again (after a merge, say) replaces rather than duplicates.
