@@ -178,9 +178,12 @@ export interface MissingDerivedMetric {
  * The counter-based derived metrics (`IPC`, `ENERGY_PER_INSTRUCTION`) that
  * are absent although the `perf_event` source counted: which input was
  * missing. Nothing is reported when no `perf_event` metric exists (the
- * counters were not asked for).
+ * counters were not asked for), nor, with `asked`, for a metric whose
+ * counters were not among the events asked for.
  *
  * @param results Profile results.
+ * @param asked The perf events asked for, by metric name (`CPU_CYCLES`);
+ *   default: report whatever is missing.
  * @returns One entry per absent metric.
  *
  * @example Usage
@@ -199,7 +202,9 @@ export interface MissingDerivedMetric {
  */
 export function missingDerivedMetrics(
   results: readonly ProfileResult[],
+  asked?: readonly string[],
 ): MissingDerivedMetric[] {
+  const wanted = (name: string) => asked === undefined || asked.includes(name);
   const counted = new Set<string>();
   let perf = false;
   let energy = false;
@@ -223,7 +228,10 @@ export function missingDerivedMetrics(
     `perf_event counted no ${names.join(" and no ")} (add them with --perf-events; hardware ` +
     `events need a PMU, which most virtual machines lack)`;
   const missing: MissingDerivedMetric[] = [];
-  if (lacking.length > 0) missing.push({ name: "IPC", reason: why(lacking) });
+  if (lacking.length > 0 && wanted("INSTRUCTIONS") && wanted("CPU_CYCLES")) {
+    missing.push({ name: "IPC", reason: why(lacking) });
+  }
+  if (!wanted("INSTRUCTIONS")) return missing;
   if (!counted.has("INSTRUCTIONS")) {
     missing.push({
       name: "ENERGY_PER_INSTRUCTION",

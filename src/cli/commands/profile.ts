@@ -19,6 +19,10 @@ import type { Comparison } from "../../stats/comparison.ts";
 import { type InvokingUser, invokingUser } from "../../process/invoking_user.ts";
 import type { ProfileResult } from "../../result.ts";
 import { missingDerivedMetrics } from "../../derived_metrics.ts";
+import {
+  DEFAULT_PERF_EVENTS,
+  parsePerfEventList,
+} from "../../../sources/perf_event/event_catalog.ts";
 import { splitShellWords } from "../shell_words.ts";
 import { expandParameterScan, type ScanFlags } from "../parameter_scan.ts";
 import { buildSources, machineWideSourceKinds } from "../sources.ts";
@@ -345,8 +349,13 @@ export async function profileCommand(
       });
     }
     for (const result of results) task.record(result);
-    for (const { name, reason } of missingDerivedMetrics(results)) {
-      logger.notice(`${name} not derived: ${reason}`);
+    if (global.perf || global.perfEvents !== undefined || global.sources?.includes("perf")) {
+      // Only for counters asked for: `--perf-events task-clock` wants no IPC.
+      const asked = parsePerfEventList(global.perfEvents ?? DEFAULT_PERF_EVENTS.join(","))
+        .map((event) => event.name);
+      for (const { name, reason } of missingDerivedMetrics(results, asked)) {
+        logger.notice(`${name} not derived: ${reason}`);
+      }
     }
     const formatting = performance.now();
     await applyCarbon(exports, results);
