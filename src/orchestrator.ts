@@ -102,35 +102,45 @@ export class SourceOrchestrator {
    */
   async init(pid: number, timeoutMs?: number): Promise<void> {
     this.#sampled = this.#sources.flatMap((source, i) => source.sample === undefined ? [] : [i]);
-    const pending = new Set(this.#sources.map((source) => source.name));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const all = Promise.all(this.#sources.map(async (source) => {
+    const done = new Set<Source>();
+    const inits = this.#sources.map(async (source) => {
       try {
         await source.init?.(pid);
-        pending.delete(source.name);
+        done.add(source);
       } catch (error) {
         throw asSourceError(source, error);
       }
-    }));
+    });
+    const all = Promise.all(inits);
     if (timeoutMs === undefined) return void await all;
     // A timer is fine here: the program is held, and this bound is a refusal, not a measurement.
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const slow = [...pending];
-        reject(
-          new SourceError(
-            slow.join(", "),
-            `not initialised after ${timeoutMs / 1000} s (--init-timeout): run refused`,
-          ),
-        );
-      }, timeoutMs);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), timeoutMs);
     });
-    all.catch(() => {}); // Settled later by a slow source: nothing waits for it then.
+    all.catch(() => {}); // A failure after the refusal has nobody left to tell.
     try {
-      await Promise.race([all, late]);
+      if (await Promise.race([all, late]) !== "late") return;
     } finally {
       clearTimeout(timer);
     }
+    const slow = this.#sources.filter((source) => !done.has(source));
+    // Release what the run took: now for the sources that are ready, when ready for the others.
+    const release = async (source: Source) => {
+      try {
+        await source.join?.();
+      } catch (error) {
+        this.#warn(`${source.name}: releasing after the refused run failed: ${error}`);
+      }
+    };
+    this.#sources.forEach((source, i) => {
+      if (!done.has(source)) inits[i]!.then(() => release(source), () => {});
+    });
+    await Promise.all([...done].map(release));
+    throw new SourceError(
+      slow.map((source) => source.name).join(", "),
+      `not initialised after ${timeoutMs / 1000} s (--init-timeout): run refused`,
+    );
   }
 
   /**

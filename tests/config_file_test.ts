@@ -71,6 +71,9 @@ events = ["cycles", "task-clock"]
 [nvml]
 gpus = [0, 2]
 
+[amdsmi]
+gpus = [1]
+
 [process]
 enabled = false
 `);
@@ -80,6 +83,7 @@ enabled = false
   assert.deepEqual(parsed.global.sources, ["rapl", "perf"]);
   assert.equal(parsed.global.perfEvents, "cycles,task-clock");
   assert.deepEqual(parsed.global.gpus, [0, 2]);
+  assert.deepEqual(parsed.global.amdGpus, [1]);
   assert.equal(parsed.global.process, false);
   assert.equal(parsed.global.verbose, 1);
   assert.deepEqual(parsed.options.parameterList, [{ name: "N", values: ["1", "2"] }]);
@@ -314,6 +318,8 @@ Deno.test("CLI: a config file sets the run; flags and -D win; bad input exits 2 
 class SlowSource implements Source<number> {
   readonly name: string;
   readonly #delayMs: number;
+  /** `join()` calls: what the run took is released, also after a refusal. */
+  joins = 0;
   constructor(name: string, delayMs: number) {
     this.name = name;
     this.#delayMs = delayMs;
@@ -322,6 +328,9 @@ class SlowSource implements Source<number> {
     return new Promise((resolve) => setTimeout(resolve, this.#delayMs));
   }
   measure(): void {}
+  join(): void {
+    this.joins++;
+  }
   retrieve(): number {
     return 0;
   }
@@ -335,9 +344,9 @@ class SlowSource implements Source<number> {
 
 Deno.test("--init-timeout refuses the run, naming the slow source; the held program never runs", async () => {
   const cwd = await Deno.makeTempDir();
-  const profiler = new JouleProfiler()
-    .addSource(new SlowSource("quick", 1))
-    .addSource(new SlowSource("sluggish", 1500));
+  const quick = new SlowSource("quick", 1);
+  const sluggish = new SlowSource("sluggish", 1500);
+  const profiler = new JouleProfiler().addSource(quick).addSource(sluggish);
   const started = performance.now();
   await assert.rejects(
     () =>
@@ -352,6 +361,7 @@ Deno.test("--init-timeout refuses the run, naming the slow source; the held prog
       /sluggish: not initialised after 0\.2 s \(--init-timeout\): run refused/.test(error.message),
   );
   assert.ok(performance.now() - started < 1400, "refused at the timeout, not after the source");
+  assert.deepEqual([quick.joins, sluggish.joins], [1, 0], "the ready source released at once");
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.deepEqual(await listDir(cwd), [], "the program never started");
   // Within the limit, the run goes on.
@@ -361,8 +371,9 @@ Deno.test("--init-timeout refuses the run, naming the slow source; the held prog
     handleSignals: false,
   });
   assert.equal(fine.runs.length, 1);
-  // Let the slow source's timer end inside this test.
+  // The slow source is released once its init is over (its timer ends inside this test).
   await new Promise((resolve) => setTimeout(resolve, 1300));
+  assert.equal(sluggish.joins, 1);
 });
 
 Deno.test("CLI: --init-timeout takes seconds > 0", async () => {

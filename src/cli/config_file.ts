@@ -26,8 +26,11 @@
  * events = ["cycles", "instructions"]                # --perf-events
  *
  * [nvml]
- * enabled = true                                     # --gpu
+ * enabled = true                                     # --gpu (any vendor's GPUs)
  * gpus = [0, 2]                                      # --gpus
+ *
+ * [amdsmi]
+ * gpus = [0, 1]                                      # --amd-gpus
  *
  * [process]
  * enabled = false                                    # --no-process
@@ -66,13 +69,14 @@ const ENVIRONMENT: Record<string, string> = {
 const NOT_IN_FILE = new Set(["version", "help", "config", "define"]);
 
 /** Flags whose value is a comma-separated list: a TOML array is joined with commas. */
-const COMMA_LISTS = new Set(["sockets", "gpus", "sources", "perf-events"]);
+const COMMA_LISTS = new Set(["sockets", "gpus", "amd-gpus", "sources", "perf-events"]);
 
 /** Per-source tables: key → the flag it sets. */
 const SOURCE_TABLES: Record<string, Record<string, string>> = {
   rapl: { path: "rapl-path", backend: "rapl-backend", sockets: "sockets", polling: "rapl-polling" },
   perf: { enabled: "perf", events: "perf-events" },
   nvml: { enabled: "gpu", gpus: "gpus" },
+  amdsmi: { gpus: "amd-gpus" },
   process: { enabled: "process" },
   system: { enabled: "system" },
 };

@@ -331,8 +331,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: "config",
     value: "file",
     description: "read global and profile options and per-source tables ([rapl], [perf], " +
-      "[nvml], [process], [system]) from this TOML file; flags, -D and environment variables " +
-      "take precedence over it",
+      "[nvml], [amdsmi], [process], [system]) from this TOML file; flags, -D and environment " +
+      "variables take precedence over it",
     scope: "global",
     complete: "file",
   },
