@@ -50,6 +50,8 @@ export type ParsedCommandLine =
      * `profile:iterations`): what a config file must not override.
      */
     given: Set<string>;
+    /** Warnings about values that are valid but probably not what was meant. */
+    warnings: string[];
   }
   | {
     /** Print a help text and exit 0. */
@@ -82,11 +84,12 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
   const options: OptionValues = {};
   const operands: string[] = [];
   const given: OptionSpec[] = [];
+  const warnings: string[] = [];
   let command: CommandName | undefined;
   let flagsEnded = false;
   let i = 0;
 
-  const store = (option: OptionSpec, text?: string | string[]): void => {
+  const store = (option: OptionSpec, written: string, text?: string | string[]): void => {
     for (const other of given) {
       if (option.conflicts?.includes(other.long) && other !== option) {
         throw new UsageError(
@@ -116,6 +119,8 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
         );
       }
       const value = option.parse === undefined ? text : option.parse(text);
+      const warning = option.warn?.(text, written);
+      if (warning !== undefined) warnings.push(warning);
       if (option.repeatable) {
         target[key] = [...((target[key] as unknown[] | undefined) ?? []), value];
       } else {
@@ -141,7 +146,8 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
   while (i < args.length) {
     const arg = args[i++]!;
     if (!flagsEnded && arg === "--") {
-      flagsEnded = true;
+      // Before the command there is nothing for it to protect: the command's flags still follow.
+      if (command !== undefined) flagsEnded = true;
       continue;
     }
     if (!flagsEnded && arg.startsWith("-") && arg !== "-") {
@@ -154,16 +160,16 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
         if (option.action !== undefined) return finish(option, command);
         if (option.value === undefined) {
           if (equals >= 0) throw new UsageError(`option '--${name}' does not take a value`);
-          store(option);
+          store(option, `--${name}`);
         } else if ((option.arity ?? 1) > 1) {
           if (equals >= 0) {
             throw new UsageError(
               `option '${termOf(option)}' takes ${option.arity} separate values, not '='`,
             );
           }
-          store(option, valuesAfter(option, option.arity!));
+          store(option, `--${name}`, valuesAfter(option, option.arity!));
         } else {
-          store(option, equals >= 0 ? arg.slice(equals + 1) : valueAfter(option));
+          store(option, `--${name}`, equals >= 0 ? arg.slice(equals + 1) : valueAfter(option));
         }
         continue;
       }
@@ -173,11 +179,11 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
         if (option === undefined) throw unknownOption(`-${letter}`, command);
         if (option.action !== undefined) return finish(option, command);
         if (option.value === undefined) {
-          store(option);
+          store(option, `-${letter}`);
           continue;
         }
         const rest = arg.slice(j + 1);
-        store(option, rest !== "" ? rest : valueAfter(option));
+        store(option, `-${letter}`, rest !== "" ? rest : valueAfter(option));
         break;
       }
       continue;
@@ -211,10 +217,22 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
   if (spec.operands?.required && operands.length === 0) {
     throw new UsageError(`missing required argument '${spec.operands.name}'`);
   }
+  if (spec.operands !== undefined && !spec.operands.variadic && operands.length > 1) {
+    throw new UsageError(
+      `${command} takes one ${spec.operands.name}, got '${operands.join(" ")}'`,
+    );
+  }
+  const choices = spec.operands?.choices;
+  const invalid = operands.find((operand) => choices !== undefined && !choices.includes(operand));
+  if (invalid !== undefined) {
+    throw new UsageError(
+      `${command}: unknown ${spec.operands!.name} '${invalid}' (choices: ${choices!.join(", ")})`,
+    );
+  }
   applyDefaults("global", global);
   applyDefaults(command, options);
   const explicit = new Set(given.map((option) => `${option.scope}:${optionKey(option)}`));
-  return { action: "run", command, global, options, operands, given: explicit };
+  return { action: "run", command, global, options, operands, given: explicit, warnings };
 }
 
 function finish(option: OptionSpec, command: CommandName | undefined): ParsedCommandLine {
@@ -222,7 +240,7 @@ function finish(option: OptionSpec, command: CommandName | undefined): ParsedCom
 }
 
 function helpFor(name: string | undefined): ParsedCommandLine {
-  if (name === undefined) return { action: "help" };
+  if (name === undefined || name === "help") return { action: "help" };
   const command = commandNamed(name)?.name;
   if (command === undefined) throw unknownCommand(name);
   return { action: "help", command };
