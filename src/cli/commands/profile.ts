@@ -58,6 +58,10 @@ export interface ProfileFlags extends ExportFlags, ScanFlags {
   sampleInterval?: number;
   timeline?: string;
   samplesCsv?: string;
+  /** `--energy-model FILE`. */
+  energyModel?: string;
+  /** `--tdp WATTS`. */
+  tdp?: number;
   nodeLeader?: number;
   ignoreFailure?: boolean;
   initTimeout?: number;
@@ -315,6 +319,10 @@ export async function profileCommand(
       logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
     }
     programStdout = openProgramStdout(flags, target, runAs);
+    // Model files are read and checked before the sources open and the program runs.
+    const estimators = flags.energyModel !== undefined || flags.tdp !== undefined
+      ? await (await import("../estimators.ts")).buildEstimators(flags, logger)
+      : undefined;
     const sources = task.selectSources(
       await buildSources({ ...global, ...flags, machineWide: task.nodeLeader }, logger, "profile"),
     );
@@ -339,6 +347,7 @@ export async function profileCommand(
       runAs,
       phaseChannel: flags.phaseChannel,
       sampleIntervalMs,
+      estimators,
       // As hyperfine: a failing run stops a comparison unless --ignore-failure keeps it.
       stopOnFailure: commands.length > 1 && !flags.ignoreFailure,
       initTimeoutSeconds: flags.initTimeout,
