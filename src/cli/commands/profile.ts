@@ -48,6 +48,9 @@ export interface ProfileFlags extends ExportFlags, ScanFlags {
   minTime?: number;
   prepare?: string;
   cleanup?: string;
+  killAfter: number;
+  killDescendants?: boolean;
+  keepDescendants?: boolean;
   idle?: number;
   command?: string[];
   commandName?: string[];
@@ -268,11 +271,20 @@ export async function profileCommand(
   const logger = new Logger(verbosityOf(global));
   // A parameter scan: each value set is a command of its own, `{VAR}` replaced.
   const commands = expandParameterScan(profiledCommands(flags, positional), flags);
+  if (flags.killDescendants && flags.keepDescendants) {
+    throw new UsageError("--kill-descendants and --keep-descendants contradict each other");
+  }
   const settings = {
     warmup: flags.warmup,
     minRuns: flags.minRuns,
     minTimeSeconds: flags.minTime,
     idleSeconds: flags.idle,
+    killAfterSeconds: flags.killAfter,
+    descendants: flags.killDescendants
+      ? "end-with-program" as const
+      : flags.keepDescendants
+      ? "keep" as const
+      : undefined,
   };
   validateRunSettings(settings);
   let sampleIntervalMs = flags.sampleInterval;
