@@ -5,9 +5,9 @@
  * @module
  */
 
-import { ProfilerError, UsageError } from "../../errors.ts";
+import { EXIT_PROFILER_FAILURE, ProfilerError, UsageError } from "../../errors.ts";
 import { Logger } from "../../logger.ts";
-import { ResultFile } from "../../output/result_file.ts";
+import { openStreamFile, refuseSharedDestinations, ResultFile } from "../../output/result_file.ts";
 import { WriterSink } from "../../process/byte_sink.ts";
 import {
   JouleProfiler,
@@ -66,6 +66,7 @@ export interface ProfileFlags extends ExportFlags, ScanFlags {
   /** `--tdp WATTS`. */
   tdp?: number;
   nodeLeader?: number;
+  maxPhases?: number;
   ignoreFailure?: boolean;
   initTimeout?: number;
 }
@@ -201,18 +202,20 @@ function openProgramStdout(
   flags: ProfileFlags,
   target: OutputTarget,
   owner: InvokingUser | undefined,
+  logger: Logger,
 ): WriterSink {
   if (flags.stdoutFile !== undefined) {
-    let file: Deno.FsFile;
-    try {
-      file = Deno.openSync(flags.stdoutFile, { write: true, create: true, truncate: true });
-    } catch (error) {
-      throw new UsageError(
-        `cannot write --stdout-file '${flags.stdoutFile}': ${(error as Error).message}`,
+    const file = openStreamFile(flags.stdoutFile, {
+      owner,
+      label: `--stdout-file '${flags.stdoutFile}'`,
+    });
+    // A full disk stops the copy, not the measurement: the results are still written.
+    return new WriterSink(file, () => file.close(), (error) => {
+      logger.warn(
+        `cannot write the program's stdout to '${file.path}': ${error.message}; ` +
+          "stopped copying it (the program and the measurement go on)",
       );
-    }
-    if (owner !== undefined) Deno.chownSync(flags.stdoutFile, owner.uid, owner.gid);
-    return new WriterSink(file, () => file.close());
+    });
   }
   if (target.destination === "stdout" && target.format !== "terminal") {
     return new WriterSink(Deno.stderr);
@@ -299,11 +302,25 @@ export async function profileCommand(
     logger.info(`sampling every ${sampleIntervalMs} ms (the default; set --sample-interval)`);
   }
   for (const { command } of commands) {
-    validateProfileConfig({ command, tokenPattern: flags.tokenPattern, sampleIntervalMs });
+    validateProfileConfig({
+      command,
+      tokenPattern: flags.tokenPattern,
+      sampleIntervalMs,
+      maxPhases: flags.maxPhases,
+    });
   }
   // Under srun/mpirun: one reader of the node's machine-wide sources, and a file per task.
   const task = TaskContext.detect({ nodeLeader: flags.nodeLeader });
   taskFileNames(task, global, flags);
+  // Two outputs on one file would overwrite each other: refused before anything is written.
+  refuseSharedDestinations([
+    { option: "-o", path: global.outputFile ?? "-" },
+    { option: "--stdout-file", path: flags.stdoutFile ?? "-" },
+    { option: "--export-markdown", path: flags.exportMarkdown ?? "-" },
+    { option: "--timeline", path: flags.timeline ?? "-" },
+    { option: "--samples-csv", path: flags.samplesCsv ?? "-" },
+    { option: "--openmetrics", path: flags.openmetrics ?? "-" },
+  ].filter((output) => output.path !== "-"));
   const target = prepareProfileOutput(
     global,
     undefined,
@@ -330,7 +347,7 @@ export async function profileCommand(
     if (runAs !== undefined) {
       logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
     }
-    programStdout = openProgramStdout(flags, target, runAs);
+    programStdout = openProgramStdout(flags, target, runAs, logger);
     // Model files are read and checked before the sources open and the program runs.
     const estimators = flags.energyModel !== undefined || flags.tdp !== undefined
       ? await (await import("../estimators.ts")).buildEstimators(flags, logger)
@@ -359,6 +376,7 @@ export async function profileCommand(
       runAs,
       phaseChannel: flags.phaseChannel,
       sampleIntervalMs,
+      maxPhases: flags.maxPhases,
       estimators,
       // As hyperfine: a failing run stops a comparison unless --ignore-failure keeps it.
       stopOnFailure: commands.length > 1 && !flags.ignoreFailure,
@@ -417,6 +435,8 @@ export async function profileCommand(
       `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
         `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
     );
+    // A failed hook stopped the profile: its completed runs are written, and the status says so.
+    if (results.some((result) => result.stoppedBy !== undefined)) return EXIT_PROFILER_FAILURE;
     if (flags.ignoreFailure) return 0;
     return results.find((result) => result.exitCode !== 0)?.exitCode ?? 0;
   } catch (error) {
