@@ -128,6 +128,34 @@ export function derivedMetricsOf(
 const collator = new Intl.Collator("en", { numeric: true });
 
 /**
+ * How many derived metrics a phase may hold at most, from the sensors of
+ * the sources (for memory budgets): an average power per energy sensor,
+ * an energy-delay product, IPC and energy per instruction where their
+ * inputs can be measured.
+ *
+ * @param sensors The available sensors.
+ * @returns The count.
+ *
+ * @example Usage
+ * ```ts
+ * import { derivedMetricCount } from "./derived_metrics.ts";
+ * console.log(derivedMetricCount([{ name: "PACKAGE-0", unit: "µJ", source: "RAPL (Powercap)" }])); // 2
+ * ```
+ */
+export function derivedMetricCount(
+  sensors: readonly { name: string; unit: string; source: string }[],
+): number {
+  const energies =
+    sensors.filter((sensor) => energyJoules({ value: 0, unit: sensor.unit }) !== undefined)
+      .length;
+  const counts = (name: string) =>
+    sensors.some((sensor) => sensor.source === PERF_SOURCE && sensor.name === name);
+  const instructions = counts("INSTRUCTIONS");
+  return energies + (energies > 0 ? 1 : 0) + (instructions && counts("CPU_CYCLES") ? 1 : 0) +
+    (instructions && energies > 0 ? 1 : 0);
+}
+
+/**
  * Adds the derived metrics to every phase of a run, in place (replacing
  * derived metrics already there, so it can run again after a merge).
  *

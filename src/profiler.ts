@@ -24,7 +24,7 @@ import type { InvokingUser } from "./process/invoking_user.ts";
 import { HookError, runHook } from "./process/hook_command.ts";
 import { measureIdle } from "./idle_measurement.ts";
 import { attributeEnergy } from "./energy_attribution.ts";
-import { addDerivedMetrics } from "./derived_metrics.ts";
+import { addDerivedMetrics, derivedMetricCount } from "./derived_metrics.ts";
 import { runProgram } from "./program_run.ts";
 import {
   DEFAULT_MAX_PHASES,
@@ -625,15 +625,16 @@ export class JouleProfiler {
 
 /** Sensors across the sources (0 for a source that cannot list them). */
 async function sensorCount(sources: readonly Source[]): Promise<number> {
-  let count = 0;
+  const sensors: Sensor[] = [];
   for (const source of sources) {
     try {
-      count += (await source.sensors()).filter((sensor) => sensor.available !== false).length;
+      sensors.push(...(await source.sensors()).filter((sensor) => sensor.available !== false));
     } catch {
       // Unknown: counted as none.
     }
   }
-  return count;
+  // The derived metrics each phase will also hold (average power beside each energy, …).
+  return sensors.length + derivedMetricCount(sensors);
 }
 
 /** A hook failed after a run that completed: carries both. */
