@@ -8,6 +8,7 @@
 import { ClockAnchor } from "./clock.ts";
 import { ProfilerError } from "./errors.ts";
 import { signalName } from "./ffi/libc.ts";
+import { DEFAULT_MAX_PHASES } from "./run_limits.ts";
 import type { Logger } from "./logger.ts";
 import { SourceOrchestrator } from "./orchestrator.ts";
 import { BoundaryLog, END_TOKEN, START_TOKEN } from "./phase/boundary_log.ts";
@@ -17,6 +18,9 @@ import { afterMs, type BoundaryFn, TokenPump } from "./phase/token_pump.ts";
 import { PhaseChannel } from "./process/phase_channel.ts";
 import type { ByteSink } from "./process/byte_sink.ts";
 import { ProgramProcess } from "./process/program_process.ts";
+import { ProgramReaper } from "./process/program_reaper.ts";
+import { cgroupContainer, type ProgramTree } from "./process/program_tree.ts";
+import { ProgramCgroup } from "./process/program_cgroup.ts";
 import type { SignalRelay } from "./process/signal_relay.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
 import { buildPhases, type RunResult, spanMs } from "./result.ts";
@@ -50,6 +54,8 @@ export interface ProgramRunOptions {
   executable: string;
   /** Arguments after the program name. */
   args: string[];
+  /** Refuse the run when a source takes longer than this to initialise, ms. */
+  initTimeoutMs?: number;
   /** Compiled token pattern. */
   pattern: TokenPattern;
   /** The sources to read. */
@@ -70,6 +76,17 @@ export interface ProgramRunOptions {
   phaseChannel?: boolean;
   /** Sample the sources and the program's CPU and RSS every this many ms (default: off). */
   sampleIntervalMs?: number;
+  /**
+   * Measure at most this many phases; later tokens are passed on but not
+   * measured, with a warning (default {@linkcode DEFAULT_MAX_PHASES}).
+   */
+  maxPhases?: number;
+  /**
+   * Custody of the program's processes across runs (process group,
+   * watchdog, what happens to processes left running). Default: one for
+   * this run alone, which ends leftovers when the run ends.
+   */
+  reaper?: ProgramReaper;
 }
 
 /**
@@ -111,9 +128,18 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
   });
   const boundaries = new BoundaryLog();
-  const channel = options.phaseChannel === false ? undefined : await PhaseChannel.open();
+  const ownReaper = options.reaper === undefined;
+  const reaper = options.reaper ?? new ProgramReaper({
+    warn: (message) => logger.warn(message),
+    info: (message) => logger.info(message),
+  });
+  const channel = options.phaseChannel === false
+    ? undefined
+    : await PhaseChannel.open({ owner: options.runAs });
 
   let program: ProgramProcess;
+  let tree: ProgramTree | undefined;
+  let spawnedPid: number | undefined;
   try {
     program = ProgramProcess.spawnHeld({
       executable: options.executable,
@@ -122,9 +148,16 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       cwd: options.cwd,
       env: { ...options.env, ...channel?.env() },
       runAs: options.runAs,
+      ownProcessGroup: reaper.ownProcessGroup,
+      onSpawn: (pid) => {
+        spawnedPid = pid;
+        reaper.spawned(pid);
+      },
     });
   } catch (error) {
+    if (spawnedPid !== undefined) reaper.spawnFailed(spawnedPid);
     await channel?.close();
+    if (ownReaper) await reaper.close();
     throw error;
   }
   channel?.closeInheritedEnd();
@@ -134,9 +167,14 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   let sampling: { sampler: Sampler; usage: ProcessUsageSampler | undefined } | undefined;
   let initialized = false;
   try {
-    relay.target = program;
-    await orchestrator.init(program.pid);
+    tree = reaper.adopt(program);
+    // Signals reach every process of the program, unless its descendants are to be kept.
+    relay.target = reaper.policy === "keep" ? program : tree;
+    await orchestrator.init(program.pid, options.initTimeoutMs);
     initialized = true;
+    // The process source may have moved the program into a cgroup of its own.
+    const cgroup = programCgroupOf(options.sources);
+    if (cgroup !== undefined) reaper.attachContainer(tree, cgroupContainer(cgroup));
     if (relay.interrupted) {
       throw new ProfilerError(`interrupted by ${relay.received} before the program started`, {
         exitCode: 130,
@@ -144,10 +182,24 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     }
     let ended = false;
     let late = 0;
+    // START and END are boundaries too: the tokens in between make maxPhases - 1.
+    const maxPhases = options.maxPhases ?? DEFAULT_MAX_PHASES;
+    let unmeasured = 0;
+    let closing = false;
     const boundary = serializeBoundaries((token, line) => {
       if (ended) {
         // A channel token still in flight when the program's exit was taken as END.
         late++;
+        return;
+      }
+      if (boundaries.count >= maxPhases && !(closing && token === END_TOKEN)) {
+        if (unmeasured++ === 0) {
+          logger.warn(
+            `run ${options.index + 1}: reached ${maxPhases} phases (--max-phases); later tokens ` +
+              "are not measured (the program's output still passes through, and the last phase " +
+              "runs to the end)",
+          );
+        }
         return;
       }
       boundaries.record(token, line);
@@ -166,6 +218,10 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       fd: program.stdoutFd,
     });
     pumps.push({ pump: stdoutPump, running: stdoutPump.run() });
+    // The FIFO is read through a thread: bytes it has taken from the kernel may
+    // not have reached the scanner yet when the program exits. A marker line
+    // written after the program's last byte tells when they all have.
+    const fifoSync = channel === undefined ? undefined : new ChannelSync();
     // The channel's two ways in (socket descriptor, FIFO path), each with its own line state.
     const channelPumps = channel === undefined
       ? []
@@ -174,7 +230,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
         const pump = new TokenPump({
           reader: readable.getReader({ mode: "byob" }),
           scanner: new TokenScanner(CHANNEL_LINE),
-          boundary,
+          boundary: readable === channel.file.readable ? fifoSync!.filter(boundary) : boundary,
           reportLines: false,
           readBufferBytes: CHANNEL_READ_BYTES,
         });
@@ -215,13 +271,10 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       stdoutDone.then(() => "eof"),
       program.exit.then(() => "exit"),
     ]);
-    if (first === "exit" && !(await stdoutPump.drain(DRAIN_QUIET_MS, DRAIN_MAX_MS))) {
-      logger.warn(
-        "the program exited but a process it started still holds its stdout open; " +
-          "stopped reading it (output after this point is not passed on)",
-      );
-      await stdoutPump.cancel();
-    }
+    // A process the program started holds its stdout: the run ends at the program's exit.
+    const stdoutHeld = first === "exit" &&
+      !(await stdoutPump.drain(DRAIN_QUIET_MS, DRAIN_MAX_MS));
+    if (stdoutHeld) await stdoutPump.cancel();
     await stdoutDone;
     if (stdoutPump.sinkBroken) {
       logger.warn("the program's stdout reader went away (broken pipe); stopped passing output on");
@@ -237,8 +290,10 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     if (channel !== undefined && channel.unread() > 0) {
       await drainChannel(channel, channelPumps.map(({ pump }) => pump));
     }
+    if (channel !== undefined) await fifoSync!.wait(channel);
     // Stopped before END: the last boundary read is never delayed by a sample.
     if (sampling !== undefined) await sampling.sampler.stop();
+    closing = true;
     const end = boundary(END_TOKEN, -1);
     ended = true;
     if (end) await end;
@@ -253,6 +308,11 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       channel.wake();
       for (const { running } of channelPumps) await running;
     }
+    if (unmeasured > 0) {
+      logger.warn(
+        `run ${options.index + 1}: ${unmeasured} token(s) past --max-phases not measured`,
+      );
+    }
     if (late > 0) {
       logger.warn(
         `${late} phase-channel token(s) arrived after the program's end was measured; ignored`,
@@ -260,6 +320,15 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     }
     const exit = await program.exit;
     await orchestrator.join();
+    if (relay.interrupted) {
+      // Leftovers get SIGKILL at --kill-after from here, not from the relay's timer as well.
+      relay.target = undefined;
+    }
+    await reaper.programExited(tree, {
+      interrupted: relay.interrupted,
+      killDeadline: relay.killDeadline,
+      stdoutHeld,
+    });
 
     const startNs = boundaries.nsAt(0);
     const endNs = boundaries.nsAt(boundaries.count - 1);
@@ -304,10 +373,9 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       await sampling.sampler.stop();
       sampling.usage?.close();
     }
-    if (!program.exited) {
-      if (started) logger.debug(`killing the program after an error: ${error}`);
-      await program.kill();
-    }
+    if (started) logger.debug(`killing the program after an error: ${error}`);
+    if (tree !== undefined) await reaper.killNow(tree);
+    if (!program.exited) await program.kill();
     if (pumps.length === 0) await stdout.cancel().catch(() => {});
     channel?.wake();
     for (const { pump, running } of pumps) {
@@ -320,7 +388,18 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   } finally {
     relay.target = undefined;
     await channel?.close();
+    if (ownReaper) await reaper.close();
   }
+}
+
+/** The cgroup the `process` source made for this run's program, if any. */
+function programCgroupOf(sources: readonly Source[]): ProgramCgroup | undefined {
+  for (const source of sources) {
+    if (source.name !== PROCESS_SOURCE_NAME) continue;
+    const cgroup = (source as { cgroup?: unknown }).cgroup;
+    if (cgroup instanceof ProgramCgroup) return cgroup;
+  }
+  return undefined;
 }
 
 /**
@@ -378,6 +457,37 @@ function serializeBoundaries(take: BoundaryFn): BoundaryFn {
     queue = queue.then(() => take(token, line)).finally(() => queued--);
     return queue;
   };
+}
+
+/**
+ * Waits until everything written to the phase FIFO before now has been
+ * scanned: a marker line (random per run, so no program writes it) goes in
+ * after the program's bytes, and FIFO order does the rest.
+ */
+class ChannelSync {
+  readonly #marker = `\u0001joule-profiler-sync-${crypto.randomUUID()}`;
+  #seen: (() => void) | undefined;
+
+  /** Wraps the FIFO's boundary function so the marker is not a token. */
+  filter(take: BoundaryFn): BoundaryFn {
+    return (token, line) => {
+      if (token === this.#marker) {
+        this.#seen?.();
+        return;
+      }
+      return take(token, line);
+    };
+  }
+
+  /** Sends the marker and waits for it (at most 100 ms, should the reader be gone). */
+  async wait(channel: PhaseChannel): Promise<void> {
+    const seen = new Promise<void>((resolve) => this.#seen = resolve);
+    if (!channel.send(`${this.#marker}\n`)) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => timer = setTimeout(resolve, DRAIN_MAX_MS));
+    await Promise.race([seen, bound]);
+    clearTimeout(timer);
+  }
 }
 
 /** Waits (at most 100 ms) until what the program wrote to the channel was read. */

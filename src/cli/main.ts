@@ -16,9 +16,11 @@ import type * as CompletionsModule from "./commands/completions.ts";
 import type * as DoctorModule from "./commands/doctor.ts";
 import type * as ListSensorsModule from "./commands/list_sensors.ts";
 import type * as MergeModule from "./commands/merge.ts";
+import type * as ModelModule from "./commands/model.ts";
 import type * as ProfileModule from "./commands/profile.ts";
 import type * as ProgramCgroupModule from "../process/program_cgroup.ts";
 import type { CompareFlags } from "./commands/compare.ts";
+import type { ModelFlags } from "./commands/model.ts";
 import type { MergeFlags } from "./commands/merge.ts";
 import type { ProfileFlags } from "./commands/profile.ts";
 import type { Shell } from "./commands/completions.ts";
@@ -83,6 +85,13 @@ export async function main(args: string[]): Promise<number> {
       const { Logger } = await import("../logger.ts");
       for (const warning of parsed.warnings) new Logger().warn(warning);
     }
+    if (
+      parsed.global.config !== undefined || parsed.global.define !== undefined ||
+      parsed.global.outputFormat !== undefined
+    ) {
+      // --config, -D and --output-format: loaded only when used (the TOML parser is not free).
+      await (await import("./config_file.ts")).applySettings(parsed);
+    }
     const global = parsed.global as unknown as GlobalFlags;
     switch (parsed.command) {
       case "profile": {
@@ -110,6 +119,11 @@ export async function main(args: string[]): Promise<number> {
       case "completions": {
         const { completionsCommand } = await loadCommand<typeof CompletionsModule>("completions");
         return completionsCommand(parsed.operands[0] as Shell);
+      }
+      case "model": {
+        const { modelCommand } = await loadCommand<typeof ModelModule>("model");
+        const flags = parsed.options as unknown as ModelFlags;
+        return await modelCommand(global, flags, parsed.operands);
       }
     }
   } catch (error) {

@@ -44,11 +44,15 @@
 
 import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
 import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/default_events.ts";
+import { DEFAULT_KILL_AFTER_SECONDS } from "../process/kill_after.ts";
 import {
+  maxPhases,
   nonNegativeInteger,
   nonNegativeSeconds,
   parseAmdGpuList,
+  parseDefine,
   parseGpuList,
+  parseSourceList,
   positiveInteger,
   positiveSeconds,
   sampleInterval,
@@ -56,12 +60,22 @@ import {
   socketList,
   timelineFile,
 } from "./option_values.ts";
+import { parseTdp } from "../energy/tdp_curve.ts";
+import { DEFAULT_FOLDS } from "../energy/fit_defaults.ts";
+import {
+  parseFeatureList,
+  parseFolds,
+  parseRounds,
+  parseStageSeconds,
+} from "./commands/model_flags.ts";
 import {
   parseCarbonIntensity,
   parseFailAbove,
   parsePue,
   parsePushgatewayUrl,
 } from "./export_option_values.ts";
+import { DEFAULT_MAX_PHASES, RUN_SETTING_LIMITS } from "../run_limits.ts";
+import { parseParameterList, parseParameterRange, parseStepSize } from "./parameter_scan.ts";
 
 /** The subcommands. */
 export type CommandName =
@@ -70,7 +84,8 @@ export type CommandName =
   | "merge"
   | "doctor"
   | "list-sensors"
-  | "completions";
+  | "completions"
+  | "model";
 
 /** Where a flag is accepted: everywhere (`global`), or with one command. */
 export type OptionScope = "global" | CommandName;
@@ -90,6 +105,15 @@ export interface OptionSpec {
   readonly description: string;
   /** Turns the text into the value; throws a `UsageError` for bad input. Default: the text. */
   readonly parse?: (value: string) => unknown;
+  /**
+   * Values the flag takes, as separate arguments (`--parameter-scan N 1 5`
+   * takes 3); default 1 for a value flag. `value` then names each, separated
+   * by spaces (`var min max` shows `<var> <min> <max>`), and
+   * `parseValues` turns them into the value.
+   */
+  readonly arity?: number;
+  /** With `arity` > 1: turns the values into the value; throws a `UsageError` for bad input. */
+  readonly parseValues?: (values: readonly string[]) => unknown;
   /** Value when the flag is absent (shown in help for value flags). */
   readonly default?: unknown;
   /** `global`, or the command the flag belongs to. */
@@ -222,6 +246,22 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "list-sensors",
     description: "list what the enabled sources can measure on this machine",
     note: GLOBAL_NOTE,
+  },
+  {
+    name: "model",
+    description: "fit an energy model where energy is measured, to estimate it where it is not " +
+      "(profile --energy-model): 'fit' on --json results, 'train' on built-in workloads, " +
+      "'show' a model",
+    usage: "fit <result.json...> -o <model.json> [options]\n" +
+      `       ${PROGRAM_NAME} model train -o <model.json> [options]\n` +
+      `       ${PROGRAM_NAME} model show <model.json>`,
+    operands: {
+      name: "action",
+      description: "fit RESULT.json..., train, or show MODEL.json",
+      required: true,
+      variadic: true,
+      complete: "file",
+    },
   },
   {
     name: "completions",
@@ -360,6 +400,43 @@ export const OPTIONS: readonly OptionSpec[] = [
     scope: "global",
   },
 
+  // Global: source selection and configuration (the reference CLI 3.x's options).
+  {
+    long: "sources",
+    value: "list",
+    description: "use exactly these sources, comma-separated: rapl, nvml, amdsmi, perf, process, " +
+      "system (default rapl,process,system; --perf, --perf-events, --gpu, --gpus and --amd-gpus " +
+      "add theirs; a listed source that cannot work is an error)",
+    parse: parseSourceList,
+    scope: "global",
+  },
+  {
+    long: "output-format",
+    value: "format",
+    description: "results format: terminal, json (as --json) or csv (as --csv)",
+    choices: ["terminal", "json", "csv"],
+    scope: "global",
+  },
+  {
+    long: "config",
+    value: "file",
+    description: "read global and profile options and per-source tables ([rapl], [perf], " +
+      "[nvml], [amdsmi], [process], [system]) from this TOML file; flags, -D and environment " +
+      "variables take precedence over it",
+    scope: "global",
+    complete: "file",
+  },
+  {
+    long: "define",
+    short: "D",
+    value: "key=value",
+    description: "set a config key (e.g. -D iterations=5, -D rapl.path=/x); overrides the " +
+      "config file and environment variables, not flags (repeatable)",
+    parse: parseDefine,
+    scope: "global",
+    repeatable: true,
+  },
+
   // profile
   {
     long: "token-pattern",
@@ -387,7 +464,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     short: "n",
     value: "n",
     description: "run the program n times and report per-phase mean and spread",
-    parse: positiveInteger("--iterations"),
+    parse: positiveInteger("--iterations", RUN_SETTING_LIMITS.maxRuns),
     default: 1,
     scope: "profile",
   },
@@ -396,21 +473,21 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "n",
     description:
       "run the program n times first and discard those runs (warm caches, JIT, frequency)",
-    parse: nonNegativeInteger("--warmup"),
+    parse: nonNegativeInteger("--warmup", RUN_SETTING_LIMITS.maxRuns),
     scope: "profile",
   },
   {
     long: "min-runs",
     value: "n",
     description: "run at least n times (with --min-time: until both are met)",
-    parse: positiveInteger("--min-runs"),
+    parse: positiveInteger("--min-runs", RUN_SETTING_LIMITS.maxRuns),
     scope: "profile",
   },
   {
     long: "min-time",
     value: "seconds",
     description: "keep running until the measured runs add up to this many seconds",
-    parse: nonNegativeSeconds("--min-time"),
+    parse: nonNegativeSeconds("--min-time", RUN_SETTING_LIMITS.maxMinTimeSeconds),
     scope: "profile",
   },
   {
@@ -429,11 +506,32 @@ export const OPTIONS: readonly OptionSpec[] = [
     complete: "command",
   },
   {
+    long: "kill-after",
+    value: "seconds",
+    description: "after a signal is passed on to the program (or SIGTERM to processes it left " +
+      "running), SIGKILL whatever of it is left this many seconds later",
+    parse: positiveSeconds("--kill-after"),
+    default: DEFAULT_KILL_AFTER_SECONDS,
+    scope: "profile",
+  },
+  {
+    long: "kill-descendants",
+    description: "end the processes the program leaves running as soon as it exits " +
+      "(SIGTERM, then SIGKILL after --kill-after), not when the profiler exits",
+    scope: "profile",
+  },
+  {
+    long: "keep-descendants",
+    description: "never signal the processes the program starts (daemons started on purpose); " +
+      "signals go to the program alone",
+    scope: "profile",
+  },
+  {
     long: "idle",
     value: "seconds",
     description: "first measure the machine at rest this long, and report energy above idle " +
       "(raw − idle power × duration) next to the raw energy",
-    parse: positiveSeconds("--idle"),
+    parse: positiveSeconds("--idle", RUN_SETTING_LIMITS.maxIdleSeconds),
     scope: "profile",
   },
   {
@@ -464,7 +562,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "seconds",
     description: "seconds between powercap counter reads that catch wraps (default: derived from " +
       "max_energy_range_uj; 0 turns polling off)",
-    parse: nonNegativeSeconds("--rapl-polling"),
+    parse: nonNegativeSeconds("--rapl-polling", 3600),
     scope: "profile",
   },
   {
@@ -474,6 +572,15 @@ export const OPTIONS: readonly OptionSpec[] = [
       "sample power (RAPL, NVML) and the program's CPU and RSS every <ms> milliseconds " +
       "(≥ 1; default off, or 10 with --timeline/--samples-csv); samples go to the JSON",
     parse: sampleInterval,
+    scope: "profile",
+  },
+  {
+    long: "max-phases",
+    value: "n",
+    description: "measure at most n phases per run; later tokens pass through unmeasured, with a " +
+      `warning (default ${DEFAULT_MAX_PHASES.toLocaleString("en")}, fewer with many sensors, ` +
+      "so memory stays under 300 MB)",
+    parse: maxPhases,
     scope: "profile",
   },
   {
@@ -551,6 +658,65 @@ export const OPTIONS: readonly OptionSpec[] = [
       "Pushgateway job name (default: the program's name); grouped by instance=<hostname>",
     scope: "profile",
   },
+  {
+    long: "energy-model",
+    value: "file",
+    description: "also estimate each phase's energy with this model (from 'model fit' or " +
+      "'model train'), labelled estimated, ± its cross-validated error",
+    scope: "profile",
+    complete: "file",
+  },
+  {
+    long: "tdp",
+    value: "watts",
+    description: "also estimate the CPU's energy from the program's CPU time and this thermal " +
+      "design power (all sockets), labelled estimated",
+    parse: parseTdp,
+    scope: "profile",
+  },
+
+  // profile: parameter scans, failures, source start-up (hyperfine's -P, -L, -D, -i).
+  {
+    long: "parameter-scan",
+    value: "var min max",
+    description: "profile the command once per value MIN, MIN+step, … ≤ MAX of VAR, replacing " +
+      "{VAR} in the command(s) (repeat for several parameters: every combination)",
+    arity: 3,
+    parseValues: parseParameterRange,
+    scope: "profile",
+    repeatable: true,
+  },
+  {
+    long: "parameter-step-size",
+    value: "n",
+    description: "step of --parameter-scan (default 1)",
+    parse: parseStepSize,
+    scope: "profile",
+  },
+  {
+    long: "parameter-list",
+    value: "var values",
+    description: "profile the command once per comma-separated value of VAR, replacing {VAR} " +
+      "(repeatable; combines with --parameter-scan)",
+    arity: 2,
+    parseValues: parseParameterList,
+    scope: "profile",
+    repeatable: true,
+  },
+  {
+    long: "ignore-failure",
+    description: "keep runs that exit with a status other than 0 (their codes are in the " +
+      "results) and exit 0; without it, a failing run stops a profile of several commands",
+    scope: "profile",
+  },
+  {
+    long: "init-timeout",
+    value: "seconds",
+    description: "refuse a run when a source takes longer than this to initialise (the error " +
+      "names it; default: wait)",
+    parse: positiveSeconds("--init-timeout"),
+    scope: "profile",
+  },
 
   // compare
   {
@@ -602,6 +768,38 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: "force",
     description: "merge files of different jobs (each job's nodes stay apart)",
     scope: "merge",
+  },
+
+  // model (the model file is the global -o: `model fit a.json -o model.json`)
+  {
+    long: "features",
+    value: "list",
+    description: "fit on these metrics (NAME or source/NAME, comma-separated; DURATION always " +
+      "included) instead of choosing among the process, system and perf metrics",
+    parse: parseFeatureList,
+    scope: "model",
+  },
+  {
+    long: "folds",
+    value: "k",
+    description: "folds of the cross-validation",
+    parse: parseFolds,
+    default: DEFAULT_FOLDS,
+    scope: "model",
+  },
+  {
+    long: "seconds",
+    value: "seconds",
+    description: "train: length of each long calibration stage (short ones last half; default 2)",
+    parse: parseStageSeconds,
+    scope: "model",
+  },
+  {
+    long: "rounds",
+    value: "n",
+    description: "train: how many times the calibration workloads run (default 2)",
+    parse: parseRounds,
+    scope: "model",
   },
 ];
 

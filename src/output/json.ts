@@ -132,6 +132,7 @@ function buildDocument(
 ): Record<string, unknown> {
   const document: Record<string, unknown> = {};
   if (result.name !== undefined) document.name = result.name;
+  if (result.parameters !== undefined) document.parameters = { ...result.parameters };
   document.command = result.command.join(" ");
   document.token_pattern = result.tokenPattern;
   document.exit_code = result.exitCode;
@@ -367,6 +368,24 @@ export function formatJson(result: ProfileResult, forceIterations = false): stri
  */
 export function* jsonChunks(result: ProfileResult, forceIterations = false): Generator<string> {
   yield* prettyJsonChunks(buildDocument(result, forceIterations, true), "");
+  yield "\n";
+}
+
+/**
+ * Any JSON value as pretty JSON (2-space indent) in pieces: long arrays
+ * are written element by element, so a large document is never one string.
+ *
+ * @param value The value (bigints are written as exact integers).
+ * @returns Pieces that, joined, equal `JSON.stringify(value, null, 2)` plus a newline.
+ *
+ * @example Usage
+ * ```ts
+ * import { jsonValueChunks } from "./json.ts";
+ * console.log([...jsonValueChunks({ a: [1, 2] })].join(""));
+ * ```
+ */
+export function* jsonValueChunks(value: unknown): Generator<string> {
+  yield* prettyJsonChunks(value, "");
   yield "\n";
 }
 

@@ -6,7 +6,12 @@
  */
 
 import type { ProfileResult } from "../result.ts";
-import { type Comparison, comparisonSentences, resultLabel } from "../stats/comparison.ts";
+import {
+  type Comparison,
+  comparisonSentences,
+  formatRatio,
+  resultLabel,
+} from "../stats/comparison.ts";
 import type { Description } from "../stats/descriptive.ts";
 import { phaseStatistics } from "../stats/phase_statistics.ts";
 
@@ -79,7 +84,7 @@ function intervalCell(interval: readonly [number, number]): string {
  * ```
  */
 export function resultsMarkdown(results: readonly ProfileResult[]): string {
-  const lines: string[] = [];
+  const lines: string[] = parameterTable(results);
   for (const result of results) {
     lines.push(`## \`${cell(resultLabel(result))}\``, "");
     const facts = [`${result.runs.length} run${result.runs.length === 1 ? "" : "s"}`];
@@ -144,6 +149,31 @@ export function resultsMarkdown(results: readonly ProfileResult[]): string {
   return `${lines.join("\n").trimEnd()}\n`;
 }
 
+/**
+ * A parameter scan's overview: one row per command with its parameter
+ * values (a column each), its runs and their exit codes.
+ */
+function parameterTable(results: readonly ProfileResult[]): string[] {
+  const names = [...new Set(results.flatMap((result) => Object.keys(result.parameters ?? {})))];
+  if (names.length === 0) return [];
+  const head = ["Command", ...names, "Runs", "Exit codes"];
+  return [
+    "## Parameter scan",
+    "",
+    row(head),
+    row(head.map((name) => name === "Runs" ? "---:" : "---")),
+    ...results.map((result) =>
+      row([
+        `\`${resultLabel(result)}\``,
+        ...names.map((name) => result.parameters?.[name] ?? ""),
+        String(result.runs.length),
+        [...new Set(result.runs.map((run) => run.exitCode))].join(", "),
+      ])
+    ),
+    "",
+  ];
+}
+
 function pCell(p: number | null): string {
   if (p === null) return "n/a";
   return p < 0.001 ? "< 0.001" : p.toFixed(3);
@@ -191,7 +221,7 @@ export function comparisonsMarkdown(
         const side = (s: { mean: number; stddev: number; n: number }) =>
           `${formatStatistic(s.mean)} ± ${formatStatistic(s.stddev)} (n=${s.n})`;
         const verdict = metric.pValue === null
-          ? "too few runs"
+          ? `n/a (${metric.notes?.test ?? "too few runs"})`
           : metric.significant
           ? metric.ratio > 1 ? "higher" : "lower"
           : "no significant difference";
@@ -200,7 +230,7 @@ export function comparisonsMarkdown(
           side(metric.baseline),
           side(metric.candidate),
           metric.unit,
-          `${metric.ratio.toFixed(3)} ± ${metric.ratioUncertainty.toFixed(3)}`,
+          formatRatio(metric, 3),
           pCell(metric.pValue),
           verdict,
           metric.source,

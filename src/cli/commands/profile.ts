@@ -5,9 +5,9 @@
  * @module
  */
 
-import { ProfilerError, UsageError } from "../../errors.ts";
+import { EXIT_PROFILER_FAILURE, ProfilerError, UsageError } from "../../errors.ts";
 import { Logger } from "../../logger.ts";
-import { ResultFile } from "../../output/result_file.ts";
+import { openStreamFile, refuseSharedDestinations, ResultFile } from "../../output/result_file.ts";
 import { WriterSink } from "../../process/byte_sink.ts";
 import {
   JouleProfiler,
@@ -18,7 +18,13 @@ import {
 import type { Comparison } from "../../stats/comparison.ts";
 import { type InvokingUser, invokingUser } from "../../process/invoking_user.ts";
 import type { ProfileResult } from "../../result.ts";
+import { missingDerivedMetrics } from "../../derived_metrics.ts";
+import {
+  DEFAULT_PERF_EVENTS,
+  parsePerfEventList,
+} from "../../../sources/perf_event/event_catalog.ts";
 import { splitShellWords } from "../shell_words.ts";
+import { expandParameterScan, type ScanFlags } from "../parameter_scan.ts";
 import { buildSources, machineWideSourceKinds } from "../sources.ts";
 import { TaskContext } from "../../cluster/task_context.ts";
 import { type OutputTarget, prepareProfileOutput } from "../output_target.ts";
@@ -33,7 +39,7 @@ import {
 } from "./profile_exports.ts";
 
 /** `profile` flags. */
-export interface ProfileFlags extends ExportFlags {
+export interface ProfileFlags extends ExportFlags, ScanFlags {
   tokenPattern: string;
   stdoutFile?: string;
   iterations: number;
@@ -42,6 +48,9 @@ export interface ProfileFlags extends ExportFlags {
   minTime?: number;
   prepare?: string;
   cleanup?: string;
+  killAfter: number;
+  killDescendants?: boolean;
+  keepDescendants?: boolean;
   idle?: number;
   command?: string[];
   commandName?: string[];
@@ -52,7 +61,14 @@ export interface ProfileFlags extends ExportFlags {
   sampleInterval?: number;
   timeline?: string;
   samplesCsv?: string;
+  /** `--energy-model FILE`. */
+  energyModel?: string;
+  /** `--tdp WATTS`. */
+  tdp?: number;
   nodeLeader?: number;
+  maxPhases?: number;
+  ignoreFailure?: boolean;
+  initTimeout?: number;
 }
 
 /** Sampling interval used when `--timeline` or `--samples-csv` comes without `--sample-interval`. */
@@ -186,18 +202,20 @@ function openProgramStdout(
   flags: ProfileFlags,
   target: OutputTarget,
   owner: InvokingUser | undefined,
+  logger: Logger,
 ): WriterSink {
   if (flags.stdoutFile !== undefined) {
-    let file: Deno.FsFile;
-    try {
-      file = Deno.openSync(flags.stdoutFile, { write: true, create: true, truncate: true });
-    } catch (error) {
-      throw new UsageError(
-        `cannot write --stdout-file '${flags.stdoutFile}': ${(error as Error).message}`,
+    const file = openStreamFile(flags.stdoutFile, {
+      owner,
+      label: `--stdout-file '${flags.stdoutFile}'`,
+    });
+    // A full disk stops the copy, not the measurement: the results are still written.
+    return new WriterSink(file, () => file.close(), (error) => {
+      logger.warn(
+        `cannot write the program's stdout to '${file.path}': ${error.message}; ` +
+          "stopped copying it (the program and the measurement go on)",
       );
-    }
-    if (owner !== undefined) Deno.chownSync(flags.stdoutFile, owner.uid, owner.gid);
-    return new WriterSink(file, () => file.close());
+    });
   }
   if (target.destination === "stdout" && target.format !== "terminal") {
     return new WriterSink(Deno.stderr);
@@ -254,12 +272,22 @@ export async function profileCommand(
   positional: string[],
 ): Promise<number> {
   const logger = new Logger(verbosityOf(global));
-  const commands = profiledCommands(flags, positional);
+  // A parameter scan: each value set is a command of its own, `{VAR}` replaced.
+  const commands = expandParameterScan(profiledCommands(flags, positional), flags);
+  if (flags.killDescendants && flags.keepDescendants) {
+    throw new UsageError("--kill-descendants and --keep-descendants contradict each other");
+  }
   const settings = {
     warmup: flags.warmup,
     minRuns: flags.minRuns,
     minTimeSeconds: flags.minTime,
     idleSeconds: flags.idle,
+    killAfterSeconds: flags.killAfter,
+    descendants: flags.killDescendants
+      ? "end-with-program" as const
+      : flags.keepDescendants
+      ? "keep" as const
+      : undefined,
   };
   validateRunSettings(settings);
   let sampleIntervalMs = flags.sampleInterval;
@@ -274,11 +302,25 @@ export async function profileCommand(
     logger.info(`sampling every ${sampleIntervalMs} ms (the default; set --sample-interval)`);
   }
   for (const { command } of commands) {
-    validateProfileConfig({ command, tokenPattern: flags.tokenPattern, sampleIntervalMs });
+    validateProfileConfig({
+      command,
+      tokenPattern: flags.tokenPattern,
+      sampleIntervalMs,
+      maxPhases: flags.maxPhases,
+    });
   }
   // Under srun/mpirun: one reader of the node's machine-wide sources, and a file per task.
   const task = TaskContext.detect({ nodeLeader: flags.nodeLeader });
   taskFileNames(task, global, flags);
+  // Two outputs on one file would overwrite each other: refused before anything is written.
+  refuseSharedDestinations([
+    { option: "-o", path: global.outputFile ?? "-" },
+    { option: "--stdout-file", path: flags.stdoutFile ?? "-" },
+    { option: "--export-markdown", path: flags.exportMarkdown ?? "-" },
+    { option: "--timeline", path: flags.timeline ?? "-" },
+    { option: "--samples-csv", path: flags.samplesCsv ?? "-" },
+    { option: "--openmetrics", path: flags.openmetrics ?? "-" },
+  ].filter((output) => output.path !== "-"));
   const target = prepareProfileOutput(
     global,
     undefined,
@@ -305,7 +347,11 @@ export async function profileCommand(
     if (runAs !== undefined) {
       logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
     }
-    programStdout = openProgramStdout(flags, target, runAs);
+    programStdout = openProgramStdout(flags, target, runAs, logger);
+    // Model files are read and checked before the sources open and the program runs.
+    const estimators = flags.energyModel !== undefined || flags.tdp !== undefined
+      ? await (await import("../estimators.ts")).buildEstimators(flags, logger)
+      : undefined;
     const sources = task.selectSources(
       await buildSources({ ...global, ...flags, machineWide: task.nodeLeader }, logger, "profile"),
     );
@@ -330,6 +376,11 @@ export async function profileCommand(
       runAs,
       phaseChannel: flags.phaseChannel,
       sampleIntervalMs,
+      maxPhases: flags.maxPhases,
+      estimators,
+      // As hyperfine: a failing run stops a comparison unless --ignore-failure keeps it.
+      stopOnFailure: commands.length > 1 && !flags.ignoreFailure,
+      initTimeoutSeconds: flags.initTimeout,
     });
     if (results.every((result) => result.runs.length === 0)) {
       throw new ProfilerError("interrupted before any run completed; no results", {
@@ -337,6 +388,14 @@ export async function profileCommand(
       });
     }
     for (const result of results) task.record(result);
+    if (global.perf || global.perfEvents !== undefined || global.sources?.includes("perf")) {
+      // Only for counters asked for: `--perf-events task-clock` wants no IPC.
+      const asked = parsePerfEventList(global.perfEvents ?? DEFAULT_PERF_EVENTS.join(","))
+        .map((event) => event.name);
+      for (const { name, reason } of missingDerivedMetrics(results, asked)) {
+        logger.notice(`${name} not derived: ${reason}`);
+      }
+    }
     const formatting = performance.now();
     await applyCarbon(exports, results);
     let comparisons: Comparison[] = [];
@@ -376,6 +435,9 @@ export async function profileCommand(
       `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
         `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
     );
+    // A failed hook stopped the profile: its completed runs are written, and the status says so.
+    if (results.some((result) => result.stoppedBy !== undefined)) return EXIT_PROFILER_FAILURE;
+    if (flags.ignoreFailure) return 0;
     return results.find((result) => result.exitCode !== 0)?.exitCode ?? 0;
   } catch (error) {
     if (target.destination !== "stdout") target.destination.discard();
