@@ -92,6 +92,20 @@ export class SourceOrchestrator {
   }
 
   /**
+   * Calls every source's `prepare()`: the program is about to be spawned.
+   * A source's error is ignored here; its `init` reports what matters.
+   */
+  prepare(): void {
+    for (const source of this.#sources) {
+      try {
+        source.prepare?.();
+      } catch {
+        // Best effort by contract.
+      }
+    }
+  }
+
+  /**
    * Calls every source's `init(pid)` and waits for all of them: the
    * program must not start before each has acknowledged.
    *

@@ -140,6 +140,8 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   let program: ProgramProcess;
   let tree: ProgramTree | undefined;
   let spawnedPid: number | undefined;
+  // Slow set-up of the sources (the cgroup move's kernel wait) overlaps the spawn.
+  orchestrator.prepare();
   try {
     program = ProgramProcess.spawnHeld({
       executable: options.executable,

@@ -130,7 +130,14 @@ export class ProcessSource implements Source<number> {
     this.#useCgroup = options.cgroup ?? true;
     this.#debug = options.debug ?? (() => {});
     this.#cgroupOptions = options.cgroupOptions ?? {};
-    // The kernel's slow part of the move into the cgroup overlaps what comes before init().
+  }
+
+  /**
+   * The program is about to be spawned: starts the kernel's slow part of
+   * moving it into its cgroup ({@linkcode ProgramCgroup.warmUp}), so that
+   * `init` does not wait for it.
+   */
+  prepare(): void {
     // Never on mounts given by a test: the write would go to a plain file.
     if (this.#useCgroup && this.#cgroupOptions.procSelf === undefined) {
       void ProgramCgroup.warmUp();

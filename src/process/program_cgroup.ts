@@ -143,7 +143,7 @@ export class ProgramCgroup {
    * Makes the kernel's next move of a process between cgroups fast: call it
    * during a run's set-up, before the program is held, so that
    * {@linkcode ProgramCgroup.adopt} does not wait (the CLI calls it as it
-   * starts `profile`, the process source again when it is built).
+   * starts `profile`, the process source again just before the program is spawned).
    *
    * A move takes the kernel's cgroup threadgroup lock for writing, which
    * waits for an RCU grace period (10–30 ms on a loaded VM) unless another

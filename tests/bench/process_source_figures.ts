@@ -199,7 +199,7 @@ async function cgroupMoveFigure(): Promise<Figure | undefined> {
     how: `\`adopt\` of a held child, writes to cgroup.procs in every hierarchy; ${MOVE_ROUNDS} ` +
       "interleaved rounds: cold (no move in this process for 205 ms) and prepared " +
       "(`ProgramCgroup.warmUp()` 55 ms and 15 ms before, as `profile` starting and the process " +
-      "source being built do)",
+      "source's `prepare()` before the spawn do)",
     note: "The kernel's first move of a process between cgroups after a quiet spell waits for an " +
       "RCU grace period (cgroup threadgroup lock taken for writing). The warm-up makes a no-op " +
       "move (the profiler's own pid into its own cgroup) on a runtime thread, so the wait " +
