@@ -44,9 +44,9 @@ function loadCommand<Module>(file: string): Promise<Module> {
 
 /**
  * Starts the kernel's slow part of moving the program into its cgroup
- * (`ProgramCgroup.warmUp`) while the `profile` module graph loads: about
- * 60 ms before the process source would, so the program is not held
- * waiting for it. Best effort: a failure only costs that wait.
+ * (`ProgramCgroup.warmUp`) while the `profile` module graph loads; the
+ * process source makes another such write just before the spawn
+ * (`prepare()`). Best effort: a failure only costs that wait.
  */
 function warmUpCgroupMove(): void {
   import(new URL("../process/program_cgroup.ts", import.meta.url).href)
