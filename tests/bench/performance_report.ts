@@ -197,8 +197,8 @@ async function startUp(): Promise<Figure[]> {
       "its Node.js timers on first use (about 5 ms), so nothing on this path calls it. The " +
       "terminal output's part is the formatter's own module graph. The process source's move " +
       "of the held program into its cgroup would wait in the kernel for an RCU grace period " +
-      "(10–30 ms here); `profile` starts that wait on a runtime thread as it starts, so the move " +
-      'finds it over ("process source: cgroup move").',
+      "(10–30 ms here); `profile` starts that wait on a runtime thread as it starts and again " +
+      'just before the spawn, so the move mostly finds it over ("process source: cgroup move").',
   }, {
     name: "start-up: `--version`, `--help`",
     measured: `--version ${ms(m.version!)} (${ratioText(versionRatio)}), --help ` +
