@@ -23,6 +23,7 @@ import type { ProfileResult, RunResult } from "./result.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { reviewRuns } from "./stats/run_review.ts";
 import type { Sensor, Source } from "./source.ts";
+import type { SampleObserver } from "./live_intervals.ts";
 
 /** What to profile and how. */
 export interface ProfileConfig extends RunSettings {
@@ -118,6 +119,11 @@ export interface RunSettings {
    * ```
    */
   sampleIntervalMs?: number;
+  /**
+   * Told after every sampling tick of every run, e.g. `LiveIntervals`
+   * printing live intervals (`-I`); needs `sampleIntervalMs`.
+   */
+  sampleObserver?: SampleObserver;
 }
 
 /** The shortest sampling interval accepted, ms: Deno's timers are about 1 ms coarse. */
@@ -349,6 +355,7 @@ export class JouleProfiler {
           runAs: config.runAs,
           phaseChannel: config.phaseChannel,
           sampleIntervalMs: config.sampleIntervalMs,
+          sampleObserver: config.sampleObserver,
         });
         // The program's share of measured energy, from the process and system sources' metrics.
         attributeEnergy(run, idle);

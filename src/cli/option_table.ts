@@ -48,6 +48,8 @@ import {
   socketList,
   timelineFile,
 } from "./option_values.ts";
+import { durationSeconds, liveInterval, parsePidList } from "./attach_option_values.ts";
+import { MIN_LIVE_INTERVAL_MS } from "../live_intervals.ts";
 import {
   parseCarbonIntensity,
   parseFailAbove,
@@ -483,6 +485,50 @@ export const OPTIONS: readonly OptionSpec[] = [
     description:
       "Pushgateway job name (default: the program's name); grouped by instance=<hostname>",
     scope: "profile",
+  },
+
+  // profile: attach (-p), system-wide (-a) and live intervals (-I), as perf stat has them.
+  {
+    long: "pid",
+    short: "p",
+    value: "pids",
+    description: "attach to these running processes (e.g. 1234 or 1234,5678) instead of " +
+      "running a command, and measure until they all exit or Ctrl-C (perf stat -p)",
+    parse: parsePidList,
+    conflicts: ["system-wide", "command"],
+    scope: "profile",
+  },
+  {
+    long: "system-wide",
+    short: "a",
+    description: "measure the whole machine with no program, for --duration or until Ctrl-C; " +
+      "phases from the phase channel FIFO printed at start (perf stat -a)",
+    conflicts: ["command"],
+    scope: "profile",
+  },
+  {
+    long: "duration",
+    value: "seconds",
+    description: "with -a or -p: stop measuring after this many seconds",
+    parse: durationSeconds,
+    scope: "profile",
+  },
+  {
+    long: "interval-print",
+    short: "I",
+    value: "ms",
+    description: `print each interval's energy per domain, average power and counters every ` +
+      `<ms> milliseconds while measuring (≥ ${MIN_LIVE_INTERVAL_MS}; perf stat -I); to stderr, ` +
+      "as JSON lines with --json, CSV rows with --csv",
+    parse: liveInterval,
+    scope: "profile",
+  },
+  {
+    long: "interval-file",
+    value: "file",
+    description: "write the -I intervals to this file instead of stderr",
+    scope: "profile",
+    complete: "file",
   },
 
   // compare

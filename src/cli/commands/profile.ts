@@ -23,6 +23,8 @@ import { buildSources, machineWideSourceKinds } from "../sources.ts";
 import { TaskContext } from "../../cluster/task_context.ts";
 import { type OutputTarget, prepareProfileOutput } from "../output_target.ts";
 import { emit, type GlobalFlags, LABELS, verbosityOf, writeStdout } from "../command_context.ts";
+import { AttachMode } from "./profile_attach.ts";
+import { type LiveIntervalOutput, openLiveIntervals } from "../live_interval_output.ts";
 import {
   applyCarbon,
   discardExports,
@@ -53,6 +55,16 @@ export interface ProfileFlags extends ExportFlags {
   timeline?: string;
   samplesCsv?: string;
   nodeLeader?: number;
+  /** `-p`: attach to these PIDs (see `profile_attach.ts`). */
+  pid?: number[];
+  /** `-a`: measure the machine with no program. */
+  systemWide?: boolean;
+  /** `--duration` (with `-p`/`-a`). */
+  duration?: number;
+  /** `-I`: live intervals every this many ms. */
+  intervalPrint?: number;
+  /** `--interval-file`: where the `-I` lines go (default stderr). */
+  intervalFile?: string;
 }
 
 /** Sampling interval used when `--timeline` or `--samples-csv` comes without `--sample-interval`. */
@@ -254,7 +266,11 @@ export async function profileCommand(
   positional: string[],
 ): Promise<number> {
   const logger = new Logger(verbosityOf(global));
-  const commands = profiledCommands(flags, positional);
+  // -p/-a: no program of ours; checked (PIDs included) before anything starts.
+  const attach = AttachMode.fromFlags({ ...global, ...flags }, positional);
+  const commands = attach !== undefined
+    ? [{ command: attach.command }]
+    : profiledCommands(flags, positional);
   const settings = {
     warmup: flags.warmup,
     minRuns: flags.minRuns,
@@ -263,6 +279,17 @@ export async function profileCommand(
   };
   validateRunSettings(settings);
   let sampleIntervalMs = flags.sampleInterval;
+  if (flags.intervalPrint !== undefined) {
+    if (sampleIntervalMs !== undefined && sampleIntervalMs !== flags.intervalPrint) {
+      throw new UsageError(
+        `-I ${flags.intervalPrint} samples every ${flags.intervalPrint} ms: give --sample-interval ` +
+          `the same value or leave it out (got ${sampleIntervalMs})`,
+      );
+    }
+    sampleIntervalMs = flags.intervalPrint;
+  } else if (flags.intervalFile !== undefined) {
+    throw new UsageError("--interval-file goes with -I <ms>: it receives the live intervals");
+  }
   const sampleFiles = flags.timeline ?? flags.samplesCsv;
   if (sampleFiles !== undefined && commands.length > 1) {
     throw new UsageError(
@@ -273,7 +300,7 @@ export async function profileCommand(
     sampleIntervalMs = DEFAULT_SAMPLE_INTERVAL_MS;
     logger.info(`sampling every ${sampleIntervalMs} ms (the default; set --sample-interval)`);
   }
-  for (const { command } of commands) {
+  for (const { command } of attach === undefined ? commands : []) {
     validateProfileConfig({ command, tokenPattern: flags.tokenPattern, sampleIntervalMs });
   }
   // Under srun/mpirun: one reader of the node's machine-wide sources, and a file per task.
@@ -288,6 +315,8 @@ export async function profileCommand(
   let programStdout: WriterSink | undefined;
   const extra: SampleOutputs = {};
   let exports: PreparedExports | undefined;
+  let live: LiveIntervalOutput | undefined;
+  let completed = false;
   try {
     if (sampleIntervalMs !== undefined && sampleIntervalMs < NOISY_SAMPLE_INTERVAL_MS) {
       logger.warn(
@@ -306,9 +335,13 @@ export async function profileCommand(
       logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
     }
     programStdout = openProgramStdout(flags, target, runAs);
-    const sources = task.selectSources(
+    if (flags.intervalPrint !== undefined) {
+      live = openLiveIntervals(target.format, flags.intervalFile, runAs);
+    }
+    let sources = task.selectSources(
       await buildSources({ ...global, ...flags, machineWide: task.nodeLeader }, logger, "profile"),
     );
+    if (attach !== undefined) sources = await attach.adaptSources(sources, logger);
     for (const source of sources) profiler.addSource(source);
     if (!task.nodeLeader) task.leaveToLeader(machineWideSourceKinds(global));
     if (task.leftToLeader.length > 0) {
@@ -318,19 +351,30 @@ export async function profileCommand(
           `(local rank ${task.leaderLocalRank})`,
       );
     }
-    const results = await profiler.profileCommands({
-      ...settings,
-      commands,
-      tokenPattern: flags.tokenPattern,
-      iterations: flags.iterations,
-      prepare: flags.prepare,
-      cleanup: flags.cleanup,
-      stdout: programStdout,
-      logger,
-      runAs,
-      phaseChannel: flags.phaseChannel,
-      sampleIntervalMs,
-    });
+    const results = attach !== undefined
+      ? [
+        await attach.measure({
+          sources,
+          logger,
+          tokenPattern: flags.tokenPattern,
+          sampleIntervalMs,
+          sampleObserver: live?.intervals,
+        }),
+      ]
+      : await profiler.profileCommands({
+        ...settings,
+        commands,
+        tokenPattern: flags.tokenPattern,
+        iterations: flags.iterations,
+        prepare: flags.prepare,
+        cleanup: flags.cleanup,
+        stdout: programStdout,
+        logger,
+        runAs,
+        phaseChannel: flags.phaseChannel,
+        sampleIntervalMs,
+        sampleObserver: live?.intervals,
+      });
     if (results.every((result) => result.runs.length === 0)) {
       throw new ProfilerError("interrupted before any run completed; no results", {
         exitCode: 130,
@@ -376,6 +420,7 @@ export async function profileCommand(
       `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
         `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
     );
+    completed = true;
     return results.find((result) => result.exitCode !== 0)?.exitCode ?? 0;
   } catch (error) {
     if (target.destination !== "stdout") target.destination.discard();
@@ -386,6 +431,7 @@ export async function profileCommand(
     throw error;
   } finally {
     programStdout?.close();
+    live?.close(completed);
   }
 }
 
