@@ -503,7 +503,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     short: "a",
     description: "measure the whole machine with no program, for --duration or until Ctrl-C; " +
       "phases from the phase channel FIFO printed at start (perf stat -a)",
-    conflicts: ["command"],
+    conflicts: ["pid", "command"],
     scope: "profile",
   },
   {
