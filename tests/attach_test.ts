@@ -384,3 +384,17 @@ Deno.test("profile -p --perf counts a process that was already running", async (
   // Counting starts when the counter opens (no exec to wait for): a busy shell adds CPU time.
   assert.ok(clock.value > 10_000_000, `${clock.value} ns`);
 });
+
+Deno.test("README documents every flag of -p, -a and -I, next to its perf stat equivalent", async () => {
+  const readme = await Deno.readTextFile(`${REPO_ROOT}README.md`);
+  const help = await runCli(["profile", "--help"]);
+  for (
+    const flag of ["--pid", "--system-wide", "--duration", "--interval-print", "--interval-file"]
+  ) {
+    assert.ok(help.stdoutText.includes(flag), `${flag} in profile --help`);
+    assert.ok(readme.includes(`\`${flag}`), `${flag} in README.md`);
+  }
+  for (const perf of ["perf stat -p", "perf stat -a", "perf stat -I"]) {
+    assert.ok(readme.includes(perf), `${perf} in README.md`);
+  }
+});
