@@ -16,6 +16,15 @@
 
 import { monotonicNs } from "./clock.ts";
 import type { SampleSeries } from "./source.ts";
+import { convertTail } from "./sampling/sample_buffer.ts";
+
+/**
+ * Newest samples converted per interval: the last point needs one or two,
+ * a rate over a 50 ms window (the process source's /proc CPU) up to 6 at
+ * the 10 ms minimum; 16 leaves room for late ticks. Keeps each interval's
+ * cost independent of the run's length.
+ */
+const TAIL_ROWS = 16;
 
 /**
  * The shortest interval `-I` accepts, ms. Each interval converts every
@@ -131,7 +140,7 @@ export class LiveIntervals implements SampleObserver {
    * @param series Converts the sampled series (called once).
    */
   sampled(series: () => SampleSeries[]): void {
-    const interval = this.#collect(series());
+    const interval = this.#collect(convertTail(TAIL_ROWS, series));
     if (interval === undefined) return;
     this.#write(this.#render(interval));
   }

@@ -91,11 +91,11 @@ Deno.test("profile -p attaches to a running sleep, takes phases from the FIFO an
       ),
       ["START -> __MIDDLE__", "__MIDDLE__ -> END"],
     );
-    // END is the exit event itself (pidfd), not a later poll: it precedes the moment the
-    // test learnt of the exit, and by much less than any polling period would allow.
-    const endNs = BigInt(result.end_ns);
-    assert.ok(endNs <= exitedNs, `END ${endNs} after the test saw the exit ${exitedNs}`);
-    assert.ok(exitedNs - endNs < 250_000_000n, `END ${(exitedNs - endNs) / 1_000_000n} ms early`);
+    // END is the exit event (pidfd), as the test's own wait for its child is: the two are
+    // taken within a fraction of a millisecond of each other (docs/PERFORMANCE.md); the bounds
+    // here only leave room for a loaded machine.
+    const lagMs = Number(exitedNs - BigInt(result.end_ns)) / 1e6;
+    assert.ok(lagMs > -100 && lagMs < 250, `END ${lagMs} ms before the test saw the exit`);
     const names = result.phases[0].metrics.map((metric: { name: string }) => metric.name);
     assert.ok(names.includes("PACKAGE-0"), `energy measured: ${names}`);
     assert.ok(names.includes("CPU_TIME"), `process metrics of the attached PID: ${names}`);
