@@ -78,11 +78,11 @@ export async function liveIntervalCost(runs: number): Promise<Figure> {
       `-I 100, -I ${min} and --sample-interval 100 vs none, --json (intervals as JSON lines), ` +
       `fake two-socket powercap tree plus the default process and system sources, median of ` +
       `${runs} interleaved runs`,
-    note: `Each interval is a sampling tick plus the conversion of every series recorded so far ` +
-      `(about 20 with the default sources) and one line written: the conversion grows with ` +
-      `the run's length, so hours-long runs should use -I 1000 or more. Below ` +
-      `${MIN_LIVE_INTERVAL_MS} ms the timer's ~1 ms lateness exceeds a tenth of the interval, so ` +
-      `-I refuses it (perf stat -I also discourages under 100 ms).`,
+    note: `Each interval is a sampling tick, the conversion of the newest 16 samples of every ` +
+      `series (about 20 with the default sources; convertTail keeps it independent of the ` +
+      `run's length) and one line written; -I 100 costs about what sampling at 100 ms costs. ` +
+      `Below ${MIN_LIVE_INTERVAL_MS} ms the timer's ~1 ms lateness exceeds a tenth of the ` +
+      `interval, so -I refuses it (perf stat -I also discourages under 100 ms).`,
   };
 }
 
