@@ -139,7 +139,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "profile",
     description: "run a program and report its metrics per phase",
     usage: "[options] -- <command> [args...]\n" +
-      `       ${PROGRAM_NAME} profile [options] --command "A" --command "B" ...`,
+      `       ${PROGRAM_NAME} profile [options] --command "A" --command "B" ...\n` +
+      `       ${PROGRAM_NAME} profile [options] -p <pid>[,<pid>...] | -a [--duration <seconds>]`,
     operands: {
       name: "command",
       description: "the program to profile and its arguments, after --",

@@ -222,7 +222,10 @@ function profiledCommands(flags: ProfileFlags, positional: string[]): NamedComma
   const names = flags.commandName ?? [];
   if (flags.command === undefined) {
     if (positional.length === 0) {
-      throw new UsageError("missing command: give the program to profile after --, or --command");
+      throw new UsageError(
+        "missing command: give the program to profile after --, or --command " +
+          "(or -p PID to attach, -a for the whole machine)",
+      );
     }
     if (names.length > 1) {
       throw new UsageError(`${names.length} --command-name for 1 command`);
