@@ -26,13 +26,7 @@ import { convertTail } from "./sampling/sample_buffer.ts";
  */
 const TAIL_ROWS = 16;
 
-/**
- * The shortest interval `-I` accepts, ms. Each interval converts every
- * sampled series, so the profiler's CPU grows as the interval shrinks
- * (measured in docs/PERFORMANCE.md); below 10 ms Deno's ~1 ms timer
- * lateness is over a tenth of the interval, as `perf stat -I` also warns.
- */
-export const MIN_LIVE_INTERVAL_MS = 10;
+export { MIN_LIVE_INTERVAL_MS } from "./live_interval_limit.ts";
 
 /** How the lines are written: `perf stat -I` columns, JSON lines or CSV rows. */
 export type LiveIntervalFormat = "terminal" | "json" | "csv";

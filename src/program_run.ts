@@ -8,15 +8,19 @@
 import { ClockAnchor } from "./clock.ts";
 import { ProfilerError } from "./errors.ts";
 import { signalName } from "./ffi/libc.ts";
+import { DEFAULT_MAX_PHASES } from "./run_limits.ts";
 import type { Logger } from "./logger.ts";
 import { SourceOrchestrator } from "./orchestrator.ts";
 import { BoundaryLog, END_TOKEN, START_TOKEN } from "./phase/boundary_log.ts";
 import type { TokenPattern } from "./phase/token_pattern.ts";
 import { TokenScanner } from "./phase/token_scanner.ts";
-import { type BoundaryFn, TokenPump } from "./phase/token_pump.ts";
+import { afterMs, type BoundaryFn, TokenPump } from "./phase/token_pump.ts";
 import { PhaseChannel } from "./process/phase_channel.ts";
 import type { ByteSink } from "./process/byte_sink.ts";
 import { ProgramProcess } from "./process/program_process.ts";
+import { ProgramReaper } from "./process/program_reaper.ts";
+import { cgroupContainer, type ProgramTree } from "./process/program_tree.ts";
+import { ProgramCgroup } from "./process/program_cgroup.ts";
 import type { SignalRelay } from "./process/signal_relay.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
 import { buildPhases, type RunResult, spanMs } from "./result.ts";
@@ -38,6 +42,10 @@ export const CHANNEL_LINE = "\\S(?:.*\\S)?";
  * concluding it closed stdout early and is still running (µs).
  */
 const EXIT_SPIN_MICROS = 2000;
+/** Longest wait for the warm-up read before START (ms). */
+const WARM_UP_MS = 20;
+/** Phase-channel reads: markers are short lines. */
+const CHANNEL_READ_BYTES = 64 * 1024;
 
 /** Everything one run needs. */
 export interface ProgramRunOptions {
@@ -67,6 +75,17 @@ export interface ProgramRunOptions {
   phaseChannel?: boolean;
   /** Sample the sources and the program's CPU and RSS every this many ms (default: off). */
   sampleIntervalMs?: number;
+  /**
+   * Measure at most this many phases; later tokens are passed on but not
+   * measured, with a warning (default {@linkcode DEFAULT_MAX_PHASES}).
+   */
+  maxPhases?: number;
+  /**
+   * Custody of the program's processes across runs (process group,
+   * watchdog, what happens to processes left running). Default: one for
+   * this run alone, which ends leftovers when the run ends.
+   */
+  reaper?: ProgramReaper;
   /** Told after every sampling tick (live intervals, `-I`); needs `sampleIntervalMs`. */
   sampleObserver?: SampleObserver;
 }
@@ -110,9 +129,18 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
   });
   const boundaries = new BoundaryLog();
-  const channel = options.phaseChannel === false ? undefined : await PhaseChannel.open();
+  const ownReaper = options.reaper === undefined;
+  const reaper = options.reaper ?? new ProgramReaper({
+    warn: (message) => logger.warn(message),
+    info: (message) => logger.info(message),
+  });
+  const channel = options.phaseChannel === false
+    ? undefined
+    : await PhaseChannel.open({ owner: options.runAs });
 
   let program: ProgramProcess;
+  let tree: ProgramTree | undefined;
+  let spawnedPid: number | undefined;
   try {
     program = ProgramProcess.spawnHeld({
       executable: options.executable,
@@ -121,9 +149,16 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       cwd: options.cwd,
       env: { ...options.env, ...channel?.env() },
       runAs: options.runAs,
+      ownProcessGroup: reaper.ownProcessGroup,
+      onSpawn: (pid) => {
+        spawnedPid = pid;
+        reaper.spawned(pid);
+      },
     });
   } catch (error) {
+    if (spawnedPid !== undefined) reaper.spawnFailed(spawnedPid);
     await channel?.close();
+    if (ownReaper) await reaper.close();
     throw error;
   }
   channel?.closeInheritedEnd();
@@ -133,14 +168,89 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   let sampling: { sampler: Sampler; usage: ProcessUsageSampler | undefined } | undefined;
   let initialized = false;
   try {
-    relay.target = program;
+    tree = reaper.adopt(program);
+    // Signals reach every process of the program, unless its descendants are to be kept.
+    relay.target = reaper.policy === "keep" ? program : tree;
     await orchestrator.init(program.pid);
     initialized = true;
+    // The process source may have moved the program into a cgroup of its own.
+    const cgroup = programCgroupOf(options.sources);
+    if (cgroup !== undefined) reaper.attachContainer(tree, cgroupContainer(cgroup));
     if (relay.interrupted) {
       throw new ProfilerError(`interrupted by ${relay.received} before the program started`, {
         exitCode: 130,
       });
     }
+    let ended = false;
+    let late = 0;
+    // START and END are boundaries too: the tokens in between make maxPhases - 1.
+    const maxPhases = options.maxPhases ?? DEFAULT_MAX_PHASES;
+    let unmeasured = 0;
+    let closing = false;
+    const boundary = serializeBoundaries((token, line) => {
+      if (ended) {
+        // A channel token still in flight when the program's exit was taken as END.
+        late++;
+        return;
+      }
+      if (boundaries.count >= maxPhases && !(closing && token === END_TOKEN)) {
+        if (unmeasured++ === 0) {
+          logger.warn(
+            `run ${options.index + 1}: reached ${maxPhases} phases (--max-phases); later tokens ` +
+              "are not measured (the program's output still passes through, and the last phase " +
+              "runs to the end)",
+          );
+        }
+        return;
+      }
+      boundaries.record(token, line);
+      const measured = orchestrator.measure();
+      if (measured) return measured.then(() => orchestrator.retrieve());
+      return orchestrator.retrieve();
+    });
+
+    // Readers start before the program does: once it runs, the profiler only waits.
+    const stdoutPump = new TokenPump({
+      reader: stdout.getReader({ mode: "byob" }),
+      scanner: new TokenScanner(options.pattern),
+      boundary,
+      sink: options.sink,
+      reportLines: true,
+      fd: program.stdoutFd,
+    });
+    pumps.push({ pump: stdoutPump, running: stdoutPump.run() });
+    // The FIFO is read through a thread: bytes it has taken from the kernel may
+    // not have reached the scanner yet when the program exits. A marker line
+    // written after the program's last byte tells when they all have.
+    const fifoSync = channel === undefined ? undefined : new ChannelSync();
+    // The channel's two ways in (socket descriptor, FIFO path), each with its own line state.
+    const channelPumps = channel === undefined
+      ? []
+      : [channel.socket?.readable, channel.file.readable].flatMap((readable) => {
+        if (readable === undefined) return [];
+        const pump = new TokenPump({
+          reader: readable.getReader({ mode: "byob" }),
+          scanner: new TokenScanner(CHANNEL_LINE),
+          boundary: readable === channel.file.readable ? fifoSync!.filter(boundary) : boundary,
+          reportLines: false,
+          readBufferBytes: CHANNEL_READ_BYTES,
+        });
+        const entry = { pump, running: pump.run() };
+        pumps.push(entry);
+        return [entry];
+      });
+
+    if (channelPumps.length > 0) {
+      // The first read to complete in a fresh process runs the runtime's stream code for the
+      // first time (about 1 ms): let an empty channel line take that cost before START,
+      // instead of the program's first token or its exit.
+      channel!.wake();
+      await Promise.race(channelPumps.map(({ pump }) => pump.activity(WARM_UP_MS)));
+    }
+    // The checks made at the program's exit run once now, so that they are compiled before
+    // the exit they time (the program is stopped: this answers at once).
+    program.waitForExit(0);
+    channel?.unread();
     const anchor = ClockAnchor.now();
     if (options.sampleIntervalMs !== undefined) {
       // A `process` source that samples draws the program's CPU and RSS itself.
@@ -163,56 +273,15 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     sampling?.sampler.start();
     logger.debug(`program started, pid ${program.pid}`);
 
-    let ended = false;
-    let late = 0;
-    const boundary = serializeBoundaries((token, line) => {
-      if (ended) {
-        // A channel token still in flight when the program's exit was taken as END.
-        late++;
-        return;
-      }
-      boundaries.record(token, line);
-      const measured = orchestrator.measure();
-      if (measured) return measured.then(() => orchestrator.retrieve());
-      return orchestrator.retrieve();
-    });
-
-    const stdoutPump = new TokenPump({
-      reader: stdout.getReader({ mode: "byob" }),
-      scanner: new TokenScanner(options.pattern),
-      boundary,
-      sink: options.sink,
-      reportLines: true,
-    });
-    pumps.push({ pump: stdoutPump, running: stdoutPump.run() });
-    // The channel's two ways in (socket descriptor, FIFO path), each with its own line state.
-    const channelPumps = channel === undefined
-      ? []
-      : [channel.socket?.readable, channel.file.readable].flatMap((readable) => {
-        if (readable === undefined) return [];
-        const pump = new TokenPump({
-          reader: readable.getReader({ mode: "byob" }),
-          scanner: new TokenScanner(CHANNEL_LINE),
-          boundary,
-          reportLines: false,
-        });
-        const entry = { pump, running: pump.run() };
-        pumps.push(entry);
-        return [entry];
-      });
-
     const stdoutDone = pumps[0]!.running;
     const first = await Promise.race([
       stdoutDone.then(() => "eof"),
       program.exit.then(() => "exit"),
     ]);
-    if (first === "exit" && !(await stdoutPump.drain(DRAIN_QUIET_MS, DRAIN_MAX_MS))) {
-      logger.warn(
-        "the program exited but a process it started still holds its stdout open; " +
-          "stopped reading it (output after this point is not passed on)",
-      );
-      await stdoutPump.cancel();
-    }
+    // A process the program started holds its stdout: the run ends at the program's exit.
+    const stdoutHeld = first === "exit" &&
+      !(await stdoutPump.drain(DRAIN_QUIET_MS, DRAIN_MAX_MS));
+    if (stdoutHeld) await stdoutPump.cancel();
     await stdoutDone;
     if (stdoutPump.sinkBroken) {
       logger.warn("the program's stdout reader went away (broken pipe); stopped passing output on");
@@ -225,9 +294,13 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     }
     // Tokens the program wrote to the channel just before exiting come first;
     // an empty channel (the usual case) costs no wait before END.
-    if (channel !== undefined && channel.unread() > 0) await drainChannel(channel);
+    if (channel !== undefined && channel.unread() > 0) {
+      await drainChannel(channel, channelPumps.map(({ pump }) => pump));
+    }
+    if (channel !== undefined) await fifoSync!.wait(channel);
     // Stopped before END: the last boundary read is never delayed by a sample.
     if (sampling !== undefined) await sampling.sampler.stop();
+    closing = true;
     const end = boundary(END_TOKEN, -1);
     ended = true;
     if (end) await end;
@@ -242,6 +315,11 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       channel.wake();
       for (const { running } of channelPumps) await running;
     }
+    if (unmeasured > 0) {
+      logger.warn(
+        `run ${options.index + 1}: ${unmeasured} token(s) past --max-phases not measured`,
+      );
+    }
     if (late > 0) {
       logger.warn(
         `${late} phase-channel token(s) arrived after the program's end was measured; ignored`,
@@ -249,6 +327,15 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     }
     const exit = await program.exit;
     await orchestrator.join();
+    if (relay.interrupted) {
+      // Leftovers get SIGKILL at --kill-after from here, not from the relay's timer as well.
+      relay.target = undefined;
+    }
+    await reaper.programExited(tree, {
+      interrupted: relay.interrupted,
+      killDeadline: relay.killDeadline,
+      stdoutHeld,
+    });
 
     const startNs = boundaries.nsAt(0);
     const endNs = boundaries.nsAt(boundaries.count - 1);
@@ -293,10 +380,9 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       await sampling.sampler.stop();
       sampling.usage?.close();
     }
-    if (!program.exited) {
-      if (started) logger.debug(`killing the program after an error: ${error}`);
-      await program.kill();
-    }
+    if (started) logger.debug(`killing the program after an error: ${error}`);
+    if (tree !== undefined) await reaper.killNow(tree);
+    if (!program.exited) await program.kill();
     if (pumps.length === 0) await stdout.cancel().catch(() => {});
     channel?.wake();
     for (const { pump, running } of pumps) {
@@ -309,7 +395,18 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   } finally {
     relay.target = undefined;
     await channel?.close();
+    if (ownReaper) await reaper.close();
   }
+}
+
+/** The cgroup the `process` source made for this run's program, if any. */
+function programCgroupOf(sources: readonly Source[]): ProgramCgroup | undefined {
+  for (const source of sources) {
+    if (source.name !== PROCESS_SOURCE_NAME) continue;
+    const cgroup = (source as { cgroup?: unknown }).cgroup;
+    if (cgroup instanceof ProgramCgroup) return cgroup;
+  }
+  return undefined;
 }
 
 /**
@@ -330,10 +427,8 @@ function startSampling(
   // Sources sample synchronously in practice; an asynchronous first sample is not waited for.
   first?.catch(() => {});
   observer?.started();
-  return {
-    sampler: new Sampler({ intervalMs, tick: samplingTick(orchestrator, usage, observer) }),
-    usage,
-  };
+  const tick = samplingTick(orchestrator, usage, observer);
+  return { sampler: new Sampler({ intervalMs, tick }), usage };
 }
 
 /**
@@ -407,12 +502,46 @@ export function serializeBoundaries(take: BoundaryFn): BoundaryFn {
   };
 }
 
+/**
+ * Waits until everything written to the phase FIFO before now has been
+ * scanned: a marker line (random per run, so no program writes it) goes in
+ * after the program's bytes, and FIFO order does the rest.
+ */
+class ChannelSync {
+  readonly #marker = `\u0001joule-profiler-sync-${crypto.randomUUID()}`;
+  #seen: (() => void) | undefined;
+
+  /** Wraps the FIFO's boundary function so the marker is not a token. */
+  filter(take: BoundaryFn): BoundaryFn {
+    return (token, line) => {
+      if (token === this.#marker) {
+        this.#seen?.();
+        return;
+      }
+      return take(token, line);
+    };
+  }
+
+  /** Sends the marker and waits for it (at most 100 ms, should the reader be gone). */
+  async wait(channel: PhaseChannel): Promise<void> {
+    const seen = new Promise<void>((resolve) => this.#seen = resolve);
+    if (!channel.send(`${this.#marker}\n`)) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => timer = setTimeout(resolve, DRAIN_MAX_MS));
+    await Promise.race([seen, bound]);
+    clearTimeout(timer);
+  }
+}
+
 /** Waits (at most 100 ms) until what the program wrote to the channel was read. */
-export async function drainChannel(channel: PhaseChannel): Promise<void> {
+export async function drainChannel(channel: PhaseChannel, pumps: TokenPump[]): Promise<void> {
   const deadline = performance.now() + DRAIN_MAX_MS;
-  while (channel.unread() > 0 && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 1));
+  for (;;) {
+    const left = deadline - performance.now();
+    if (channel.unread() === 0 || left <= 0) break;
+    // Woken as soon as a channel reader has handled a chunk.
+    await Promise.race(pumps.map((pump) => pump.activity(left)));
   }
   // Let a read that already returned deliver its bytes.
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await new Promise<void>((resolve) => afterMs(0, resolve));
 }

@@ -60,6 +60,11 @@ export interface AttachedRunOptions {
   signal?: AbortSignal;
   /** End on SIGINT/SIGTERM/SIGHUP (default `true`). */
   handleSignals?: boolean;
+  /**
+   * Measure at most this many phases: later channel lines are ignored,
+   * with a warning, so memory stays bounded (default: no limit).
+   */
+  maxPhases?: number;
   /** Called once the baseline is taken: the measurement has started. */
   onStart?: () => void;
 }
@@ -145,9 +150,21 @@ export async function measureAttached(options: AttachedRunOptions): Promise<Atta
 
     let closed = false;
     let late = 0;
+    let dropped = 0;
+    const maxPhases = options.maxPhases ?? Infinity;
     const boundary = serializeBoundaries((token, line) => {
       if (closed) {
         late++;
+        return;
+      }
+      // The last phase is closed by END: a token may open at most maxPhases - 1 more.
+      if (token !== END_TOKEN && boundaries.count >= maxPhases) {
+        if (dropped++ === 0) {
+          logger.warn(
+            `more than ${maxPhases} phases: later phase-channel lines are not measured ` +
+              `(raise --max-phases)`,
+          );
+        }
         return;
       }
       boundaries.record(token, line);
@@ -170,7 +187,9 @@ export async function measureAttached(options: AttachedRunOptions): Promise<Atta
 
     const how = await ended;
     // Tokens written just before the end come first.
-    if (channel !== undefined && channel.unread() > 0) await drainChannel(channel);
+    if (channel !== undefined && channel.unread() > 0) {
+      await drainChannel(channel, pumps.map(({ pump }) => pump));
+    }
     await sampler?.stop();
     const last = boundary(END_TOKEN, -1);
     closed = true;

@@ -7,9 +7,9 @@
  */
 
 import { UsageError } from "../errors.ts";
-import { MIN_LIVE_INTERVAL_MS } from "../live_intervals.ts";
+import { MIN_LIVE_INTERVAL_MS } from "../live_interval_limit.ts";
 
-export { parsePidList } from "../attach/attach_target.ts";
+export { parsePidList } from "../attach/pid_list.ts";
 
 /**
  * Parses `-I/--interval-print`: milliseconds, at least

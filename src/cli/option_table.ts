@@ -29,14 +29,24 @@
  * switch: `--no-phase-channel` sets `phaseChannel` to `false` (default
  * `true`). Global flags are accepted before or after the command; where a
  * command has a flag of the same short name (`profile -o`), the command's
- * meaning wins after the command.
+ * meaning wins after the command. `choices` restricts the value; `warn`
+ * flags a valid but suspicious value (see `--stdout-file`).
+ *
+ * ## Adding a command
+ *
+ * Add it to {@linkcode CommandName} and {@linkcode COMMANDS}, write
+ * `commands/<name>.ts`, and add a `case` to `main.ts` that loads it with
+ * `loadCommand` (not a literal `import("…")`: `deno run` would build its
+ * module graph at every start). Completions and help follow from the table.
  *
  * @module
  */
 
 import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
-import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/event_catalog.ts";
+import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/default_events.ts";
+import { DEFAULT_KILL_AFTER_SECONDS } from "../process/kill_after.ts";
 import {
+  maxPhases,
   nonNegativeInteger,
   nonNegativeSeconds,
   parseAmdGpuList,
@@ -48,22 +58,38 @@ import {
   socketList,
   timelineFile,
 } from "./option_values.ts";
+import { parseTdp } from "../energy/tdp_curve.ts";
+import { DEFAULT_FOLDS } from "../energy/fit_defaults.ts";
+import {
+  parseFeatureList,
+  parseFolds,
+  parseRounds,
+  parseStageSeconds,
+} from "./commands/model_flags.ts";
 import { durationSeconds, liveInterval, parsePidList } from "./attach_option_values.ts";
-import { MIN_LIVE_INTERVAL_MS } from "../live_intervals.ts";
+import { MIN_LIVE_INTERVAL_MS } from "../live_interval_limit.ts";
 import {
   parseCarbonIntensity,
   parseFailAbove,
   parsePue,
   parsePushgatewayUrl,
 } from "./export_option_values.ts";
+import { DEFAULT_MAX_PHASES, RUN_SETTING_LIMITS } from "../run_limits.ts";
 
 /** The subcommands. */
-export type CommandName = "profile" | "compare" | "merge" | "doctor" | "list-sensors";
+export type CommandName =
+  | "profile"
+  | "compare"
+  | "merge"
+  | "doctor"
+  | "list-sensors"
+  | "completions"
+  | "model";
 
 /** Where a flag is accepted: everywhere (`global`), or with one command. */
 export type OptionScope = "global" | CommandName;
 
-/** What the shell offers after a flag or for an operand. */
+/** What the shell offers after a flag or for an operand (`choices` offer their own words). */
 export type Completion = "file" | "directory" | "command";
 
 /** One flag. */
@@ -94,6 +120,12 @@ export interface OptionSpec {
   readonly complete?: Completion;
   /** Built-in behaviour instead of a value: print the help or the version and stop. */
   readonly action?: "help" | "version";
+  /**
+   * A warning about a value that is valid but probably not what was meant,
+   * given how the flag was written (`-o` or `--stdout-file`); printed before
+   * the command runs.
+   */
+  readonly warn?: (value: string, written: string) => string | undefined;
 }
 
 /** The operands of a command. */
@@ -104,8 +136,12 @@ export interface OperandSpec {
   readonly description: string;
   /** At least one operand must be given. */
   readonly required: boolean;
-  /** What the shell completes for them. */
-  readonly complete: Completion;
+  /** More than one may be given. */
+  readonly variadic: boolean;
+  /** The only values accepted. */
+  readonly choices?: readonly string[];
+  /** What the shell completes for them (when there are no choices). */
+  readonly complete?: Completion;
 }
 
 /** One subcommand. */
@@ -123,15 +159,23 @@ export interface CommandSpec {
    * program's (`profile sh -c … -v` passes `-v` to sh).
    */
   readonly passThrough?: boolean;
+  /** A paragraph at the end of its help. */
+  readonly note?: string;
 }
 
 /** The program's name in help and errors. */
 export const PROGRAM_NAME = "joule-profiler";
 
+/** What `joule-profiler --help` says last. */
+export const PROGRAM_NOTE = "Global options also work after the command (for profile, before the " +
+  "program). 'joule-profiler <command> --help' lists a command's own options.";
+
 /** What `joule-profiler --help` says first. */
 export const PROGRAM_DESCRIPTION =
   "Measure the energy and counters of a program, phase by phase.\n" +
   "Phases are delimited by tokens the program prints on stdout.";
+
+const GLOBAL_NOTE = "Global options (see joule-profiler --help) are also accepted here.";
 
 /** The subcommands, in help order. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -145,9 +189,13 @@ export const COMMANDS: readonly CommandSpec[] = [
       name: "command",
       description: "the program to profile and its arguments, after --",
       required: false,
+      variadic: true,
       complete: "command",
     },
     passThrough: true,
+    note: "Global options (see joule-profiler --help) are also accepted here, before the " +
+      "program. After 'profile', -o is --stdout-file (the program's output); the results " +
+      "file is the global -o: give it before 'profile', or write --output-file.",
   },
   {
     name: "compare",
@@ -159,8 +207,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       name: "files",
       description: "result files written by --json; the first is the baseline",
       required: true,
+      variadic: true,
       complete: "file",
     },
+    note: GLOBAL_NOTE,
   },
   {
     name: "merge",
@@ -172,17 +222,57 @@ export const COMMANDS: readonly CommandSpec[] = [
       name: "files",
       description: "one --json result per task (e.g. out-*.json); -o, --json and --csv as usual",
       required: true,
+      variadic: true,
       complete: "file",
     },
+    note: GLOBAL_NOTE,
   },
   {
     name: "doctor",
     description:
       "check every source on this machine: what works, why not, and the command that fixes it",
+    note: GLOBAL_NOTE,
   },
   {
     name: "list-sensors",
     description: "list what the enabled sources can measure on this machine",
+    note: GLOBAL_NOTE,
+  },
+  {
+    name: "model",
+    description: "fit an energy model where energy is measured, to estimate it where it is not " +
+      "(profile --energy-model): 'fit' on --json results, 'train' on built-in workloads, " +
+      "'show' a model",
+    usage: "fit <result.json...> -o <model.json> [options]\n" +
+      `       ${PROGRAM_NAME} model train -o <model.json> [options]\n` +
+      `       ${PROGRAM_NAME} model show <model.json>`,
+    operands: {
+      name: "action",
+      description: "fit RESULT.json..., train, or show MODEL.json",
+      required: true,
+      variadic: true,
+      complete: "file",
+    },
+  },
+  {
+    name: "completions",
+    description: "print the shell completion script for bash, zsh or fish",
+    usage: "[options] <shell>",
+    operands: {
+      name: "shell",
+      description: "bash, zsh or fish",
+      required: true,
+      variadic: false,
+      choices: ["bash", "zsh", "fish"],
+    },
+    note: "Load it in this shell:\n" +
+      "  bash: source <(joule-profiler completions bash)\n" +
+      "  zsh:  source <(joule-profiler completions zsh)   (after compinit)\n" +
+      "  fish: joule-profiler completions fish | source\n" +
+      "Install it for every new shell:\n" +
+      "  bash: joule-profiler completions bash > /etc/bash_completion.d/joule-profiler\n" +
+      '  zsh:  joule-profiler completions zsh > "${fpath[1]}/_joule-profiler"\n' +
+      "  fish: joule-profiler completions fish > ~/.config/fish/completions/joule-profiler.fish",
   },
 ];
 
@@ -317,13 +407,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "write the program's stdout to this file",
     scope: "profile",
     complete: "file",
+    warn: (value, written) =>
+      written === "-o" && (value === "-" || /\.(json|csv)$/i.test(value))
+        ? `profile -o '${value}': this is the program's output; results go to the global -o ` +
+          `(give it before 'profile': joule-profiler -o ${value} profile …, or write --output-file)`
+        : undefined,
   },
   {
     long: "iterations",
     short: "n",
     value: "n",
     description: "run the program n times and report per-phase mean and spread",
-    parse: positiveInteger("--iterations"),
+    parse: positiveInteger("--iterations", RUN_SETTING_LIMITS.maxRuns),
     default: 1,
     scope: "profile",
   },
@@ -332,21 +427,21 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "n",
     description:
       "run the program n times first and discard those runs (warm caches, JIT, frequency)",
-    parse: nonNegativeInteger("--warmup"),
+    parse: nonNegativeInteger("--warmup", RUN_SETTING_LIMITS.maxRuns),
     scope: "profile",
   },
   {
     long: "min-runs",
     value: "n",
     description: "run at least n times (with --min-time: until both are met)",
-    parse: positiveInteger("--min-runs"),
+    parse: positiveInteger("--min-runs", RUN_SETTING_LIMITS.maxRuns),
     scope: "profile",
   },
   {
     long: "min-time",
     value: "seconds",
     description: "keep running until the measured runs add up to this many seconds",
-    parse: nonNegativeSeconds("--min-time"),
+    parse: nonNegativeSeconds("--min-time", RUN_SETTING_LIMITS.maxMinTimeSeconds),
     scope: "profile",
   },
   {
@@ -365,11 +460,32 @@ export const OPTIONS: readonly OptionSpec[] = [
     complete: "command",
   },
   {
+    long: "kill-after",
+    value: "seconds",
+    description: "after a signal is passed on to the program (or SIGTERM to processes it left " +
+      "running), SIGKILL whatever of it is left this many seconds later",
+    parse: positiveSeconds("--kill-after"),
+    default: DEFAULT_KILL_AFTER_SECONDS,
+    scope: "profile",
+  },
+  {
+    long: "kill-descendants",
+    description: "end the processes the program leaves running as soon as it exits " +
+      "(SIGTERM, then SIGKILL after --kill-after), not when the profiler exits",
+    scope: "profile",
+  },
+  {
+    long: "keep-descendants",
+    description: "never signal the processes the program starts (daemons started on purpose); " +
+      "signals go to the program alone",
+    scope: "profile",
+  },
+  {
     long: "idle",
     value: "seconds",
     description: "first measure the machine at rest this long, and report energy above idle " +
       "(raw − idle power × duration) next to the raw energy",
-    parse: positiveSeconds("--idle"),
+    parse: positiveSeconds("--idle", RUN_SETTING_LIMITS.maxIdleSeconds),
     scope: "profile",
   },
   {
@@ -400,7 +516,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "seconds",
     description: "seconds between powercap counter reads that catch wraps (default: derived from " +
       "max_energy_range_uj; 0 turns polling off)",
-    parse: nonNegativeSeconds("--rapl-polling"),
+    parse: nonNegativeSeconds("--rapl-polling", 3600),
     scope: "profile",
   },
   {
@@ -410,6 +526,15 @@ export const OPTIONS: readonly OptionSpec[] = [
       "sample power (RAPL, NVML) and the program's CPU and RSS every <ms> milliseconds " +
       "(≥ 1; default off, or 10 with --timeline/--samples-csv); samples go to the JSON",
     parse: sampleInterval,
+    scope: "profile",
+  },
+  {
+    long: "max-phases",
+    value: "n",
+    description: "measure at most n phases per run; later tokens pass through unmeasured, with a " +
+      `warning (default ${DEFAULT_MAX_PHASES.toLocaleString("en")}, fewer with many sensors, ` +
+      "so memory stays under 300 MB)",
+    parse: maxPhases,
     scope: "profile",
   },
   {
@@ -485,6 +610,22 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "name",
     description:
       "Pushgateway job name (default: the program's name); grouped by instance=<hostname>",
+    scope: "profile",
+  },
+  {
+    long: "energy-model",
+    value: "file",
+    description: "also estimate each phase's energy with this model (from 'model fit' or " +
+      "'model train'), labelled estimated, ± its cross-validated error",
+    scope: "profile",
+    complete: "file",
+  },
+  {
+    long: "tdp",
+    value: "watts",
+    description: "also estimate the CPU's energy from the program's CPU time and this thermal " +
+      "design power (all sockets), labelled estimated",
+    parse: parseTdp,
     scope: "profile",
   },
 
@@ -582,6 +723,38 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: "force",
     description: "merge files of different jobs (each job's nodes stay apart)",
     scope: "merge",
+  },
+
+  // model (the model file is the global -o: `model fit a.json -o model.json`)
+  {
+    long: "features",
+    value: "list",
+    description: "fit on these metrics (NAME or source/NAME, comma-separated; DURATION always " +
+      "included) instead of choosing among the process, system and perf metrics",
+    parse: parseFeatureList,
+    scope: "model",
+  },
+  {
+    long: "folds",
+    value: "k",
+    description: "folds of the cross-validation",
+    parse: parseFolds,
+    default: DEFAULT_FOLDS,
+    scope: "model",
+  },
+  {
+    long: "seconds",
+    value: "seconds",
+    description: "train: length of each long calibration stage (short ones last half; default 2)",
+    parse: parseStageSeconds,
+    scope: "model",
+  },
+  {
+    long: "rounds",
+    value: "n",
+    description: "train: how many times the calibration workloads run (default 2)",
+    parse: parseRounds,
+    scope: "model",
   },
 ];
 

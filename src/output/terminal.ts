@@ -111,6 +111,10 @@ function metricLine(metric: Metric): string {
   }
   if (details.scaled === true) line += " (scaled)";
   if (details.via === "integrated_power") line += " (integrated power)";
+  // An estimate's ± (energy model: estimate × cross-validated error).
+  if (typeof details.uncertainty === "number") {
+    line += ` ± ${formatNumber(details.uncertainty)} ${metric.unit}`;
+  }
   if (METHODS.has(String(details.method))) line += ` [${details.method}]`;
   if (details.not_updating === true) line += " (counter not updating)";
   const total = TOTAL_LABELS[String(details.total)];

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { ProfilerError, UsageError } from "../../errors.ts";
+import { EXIT_PROFILER_FAILURE, ProfilerError, UsageError } from "../../errors.ts";
 import { Logger } from "../../logger.ts";
-import { ResultFile } from "../../output/result_file.ts";
+import { openStreamFile, refuseSharedDestinations, ResultFile } from "../../output/result_file.ts";
 import { WriterSink } from "../../process/byte_sink.ts";
 import {
   JouleProfiler,
@@ -44,6 +44,9 @@ export interface ProfileFlags extends ExportFlags {
   minTime?: number;
   prepare?: string;
   cleanup?: string;
+  killAfter: number;
+  killDescendants?: boolean;
+  keepDescendants?: boolean;
   idle?: number;
   command?: string[];
   commandName?: string[];
@@ -54,7 +57,12 @@ export interface ProfileFlags extends ExportFlags {
   sampleInterval?: number;
   timeline?: string;
   samplesCsv?: string;
+  /** `--energy-model FILE`. */
+  energyModel?: string;
+  /** `--tdp WATTS`. */
+  tdp?: number;
   nodeLeader?: number;
+  maxPhases?: number;
   /** `-p`: attach to these PIDs (see `profile_attach.ts`). */
   pid?: number[];
   /** `-a`: measure the machine with no program. */
@@ -198,18 +206,20 @@ function openProgramStdout(
   flags: ProfileFlags,
   target: OutputTarget,
   owner: InvokingUser | undefined,
+  logger: Logger,
 ): WriterSink {
   if (flags.stdoutFile !== undefined) {
-    let file: Deno.FsFile;
-    try {
-      file = Deno.openSync(flags.stdoutFile, { write: true, create: true, truncate: true });
-    } catch (error) {
-      throw new UsageError(
-        `cannot write --stdout-file '${flags.stdoutFile}': ${(error as Error).message}`,
+    const file = openStreamFile(flags.stdoutFile, {
+      owner,
+      label: `--stdout-file '${flags.stdoutFile}'`,
+    });
+    // A full disk stops the copy, not the measurement: the results are still written.
+    return new WriterSink(file, () => file.close(), (error) => {
+      logger.warn(
+        `cannot write the program's stdout to '${file.path}': ${error.message}; ` +
+          "stopped copying it (the program and the measurement go on)",
       );
-    }
-    if (owner !== undefined) Deno.chownSync(flags.stdoutFile, owner.uid, owner.gid);
-    return new WriterSink(file, () => file.close());
+    });
   }
   if (target.destination === "stdout" && target.format !== "terminal") {
     return new WriterSink(Deno.stderr);
@@ -274,11 +284,20 @@ export async function profileCommand(
   const commands = attach !== undefined
     ? [{ command: attach.command }]
     : profiledCommands(flags, positional);
+  if (flags.killDescendants && flags.keepDescendants) {
+    throw new UsageError("--kill-descendants and --keep-descendants contradict each other");
+  }
   const settings = {
     warmup: flags.warmup,
     minRuns: flags.minRuns,
     minTimeSeconds: flags.minTime,
     idleSeconds: flags.idle,
+    killAfterSeconds: flags.killAfter,
+    descendants: flags.killDescendants
+      ? "end-with-program" as const
+      : flags.keepDescendants
+      ? "keep" as const
+      : undefined,
   };
   validateRunSettings(settings);
   let sampleIntervalMs = flags.sampleInterval;
@@ -304,11 +323,25 @@ export async function profileCommand(
     logger.info(`sampling every ${sampleIntervalMs} ms (the default; set --sample-interval)`);
   }
   for (const { command } of attach === undefined ? commands : []) {
-    validateProfileConfig({ command, tokenPattern: flags.tokenPattern, sampleIntervalMs });
+    validateProfileConfig({
+      command,
+      tokenPattern: flags.tokenPattern,
+      sampleIntervalMs,
+      maxPhases: flags.maxPhases,
+    });
   }
   // Under srun/mpirun: one reader of the node's machine-wide sources, and a file per task.
   const task = TaskContext.detect({ nodeLeader: flags.nodeLeader });
   taskFileNames(task, global, flags);
+  // Two outputs on one file would overwrite each other: refused before anything is written.
+  refuseSharedDestinations([
+    { option: "-o", path: global.outputFile ?? "-" },
+    { option: "--stdout-file", path: flags.stdoutFile ?? "-" },
+    { option: "--export-markdown", path: flags.exportMarkdown ?? "-" },
+    { option: "--timeline", path: flags.timeline ?? "-" },
+    { option: "--samples-csv", path: flags.samplesCsv ?? "-" },
+    { option: "--openmetrics", path: flags.openmetrics ?? "-" },
+  ].filter((output) => output.path !== "-"));
   const target = prepareProfileOutput(
     global,
     undefined,
@@ -337,10 +370,14 @@ export async function profileCommand(
     if (runAs !== undefined) {
       logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
     }
-    programStdout = openProgramStdout(flags, target, runAs);
+    programStdout = openProgramStdout(flags, target, runAs, logger);
     if (flags.intervalPrint !== undefined) {
       live = openLiveIntervals(target.format, flags.intervalFile, runAs);
     }
+    // Model files are read and checked before the sources open and the program runs.
+    const estimators = flags.energyModel !== undefined || flags.tdp !== undefined
+      ? await (await import("../estimators.ts")).buildEstimators(flags, logger)
+      : undefined;
     let sources = task.selectSources(
       await buildSources({ ...global, ...flags, machineWide: task.nodeLeader }, logger, "profile"),
     );
@@ -362,6 +399,9 @@ export async function profileCommand(
           tokenPattern: flags.tokenPattern,
           sampleIntervalMs,
           sampleObserver: live?.intervals,
+          owner: runAs,
+          maxPhases: flags.maxPhases,
+          estimators,
         }),
       ]
       : await profiler.profileCommands({
@@ -376,6 +416,8 @@ export async function profileCommand(
         runAs,
         phaseChannel: flags.phaseChannel,
         sampleIntervalMs,
+        maxPhases: flags.maxPhases,
+        estimators,
         sampleObserver: live?.intervals,
       });
     if (results.every((result) => result.runs.length === 0)) {
@@ -424,6 +466,8 @@ export async function profileCommand(
         `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
     );
     completed = true;
+    // A failed hook stopped the profile: its completed runs are written, and the status says so.
+    if (results.some((result) => result.stoppedBy !== undefined)) return EXIT_PROFILER_FAILURE;
     return results.find((result) => result.exitCode !== 0)?.exitCode ?? 0;
   } catch (error) {
     if (target.destination !== "stdout") target.destination.discard();

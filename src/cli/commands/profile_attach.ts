@@ -29,6 +29,14 @@ import type { ProfileResult } from "../../result.ts";
 import type { Source } from "../../source.ts";
 import type { SampleObserver } from "../../live_intervals.ts";
 import { PROCESS_SOURCE_NAME } from "../../sampling/process_usage.ts";
+import { applyEstimators, type EnergyEstimator } from "../../energy/estimator.ts";
+import { defaultMaxPhases } from "../../run_limits.ts";
+
+/** How many sensors the sources offer (for the default phase limit). */
+async function sensorCount(sources: readonly Source[]): Promise<number> {
+  const lists = await Promise.all(sources.map((source) => source.sensors()));
+  return lists.reduce((sum, list) => sum + list.length, 0);
+}
 
 /** The name of the perf_event source (sources/perf_event), compared to avoid loading it. */
 const PERF_EVENT_SOURCE_NAME = "perf_event";
@@ -53,6 +61,8 @@ export interface AttachFlags {
   stdoutFile?: string;
   commandName?: string[];
   useRoot?: boolean;
+  killDescendants?: boolean;
+  keepDescendants?: boolean;
 }
 
 /** Flags that only mean something when the profiler runs the program. */
@@ -66,6 +76,8 @@ const RUN_ONLY_FLAGS: readonly [keyof AttachFlags, string][] = [
   ["stdoutFile", "--stdout-file"],
   ["commandName", "--command-name"],
   ["useRoot", "--use-root"],
+  ["killDescendants", "--kill-descendants"],
+  ["keepDescendants", "--keep-descendants"],
 ];
 
 /** A checked `-p` or `-a` request, ready to measure. */
@@ -206,6 +218,9 @@ export class AttachMode {
     tokenPattern: string;
     sampleIntervalMs?: number;
     sampleObserver?: SampleObserver;
+    owner?: { uid: number; gid: number };
+    maxPhases?: number;
+    estimators?: readonly EnergyEstimator[];
   }): Promise<ProfileResult> {
     const { logger } = options;
     const pids = this.targets.map((target) => target.pid);
@@ -213,7 +228,8 @@ export class AttachMode {
     let channel: PhaseChannel | undefined;
     try {
       if (this.#phaseChannel) {
-        channel = await PhaseChannel.open();
+        // Under sudo the FIFO belongs to the user who typed the command, as for a program.
+        channel = await PhaseChannel.open({ owner: options.owner });
         // Nobody inherits the descriptor here: scripts write to the FIFO by its path.
         channel.closeInheritedEnd();
       }
@@ -237,6 +253,7 @@ export class AttachMode {
         logger,
         sampleIntervalMs: options.sampleIntervalMs,
         sampleObserver: options.sampleObserver,
+        maxPhases: options.maxPhases ?? defaultMaxPhases(await sensorCount(options.sources)),
         onStart: () => {
           logger.notice(`measuring ${what} until ${until}`);
           if (channel !== undefined) {
@@ -254,6 +271,8 @@ export class AttachMode {
         }`,
       );
       if (this.targets.length === 1) attributeEnergy(run);
+      const estimators = options.estimators ?? [];
+      if (estimators.length > 0) applyEstimators(run, estimators, logger);
       return {
         command: [...this.command],
         tokenPattern: options.tokenPattern,
