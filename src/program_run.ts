@@ -55,6 +55,8 @@ export interface ProgramRunOptions {
   executable: string;
   /** Arguments after the program name. */
   args: string[];
+  /** Refuse the run when a source takes longer than this to initialise, ms. */
+  initTimeoutMs?: number;
   /** Compiled token pattern. */
   pattern: TokenPattern;
   /** The sources to read. */
@@ -171,7 +173,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     tree = reaper.adopt(program);
     // Signals reach every process of the program, unless its descendants are to be kept.
     relay.target = reaper.policy === "keep" ? program : tree;
-    await orchestrator.init(program.pid);
+    await orchestrator.init(program.pid, options.initTimeoutMs);
     initialized = true;
     // The process source may have moved the program into a cgroup of its own.
     const cgroup = programCgroupOf(options.sources);

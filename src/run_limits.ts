@@ -20,7 +20,7 @@ const PHASE_BUDGET_BYTES = 200 * 1024 * 1024;
 /** Measured peak per phase (CSV, the costlier format): a base and a share per sensor. */
 const BYTES_PER_PHASE = 700;
 const BYTES_PER_SENSOR = 800;
-/** Never fewer than this by default, however many sensors (2 RAPL sockets, process, system: 8,490). */
+/** Never fewer than this by default, however many sensors (2 RAPL sockets, process, system: 6,743). */
 const MIN_DEFAULT_MAX_PHASES = 1_000;
 
 /**

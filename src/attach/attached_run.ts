@@ -65,6 +65,8 @@ export interface AttachedRunOptions {
    * with a warning, so memory stays bounded (default: no limit).
    */
   maxPhases?: number;
+  /** Refuse to start when a source takes longer than this to initialise, ms (names it). */
+  initTimeoutMs?: number;
   /** Called once the baseline is taken: the measurement has started. */
   onStart?: () => void;
 }
@@ -105,7 +107,7 @@ export async function measureAttached(options: AttachedRunOptions): Promise<Atta
     debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
   });
   const boundaries = new BoundaryLog();
-  await orchestrator.init(options.pid);
+  await orchestrator.init(options.pid, options.initTimeoutMs);
   const pumps: { pump: TokenPump; running: Promise<void> }[] = [];
   let sampler: Sampler | undefined;
   const listeners: [Deno.Signal, () => void][] = [];

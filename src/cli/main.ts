@@ -72,6 +72,13 @@ export async function main(args: string[]): Promise<number> {
       const { Logger } = await import("../logger.ts");
       for (const warning of parsed.warnings) new Logger().warn(warning);
     }
+    if (
+      parsed.global.config !== undefined || parsed.global.define !== undefined ||
+      parsed.global.outputFormat !== undefined
+    ) {
+      // --config, -D and --output-format: loaded only when used (the TOML parser is not free).
+      await (await import("./config_file.ts")).applySettings(parsed);
+    }
     const global = parsed.global as unknown as GlobalFlags;
     switch (parsed.command) {
       case "profile": {

@@ -50,7 +50,9 @@ import {
   nonNegativeInteger,
   nonNegativeSeconds,
   parseAmdGpuList,
+  parseDefine,
   parseGpuList,
+  parseSourceList,
   positiveInteger,
   positiveSeconds,
   sampleInterval,
@@ -75,6 +77,7 @@ import {
   parsePushgatewayUrl,
 } from "./export_option_values.ts";
 import { DEFAULT_MAX_PHASES, RUN_SETTING_LIMITS } from "../run_limits.ts";
+import { parseParameterList, parseParameterRange, parseStepSize } from "./parameter_scan.ts";
 
 /** The subcommands. */
 export type CommandName =
@@ -104,6 +107,15 @@ export interface OptionSpec {
   readonly description: string;
   /** Turns the text into the value; throws a `UsageError` for bad input. Default: the text. */
   readonly parse?: (value: string) => unknown;
+  /**
+   * Values the flag takes, as separate arguments (`--parameter-scan N 1 5`
+   * takes 3); default 1 for a value flag. `value` then names each, separated
+   * by spaces (`var min max` shows `<var> <min> <max>`), and
+   * `parseValues` turns them into the value.
+   */
+  readonly arity?: number;
+  /** With `arity` > 1: turns the values into the value; throws a `UsageError` for bad input. */
+  readonly parseValues?: (values: readonly string[]) => unknown;
   /** Value when the flag is absent (shown in help for value flags). */
   readonly default?: unknown;
   /** `global`, or the command the flag belongs to. */
@@ -391,6 +403,43 @@ export const OPTIONS: readonly OptionSpec[] = [
     scope: "global",
   },
 
+  // Global: source selection and configuration (the reference CLI 3.x's options).
+  {
+    long: "sources",
+    value: "list",
+    description: "use exactly these sources, comma-separated: rapl, nvml, amdsmi, perf, process, " +
+      "system (default rapl,process,system; --perf, --perf-events, --gpu, --gpus and --amd-gpus " +
+      "add theirs; a listed source that cannot work is an error)",
+    parse: parseSourceList,
+    scope: "global",
+  },
+  {
+    long: "output-format",
+    value: "format",
+    description: "results format: terminal, json (as --json) or csv (as --csv)",
+    choices: ["terminal", "json", "csv"],
+    scope: "global",
+  },
+  {
+    long: "config",
+    value: "file",
+    description: "read global and profile options and per-source tables ([rapl], [perf], " +
+      "[nvml], [amdsmi], [process], [system]) from this TOML file; flags, -D and environment " +
+      "variables take precedence over it",
+    scope: "global",
+    complete: "file",
+  },
+  {
+    long: "define",
+    short: "D",
+    value: "key=value",
+    description: "set a config key (e.g. -D iterations=5, -D rapl.path=/x); overrides the " +
+      "config file and environment variables, not flags (repeatable)",
+    parse: parseDefine,
+    scope: "global",
+    repeatable: true,
+  },
+
   // profile
   {
     long: "token-pattern",
@@ -629,6 +678,48 @@ export const OPTIONS: readonly OptionSpec[] = [
     scope: "profile",
   },
 
+  // profile: parameter scans, failures, source start-up (hyperfine's -P, -L, -D, -i).
+  {
+    long: "parameter-scan",
+    value: "var min max",
+    description: "profile the command once per value MIN, MIN+step, … ≤ MAX of VAR, replacing " +
+      "{VAR} in the command(s) (repeat for several parameters: every combination)",
+    arity: 3,
+    parseValues: parseParameterRange,
+    scope: "profile",
+    repeatable: true,
+  },
+  {
+    long: "parameter-step-size",
+    value: "n",
+    description: "step of --parameter-scan (default 1)",
+    parse: parseStepSize,
+    scope: "profile",
+  },
+  {
+    long: "parameter-list",
+    value: "var values",
+    description: "profile the command once per comma-separated value of VAR, replacing {VAR} " +
+      "(repeatable; combines with --parameter-scan)",
+    arity: 2,
+    parseValues: parseParameterList,
+    scope: "profile",
+    repeatable: true,
+  },
+  {
+    long: "ignore-failure",
+    description: "keep runs that exit with a status other than 0 (their codes are in the " +
+      "results) and exit 0; without it, a failing run stops a profile of several commands",
+    scope: "profile",
+  },
+  {
+    long: "init-timeout",
+    value: "seconds",
+    description: "refuse a run when a source takes longer than this to initialise (the error " +
+      "names it; default: wait)",
+    parse: positiveSeconds("--init-timeout"),
+    scope: "profile",
+  },
   // profile: attach (-p), system-wide (-a) and live intervals (-I), as perf stat has them.
   {
     long: "pid",

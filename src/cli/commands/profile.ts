@@ -18,7 +18,13 @@ import {
 import type { Comparison } from "../../stats/comparison.ts";
 import { type InvokingUser, invokingUser } from "../../process/invoking_user.ts";
 import type { ProfileResult } from "../../result.ts";
+import { missingDerivedMetrics } from "../../derived_metrics.ts";
+import {
+  DEFAULT_PERF_EVENTS,
+  parsePerfEventList,
+} from "../../../sources/perf_event/event_catalog.ts";
 import { splitShellWords } from "../shell_words.ts";
+import { expandParameterScan, type ScanFlags } from "../parameter_scan.ts";
 import { buildSources, machineWideSourceKinds } from "../sources.ts";
 import { TaskContext } from "../../cluster/task_context.ts";
 import { type OutputTarget, prepareProfileOutput } from "../output_target.ts";
@@ -35,7 +41,7 @@ import {
 } from "./profile_exports.ts";
 
 /** `profile` flags. */
-export interface ProfileFlags extends ExportFlags {
+export interface ProfileFlags extends ExportFlags, ScanFlags {
   tokenPattern: string;
   stdoutFile?: string;
   iterations: number;
@@ -63,6 +69,8 @@ export interface ProfileFlags extends ExportFlags {
   tdp?: number;
   nodeLeader?: number;
   maxPhases?: number;
+  ignoreFailure?: boolean;
+  initTimeout?: number;
   /** `-p`: attach to these PIDs (see `profile_attach.ts`). */
   pid?: number[];
   /** `-a`: measure the machine with no program. */
@@ -281,9 +289,10 @@ export async function profileCommand(
   const logger = new Logger(verbosityOf(global));
   // -p/-a: no program of ours; checked (PIDs included) before anything starts.
   const attach = AttachMode.fromFlags({ ...global, ...flags }, positional);
+  // A parameter scan: each value set is a command of its own, `{VAR}` replaced.
   const commands = attach !== undefined
     ? [{ command: attach.command }]
-    : profiledCommands(flags, positional);
+    : expandParameterScan(profiledCommands(flags, positional), flags);
   if (flags.killDescendants && flags.keepDescendants) {
     throw new UsageError("--kill-descendants and --keep-descendants contradict each other");
   }
@@ -402,6 +411,7 @@ export async function profileCommand(
           owner: runAs,
           maxPhases: flags.maxPhases,
           estimators,
+          initTimeoutSeconds: flags.initTimeout,
         }),
       ]
       : await profiler.profileCommands({
@@ -418,6 +428,9 @@ export async function profileCommand(
         sampleIntervalMs,
         maxPhases: flags.maxPhases,
         estimators,
+        // As hyperfine: a failing run stops a comparison unless --ignore-failure keeps it.
+        stopOnFailure: commands.length > 1 && !flags.ignoreFailure,
+        initTimeoutSeconds: flags.initTimeout,
         sampleObserver: live?.intervals,
       });
     if (results.every((result) => result.runs.length === 0)) {
@@ -426,6 +439,14 @@ export async function profileCommand(
       });
     }
     for (const result of results) task.record(result);
+    if (global.perf || global.perfEvents !== undefined || global.sources?.includes("perf")) {
+      // Only for counters asked for: `--perf-events task-clock` wants no IPC.
+      const asked = parsePerfEventList(global.perfEvents ?? DEFAULT_PERF_EVENTS.join(","))
+        .map((event) => event.name);
+      for (const { name, reason } of missingDerivedMetrics(results, asked)) {
+        logger.notice(`${name} not derived: ${reason}`);
+      }
+    }
     const formatting = performance.now();
     await applyCarbon(exports, results);
     let comparisons: Comparison[] = [];
@@ -468,6 +489,7 @@ export async function profileCommand(
     completed = true;
     // A failed hook stopped the profile: its completed runs are written, and the status says so.
     if (results.some((result) => result.stoppedBy !== undefined)) return EXIT_PROFILER_FAILURE;
+    if (flags.ignoreFailure) return 0;
     return results.find((result) => result.exitCode !== 0)?.exitCode ?? 0;
   } catch (error) {
     if (target.destination !== "stdout") target.destination.discard();

@@ -31,11 +31,19 @@ import type { SampleObserver } from "../../live_intervals.ts";
 import { PROCESS_SOURCE_NAME } from "../../sampling/process_usage.ts";
 import { applyEstimators, type EnergyEstimator } from "../../energy/estimator.ts";
 import { defaultMaxPhases } from "../../run_limits.ts";
+import { addDerivedMetrics, derivedMetricCount } from "../../derived_metrics.ts";
 
-/** How many sensors the sources offer (for the default phase limit). */
-async function sensorCount(sources: readonly Source[]): Promise<number> {
-  const lists = await Promise.all(sources.map((source) => source.sensors()));
-  return lists.reduce((sum, list) => sum + list.length, 0);
+/** How many metrics a phase will hold (for the default phase limit), as a profile counts them. */
+async function metricCount(sources: readonly Source[]): Promise<number> {
+  const sensors: { name: string; unit: string; source: string }[] = [];
+  for (const source of sources) {
+    try {
+      sensors.push(...(await source.sensors()).filter((sensor) => sensor.available !== false));
+    } catch {
+      // Unknown: counted as none.
+    }
+  }
+  return sensors.length + derivedMetricCount(sensors);
 }
 
 /** The name of the perf_event source (sources/perf_event), compared to avoid loading it. */
@@ -63,6 +71,10 @@ export interface AttachFlags {
   useRoot?: boolean;
   killDescendants?: boolean;
   keepDescendants?: boolean;
+  parameterScan?: unknown;
+  parameterList?: unknown;
+  parameterStepSize?: number;
+  ignoreFailure?: boolean;
 }
 
 /** Flags that only mean something when the profiler runs the program. */
@@ -78,6 +90,10 @@ const RUN_ONLY_FLAGS: readonly [keyof AttachFlags, string][] = [
   ["useRoot", "--use-root"],
   ["killDescendants", "--kill-descendants"],
   ["keepDescendants", "--keep-descendants"],
+  ["parameterScan", "--parameter-scan"],
+  ["parameterList", "--parameter-list"],
+  ["parameterStepSize", "--parameter-step-size"],
+  ["ignoreFailure", "--ignore-failure"],
 ];
 
 /** A checked `-p` or `-a` request, ready to measure. */
@@ -221,6 +237,7 @@ export class AttachMode {
     owner?: { uid: number; gid: number };
     maxPhases?: number;
     estimators?: readonly EnergyEstimator[];
+    initTimeoutSeconds?: number;
   }): Promise<ProfileResult> {
     const { logger } = options;
     const pids = this.targets.map((target) => target.pid);
@@ -253,7 +270,10 @@ export class AttachMode {
         logger,
         sampleIntervalMs: options.sampleIntervalMs,
         sampleObserver: options.sampleObserver,
-        maxPhases: options.maxPhases ?? defaultMaxPhases(await sensorCount(options.sources)),
+        initTimeoutMs: options.initTimeoutSeconds === undefined
+          ? undefined
+          : options.initTimeoutSeconds * 1000,
+        maxPhases: options.maxPhases ?? defaultMaxPhases(await metricCount(options.sources)),
         onStart: () => {
           logger.notice(`measuring ${what} until ${until}`);
           if (channel !== undefined) {
@@ -273,6 +293,8 @@ export class AttachMode {
       if (this.targets.length === 1) attributeEnergy(run);
       const estimators = options.estimators ?? [];
       if (estimators.length > 0) applyEstimators(run, estimators, logger);
+      // IPC, average power, energy per instruction, energy-delay product, as for a profile.
+      addDerivedMetrics(run);
       return {
         command: [...this.command],
         tokenPattern: options.tokenPattern,
