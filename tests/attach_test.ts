@@ -284,6 +284,14 @@ Deno.test("bad input of -p, -a and -I: one line, exit status 2, nothing started 
     [["profile", "-a", "-n", "3"], /^error: --iterations goes with a command, not with -a$/],
     [["profile", "-a", "--warmup", "1"], /^error: --warmup goes with a command, not with -a$/],
     [
+      ["profile", "-a", "--ignore-failure"],
+      /^error: --ignore-failure goes with a command, not with -a$/,
+    ],
+    [
+      ["profile", "-a", "--parameter-list", "N", "1,2"],
+      /^error: --parameter-list goes with a command, not with -a$/,
+    ],
+    [
       ["profile", "-a", "--duration", "0"],
       /^error: --duration must be a number of seconds > 0, got '0'$/,
     ],

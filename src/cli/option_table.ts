@@ -196,7 +196,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     description: "run a program and report its metrics per phase",
     usage: "[options] -- <command> [args...]\n" +
       `       ${PROGRAM_NAME} profile [options] --command "A" --command "B" ...\n` +
-      `       ${PROGRAM_NAME} profile [options] -p <pid>[,<pid>...] | -a [--duration <seconds>]`,
+      `       ${PROGRAM_NAME} profile [options] -p <pid>[,...] | -a [--duration <s>]`,
     operands: {
       name: "command",
       description: "the program to profile and its arguments, after --",
