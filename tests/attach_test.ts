@@ -169,13 +169,16 @@ Deno.test("-I 100 prints about 10 intervals for a 1 s program, energy per interv
   assert.equal(out.code, 0, out.stderr);
   const intervals = out.stderr.split("\n").filter((line) => line.startsWith("{"))
     .map((line) => JSON.parse(line));
-  assert.ok(intervals.length >= 8 && intervals.length <= 11, `${intervals.length} intervals`);
+  // About 10: a tick delayed past the next deadline by a loaded machine merges two intervals
+  // (the sampler skips the deadline it missed), so a few fewer may come.
+  assert.ok(intervals.length >= 7 && intervals.length <= 11, `${intervals.length} intervals`);
+  let previousEnd = 0;
   intervals.forEach((interval, i) => {
     assert.equal(interval.interval, i + 1);
-    assert.ok(
-      Math.abs(interval.duration_s - 0.1) < 0.05,
-      `interval ${i + 1}: ${interval.duration_s}`,
-    );
+    assert.ok(interval.duration_s > 0.05 && interval.duration_s < 0.35, `${interval.duration_s}`);
+    // Intervals tile the run: each starts where the previous ended.
+    assert.ok(Math.abs(interval.time_s - interval.duration_s - previousEnd) < 0.002);
+    previousEnd = interval.time_s;
   });
   const energies = intervals.map((interval) =>
     interval.values.find((value: { name: string }) => value.name === "PACKAGE-0").energy_j
