@@ -309,6 +309,10 @@ Deno.test("bad input of -p, -a and -I: one line, exit status 2, nothing started 
       /^error: --interval-file goes with -I/,
     ],
     [
+      ["-o", "same.json", "profile", "-I", "100", "--interval-file", "same.json", "--", "true"],
+      /^error: .*--interval-file/,
+    ],
+    [
       ["profile", "-I", "50", "--sample-interval", "10", "--", "true"],
       /^error: -I 50 samples every 50 ms/,
     ],

@@ -2,15 +2,15 @@
  * Where `-I` intervals go: stderr, or `--interval-file`, written line by
  * line as the run goes (so `tail -f` follows it).
  *
- * The file is created under a fresh random name beside the destination
- * and renamed over it before the first line: a symbolic link planted at
- * the destination is replaced, never written through. A device such as
- * `/dev/stderr` is written to directly.
+ * The file is opened as the program's `--stdout-file` is
+ * (`openStreamFile`): a new file renamed over the name, so a link planted
+ * there is never written through; a device such as `/dev/stderr` is
+ * written to directly.
  *
  * @module
  */
 
-import { UsageError } from "../errors.ts";
+import { openStreamFile } from "../output/result_file.ts";
 import { type LiveIntervalFormat, LiveIntervals } from "../live_intervals.ts";
 
 /** Live intervals and the file they go to, if any. */
@@ -53,7 +53,13 @@ export function openLiveIntervals(
     });
     return { intervals, close: () => {} };
   }
-  const { file, created } = createFile(path, owner);
+  let replaced = false;
+  try {
+    replaced = Deno.lstatSync(path).isFile;
+  } catch {
+    replaced = true; // Absent: created here.
+  }
+  const file = openStreamFile(path, { owner, label: `--interval-file '${path}'` });
   let broken = false;
   const intervals = new LiveIntervals({
     format,
@@ -75,65 +81,15 @@ export function openLiveIntervals(
       } catch {
         // Already closed.
       }
-      if (!ok && created !== undefined) {
+      if (!ok && replaced) {
         try {
-          Deno.removeSync(created);
+          Deno.removeSync(file.path);
         } catch {
           // Gone already.
         }
       }
     },
   };
-}
-
-function createFile(
-  path: string,
-  owner: { uid: number; gid: number } | undefined,
-): { file: Deno.FsFile; created: string | undefined } {
-  const absolute = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
-  const fail = (why: string, cause?: unknown): never => {
-    throw new UsageError(`cannot write --interval-file '${path}': ${why}`, { cause });
-  };
-  let existing: Deno.FileInfo | undefined;
-  try {
-    existing = Deno.lstatSync(absolute);
-  } catch {
-    // Absent: the usual case.
-  }
-  if (existing?.isDirectory) fail("it is a directory");
-  if (existing !== undefined && !existing.isFile && !existing.isSymlink) {
-    try {
-      return { file: Deno.openSync(absolute, { write: true }), created: undefined };
-    } catch (error) {
-      fail((error as Error).message, error);
-    }
-  }
-  const slash = absolute.lastIndexOf("/");
-  const directory = absolute.slice(0, slash) || "/";
-  const base = absolute.slice(slash + 1);
-  if (base === "" || base === "." || base === "..") fail("not a file name");
-  const random = crypto.getRandomValues(new Uint32Array(2)).join("");
-  const temporary = `${directory}/.${base}.${Deno.pid}.${random}.tmp`;
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(temporary, { write: true, createNew: true, mode: 0o644 });
-  } catch (error) {
-    return fail((error as Error).message, error);
-  }
-  try {
-    // Our fresh, randomly named file, as result files are handed over (ResultFile).
-    if (owner !== undefined) Deno.chownSync(temporary, owner.uid, owner.gid);
-    Deno.renameSync(temporary, absolute);
-  } catch (error) {
-    file.close();
-    try {
-      Deno.removeSync(temporary);
-    } catch {
-      // Not created.
-    }
-    fail((error as Error).message, error);
-  }
-  return { file, created: absolute };
 }
 
 function writeAll(target: { writeSync(bytes: Uint8Array): number }, bytes: Uint8Array): void {

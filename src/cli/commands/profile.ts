@@ -101,6 +101,9 @@ function taskFileNames(task: TaskContext, global: GlobalFlags, flags: ProfileFla
   if (flags.samplesCsv !== undefined) {
     flags.samplesCsv = task.fileName("--samples-csv", flags.samplesCsv);
   }
+  if (flags.intervalFile !== undefined) {
+    flags.intervalFile = task.fileName("--interval-file", flags.intervalFile);
+  }
 }
 
 /** The files sampling writes besides the results, reserved before the run. */
@@ -350,6 +353,7 @@ export async function profileCommand(
     { option: "--timeline", path: flags.timeline ?? "-" },
     { option: "--samples-csv", path: flags.samplesCsv ?? "-" },
     { option: "--openmetrics", path: flags.openmetrics ?? "-" },
+    { option: "--interval-file", path: flags.intervalFile ?? "-" },
   ].filter((output) => output.path !== "-"));
   const target = prepareProfileOutput(
     global,
