@@ -92,6 +92,8 @@ export function derivedMetricsOf(
   for (const metric of metrics) {
     const joules = energyJoules(metric);
     if (joules === undefined || metric.unit === CARBON_UNIT || !(seconds > 0)) continue;
+    // A frozen counter (marked not_updating) is no measurement: nothing is derived from it.
+    if (metric.details?.not_updating === true) continue;
     added.push({
       name: `${metric.name}${AVERAGE_POWER_SUFFIX}`,
       value: round(joules / seconds),

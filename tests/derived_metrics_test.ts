@@ -266,11 +266,73 @@ Deno.test("CLI: measured energy gets its average power and EDP as derived metric
   assert.equal(power.details?.energy_method, "measured");
   assert.ok(Math.abs(power.value - (energy.details!.average_power_w as number)) < 1e-3);
   assert.equal(find(metrics, "ENERGY_DELAY_PRODUCT").details?.of, "(PACKAGE-0)×duration");
+  // The counter must move again: a frozen one is flagged not_updating and derives nothing.
+  const bumpAgain = `printf '${energyText(9_000_000).trimEnd()}\\n' > '${file}'`;
   const csv = await runCli(
-    ["--csv", "-o", "-", "profile", "--", "sh", "-c", `sleep 0.2; ${bump}`],
+    ["--csv", "-o", "-", "profile", "--", "sh", "-c", `sleep 0.2; ${bumpAgain}`],
     { env },
   );
   assert.equal(csv.code, 0, csv.stderr);
   assert.match(csv.stdoutText, /;PACKAGE-0_AVERAGE_POWER;[0-9.]+;W;RAPL \(Powercap\);.*;derived\n/);
   assert.match(csv.stdoutText, /;ENERGY_DELAY_PRODUCT;[0-9.e-]+;J·s;derived;.*;derived\n/);
+});
+
+Deno.test("a counter marked not_updating (a VM's frozen RAPL) gets no attributed, derived or carbon figure", async () => {
+  const { attributeEnergy } = await import("../src/energy_attribution.ts");
+  const { addCarbon } = await import("../src/energy/carbon.ts");
+  const { derivedMetricsOf } = await import("../src/derived_metrics.ts");
+  const frozen = {
+    name: "PSYS",
+    value: 0,
+    unit: "µJ",
+    source: "RAPL (perf_event)",
+    details: { total: "platform", not_updating: true, method: "measured" },
+  };
+  const metrics: Metric[] = [
+    frozen,
+    { name: "GPU-0", value: 2000, unit: "mJ", source: "NVML", details: { method: "measured" } },
+    { name: "CPU_TIME", value: 5e8, unit: "ns", source: "process" },
+    { name: "SYSTEM_CPU_BUSY_TIME", value: 1e9, unit: "ns", source: "system" },
+    { name: "SYSTEM_CPU_TIME", value: 2e9, unit: "ns", source: "system" },
+  ];
+  const derived = derivedMetricsOf({ metrics, durationMs: 1000 });
+  assert.ok(!derived.some((m) => m.name.startsWith("PSYS")), JSON.stringify(derived));
+  const edp = derived.find((m) => m.name === "ENERGY_DELAY_PRODUCT")!;
+  assert.equal(edp.details?.of, "(GPU-0)×duration");
+  const phase = {
+    index: 0,
+    name: "START -> END",
+    startToken: "START",
+    endToken: "END",
+    startNs: 0n,
+    endNs: 1_000_000_000n,
+    timestamp: 0,
+    durationMs: 1000,
+    metrics: [...metrics],
+    failures: [],
+  };
+  const result = {
+    command: ["x"],
+    tokenPattern: "",
+    exitCode: 0,
+    durationMs: 1000,
+    interrupted: false,
+    runs: [{
+      index: 0,
+      exitCode: 0,
+      signal: null,
+      interrupted: false,
+      startNs: 0n,
+      endNs: 1_000_000_000n,
+      timestamp: 0,
+      durationMs: 1000,
+      phases: [phase],
+    }],
+  };
+  assert.equal(attributeEnergy(result.runs[0]!), 0);
+  assert.ok(!phase.metrics.some((m) => m.name === "PSYS_ATTRIBUTED"));
+  addCarbon(result, { intensityGPerKwh: 100 });
+  const names = phase.metrics.map((m) => m.name);
+  assert.ok(!names.includes("PSYS_CO2E"), names.join(","));
+  assert.equal(phase.metrics.find((m) => m.name === "TOTAL_CO2E")!.details?.of, "GPU-0");
 });
