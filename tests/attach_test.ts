@@ -157,27 +157,40 @@ Deno.test("profile -a ends on SIGINT (Ctrl-C) with exit status 0 and its results
 
 Deno.test("-I 100 prints about 10 intervals for a 1 s program, energy per interval from the counter", async () => {
   const rapl = await fakeRapl();
-  // The program moves the package counter by 0.1 J every 0.1 s: 1 W.
+  // The program moves the package counter by 0.1 J every 0.1 s: 1 W. It rewrites the fixed-width
+  // value in place (no truncation), as sysfs never shows an empty counter to the sampler.
   const steps = Array.from(
     { length: 10 },
-    (_, i) => `printf '${energyText((i + 1) * 100_000).trimEnd()}\\n' > '${rapl.file}'; sleep 0.1`,
+    (_, i) =>
+      `printf '${energyText((i + 1) * 100_000).trimEnd()}\\n' | ` +
+      `dd of='${rapl.file}' conv=notrunc status=none; sleep 0.1`,
   ).join("; ");
+  const cwd = await Deno.makeTempDir({ prefix: "jp-attach-" });
   const out = await runCli(
     ["--json", "-o", "result.json", "profile", "-I", "100", "--", "sh", "-c", steps],
-    { env: rapl.env },
+    { cwd, env: rapl.env },
   );
   assert.equal(out.code, 0, out.stderr);
   const intervals = out.stderr.split("\n").filter((line) => line.startsWith("{"))
     .map((line) => JSON.parse(line));
-  // About 10: a tick delayed past the next deadline by a loaded machine merges two intervals
-  // (the sampler skips the deadline it missed), so a few fewer may come.
-  assert.ok(intervals.length >= 7 && intervals.length <= 11, `${intervals.length} intervals`);
+  // About 10, one per full 100 ms of the run (ten `sleep 0.1` take a little over 1 s, more on
+  // a loaded machine); a tick delayed past the next deadline merges two intervals (the sampler
+  // skips the deadline it missed), so a few fewer may come.
+  const result = JSON.parse(await Deno.readTextFile(`${cwd}/result.json`));
+  const full = Math.floor(result.duration_ms / 100);
+  assert.ok(result.duration_ms >= 1000, `${result.duration_ms} ms`);
+  assert.ok(
+    intervals.length >= full - 3 && intervals.length <= full,
+    `${intervals.length} intervals in ${result.duration_ms} ms`,
+  );
   let previousEnd = 0;
   intervals.forEach((interval, i) => {
     assert.equal(interval.interval, i + 1);
     assert.ok(interval.duration_s > 0.05 && interval.duration_s < 0.35, `${interval.duration_s}`);
-    // Intervals tile the run: each starts where the previous ended.
-    assert.ok(Math.abs(interval.time_s - interval.duration_s - previousEnd) < 0.002);
+    // Intervals tile the run: each starts where the previous ended, up to the spread of one
+    // tick's reads (each source stamps its own sample; a few ms apart on a loaded machine).
+    const gap = interval.time_s - interval.duration_s - previousEnd;
+    assert.ok(Math.abs(gap) < 0.02, `interval ${i + 1} starts ${gap} s off`);
     previousEnd = interval.time_s;
   });
   const energies = intervals.map((interval) =>
@@ -185,7 +198,7 @@ Deno.test("-I 100 prints about 10 intervals for a 1 s program, energy per interv
   );
   const total = energies.reduce((sum: number, joules: number) => sum + joules, 0);
   // About 1 W for about a second; the last partial interval is not printed.
-  assert.ok(total > 0.6 && total <= 1.0 + 1e-9, `${total} J over the intervals`);
+  assert.ok(total > 0.5 && total <= 1.0 + 1e-9, `${total} J over the intervals`);
   const power = intervals[2].values.find((value: { name: string }) => value.name === "PACKAGE-0");
   assert.ok(power.power_w > 0.3 && power.power_w < 3, `${power.power_w} W`);
 });
