@@ -180,3 +180,27 @@ export {
   closeEnvironmentInspector,
   debugSignalClosed,
 } from "./process/debug_signal.ts";
+export {
+  type Interval,
+  intervalJson,
+  type IntervalValue,
+  type LiveIntervalFormat,
+  LiveIntervals,
+  type LiveIntervalsOptions,
+  MIN_LIVE_INTERVAL_MS,
+  type SampleObserver,
+} from "./live_intervals.ts";
+export {
+  type AttachedEnd,
+  type AttachedRun,
+  type AttachedRunOptions,
+  measureAttached,
+} from "./attach/attached_run.ts";
+export { ProcessExitWatch } from "./attach/process_exit_watch.ts";
+export {
+  type AttachCheckOptions,
+  type AttachTarget,
+  checkAttachable,
+  parsePidList,
+} from "./attach/attach_target.ts";
+export { PHASE_FD_ENV, PHASE_FIFO_ENV, PhaseChannel } from "./process/phase_channel.ts";

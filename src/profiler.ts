@@ -39,6 +39,7 @@ import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { reviewRuns } from "./stats/run_review.ts";
 import type { Sensor, Source } from "./source.ts";
 import { applyEstimators, checkEstimators, type EnergyEstimator } from "./energy/estimator.ts";
+import type { SampleObserver } from "./live_intervals.ts";
 
 /** What to profile and how. */
 export interface ProfileConfig extends RunSettings {
@@ -177,6 +178,11 @@ export interface RunSettings {
    * Default: wait as long as the sources take.
    */
   initTimeoutSeconds?: number;
+  /**
+   * Told after every sampling tick of every run, e.g. `LiveIntervals`
+   * printing live intervals (`-I`); needs `sampleIntervalMs`.
+   */
+  sampleObserver?: SampleObserver;
 }
 
 /** The shortest sampling interval accepted, ms: Deno's timers are about 1 ms coarse. */
@@ -497,6 +503,7 @@ export class JouleProfiler {
             : config.initTimeoutSeconds * 1000,
           maxPhases,
           reaper,
+          sampleObserver: config.sampleObserver,
         });
         // The program's share of measured energy, from the process and system sources' metrics.
         attributeEnergy(run, idle);

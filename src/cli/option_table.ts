@@ -68,6 +68,8 @@ import {
   parseRounds,
   parseStageSeconds,
 } from "./commands/model_flags.ts";
+import { durationSeconds, liveInterval, parsePidList } from "./attach_option_values.ts";
+import { MIN_LIVE_INTERVAL_MS } from "../live_interval_limit.ts";
 import {
   parseCarbonIntensity,
   parseFailAbove,
@@ -193,7 +195,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "profile",
     description: "run a program and report its metrics per phase",
     usage: "[options] -- <command> [args...]\n" +
-      `       ${PROGRAM_NAME} profile [options] --command "A" --command "B" ...`,
+      `       ${PROGRAM_NAME} profile [options] --command "A" --command "B" ...\n` +
+      `       ${PROGRAM_NAME} profile [options] -p <pid>[,...] | -a [--duration <s>]`,
     operands: {
       name: "command",
       description: "the program to profile and its arguments, after --",
@@ -716,6 +719,49 @@ export const OPTIONS: readonly OptionSpec[] = [
       "names it; default: wait)",
     parse: positiveSeconds("--init-timeout"),
     scope: "profile",
+  },
+  // profile: attach (-p), system-wide (-a) and live intervals (-I), as perf stat has them.
+  {
+    long: "pid",
+    short: "p",
+    value: "pids",
+    description: "attach to these running processes (e.g. 1234 or 1234,5678) instead of " +
+      "running a command, and measure until they all exit or Ctrl-C (perf stat -p)",
+    parse: parsePidList,
+    conflicts: ["system-wide", "command"],
+    scope: "profile",
+  },
+  {
+    long: "system-wide",
+    short: "a",
+    description: "measure the whole machine with no program, for --duration or until Ctrl-C; " +
+      "phases from the phase channel FIFO printed at start (perf stat -a)",
+    conflicts: ["pid", "command"],
+    scope: "profile",
+  },
+  {
+    long: "duration",
+    value: "seconds",
+    description: "with -a or -p: stop measuring after this many seconds",
+    parse: durationSeconds,
+    scope: "profile",
+  },
+  {
+    long: "interval-print",
+    short: "I",
+    value: "ms",
+    description: `print each interval's energy per domain, average power and counters every ` +
+      `<ms> milliseconds while measuring (≥ ${MIN_LIVE_INTERVAL_MS}; perf stat -I); to stderr, ` +
+      "as JSON lines with --json, CSV rows with --csv",
+    parse: liveInterval,
+    scope: "profile",
+  },
+  {
+    long: "interval-file",
+    value: "file",
+    description: "write the -I intervals to this file instead of stderr",
+    scope: "profile",
+    complete: "file",
   },
 
   // compare

@@ -22,6 +22,7 @@ import { PerfEventSource } from "../../sources/perf_event/mod.ts";
 import { phaseChannelFigures } from "./phase_channel_figures.ts";
 import { processSourceFigures } from "./process_source_figures.ts";
 import { mergeScaleFigure } from "./merge_figures.ts";
+import { attachExitLatency, liveIntervalCost } from "./live_interval_figures.ts";
 import { twoSocketPowercapSource } from "./fake_rapl_sources.ts";
 import { type Figure, median, percentile } from "./figure.ts";
 
@@ -945,6 +946,8 @@ const measures: Record<string, () => Promise<Figure | Figure[]>> = {
   "measurement cost": measurementCost,
   "idle cost": idleCosts,
   sampling: samplingCost,
+  "live intervals": () => liveIntervalCost(Math.max(1, Math.min(5, Math.round(RUNS / 4)))),
+  attach: () => attachExitLatency(Math.max(3, Math.min(10, Math.round(RUNS / 2)))),
   "phase channel": phaseChannelFigures,
   "process source": processSourceFigures,
   scale: async () => [await scale(await generator()), await scale(await generator(), true)],
