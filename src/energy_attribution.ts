@@ -91,6 +91,8 @@ function attributePhase(phase: PhaseResult, idle: IdleBaseline | undefined): num
     const perUnit = joulesPerUnit(metric.unit);
     if (perUnit === undefined || !metric.source.startsWith("RAPL")) continue;
     if (metric.details?.method !== "measured") continue;
+    // A frozen counter (a VM's RAPL, marked not_updating) reads 0: there is nothing to share out.
+    if (metric.details?.not_updating === true) continue;
     const raw = metric.value;
     const power = idle?.power.find((entry) =>
       entry.source === metric.source && entry.name === metric.name

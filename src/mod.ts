@@ -20,6 +20,7 @@ export {
   type MultiProfileConfig,
   type NamedCommand,
   type ProfileConfig,
+  RunFailedError,
   type RunSettings,
 } from "./profiler.ts";
 export type { MaybePromise, Metric, SampleSeries, Sensor, Source, SourceScope } from "./source.ts";
@@ -67,6 +68,15 @@ export { parseResultFile } from "./output/json_reader.ts";
 export { comparisonsMarkdown, resultsMarkdown } from "./output/markdown.ts";
 export { DiscardSink } from "./process/byte_sink.ts";
 export { ATTRIBUTED_SUFFIX, attributeEnergy } from "./energy_attribution.ts";
+export {
+  addDerivedMetrics,
+  AVERAGE_POWER_SUFFIX,
+  DERIVED_METHOD,
+  DERIVED_SOURCE,
+  derivedMetricsOf,
+  type MissingDerivedMetric,
+  missingDerivedMetrics,
+} from "./derived_metrics.ts";
 export {
   CGROUP_NAME_PREFIX,
   type CgroupFolder,
@@ -170,3 +180,27 @@ export {
   closeEnvironmentInspector,
   debugSignalClosed,
 } from "./process/debug_signal.ts";
+export {
+  type Interval,
+  intervalJson,
+  type IntervalValue,
+  type LiveIntervalFormat,
+  LiveIntervals,
+  type LiveIntervalsOptions,
+  MIN_LIVE_INTERVAL_MS,
+  type SampleObserver,
+} from "./live_intervals.ts";
+export {
+  type AttachedEnd,
+  type AttachedRun,
+  type AttachedRunOptions,
+  measureAttached,
+} from "./attach/attached_run.ts";
+export { ProcessExitWatch } from "./attach/process_exit_watch.ts";
+export {
+  type AttachCheckOptions,
+  type AttachTarget,
+  checkAttachable,
+  parsePidList,
+} from "./attach/attach_target.ts";
+export { PHASE_FD_ENV, PHASE_FIFO_ENV, PhaseChannel } from "./process/phase_channel.ts";

@@ -94,21 +94,69 @@ export class SourceOrchestrator {
   }
 
   /**
+   * Calls every source's `prepare()`: the program is about to be spawned.
+   * A source's error is ignored here; its `init` reports what matters.
+   */
+  prepare(): void {
+    for (const source of this.#sources) {
+      try {
+        source.prepare?.();
+      } catch {
+        // Best effort by contract.
+      }
+    }
+  }
+
+  /**
    * Calls every source's `init(pid)` and waits for all of them: the
    * program must not start before each has acknowledged.
    *
    * @param pid The held program's pid.
-   * @throws {SourceError} When a source cannot attach.
+   * @param timeoutMs Refuse the run when a source has not initialised
+   *   after this many milliseconds (default: wait as long as it takes).
+   * @throws {SourceError} When a source cannot attach, or is too slow (it is named).
    */
-  async init(pid: number): Promise<void> {
+  async init(pid: number, timeoutMs?: number): Promise<void> {
     this.#sampled = this.#sources.flatMap((source, i) => source.sample === undefined ? [] : [i]);
-    await Promise.all(this.#sources.map(async (source) => {
+    const done = new Set<Source>();
+    const inits = this.#sources.map(async (source) => {
       try {
         await source.init?.(pid);
+        done.add(source);
       } catch (error) {
         throw asSourceError(source, error);
       }
-    }));
+    });
+    const all = Promise.all(inits);
+    if (timeoutMs === undefined) return void await all;
+    // A timer is fine here: the program is held, and this bound is a refusal, not a measurement.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), timeoutMs);
+    });
+    all.catch(() => {}); // A failure after the refusal has nobody left to tell.
+    try {
+      if (await Promise.race([all, late]) !== "late") return;
+    } finally {
+      clearTimeout(timer);
+    }
+    const slow = this.#sources.filter((source) => !done.has(source));
+    // Release what the run took: now for the sources that are ready, when ready for the others.
+    const release = async (source: Source) => {
+      try {
+        await source.join?.();
+      } catch (error) {
+        this.#warn(`${source.name}: releasing after the refused run failed: ${error}`);
+      }
+    };
+    this.#sources.forEach((source, i) => {
+      if (!done.has(source)) inits[i]!.then(() => release(source), () => {});
+    });
+    await Promise.all([...done].map(release));
+    throw new SourceError(
+      slow.map((source) => source.name).join(", "),
+      `not initialised after ${timeoutMs / 1000} s (--init-timeout): run refused`,
+    );
   }
 
   /**

@@ -24,6 +24,7 @@ import type { InvokingUser } from "./process/invoking_user.ts";
 import { HookError, runHook } from "./process/hook_command.ts";
 import { measureIdle } from "./idle_measurement.ts";
 import { attributeEnergy } from "./energy_attribution.ts";
+import { addDerivedMetrics, derivedMetricCount } from "./derived_metrics.ts";
 import { runProgram } from "./program_run.ts";
 import {
   DEFAULT_MAX_PHASES,
@@ -38,6 +39,7 @@ import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { reviewRuns } from "./stats/run_review.ts";
 import type { Sensor, Source } from "./source.ts";
 import { applyEstimators, checkEstimators, type EnergyEstimator } from "./energy/estimator.ts";
+import type { SampleObserver } from "./live_intervals.ts";
 
 /** What to profile and how. */
 export interface ProfileConfig extends RunSettings {
@@ -53,6 +55,8 @@ export interface NamedCommand {
   command: string[];
   /** A label for results and comparisons (default: the command line). */
   name?: string;
+  /** The parameter values of a parameter scan that made this command (`{ N: "4" }`). */
+  parameters?: Record<string, string>;
 }
 
 /** Several commands profiled together, their runs interleaved (A B A B …). */
@@ -166,6 +170,24 @@ export interface RunSettings {
    * checked against the sources' sensors before anything runs.
    */
   estimators?: readonly EnergyEstimator[];
+  /**
+   * Stop the profile at the first measured run whose exit status is not 0
+   * (a {@linkcode ProfilerError} with that status), as hyperfine does
+   * without `--ignore-failure`. Default `false`: such runs are kept, with
+   * their exit codes, and a warning.
+   */
+  stopOnFailure?: boolean;
+  /**
+   * Refuse a run when a source has not initialised (attached to the held
+   * program) after this many seconds; the error names the slow source.
+   * Default: wait as long as the sources take.
+   */
+  initTimeoutSeconds?: number;
+  /**
+   * Told after every sampling tick of every run, e.g. `LiveIntervals`
+   * printing live intervals (`-I`); needs `sampleIntervalMs`.
+   */
+  sampleObserver?: SampleObserver;
 }
 
 /** The shortest sampling interval accepted, ms: Deno's timers are about 1 ms coarse. */
@@ -298,10 +320,34 @@ export function validateRunSettings(
   }
 }
 
+/**
+ * A measured run exited with a status other than 0 and the profile was
+ * asked to stop then (`stopOnFailure`); `exitCode` is the run's.
+ *
+ * @example Usage
+ * ```ts
+ * import { RunFailedError } from "./profiler.ts";
+ * console.log(new RunFailedError("run 1 of 'false' exited with code 1", { exitCode: 1 }).name);
+ * ```
+ */
+export class RunFailedError extends ProfilerError {
+  /**
+   * Creates the error.
+   *
+   * @param message What failed.
+   * @param options `exitCode`: the run's status.
+   */
+  constructor(message: string, options: ErrorOptions & { exitCode?: number } = {}) {
+    super(message, options);
+    this.name = "RunFailedError";
+  }
+}
+
 /** A command ready to run. */
 interface PreparedCommand {
   command: string[];
   name?: string;
+  parameters?: Record<string, string>;
   executable: string;
   runs: RunResult[];
   measuredMs: number;
@@ -395,11 +441,11 @@ export class JouleProfiler {
     validateRunSettings(config);
     let pattern: TokenPattern | undefined;
     let iterations = 1;
-    const commands: PreparedCommand[] = config.commands.map(({ command, name }) => {
+    const commands: PreparedCommand[] = config.commands.map(({ command, name, parameters }) => {
       const valid = validateProfileConfig({ ...config, command });
       pattern = valid.pattern;
       iterations = valid.iterations;
-      return { command, name, executable: valid.executable, runs: [], measuredMs: 0 };
+      return { command, name, parameters, executable: valid.executable, runs: [], measuredMs: 0 };
     });
     const logger = config.logger ?? new Logger();
     const estimators = config.estimators ?? [];
@@ -459,13 +505,19 @@ export class JouleProfiler {
           runAs: config.runAs,
           phaseChannel: config.phaseChannel,
           sampleIntervalMs: config.sampleIntervalMs,
+          initTimeoutMs: config.initTimeoutSeconds === undefined
+            ? undefined
+            : config.initTimeoutSeconds * 1000,
           maxPhases,
           reaper,
+          sampleObserver: config.sampleObserver,
         });
         // The program's share of measured energy, from the process and system sources' metrics.
         attributeEnergy(run, idle);
         // Estimates last: they read only measured metrics, and are never attributed.
         applyEstimators(run, estimators, logger);
+        // IPC, average power, energy per instruction, energy-delay product: from the metrics above.
+        addDerivedMetrics(run);
       } catch (error) {
         if (config.cleanup !== undefined) {
           // The run's own error is the one to report; the hook's is a warning.
@@ -520,6 +572,16 @@ export class JouleProfiler {
           }
           entry.runs.push(run);
           entry.measuredMs += run.durationMs;
+          if (run.exitCode !== 0 && !relay.interrupted && config.stopOnFailure) {
+            const how = run.signal
+              ? `was killed by ${run.signal}`
+              : `exited with code ${run.exitCode}`;
+            throw new RunFailedError(
+              `run ${round + 1} of '${entry.name ?? entry.command.join(" ")}' ${how}: profile ` +
+                `stopped, no results (--ignore-failure keeps runs that fail, with their exit codes)`,
+              { exitCode: run.exitCode },
+            );
+          }
           if (run.exitCode !== 0 && minRuns > 1) {
             const how = run.signal
               ? `was killed by ${run.signal}`
@@ -532,7 +594,8 @@ export class JouleProfiler {
     } catch (error) {
       // Interrupted before a run could start, or a hook failed between runs:
       // keep the completed ones.
-      const interruptedBetweenRuns = error instanceof ProfilerError && error.exitCode === 130;
+      const interruptedBetweenRuns = error instanceof ProfilerError && error.exitCode === 130 &&
+        !(error instanceof RunFailedError);
       const hookFailed = error instanceof HookError;
       if (
         !(interruptedBetweenRuns || hookFailed) ||
@@ -563,6 +626,7 @@ export class JouleProfiler {
         runs: entry.runs,
       };
       if (entry.name !== undefined) result.name = entry.name;
+      if (entry.parameters !== undefined) result.parameters = { ...entry.parameters };
       if (warmup > 0) result.warmupRuns = warmup;
       if (idle !== undefined) result.idle = idle;
       if (stoppedBy !== undefined) result.stoppedBy = stoppedBy;
@@ -575,15 +639,16 @@ export class JouleProfiler {
 
 /** Sensors across the sources (0 for a source that cannot list them). */
 async function sensorCount(sources: readonly Source[]): Promise<number> {
-  let count = 0;
+  const sensors: Sensor[] = [];
   for (const source of sources) {
     try {
-      count += (await source.sensors()).filter((sensor) => sensor.available !== false).length;
+      sensors.push(...(await source.sensors()).filter((sensor) => sensor.available !== false));
     } catch {
       // Unknown: counted as none.
     }
   }
-  return count;
+  // The derived metrics each phase will also hold (average power beside each energy, …).
+  return sensors.length + derivedMetricCount(sensors);
 }
 
 /** A hook failed after a run that completed: carries both. */

@@ -27,6 +27,7 @@ import { buildPhases, type RunResult, spanMs } from "./result.ts";
 import { PROCESS_SOURCE_NAME, ProcessUsageSampler } from "./sampling/process_usage.ts";
 import { Sampler } from "./sampling/sampler.ts";
 import type { SampleSeries, Source } from "./source.ts";
+import type { SampleObserver } from "./live_intervals.ts";
 
 /**
  * After the program exits, how long stdout may stay silent before the
@@ -35,7 +36,7 @@ import type { SampleSeries, Source } from "./source.ts";
 const DRAIN_QUIET_MS = 5;
 const DRAIN_MAX_MS = 100;
 /** On the phase channel every non-blank line is one token (surrounding blanks trimmed). */
-const CHANNEL_LINE = "\\S(?:.*\\S)?";
+export const CHANNEL_LINE = "\\S(?:.*\\S)?";
 /**
  * After end of output, how long to watch for the program's exit before
  * concluding it closed stdout early and is still running (µs).
@@ -54,6 +55,8 @@ export interface ProgramRunOptions {
   executable: string;
   /** Arguments after the program name. */
   args: string[];
+  /** Refuse the run when a source takes longer than this to initialise, ms. */
+  initTimeoutMs?: number;
   /** Compiled token pattern. */
   pattern: TokenPattern;
   /** The sources to read. */
@@ -85,6 +88,8 @@ export interface ProgramRunOptions {
    * this run alone, which ends leftovers when the run ends.
    */
   reaper?: ProgramReaper;
+  /** Told after every sampling tick (live intervals, `-I`); needs `sampleIntervalMs`. */
+  sampleObserver?: SampleObserver;
 }
 
 /**
@@ -138,6 +143,8 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   let program: ProgramProcess;
   let tree: ProgramTree | undefined;
   let spawnedPid: number | undefined;
+  // Slow set-up of the sources (the cgroup move's kernel wait) overlaps the spawn.
+  orchestrator.prepare();
   try {
     program = ProgramProcess.spawnHeld({
       executable: options.executable,
@@ -168,7 +175,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     tree = reaper.adopt(program);
     // Signals reach every process of the program, unless its descendants are to be kept.
     relay.target = reaper.policy === "keep" ? program : tree;
-    await orchestrator.init(program.pid);
+    await orchestrator.init(program.pid, options.initTimeoutMs);
     initialized = true;
     // The process source may have moved the program into a cgroup of its own.
     const cgroup = programCgroupOf(options.sources);
@@ -254,7 +261,13 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       const treeSampled = options.sources.some((source) =>
         source.name === PROCESS_SOURCE_NAME && source.sample !== undefined
       );
-      sampling = startSampling(orchestrator, program.pid, options.sampleIntervalMs, !treeSampled);
+      sampling = startSampling(
+        orchestrator,
+        program.pid,
+        options.sampleIntervalMs,
+        !treeSampled,
+        options.sampleObserver,
+      );
     }
     const baseline = orchestrator.measure();
     if (baseline) await baseline;
@@ -418,20 +431,56 @@ function startSampling(
   pid: number,
   intervalMs: number,
   withUsage: boolean,
+  observer?: SampleObserver,
 ): { sampler: Sampler; usage: ProcessUsageSampler | undefined } {
   const usage = withUsage ? new ProcessUsageSampler(pid) : undefined;
-  const tick = () => {
-    usage?.sample();
-    return orchestrator.sample();
-  };
-  const first = tick();
+  usage?.sample();
+  const first = orchestrator.sample();
   // Sources sample synchronously in practice; an asynchronous first sample is not waited for.
   first?.catch(() => {});
+  observer?.started();
+  const tick = samplingTick(orchestrator, usage, observer);
   return { sampler: new Sampler({ intervalMs, tick }), usage };
 }
 
-/** Keeps the points of each series between `fromNs` and `toNs` (sources may record more). */
-function clipSeries(series: SampleSeries[], fromNs: number, toNs: number): SampleSeries[] {
+/**
+ * One sampling tick: the process tree, every source, then the observer
+ * (live intervals) with the series so far.
+ *
+ * @param orchestrator The run's sources.
+ * @param usage The program's CPU and RSS, when no source samples them.
+ * @param observer Told after each tick.
+ * @returns The tick.
+ */
+export function samplingTick(
+  orchestrator: SourceOrchestrator,
+  usage?: { sample(): unknown },
+  observer?: SampleObserver,
+): () => void | Promise<void> {
+  if (observer === undefined) {
+    return () => {
+      usage?.sample();
+      return orchestrator.sample();
+    };
+  }
+  const series = () => orchestrator.samples();
+  return () => {
+    usage?.sample();
+    const pending = orchestrator.sample();
+    if (pending) return pending.then(() => observer.sampled(series));
+    observer.sampled(series);
+  };
+}
+
+/**
+ * Keeps the points of each series between `fromNs` and `toNs` (sources may record more).
+ *
+ * @param series The series.
+ * @param fromNs First time kept.
+ * @param toNs Last time kept.
+ * @returns The clipped series.
+ */
+export function clipSeries(series: SampleSeries[], fromNs: number, toNs: number): SampleSeries[] {
   return series.map((entry) => {
     const { timesNs, values } = entry;
     let first = 0;
@@ -448,7 +497,7 @@ function clipSeries(series: SampleSeries[], fromNs: number, toNs: number): Sampl
  * one at a time, in arrival order. Synchronous sources never queue, so the
  * common case costs nothing.
  */
-function serializeBoundaries(take: BoundaryFn): BoundaryFn {
+export function serializeBoundaries(take: BoundaryFn): BoundaryFn {
   let queue: Promise<void> = Promise.resolve();
   let queued = 0;
   return (token, line) => {
@@ -497,7 +546,7 @@ class ChannelSync {
 }
 
 /** Waits (at most 100 ms) until what the program wrote to the channel was read. */
-async function drainChannel(channel: PhaseChannel, pumps: TokenPump[]): Promise<void> {
+export async function drainChannel(channel: PhaseChannel, pumps: TokenPump[]): Promise<void> {
   const deadline = performance.now() + DRAIN_MAX_MS;
   for (;;) {
     const left = deadline - performance.now();

@@ -113,6 +113,8 @@ export interface ProfileResult {
   runs: RunResult[];
   /** The command's label in a multi-command profile (`--command-name`). */
   name?: string;
+  /** The parameter values of this command in a parameter scan (`{ N: "4" }`). */
+  parameters?: Record<string, string>;
   /** Warm-up runs executed before `runs` and discarded. */
   warmupRuns?: number;
   /** The machine at rest, measured before the runs (`--idle`). */

@@ -35,14 +35,14 @@ const BYTES_PER_SENSOR = 350;
  * 406 MiB with 8,490 phases, and 896 MiB with 21,620).
  */
 const BYTES_PER_SENSOR_TERMINAL = 800;
-/** Never fewer than this by default, however many sensors (2 RAPL sockets, process, system: 18,724). */
+/** Never fewer than this by default, however many sensors (2 RAPL sockets, process, system: 14,979). */
 const MIN_DEFAULT_MAX_PHASES = 1_000;
 
 /**
  * The default phase limit for a run with this many sensors: each metric of
  * each phase is kept until the results are written (about 350 bytes at peak),
- * so two RAPL sockets with the process and system sources (30 sensors) allow
- * about 18,700 phases in 300 MB, and two RAPL sockets alone about 66,000.
+ * so two RAPL sockets with the process and system sources (38 metrics) allow
+ * about 15,000 phases in 300 MB, and two RAPL sockets alone (15) about 35,000.
  *
  * @param sensors Sensors across the sources (metrics per phase).
  * @param options `terminal`: the results are laid out for the terminal,
@@ -52,7 +52,7 @@ const MIN_DEFAULT_MAX_PHASES = 1_000;
  * @example Usage
  * ```ts
  * import { defaultMaxPhases } from "./run_limits.ts";
- * console.log(defaultMaxPhases(0), defaultMaxPhases(30)); // 150000 18724
+ * console.log(defaultMaxPhases(0), defaultMaxPhases(38)); // 150000 14979
  * ```
  */
 export function defaultMaxPhases(sensors: number, options: { terminal?: boolean } = {}): number {

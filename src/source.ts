@@ -7,6 +7,8 @@
  *
  * Lifecycle of one run (one iteration):
  *
+ * 0. `prepare()` (optional): the program is about to be spawned; start
+ *    slow set-up that `init` would otherwise wait for. Not awaited.
  * 1. `init(pid)`: the program is spawned and held before its first
  *    instruction; attach per-process instrumentation here (e.g. perf_event
  *    counters with `enable_on_exec`). Awaited before the program starts.
@@ -141,6 +143,13 @@ export interface Source<Raw = unknown> {
    * `"process"`: every task reads it.
    */
   readonly scope?: SourceScope;
+  /**
+   * Called just before the program is spawned, once per run: start slow
+   * set-up that `init` would otherwise wait for (e.g. the process source
+   * starts the kernel's wait for moving a process between cgroups). Not
+   * awaited; an error is ignored (`init` reports what matters).
+   */
+  prepare?(): void;
   /** Attach to the held program; awaited before it runs. */
   init?(pid: number): MaybePromise<void>;
   /** Read counters into raw storage. Called at the baseline and every boundary. */

@@ -96,8 +96,9 @@ Deno.test("--gpu measures every NVIDIA and AMD GPU found; -v says which vendors 
   );
   assert.equal(both.code, 0, both.stderr);
   const phases = JSON.parse(await Deno.readTextFile(`${cwd}/out.json`)).phases as JsonPhase[];
+  // Energies only: each also gets a derived `<NAME>_AVERAGE_POWER` beside it.
   const gpuMetrics = phases[1]!.metrics.filter((m) =>
-    m.source === "NVML" || m.source === "AMD SMI"
+    (m.source === "NVML" || m.source === "AMD SMI") && m.details?.method !== "derived"
   );
   assert.deepEqual(gpuMetrics.map((m) => [m.name, m.source]).sort(), [
     ["AMD-GPU-0", "AMD SMI"],
@@ -126,9 +127,8 @@ Deno.test("--gpu measures every NVIDIA and AMD GPU found; -v says which vendors 
     /debug: AMD SMI: reading 2 energy counter\(s\) at a boundary took mean [\d.]+ µs, max [\d.]+ µs \(4 boundaries\)/,
   );
   assert.match(amdOnly.stderr, /debug: AMD SMI: AMD GPU 0: 0 counter wrap\(s\) this run/);
-  const names = (JSON.parse(amdOnly.stdoutText).phases as JsonPhase[])[0]!.metrics.map((m) =>
-    m.name
-  );
+  const names = (JSON.parse(amdOnly.stdoutText).phases as JsonPhase[])[0]!.metrics
+    .filter((m) => m.details?.method !== "derived").map((m) => m.name);
   assert.deepEqual(names.filter((name) => name.includes("GPU")), ["AMD-GPU-0", "AMD-GPU-1"]);
 });
 

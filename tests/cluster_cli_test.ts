@@ -75,7 +75,8 @@ Deno.test("task: the node leader reads RAPL and the GPUs, the other tasks leave 
   const sources = (document: Document) =>
     [...new Set(document.phases.flatMap((phase) => phase.metrics.map((m) => m.source)))].sort();
   // The process source is per task; the system source is machine-wide like RAPL.
-  assert.deepEqual(sources(leader), ["NVML", "RAPL (Powercap)", "process", "system"]);
+  // `derived`: the energy-delay product of the leader's energy.
+  assert.deepEqual(sources(leader), ["NVML", "RAPL (Powercap)", "derived", "process", "system"]);
   assert.deepEqual(sources(other), ["process"]);
   assert.equal(leader.placement!.node_leader, true);
   assert.deepEqual(other.placement!.left_to_leader, ["RAPL", "NVML", "AMD SMI", "system"]);

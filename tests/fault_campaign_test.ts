@@ -471,7 +471,11 @@ Deno.test("1,000 iterations of -n: the profiler's open descriptors and RSS stay 
   const cwd = await Deno.makeTempDir({ prefix: "jp-leak-" });
   const marker = `leak-${crypto.randomUUID()}`;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO_ROOT}main.ts`, "-v", "--json", "-o", "r.json", "profile"]
+    // The machine-wide system source adds ~30 metrics per phase that the kept results hold
+    // (+60 MiB over 1,000 runs): that growth is the results, not a leak, so it stays off here.
+    // The process source (a cgroup made and removed per run) stays on.
+    args: ["run", "-A", `${REPO_ROOT}main.ts`, "-v", "--no-system", "--json", "-o", "r.json"]
+      .concat(["profile"])
       .concat(["-n", "1000", "--", "sh", "-c", "echo __A__"]),
     cwd,
     env: { NO_COLOR: "1", [MARKER_VARIABLE]: marker },
@@ -512,8 +516,11 @@ Deno.test("1,000 iterations of -n: the profiler's open descriptors and RSS stay 
   assert.ok(samples.length >= 5, `too few samples: ${JSON.stringify(samples)}`);
   const first = samples[0]!;
   const last = samples.at(-1)!;
-  // Same descriptors at run 1000 as at run 100 (a leak of one per run would be +900).
-  assert.ok(last.fds <= first.fds + 3, `fds ${first.fds} → ${last.fds}`);
+  // Same descriptors at the end as at the start (a leak of one per run would be +900). A sample
+  // can fall inside a run and count its pipes and channel too: compare the fewest of each end.
+  const fewest = (list: typeof samples) => Math.min(...list.map((sample) => sample.fds));
+  const [early, late] = [fewest(samples.slice(0, 3)), fewest(samples.slice(-3))];
+  assert.ok(late <= early + 3, `fds ${early} → ${late} (${samples.map((s) => s.fds).join(", ")})`);
   // No zombie piles up: the watchdog, and at most the program of the moment and its gate.
   for (const sample of samples) assert.ok(sample.children <= 3, JSON.stringify(sample));
   // Measured: +30–40 MiB from run 100 to run 1000 (the kept results and the JS heap growing in

@@ -141,3 +141,34 @@ Deno.test("SourceOrchestrator reports the spread between the first and last read
     /reading all 2 sources at a boundary took median [\d.]+ µs, max [\d.]+ µs \(first to last read, 101 boundaries\)/,
   );
 });
+
+class PreparingSource extends CountingSource {
+  prepare(): void {
+    this.calls.push("prepare");
+    if (this.failAt === 0) throw new Error("cannot prepare");
+  }
+}
+
+Deno.test("SourceOrchestrator.prepare() calls every source's prepare(), errors ignored", () => {
+  const failing = new PreparingSource("failing", 0);
+  const plain = new CountingSource("plain");
+  const preparing = new PreparingSource("preparing");
+  new SourceOrchestrator([failing, plain, preparing]).prepare();
+  assert.deepEqual(failing.calls, ["prepare"]);
+  assert.deepEqual(plain.calls, []);
+  assert.deepEqual(preparing.calls, ["prepare"]);
+});
+
+Deno.test("a run calls prepare() before the program is spawned, then init(pid)", async () => {
+  const { JouleProfiler } = await import("../src/profiler.ts");
+  const { Logger } = await import("../src/logger.ts");
+  const source = new PreparingSource("preparing");
+  const result = await new JouleProfiler().addSource(source).profile({
+    command: ["true"],
+    logger: new Logger(0, () => {}),
+    stdout: { write: () => {}, close: () => {}, broken: false, atLineStart: true },
+  });
+  assert.equal(result.runs.length, 1);
+  assert.equal(source.calls[0], "prepare");
+  assert.match(source.calls[1]!, /^init \d+$/);
+});

@@ -95,11 +95,12 @@ Deno.test("profile --max-phases N stops measuring after N phases, with a warning
 
 Deno.test("the default phase limit shrinks with the sensors, never below 1,000", () => {
   assert.equal(defaultMaxPhases(0), 150_000);
-  assert.equal(defaultMaxPhases(7), 66_576);
+  // Two RAPL sockets (7 energy sensors, 8 derived metrics).
+  assert.equal(defaultMaxPhases(15), 35_245);
   // Two RAPL sockets with the process and system sources on a 2-CPU machine.
-  assert.equal(defaultMaxPhases(30), 18_724);
+  assert.equal(defaultMaxPhases(38), 14_979);
   // The terminal layout builds every phase's lines at once: as many as before compact storage.
-  assert.equal(defaultMaxPhases(30, { terminal: true }), 8_490);
+  assert.equal(defaultMaxPhases(38, { terminal: true }), 6_743);
   let previous = Infinity;
   for (let sensors = 0; sensors < 200; sensors++) {
     const limit = defaultMaxPhases(sensors);
@@ -141,7 +142,8 @@ Deno.test("1 M tokens with two fake RAPL sockets (7 sensors) stay under 300 MB i
   }).output();
   const stderr = new TextDecoder().decode(output.stderr);
   assert.equal(output.code, 0, stderr);
-  assert.match(stderr, /reached 66576 phases/);
+  // 7 energy sensors and their 8 derived metrics (an average power each, the energy-delay product).
+  assert.match(stderr, /reached 35245 phases/);
   const rss = Number(/profiler peak RSS ([\d.]+) MiB/.exec(stderr)?.[1]);
   assert.ok(rss * 1.048576 < 300, `peak RSS ${rss} MiB`);
 });

@@ -143,6 +143,45 @@ Deno.test("process source: the program's cgroup holds the tree during the run an
   }
 });
 
+Deno.test("ProgramCgroup.warmUp() leaves the profiler where it is; a program adopted after it is in its cgroup", async () => {
+  const before = await Deno.readTextFile("/proc/self/cgroup");
+  let cgroup: ProgramCgroup;
+  try {
+    cgroup = ProgramCgroup.create();
+  } catch (error) {
+    console.log(`no cgroup here (${error}); nothing to check`);
+    return;
+  }
+  // Two at once, as the CLI and the source may issue them: they share the kernel's wait.
+  const warm = Promise.all([ProgramCgroup.warmUp(), ProgramCgroup.warmUp()]);
+  const child = new Deno.Command("sleep", { args: ["5"] }).spawn();
+  try {
+    cgroup.adopt(child.pid);
+    await warm;
+    assert.deepEqual(cgroup.pids(), [child.pid]);
+    assert.equal(await Deno.readTextFile("/proc/self/cgroup"), before);
+    for (const folder of cgroup.folders) {
+      const own = await Deno.readTextFile(`${folder.path}/cgroup.procs`);
+      assert.ok(!own.split("\n").includes(String(Deno.pid)), "the profiler never moves");
+    }
+  } finally {
+    cgroup.killAll("SIGKILL");
+    await child.status;
+    cgroup.remove();
+  }
+});
+
+Deno.test("ProgramCgroup.warmUp() does nothing where there is no cgroup mount", async () => {
+  const fake = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${fake}/mountinfo`, "");
+    await Deno.writeTextFile(`${fake}/cgroup`, "0::/\n");
+    await ProgramCgroup.warmUp({ procSelf: fake });
+  } finally {
+    await Deno.remove(fake, { recursive: true });
+  }
+});
+
 Deno.test("ProgramCgroup.killAll() kills the whole tree, orphans included", async () => {
   let cgroup: ProgramCgroup;
   try {

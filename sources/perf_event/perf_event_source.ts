@@ -17,7 +17,8 @@ import {
 } from "../../src/ffi/perf_event.ts";
 import { Logger } from "../../src/logger.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
-import type { Metric, Sensor, Source } from "../../src/source.ts";
+import type { Metric, SampleSeries, Sensor, Source } from "../../src/source.ts";
+import { SampleBuffer } from "../../src/sampling/sample_buffer.ts";
 import { DEFAULT_PERF_EVENTS, type PerfEventSpec, resolvePerfEvents } from "./event_catalog.ts";
 
 /** Source name in every output. */
@@ -35,6 +36,13 @@ export interface PerfEventSourceOptions {
   warn?: (message: string) => void;
   /** Where `kernel.perf_event_paranoid` is read, for messages (default: procfs). */
   paranoidPath?: string;
+  /**
+   * The pid given to `init()` is already running (`profile -p`), not held
+   * before its `exec`: counters start counting when opened instead of at
+   * `exec`. `inherit` still covers the threads and children it creates
+   * afterwards, not those that existed before (default `false`).
+   */
+  running?: boolean;
 }
 
 /** A phase's count corrected for multiplexing. */
@@ -104,20 +112,25 @@ function closeAll(counters: readonly PerfCounter[]): void {
   for (const counter of counters) counter.close();
 }
 
-function attrOf(event: PerfEventSpec, userSpaceOnly: boolean): PerfEventAttr {
+function attrOf(event: PerfEventSpec, userSpaceOnly: boolean, running: boolean): PerfEventAttr {
   return {
     type: event.type,
     config: event.config,
     readFormat: READ_FORMAT,
-    disabled: true,
+    disabled: !running,
     inherit: true,
-    enableOnExec: true,
+    enableOnExec: !running,
     excludeKernel: userSpaceOnly,
   };
 }
 
-function openEvent(event: PerfEventSpec, pid: number, userSpaceOnly: boolean): PerfCounter {
-  return PerfCounter.open(event.name, attrOf(event, userSpaceOnly), { pid, cpu: -1 });
+function openEvent(
+  event: PerfEventSpec,
+  pid: number,
+  userSpaceOnly: boolean,
+  running: boolean,
+): PerfCounter {
+  return PerfCounter.open(event.name, attrOf(event, userSpaceOnly, running), { pid, cpu: -1 });
 }
 
 /**
@@ -127,7 +140,7 @@ function openEvent(event: PerfEventSpec, pid: number, userSpaceOnly: boolean): P
  *
  * @throws {PerfEventOpenError} For any other failure, every counter closed.
  */
-function openAll(events: readonly PerfEventSpec[], pid: number): OpenResult {
+function openAll(events: readonly PerfEventSpec[], pid: number, running = false): OpenResult {
   let userSpaceOnly = false;
   for (;;) {
     const result: OpenResult = {
@@ -146,7 +159,7 @@ function openAll(events: readonly PerfEventSpec[], pid: number): OpenResult {
           continue;
         }
         try {
-          result.counters.push(openEvent(event, pid, userSpaceOnly));
+          result.counters.push(openEvent(event, pid, userSpaceOnly, running));
           result.events.push(event);
         } catch (error) {
           if (!(error instanceof PerfEventOpenError)) throw error;
@@ -206,6 +219,9 @@ export class PerfEventSource implements Source<number> {
   #countedEvents: PerfEventSpec[] = [];
   #userSpaceOnly = false;
   #store = new SnapshotStore(0);
+  readonly #running: boolean;
+  /** Values of every counter at each sample (`-I`, `--sample-interval`). */
+  #samples = new SampleBuffer(0);
 
   /**
    * Creates the source; nothing is opened until `preflight()`, `init()` or
@@ -219,6 +235,7 @@ export class PerfEventSource implements Source<number> {
     const logger = new Logger();
     this.#warn = options.warn ?? ((message) => logger.warn(message));
     this.#paranoidPath = options.paranoidPath ?? PERF_EVENT_PARANOID_PATH;
+    this.#running = options.running ?? false;
   }
 
   /** The events this source was asked to count. */
@@ -267,6 +284,33 @@ export class PerfEventSource implements Source<number> {
     const width = COLUMNS * result.counters.length;
     if (this.#store.width === width) this.#store.clear();
     else this.#store = new SnapshotStore(width);
+    this.#samples = new SampleBuffer(result.counters.length);
+  }
+
+  /** Reads every counter's value into the sample buffer (boundary rows are untouched). */
+  sample(): void {
+    const counters = this.#counters;
+    const offset = this.#samples.append();
+    const values = this.#samples.values;
+    for (let i = 0; i < counters.length; i++) {
+      const counter = counters[i]!;
+      counter.read();
+      values[offset + i] = counter.value;
+    }
+  }
+
+  /**
+   * Each counted event's rate between consecutive samples.
+   *
+   * @returns One series per counted event, in its unit per second (`count/s`, `ns/s`).
+   */
+  samples(): SampleSeries[] {
+    return this.#countedEvents.map((event, i) => ({
+      name: event.name,
+      unit: `${event.unit}/s`,
+      source: this.name,
+      ...this.#samples.rates(i),
+    }));
   }
 
   /** Reads every counter into a new row. */
@@ -373,7 +417,7 @@ export class PerfEventSource implements Source<number> {
 
   #open(pid: number): OpenResult {
     try {
-      return openAll(this.#events, pid);
+      return openAll(this.#events, pid, pid !== 0 && this.#running);
     } catch (error) {
       throw new SourceError(
         this.name,

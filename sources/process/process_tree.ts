@@ -342,13 +342,23 @@ export class ProcessTree {
     }
     const status = readFile(tracked.status);
     if (status > 0) {
-      const voluntary = numberAfter(after(KEY_VOLUNTARY, 0, status), status);
-      const involuntary = numberAfter(after(KEY_INVOLUNTARY, 0, status), status);
-      const swapKb = numberAfter(after(KEY_SWAP, 0, status), status);
+      // The keys come in this order in `status`: each is looked for after the one before
+      // (from the same place when one is missing, e.g. VmSwap of a kernel thread), so the
+      // 1.4 KiB are scanned once rather than once per key.
+      let from = 0;
+      const swapAt = after(KEY_SWAP, from, status);
+      const swapKb = numberAfter(swapAt, status);
+      if (swapAt >= 0) from = swapAt;
+      const threadsAt = after(KEY_THREADS, from, status);
+      const threads = numberAfter(threadsAt, status);
+      if (threadsAt >= 0) from = threadsAt;
+      const voluntaryAt = after(KEY_VOLUNTARY, from, status);
+      const voluntary = numberAfter(voluntaryAt, status);
+      if (voluntaryAt >= 0) from = voluntaryAt;
+      const involuntary = numberAfter(after(KEY_INVOLUNTARY, from, status), status);
       if (!Number.isNaN(voluntary)) values[FIELD.VOLUNTARY] = voluntary;
       if (!Number.isNaN(involuntary)) values[FIELD.INVOLUNTARY] = involuntary;
       values[FIELD.SWAP] = Number.isNaN(swapKb) ? 0 : swapKb * 1024;
-      const threads = numberAfter(after(KEY_THREADS, 0, status), status);
       tracked.threads = Number.isNaN(threads) ? 2 : threads;
       if (tracked.ppid === 0) tracked.ppid = numberAfter(after(KEY_PPID, 0, status), status) || 0;
     }

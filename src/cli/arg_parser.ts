@@ -45,6 +45,11 @@ export type ParsedCommandLine =
     options: OptionValues;
     /** Operands (the profiled program, the files to compare). */
     operands: string[];
+    /**
+     * `scope:key` of each flag given on the command line (`global:json`,
+     * `profile:iterations`): what a config file must not override.
+     */
+    given: Set<string>;
     /** Warnings about values that are valid but probably not what was meant. */
     warnings: string[];
   }
@@ -84,7 +89,7 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
   let flagsEnded = false;
   let i = 0;
 
-  const store = (option: OptionSpec, written: string, text?: string): void => {
+  const store = (option: OptionSpec, written: string, text?: string | string[]): void => {
     for (const other of given) {
       if (option.conflicts?.includes(other.long) && other !== option) {
         throw new UsageError(
@@ -99,6 +104,13 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
       target[key] = ((target[key] as number | undefined) ?? 0) + 1;
     } else if (text === undefined) {
       target[key] = !isNegated(option);
+    } else if (Array.isArray(text)) {
+      const value = option.parseValues === undefined ? text : option.parseValues(text);
+      if (option.repeatable) {
+        target[key] = [...((target[key] as unknown[] | undefined) ?? []), value];
+      } else {
+        target[key] = value;
+      }
     } else {
       if (option.choices !== undefined && !option.choices.includes(text)) {
         throw new UsageError(
@@ -122,6 +134,15 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
     return args[i++]!;
   };
 
+  /** The separate values of a flag that takes several (`--parameter-scan N 1 5`). */
+  const valuesAfter = (option: OptionSpec, count: number): string[] => {
+    if (i + count > args.length) {
+      throw new UsageError(`option '${termOf(option)}' takes ${count} values`);
+    }
+    i += count;
+    return args.slice(i - count, i);
+  };
+
   while (i < args.length) {
     const arg = args[i++]!;
     if (!flagsEnded && arg === "--") {
@@ -140,6 +161,13 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
         if (option.value === undefined) {
           if (equals >= 0) throw new UsageError(`option '--${name}' does not take a value`);
           store(option, `--${name}`);
+        } else if ((option.arity ?? 1) > 1) {
+          if (equals >= 0) {
+            throw new UsageError(
+              `option '${termOf(option)}' takes ${option.arity} separate values, not '='`,
+            );
+          }
+          store(option, `--${name}`, valuesAfter(option, option.arity!));
         } else {
           store(option, `--${name}`, equals >= 0 ? arg.slice(equals + 1) : valueAfter(option));
         }
@@ -203,7 +231,8 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
   }
   applyDefaults("global", global);
   applyDefaults(command, options);
-  return { action: "run", command, global, options, operands, warnings };
+  const explicit = new Set(given.map((option) => `${option.scope}:${optionKey(option)}`));
+  return { action: "run", command, global, options, operands, given: explicit, warnings };
 }
 
 function finish(option: OptionSpec, command: CommandName | undefined): ParsedCommandLine {
@@ -230,7 +259,9 @@ function findOption(
 
 /** `--name <value>` as help shows it. */
 function termOf(option: OptionSpec): string {
-  return option.value === undefined ? `--${option.long}` : `--${option.long} <${option.value}>`;
+  return option.value === undefined
+    ? `--${option.long}`
+    : `--${option.long} ${option.value.split(" ").map((name) => `<${name}>`).join(" ")}`;
 }
 
 function commandList(): string {

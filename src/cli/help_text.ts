@@ -109,7 +109,9 @@ function optionTerm(option: OptionSpec): string {
   const names = option.short === undefined
     ? `--${option.long}`
     : `-${option.short}, --${option.long}`;
-  return option.value === undefined ? names : `${names} <${option.value}>`;
+  return option.value === undefined
+    ? names
+    : `${names} ${option.value.split(" ").map((name) => `<${name}>`).join(" ")}`;
 }
 
 /** The description with its choices and default, as help shows them. */

@@ -18,6 +18,7 @@ import type * as ListSensorsModule from "./commands/list_sensors.ts";
 import type * as MergeModule from "./commands/merge.ts";
 import type * as ModelModule from "./commands/model.ts";
 import type * as ProfileModule from "./commands/profile.ts";
+import type * as ProgramCgroupModule from "../process/program_cgroup.ts";
 import type { CompareFlags } from "./commands/compare.ts";
 import type { ModelFlags } from "./commands/model.ts";
 import type { MergeFlags } from "./commands/merge.ts";
@@ -39,6 +40,18 @@ const encoder = new TextEncoder();
  */
 function loadCommand<Module>(file: string): Promise<Module> {
   return import(new URL(`./commands/${file}.ts`, import.meta.url).href);
+}
+
+/**
+ * Starts the kernel's slow part of moving the program into its cgroup
+ * (`ProgramCgroup.warmUp`) while the `profile` module graph loads; the
+ * process source makes another such write just before the spawn
+ * (`prepare()`). Best effort: a failure only costs that wait.
+ */
+function warmUpCgroupMove(): void {
+  import(new URL("../process/program_cgroup.ts", import.meta.url).href)
+    .then((module: typeof ProgramCgroupModule) => module.ProgramCgroup.warmUp())
+    .catch(() => {});
 }
 
 /**
@@ -72,9 +85,17 @@ export async function main(args: string[]): Promise<number> {
       const { Logger } = await import("../logger.ts");
       for (const warning of parsed.warnings) new Logger().warn(warning);
     }
+    if (
+      parsed.global.config !== undefined || parsed.global.define !== undefined ||
+      parsed.global.outputFormat !== undefined
+    ) {
+      // --config, -D and --output-format: loaded only when used (the TOML parser is not free).
+      await (await import("./config_file.ts")).applySettings(parsed);
+    }
     const global = parsed.global as unknown as GlobalFlags;
     switch (parsed.command) {
       case "profile": {
+        if (global.process !== false) warmUpCgroupMove();
         const { profileCommand } = await loadCommand<typeof ProfileModule>("profile");
         const flags = parsed.options as unknown as ProfileFlags;
         return await profileCommand(global, flags, parsed.operands);

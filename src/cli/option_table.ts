@@ -50,7 +50,9 @@ import {
   nonNegativeInteger,
   nonNegativeSeconds,
   parseAmdGpuList,
+  parseDefine,
   parseGpuList,
+  parseSourceList,
   positiveInteger,
   positiveSeconds,
   sampleInterval,
@@ -66,6 +68,8 @@ import {
   parseRounds,
   parseStageSeconds,
 } from "./commands/model_flags.ts";
+import { durationSeconds, liveInterval, parsePidList } from "./attach_option_values.ts";
+import { MIN_LIVE_INTERVAL_MS } from "../live_interval_limit.ts";
 import {
   parseCarbonIntensity,
   parseFailAbove,
@@ -73,6 +77,7 @@ import {
   parsePushgatewayUrl,
 } from "./export_option_values.ts";
 import { DEFAULT_MAX_PHASES, RUN_SETTING_LIMITS } from "../run_limits.ts";
+import { parseParameterList, parseParameterRange, parseStepSize } from "./parameter_scan.ts";
 
 /** The subcommands. */
 export type CommandName =
@@ -102,6 +107,15 @@ export interface OptionSpec {
   readonly description: string;
   /** Turns the text into the value; throws a `UsageError` for bad input. Default: the text. */
   readonly parse?: (value: string) => unknown;
+  /**
+   * Values the flag takes, as separate arguments (`--parameter-scan N 1 5`
+   * takes 3); default 1 for a value flag. `value` then names each, separated
+   * by spaces (`var min max` shows `<var> <min> <max>`), and
+   * `parseValues` turns them into the value.
+   */
+  readonly arity?: number;
+  /** With `arity` > 1: turns the values into the value; throws a `UsageError` for bad input. */
+  readonly parseValues?: (values: readonly string[]) => unknown;
   /** Value when the flag is absent (shown in help for value flags). */
   readonly default?: unknown;
   /** `global`, or the command the flag belongs to. */
@@ -181,7 +195,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "profile",
     description: "run a program and report its metrics per phase",
     usage: "[options] -- <command> [args...]\n" +
-      `       ${PROGRAM_NAME} profile [options] --command "A" --command "B" ...`,
+      `       ${PROGRAM_NAME} profile [options] --command "A" --command "B" ...\n` +
+      `       ${PROGRAM_NAME} profile [options] -p <pid>[,...] | -a [--duration <s>]`,
     operands: {
       name: "command",
       description: "the program to profile and its arguments, after --",
@@ -386,6 +401,43 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "do not report machine-wide CPU and network metrics (nor attributed energy, " +
       "which needs them)",
     scope: "global",
+  },
+
+  // Global: source selection and configuration (the reference CLI 3.x's options).
+  {
+    long: "sources",
+    value: "list",
+    description: "use exactly these sources, comma-separated: rapl, nvml, amdsmi, perf, process, " +
+      "system (default rapl,process,system; --perf, --perf-events, --gpu, --gpus and --amd-gpus " +
+      "add theirs; a listed source that cannot work is an error)",
+    parse: parseSourceList,
+    scope: "global",
+  },
+  {
+    long: "output-format",
+    value: "format",
+    description: "results format: terminal, json (as --json) or csv (as --csv)",
+    choices: ["terminal", "json", "csv"],
+    scope: "global",
+  },
+  {
+    long: "config",
+    value: "file",
+    description: "read global and profile options and per-source tables ([rapl], [perf], " +
+      "[nvml], [amdsmi], [process], [system]) from this TOML file; flags, -D and environment " +
+      "variables take precedence over it",
+    scope: "global",
+    complete: "file",
+  },
+  {
+    long: "define",
+    short: "D",
+    value: "key=value",
+    description: "set a config key (e.g. -D iterations=5, -D rapl.path=/x); overrides the " +
+      "config file and environment variables, not flags (repeatable)",
+    parse: parseDefine,
+    scope: "global",
+    repeatable: true,
   },
 
   // profile
@@ -624,6 +676,92 @@ export const OPTIONS: readonly OptionSpec[] = [
       "design power (all sockets), labelled estimated",
     parse: parseTdp,
     scope: "profile",
+  },
+
+  // profile: parameter scans, failures, source start-up (hyperfine's -P, -L, -D, -i).
+  {
+    long: "parameter-scan",
+    value: "var min max",
+    description: "profile the command once per value MIN, MIN+step, … ≤ MAX of VAR, replacing " +
+      "{VAR} in the command(s) (repeat for several parameters: every combination)",
+    arity: 3,
+    parseValues: parseParameterRange,
+    scope: "profile",
+    repeatable: true,
+  },
+  {
+    long: "parameter-step-size",
+    value: "n",
+    description: "step of --parameter-scan (default 1)",
+    parse: parseStepSize,
+    scope: "profile",
+  },
+  {
+    long: "parameter-list",
+    value: "var values",
+    description: "profile the command once per comma-separated value of VAR, replacing {VAR} " +
+      "(repeatable; combines with --parameter-scan)",
+    arity: 2,
+    parseValues: parseParameterList,
+    scope: "profile",
+    repeatable: true,
+  },
+  {
+    long: "ignore-failure",
+    description: "keep runs that exit with a status other than 0 (their codes are in the " +
+      "results) and exit 0; without it, a failing run stops a profile of several commands",
+    scope: "profile",
+  },
+  {
+    long: "init-timeout",
+    value: "seconds",
+    description: "refuse a run when a source takes longer than this to initialise (the error " +
+      "names it; default: wait)",
+    parse: positiveSeconds("--init-timeout"),
+    scope: "profile",
+  },
+  // profile: attach (-p), system-wide (-a) and live intervals (-I), as perf stat has them.
+  {
+    long: "pid",
+    short: "p",
+    value: "pids",
+    description: "attach to these running processes (e.g. 1234 or 1234,5678) instead of " +
+      "running a command, and measure until they all exit or Ctrl-C (perf stat -p)",
+    parse: parsePidList,
+    conflicts: ["system-wide", "command"],
+    scope: "profile",
+  },
+  {
+    long: "system-wide",
+    short: "a",
+    description: "measure the whole machine with no program, for --duration or until Ctrl-C; " +
+      "phases from the phase channel FIFO printed at start (perf stat -a)",
+    conflicts: ["pid", "command"],
+    scope: "profile",
+  },
+  {
+    long: "duration",
+    value: "seconds",
+    description: "with -a or -p: stop measuring after this many seconds",
+    parse: durationSeconds,
+    scope: "profile",
+  },
+  {
+    long: "interval-print",
+    short: "I",
+    value: "ms",
+    description: `print each interval's energy per domain, average power and counters every ` +
+      `<ms> milliseconds while measuring (≥ ${MIN_LIVE_INTERVAL_MS}; perf stat -I); to stderr, ` +
+      "as JSON lines with --json, CSV rows with --csv",
+    parse: liveInterval,
+    scope: "profile",
+  },
+  {
+    long: "interval-file",
+    value: "file",
+    description: "write the -I intervals to this file instead of stderr",
+    scope: "profile",
+    complete: "file",
   },
 
   // compare

@@ -260,3 +260,65 @@ function gpuIndices(flag: string, value: string): number[] {
 export function maxPhases(value: string): number {
   return positiveInteger("--max-phases", MAX_PHASES_LIMIT)(value);
 }
+
+/** The names `--sources` accepts, in reading order. */
+export const SOURCE_NAMES: readonly string[] = [
+  "rapl",
+  "nvml",
+  "amdsmi",
+  "perf",
+  "process",
+  "system",
+];
+
+/**
+ * Parses `--sources`: comma-separated names from {@linkcode SOURCE_NAMES}.
+ *
+ * @param value The flag's value, e.g. `rapl,perf`.
+ * @returns The names, without duplicates.
+ * @throws {UsageError} For an unknown name (the known ones are listed) or an empty list.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseSourceList } from "./option_values.ts";
+ * console.log(parseSourceList("rapl,perf")); // ["rapl", "perf"]
+ * ```
+ */
+export function parseSourceList(value: string): string[] {
+  const names = value.split(",").map((name) => name.trim().toLowerCase());
+  if (names.length === 0 || names.some((name) => name === "")) {
+    throw new UsageError(
+      `--sources expects source names separated by commas (known: ${SOURCE_NAMES.join(", ")}), ` +
+        `got '${value}'`,
+    );
+  }
+  for (const name of names) {
+    if (!SOURCE_NAMES.includes(name)) {
+      throw new UsageError(
+        `--sources: unknown source '${name}' (known: ${SOURCE_NAMES.join(", ")})`,
+      );
+    }
+  }
+  return [...new Set(names)];
+}
+
+/**
+ * Parses one `-D KEY=VALUE` (a config key and its value, see `config_file.ts`).
+ *
+ * @param text The flag's value.
+ * @returns `[KEY, VALUE]`.
+ * @throws {UsageError} Without `=` or without a key.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseDefine } from "./option_values.ts";
+ * console.log(parseDefine("rapl.path=/tmp/rapl")); // ["rapl.path", "/tmp/rapl"]
+ * ```
+ */
+export function parseDefine(text: string): [string, string] {
+  const equals = text.indexOf("=");
+  if (equals <= 0) {
+    throw new UsageError(`-D/--define expects KEY=VALUE (e.g. -D iterations=5), got '${text}'`);
+  }
+  return [text.slice(0, equals).trim(), text.slice(equals + 1)];
+}

@@ -48,6 +48,11 @@ export interface SourceFlags {
   /** `--no-system` sets `false`: no machine-wide CPU and network metrics (on by default). */
   system?: boolean;
   /**
+   * `--sources rapl,perf,…`: exactly these sources (plus those the
+   * shorthand flags add); see {@linkcode selectSources}.
+   */
+  sources?: string[];
+  /**
    * `false` on a task of a distributed job that leaves the machine-wide
    * sources (RAPL, GPUs) to its node leader: they are not even opened.
    */
@@ -84,19 +89,22 @@ export async function buildSources(
   logger: Logger,
   purpose: SourcePurpose,
 ): Promise<Source[]> {
+  const selection = selectSources(flags);
   // Explicitly requested sources first: if one cannot work, nothing else is said.
   // Their modules load only when asked for: start-up is part of every run's cost.
-  const perf = flags.perf || flags.perfEvents !== undefined
+  const perf = selection.perf
     ? await buildPerfEventSource(flags.perfEvents, logger, purpose)
     : undefined;
   const machineWide = flags.machineWide ?? true;
-  const gpus = machineWide ? await openGpuSources(flags, logger, purpose) : [];
+  const gpus = machineWide ? await openGpuSources(flags, selection, logger, purpose) : [];
   const sources: Source[] = [];
-  const rapl = machineWide ? setupRaplSource(flags, logger, purpose) : undefined;
+  const rapl = machineWide && selection.rapl !== false
+    ? setupRaplSource(flags, logger, purpose, selection.rapl === "explicit")
+    : undefined;
   if (rapl !== undefined) sources.push(rapl);
   sources.push(...gpus);
   if (perf !== undefined) sources.push(perf);
-  if (flags.process !== false) {
+  if (selection.process) {
     sources.push(
       new ProcessSource({
         debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
@@ -104,10 +112,15 @@ export async function buildSources(
     );
   }
   // Machine-wide like RAPL: a task that is not its node's leader leaves it to the leader.
-  if (flags.system !== false && machineWide) {
+  if (selection.system && machineWide) {
     try {
       sources.push(new SystemSource());
     } catch (error) {
+      if (flags.sources !== undefined) {
+        throw new SourceError("system", error instanceof Error ? error.message : String(error), {
+          cause: error,
+        });
+      }
       logger.warn(
         `no machine-wide CPU and network metrics, continuing without them (${
           error instanceof Error ? error.message : error
@@ -133,11 +146,12 @@ export async function buildSources(
  * ```
  */
 export function machineWideSourceKinds(flags: SourceFlags): string[] {
+  const selection = selectSources(flags);
   return [
-    "RAPL",
-    ...(flags.gpu || flags.gpus !== undefined ? ["NVML"] : []),
-    ...(flags.gpu || flags.amdGpus !== undefined ? ["AMD SMI"] : []),
-    ...(flags.system !== false ? ["system"] : []),
+    ...(selection.rapl !== false ? ["RAPL"] : []),
+    ...(selection.nvml ? ["NVML"] : []),
+    ...(selection.amdsmi ? ["AMD SMI"] : []),
+    ...(selection.system ? ["system"] : []),
   ];
 }
 
@@ -174,10 +188,84 @@ export function eventSourcePath(): string {
   return Deno.env.get("JOULE_PROFILER_EVENT_SOURCE_PATH") ?? DEFAULT_EVENT_SOURCE_PATH;
 }
 
+/** Which sources a command uses (see {@linkcode selectSources}). */
+export interface SourceSelection {
+  /** RAPL: `"explicit"` (listed: an error when unusable), `"default"` (a warning), or off. */
+  rapl: "explicit" | "default" | false;
+  /** NVIDIA GPUs through NVML: `"explicit"` (an error when unusable), `"any-gpu"` (`--gpu`: left out when absent), or off. */
+  nvml: "explicit" | "any-gpu" | false;
+  /** AMD GPUs through AMD SMI, as `nvml`. */
+  amdsmi: "explicit" | "any-gpu" | false;
+  /** perf_event counters of the program. */
+  perf: boolean;
+  /** The program's process-tree metrics. */
+  process: boolean;
+  /** Machine-wide CPU and network metrics. */
+  system: boolean;
+}
+
+/**
+ * The sources the flags select. Without `--sources`: RAPL, process and
+ * system (each can be turned off: `--no-process`, `--no-system`), plus perf
+ * with `--perf`/`--perf-events`, NVML with `--gpus`, AMD SMI with
+ * `--amd-gpus`, and the GPUs of either vendor found with `--gpu`. With
+ * `--sources`: exactly the listed ones, plus those `--perf`,
+ * `--perf-events`, `--gpu`, `--gpus` and `--amd-gpus` add; a listed source that cannot
+ * work is then an error, and listing one that `--no-process` or
+ * `--no-system` turns off is a usage error.
+ *
+ * @param flags The parsed flags.
+ * @returns The selection.
+ * @throws {UsageError} When `--sources` and a `--no-…` flag contradict each other.
+ *
+ * @example Usage
+ * ```ts
+ * import { selectSources } from "./sources.ts";
+ * console.log(selectSources({ verbose: 0, sources: ["perf"] }).rapl); // false
+ * ```
+ */
+export function selectSources(flags: SourceFlags): SourceSelection {
+  const perf = flags.perf === true || flags.perfEvents !== undefined;
+  const list = flags.sources ?? [];
+  // --gpu takes the GPUs of either vendor that are there; --gpus, --amd-gpus or a listed name require them.
+  const gpu = (name: string, indices: number[] | undefined) =>
+    indices !== undefined || list.includes(name)
+      ? "explicit"
+      : flags.gpu === true
+      ? "any-gpu"
+      : false;
+  const nvml = gpu("nvml", flags.gpus);
+  const amdsmi = gpu("amdsmi", flags.amdGpus);
+  if (flags.sources === undefined) {
+    return {
+      rapl: "default",
+      nvml,
+      amdsmi,
+      perf,
+      process: flags.process !== false,
+      system: flags.system !== false,
+    };
+  }
+  for (const name of ["process", "system"] as const) {
+    if (list.includes(name) && flags[name] === false) {
+      throw new UsageError(`--sources lists ${name} but --no-${name} turns it off: drop one`);
+    }
+  }
+  return {
+    rapl: list.includes("rapl") ? "explicit" : false,
+    nvml,
+    amdsmi,
+    perf: perf || list.includes("perf"),
+    process: list.includes("process"),
+    system: list.includes("system"),
+  };
+}
+
 function setupRaplSource(
   flags: SourceFlags,
   logger: Logger,
   purpose: SourcePurpose,
+  explicit = false,
 ): Source | undefined {
   let setup;
   try {
@@ -203,6 +291,12 @@ function setupRaplSource(
     return setup.source;
   }
   const why = setup.reasons.map(({ backend, reason }) => `${backend}: ${reason}`).join("; ");
+  if (explicit) {
+    throw new SourceError(
+      "RAPL",
+      `not available on this machine (${why}); 'joule-profiler doctor' says how to fix it`,
+    );
+  }
   logger.warn(
     `no RAPL energy on this machine, continuing without it (${why}); ` +
       `'joule-profiler doctor' says how to fix it; without measured energy, ` +
@@ -242,11 +336,12 @@ async function buildPerfEventSource(
  */
 async function openGpuSources(
   flags: SourceFlags,
+  selection: SourceSelection,
   logger: Logger,
   purpose: SourcePurpose,
 ): Promise<Source[]> {
-  const wantNvidia = flags.gpu || flags.gpus !== undefined;
-  const wantAmd = flags.gpu || flags.amdGpus !== undefined;
+  const wantNvidia = selection.nvml !== false;
+  const wantAmd = selection.amdsmi !== false;
   if (!wantNvidia && !wantAmd) return [];
   const sources: Source[] = [];
   const absent: string[] = [];
@@ -267,14 +362,14 @@ async function openGpuSources(
   };
   if (wantNvidia) {
     await attempt(
-      flags.gpus !== undefined,
+      selection.nvml === "explicit",
       () => openNvml(flags, logger, purpose),
       nvmlAbsent,
     );
   }
   if (wantAmd) {
     await attempt(
-      flags.amdGpus !== undefined,
+      selection.amdsmi === "explicit",
       () => buildAmdSmiSource({ indices: flags.amdGpus }, logger, purpose),
       amdSmiAbsent,
     );
@@ -413,4 +508,4 @@ export async function buildAmdSmiSource(
   return source;
 }
 
-export { parseAmdGpuList, parseGpuList } from "./option_values.ts";
+export { parseAmdGpuList, parseGpuList, parseSourceList, SOURCE_NAMES } from "./option_values.ts";

@@ -25,6 +25,7 @@ import {
 } from "../result.ts";
 import type { SourceFailure } from "../orchestrator.ts";
 import type { Metric } from "../source.ts";
+import { DERIVED_METHOD, derivedMetricsOf } from "../derived_metrics.ts";
 import type { JobSummary, NodePhase, NodeSummary } from "./job_summary.ts";
 import type { Launcher, TaskPlacement } from "./placement.ts";
 
@@ -126,6 +127,8 @@ function newPhase(): PhaseSum {
 
 function addMetrics(target: PhaseSum, metrics: readonly Metric[]): void {
   for (const metric of metrics) {
+    // Ratios and powers do not add up over tasks: they are derived again from the sums.
+    if (metric.details?.method === DERIVED_METHOD) continue;
     const key = `${metric.source}\u0000${metric.name}\u0000${metric.unit}`;
     const sum = target.metrics.get(key);
     if (sum === undefined) {
@@ -162,7 +165,19 @@ function finalMetrics(phase: PhaseSum): Metric[] {
       ? -1
       : 1
   );
-  return withAveragePower(metrics, phase.endNs - phase.startNs);
+  withAveragePower(metrics, phase.endNs - phase.startNs);
+  const derived = derivedMetricsOf({
+    metrics,
+    durationMs: Number(phase.endNs - phase.startNs) / 1e6,
+  });
+  if (derived.length === 0) return metrics;
+  return [...metrics, ...derived].sort((a, b) =>
+    a.source === b.source
+      ? a.name.localeCompare(b.name, "en", { numeric: true })
+      : a.source < b.source
+      ? -1
+      : 1
+  );
 }
 
 function rankLabel(placement: TaskPlacement, file: string): string {

@@ -90,6 +90,8 @@ export function additiveEnergies(metrics: readonly Metric[]): Map<string, Metric
   const byMethod = new Map<string, Metric[]>();
   for (const metric of metrics) {
     if (energyJoules(metric) === undefined || metric.unit === CARBON_UNIT) continue;
+    // A counter the source saw frozen (a VM's RAPL) reads 0: no measurement to add up.
+    if (metric.details?.not_updating === true) continue;
     const method = energyMethod(metric);
     const list = byMethod.get(method);
     if (list) list.push(metric);
@@ -131,7 +133,7 @@ function carbonMetricsOf(phase: PhaseResult, settings: CarbonSettings): Metric[]
   const added: Metric[] = [];
   for (const metric of phase.metrics) {
     const joules = energyJoules(metric);
-    if (joules === undefined) continue;
+    if (joules === undefined || metric.details?.not_updating === true) continue;
     added.push({
       name: `${metric.name}_CO2E`,
       value: carbonGrams(joules, settings),

@@ -63,12 +63,14 @@ export function isMeasuredEnergy(metric: Metric): boolean {
 }
 
 /**
- * Whether a metric can be a model feature: not an energy.
+ * Whether a metric can be a model feature: not an energy, nor derived from one.
  *
  * @param metric A metric.
  * @returns `true` for non-energy metrics.
  */
 export function isFeatureMetric(metric: Metric): boolean {
+  // Derived metrics (average power, energy-delay product) are computed from energy: never a feature.
+  if (metric.details?.method === "derived") return false;
   return joulesPerUnit(metric.unit) === undefined;
 }
 

@@ -46,6 +46,17 @@ const symbols = {
     ],
     result: "isize", /* ssize_t */
   },
+  /** `write(2)` on a runtime thread: for writes that may block in the kernel (cgroup moves). */
+  writeOffThread: {
+    name: "write",
+    parameters: [
+      "i32", /* int fd */
+      "buffer", /* const void *buf */
+      "usize", /* size_t count */
+    ],
+    result: "isize", /* ssize_t */
+    nonblocking: true,
+  },
   socket: {
     parameters: [
       "i32", /* int domain */
@@ -221,6 +232,33 @@ const symbols = {
       "buffer", /* const char *symbol */
     ],
     result: "pointer", /* void * */
+  },
+  pidfd_open: {
+    name: "syscall",
+    parameters: [
+      "i64", /* long number (SYS_pidfd_open, 434 on every architecture) */
+      "i32", /* pid_t pid */
+      "u32", /* unsigned int flags */
+    ],
+    result: "i64", /* long: a descriptor, or -1 */
+  },
+  eventfd: {
+    parameters: [
+      "u32", /* unsigned int initval */
+      "i32", /* int flags */
+    ],
+    result: "i32", /* int */
+  },
+  poll_blocking: {
+    name: "poll",
+    parameters: [
+      "buffer", /* struct pollfd *fds */
+      "u64", /* nfds_t nfds */
+      "i32", /* int timeout (ms; -1 waits forever) */
+    ],
+    result: "i32", /* int */
+    // Waits in the runtime's blocking pool: the event loop goes on meanwhile.
+    nonblocking: true,
   },
   __errno_location: {
     parameters: [],

@@ -152,8 +152,11 @@ export function* csvChunks(
 ): Generator<string> {
   const iterating = forceIterations || result.runs.length > 1;
   const named = options.commandName !== undefined;
+  // A parameter scan's values, one column each (`parameter_N`), after the command's name.
+  const parameters = Object.entries(result.parameters ?? {});
   const header: string[] = [
     ...(named ? ["command_name"] : []),
+    ...parameters.map(([name]) => `parameter_${name}`),
     ...(iterating ? ["iteration_id"] : []),
     ...CSV_COLUMNS,
   ];
@@ -179,6 +182,7 @@ export function* csvChunks(
           method,
         ];
         if (iterating) row.unshift(run.index);
+        if (parameters.length > 0) row.unshift(...parameters.map(([, value]) => value));
         if (named) row.unshift(options.commandName!);
         return row;
       };

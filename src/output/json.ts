@@ -132,6 +132,7 @@ function buildDocument(
 ): Record<string, unknown> {
   const document: Record<string, unknown> = {};
   if (result.name !== undefined) document.name = result.name;
+  if (result.parameters !== undefined) document.parameters = { ...result.parameters };
   document.command = result.command.join(" ");
   document.token_pattern = result.tokenPattern;
   document.exit_code = result.exitCode;

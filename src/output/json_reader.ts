@@ -106,6 +106,11 @@ function readResult(document: Json, where: string): ProfileResult {
     runs,
   };
   if (typeof document.name === "string") result.name = document.name;
+  if (isObject(document.parameters)) {
+    result.parameters = Object.fromEntries(
+      Object.entries(document.parameters).map(([key, value]) => [key, String(value)]),
+    );
+  }
   if (document.placement !== undefined) {
     result.placement = readPlacement(document.placement, `${where}: placement`);
   }

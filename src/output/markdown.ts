@@ -84,7 +84,7 @@ function intervalCell(interval: readonly [number, number]): string {
  * ```
  */
 export function resultsMarkdown(results: readonly ProfileResult[]): string {
-  const lines: string[] = [];
+  const lines: string[] = parameterTable(results);
   for (const result of results) {
     lines.push(`## \`${cell(resultLabel(result))}\``, "");
     const facts = [`${result.runs.length} run${result.runs.length === 1 ? "" : "s"}`];
@@ -147,6 +147,31 @@ export function resultsMarkdown(results: readonly ProfileResult[]): string {
     }
   }
   return `${lines.join("\n").trimEnd()}\n`;
+}
+
+/**
+ * A parameter scan's overview: one row per command with its parameter
+ * values (a column each), its runs and their exit codes.
+ */
+function parameterTable(results: readonly ProfileResult[]): string[] {
+  const names = [...new Set(results.flatMap((result) => Object.keys(result.parameters ?? {})))];
+  if (names.length === 0) return [];
+  const head = ["Command", ...names, "Runs", "Exit codes"];
+  return [
+    "## Parameter scan",
+    "",
+    row(head),
+    row(head.map((name) => name === "Runs" ? "---:" : "---")),
+    ...results.map((result) =>
+      row([
+        `\`${resultLabel(result)}\``,
+        ...names.map((name) => result.parameters?.[name] ?? ""),
+        String(result.runs.length),
+        [...new Set(result.runs.map((run) => run.exitCode))].join(", "),
+      ])
+    ),
+    "",
+  ];
 }
 
 function pCell(p: number | null): string {

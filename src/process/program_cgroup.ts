@@ -21,7 +21,7 @@
  */
 
 import { ProfilerError } from "../errors.ts";
-import { sendSignal, SIGNALS } from "../ffi/libc.ts";
+import { cString, libc, sendSignal, SIGNALS } from "../ffi/libc.ts";
 
 /** Prefix of every folder the profiler creates. */
 export const CGROUP_NAME_PREFIX = "joule-profiler-";
@@ -140,6 +140,61 @@ export class ProgramCgroup {
   }
 
   /**
+   * Makes the kernel's next move of a process between cgroups fast: call it
+   * during a run's set-up, before the program is held, so that
+   * {@linkcode ProgramCgroup.adopt} does not wait (the CLI calls it as it
+   * starts `profile`, the process source again just before the program is spawned).
+   *
+   * A move takes the kernel's cgroup threadgroup lock for writing, which
+   * waits for an RCU grace period (10–30 ms on a loaded VM) unless another
+   * move happened within about the last grace period. On a runtime thread,
+   * this writes the profiler's own pid into its own cgroup's `cgroup.procs`
+   * (a move to where it already is: nothing changes), so that the wait
+   * overlaps the rest of the set-up and a move soon after is fast. Writes
+   * in flight together share one wait; a write made within the last grace
+   * period of another is fast and keeps the fast path open for one more
+   * (the JavaScript side learns of a write's end late, so each call writes
+   * rather than guessing whether one is still in flight). Nothing is reported:
+   * where the write is refused, `adopt` only pays the wait as before.
+   *
+   * @param options Where the mounts are read (tests).
+   * @returns When the write has returned.
+   *
+   * @example Usage
+   * ```ts
+   * import { ProgramCgroup } from "./program_cgroup.ts";
+   * const warm = ProgramCgroup.warmUp();
+   * const cgroup = ProgramCgroup.create();
+   * const child = new Deno.Command("sleep", { args: ["1"] }).spawn();
+   * cgroup.adopt(child.pid); // waits for no more than what is left of the warm-up's wait
+   * await warm;
+   * cgroup.killAll("SIGKILL");
+   * await child.status;
+   * cgroup.remove();
+   * ```
+   */
+  static warmUp(options: ProgramCgroupOptions = {}): Promise<void> {
+    let parent: string | undefined;
+    try {
+      parent = findHierarchies(options.procSelf ?? "/proc/self")[0]?.parent;
+    } catch {
+      // No cgroup here: create() says why when it is used.
+    }
+    if (parent === undefined) return Promise.resolve();
+    const fd = libc().open(cString(`${parent}/cgroup.procs`), O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0) return Promise.resolve();
+    // Referenced by the closure until the write has returned.
+    const line = new TextEncoder().encode(`${Deno.pid}\n`);
+    return libc().writeOffThread(fd, line, BigInt(line.length)).then(
+      () => {},
+      () => {},
+    ).finally(() => {
+      libc().close(fd);
+      void line;
+    });
+  }
+
+  /**
    * The folder of a v1 controller's hierarchy, or of the v2 hierarchy when
    * `controller` is `"unified"` or enabled there.
    *
@@ -238,6 +293,10 @@ export class ProgramCgroup {
     return all;
   }
 }
+
+const O_WRONLY = 0o1;
+const O_NOFOLLOW = 0o400000;
+const O_CLOEXEC = 0o2000000;
 
 /** The cgroup hierarchies to use, with the profiler's folder in each. */
 function findHierarchies(procSelf: string): Hierarchy[] {

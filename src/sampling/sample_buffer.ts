@@ -12,6 +12,38 @@ import { SnapshotStore } from "../snapshot_store.ts";
 /** Rows reserved up front: 20 s at 10 ms before the first doubling. */
 const INITIAL_ROWS = 2048;
 
+/** While {@linkcode convertTail} runs: how many of the newest rows conversions read. */
+let tailRows = Infinity;
+
+/**
+ * Runs a conversion (a source's `samples()`) that reads only the newest
+ * `rows` samples of every buffer, so the cost of asking for the latest
+ * points does not grow with the run (live intervals, `-I`). The series it
+ * returns cover only those rows; rates over a minimum window still need
+ * the window to fit in them.
+ *
+ * @param rows How many of the newest rows to read (≥ 2).
+ * @param convert The conversion.
+ * @returns What it returned.
+ *
+ * @example Usage
+ * ```ts
+ * import { convertTail, SampleBuffer } from "./sample_buffer.ts";
+ * const buffer = new SampleBuffer(1);
+ * for (let i = 0; i < 100; i++) buffer.values[buffer.append()] = i;
+ * console.log(convertTail(8, () => buffer.levels(0)).values.length); // 8
+ * ```
+ */
+export function convertTail<T>(rows: number, convert: () => T): T {
+  const before = tailRows;
+  tailRows = Math.max(2, rows);
+  try {
+    return convert();
+  } finally {
+    tailRows = before;
+  }
+}
+
 /**
  * A source's sample buffer.
  *
@@ -82,11 +114,12 @@ export class SampleBuffer {
    */
   levels(column: number, scale = 1): { timesNs: Float64Array; values: Float64Array } {
     const rows = this.rows;
-    const timesNs = new Float64Array(rows);
-    const values = new Float64Array(rows);
-    for (let row = 0; row < rows; row++) {
-      timesNs[row] = this.timeNs(row);
-      values[row] = this.#store.at(row, 2 + column) * scale;
+    const first = Math.max(0, rows - tailRows);
+    const timesNs = new Float64Array(rows - first);
+    const values = new Float64Array(rows - first);
+    for (let row = first; row < rows; row++) {
+      timesNs[row - first] = this.timeNs(row);
+      values[row - first] = this.#store.at(row, 2 + column) * scale;
     }
     return { timesNs, values };
   }
@@ -109,16 +142,19 @@ export class SampleBuffer {
     minWindowNs = 0,
   ): { timesNs: Float64Array; values: Float64Array } {
     const count = Math.max(0, this.rows - 1);
-    const timesNs = new Float64Array(count);
-    const values = new Float64Array(count);
-    let from = 0;
-    for (let row = 1; row <= count; row++) {
+    // Row 0 of the tail only serves as the start of the first rate.
+    const first = Math.max(1, this.rows - tailRows + 1);
+    const skipped = first - 1;
+    const timesNs = new Float64Array(Math.max(0, count - skipped));
+    const values = new Float64Array(Math.max(0, count - skipped));
+    let from = skipped;
+    for (let row = first; row <= count; row++) {
       const now = this.timeNs(row);
       while (from + 1 < row && now - this.timeNs(from + 1) >= minWindowNs) from++;
       if (minWindowNs === 0) from = row - 1;
       const seconds = (now - this.timeNs(from)) / 1e9;
-      timesNs[row - 1] = now;
-      values[row - 1] = seconds > 0
+      timesNs[row - first] = now;
+      values[row - first] = seconds > 0
         ? this.#store.delta(from, row, 2 + column) * scale / seconds
         : 0;
     }

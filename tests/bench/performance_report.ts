@@ -22,6 +22,7 @@ import { PerfEventSource } from "../../sources/perf_event/mod.ts";
 import { phaseChannelFigures } from "./phase_channel_figures.ts";
 import { processSourceFigures } from "./process_source_figures.ts";
 import { mergeScaleFigure } from "./merge_figures.ts";
+import { attachExitLatency, liveIntervalCost } from "./live_interval_figures.ts";
 import { twoSocketPowercapSource } from "./fake_rapl_sources.ts";
 import { type Figure, median, percentile } from "./figure.ts";
 
@@ -195,7 +196,10 @@ async function startUp(): Promise<Figure[]> {
       "opening the phase channel (a Unix socket and a FIFO), a warm-up line on it, the run " +
       "itself (START→END below) and writing the results. Deno's global \`setTimeout\` loads " +
       "its Node.js timers on first use (about 5 ms), so nothing on this path calls it. The " +
-      "terminal output's part is the formatter's own module graph.",
+      "terminal output's part is the formatter's own module graph. The process source's move " +
+      "of the held program into its cgroup would wait in the kernel for an RCU grace period " +
+      "(10–30 ms here); `profile` starts that wait on a runtime thread as it starts and again " +
+      'just before the spawn, so the move mostly finds it over ("process source: cgroup move").',
   }, {
     name: "start-up: `--version`, `--help`",
     measured: `--version ${ms(m.version!)} (${ratioText(versionRatio)}), --help ` +
@@ -950,6 +954,8 @@ const measures: Record<string, () => Promise<Figure | Figure[]>> = {
   "measurement cost": measurementCost,
   "idle cost": idleCosts,
   sampling: samplingCost,
+  "live intervals": () => liveIntervalCost(Math.max(1, Math.min(5, Math.round(RUNS / 4)))),
+  attach: () => attachExitLatency(Math.max(3, Math.min(10, Math.round(RUNS / 2)))),
   "phase channel": phaseChannelFigures,
   "process source": processSourceFigures,
   scale: async () => [await scale(await generator()), await scale(await generator(), true)],

@@ -272,9 +272,17 @@ function zshSpecs(command: CommandSpec | undefined): string[] {
           option.complete ?? "file"
         ] ?? "";
       value = `:${option.value}:${option.complete === undefined && !option.choices ? " " : action}`;
+      // A flag of several values (`--parameter-scan VAR MIN MAX`): one spec per value, apart.
+      if ((option.arity ?? 1) > 1) {
+        value = option.value.split(" ").map((name) => `:${name}: `).join("");
+      }
     }
     const spelled = names.map((name) =>
-      option.value === undefined ? name : name.startsWith("--") ? `${name}=` : `${name}+`
+      option.value === undefined || (option.arity ?? 1) > 1
+        ? name
+        : name.startsWith("--")
+        ? `${name}=`
+        : `${name}+`
     );
     const head = spelled.length === 1 ? spelled[0]! : `{${spelled.join(",")}}`;
     // The brace form must stay outside quotes for zsh to expand it.

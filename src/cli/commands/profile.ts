@@ -18,11 +18,19 @@ import {
 import type { Comparison } from "../../stats/comparison.ts";
 import { type InvokingUser, invokingUser } from "../../process/invoking_user.ts";
 import type { ProfileResult } from "../../result.ts";
+import { missingDerivedMetrics } from "../../derived_metrics.ts";
+import {
+  DEFAULT_PERF_EVENTS,
+  parsePerfEventList,
+} from "../../../sources/perf_event/event_catalog.ts";
 import { splitShellWords } from "../shell_words.ts";
+import { expandParameterScan, type ScanFlags } from "../parameter_scan.ts";
 import { buildSources, machineWideSourceKinds } from "../sources.ts";
 import { TaskContext } from "../../cluster/task_context.ts";
 import { type OutputTarget, prepareProfileOutput } from "../output_target.ts";
 import { emit, type GlobalFlags, LABELS, verbosityOf, writeStdout } from "../command_context.ts";
+import { AttachMode } from "./profile_attach.ts";
+import { type LiveIntervalOutput, openLiveIntervals } from "../live_interval_output.ts";
 import {
   applyCarbon,
   discardExports,
@@ -33,7 +41,7 @@ import {
 } from "./profile_exports.ts";
 
 /** `profile` flags. */
-export interface ProfileFlags extends ExportFlags {
+export interface ProfileFlags extends ExportFlags, ScanFlags {
   tokenPattern: string;
   stdoutFile?: string;
   iterations: number;
@@ -61,6 +69,18 @@ export interface ProfileFlags extends ExportFlags {
   tdp?: number;
   nodeLeader?: number;
   maxPhases?: number;
+  ignoreFailure?: boolean;
+  initTimeout?: number;
+  /** `-p`: attach to these PIDs (see `profile_attach.ts`). */
+  pid?: number[];
+  /** `-a`: measure the machine with no program. */
+  systemWide?: boolean;
+  /** `--duration` (with `-p`/`-a`). */
+  duration?: number;
+  /** `-I`: live intervals every this many ms. */
+  intervalPrint?: number;
+  /** `--interval-file`: where the `-I` lines go (default stderr). */
+  intervalFile?: string;
 }
 
 /** Sampling interval used when `--timeline` or `--samples-csv` comes without `--sample-interval`. */
@@ -80,6 +100,9 @@ function taskFileNames(task: TaskContext, global: GlobalFlags, flags: ProfileFla
   if (flags.timeline !== undefined) flags.timeline = task.fileName("--timeline", flags.timeline);
   if (flags.samplesCsv !== undefined) {
     flags.samplesCsv = task.fileName("--samples-csv", flags.samplesCsv);
+  }
+  if (flags.intervalFile !== undefined) {
+    flags.intervalFile = task.fileName("--interval-file", flags.intervalFile);
   }
 }
 
@@ -220,7 +243,10 @@ function profiledCommands(flags: ProfileFlags, positional: string[]): NamedComma
   const names = flags.commandName ?? [];
   if (flags.command === undefined) {
     if (positional.length === 0) {
-      throw new UsageError("missing command: give the program to profile after --, or --command");
+      throw new UsageError(
+        "missing command: give the program to profile after --, or --command " +
+          "(or -p PID to attach, -a for the whole machine)",
+      );
     }
     if (names.length > 1) {
       throw new UsageError(`${names.length} --command-name for 1 command`);
@@ -264,7 +290,12 @@ export async function profileCommand(
   positional: string[],
 ): Promise<number> {
   const logger = new Logger(verbosityOf(global));
-  const commands = profiledCommands(flags, positional);
+  // -p/-a: no program of ours; checked (PIDs included) before anything starts.
+  const attach = AttachMode.fromFlags({ ...global, ...flags }, positional);
+  // A parameter scan: each value set is a command of its own, `{VAR}` replaced.
+  const commands = attach !== undefined
+    ? [{ command: attach.command }]
+    : expandParameterScan(profiledCommands(flags, positional), flags);
   if (flags.killDescendants && flags.keepDescendants) {
     throw new UsageError("--kill-descendants and --keep-descendants contradict each other");
   }
@@ -282,6 +313,17 @@ export async function profileCommand(
   };
   validateRunSettings(settings);
   let sampleIntervalMs = flags.sampleInterval;
+  if (flags.intervalPrint !== undefined) {
+    if (sampleIntervalMs !== undefined && sampleIntervalMs !== flags.intervalPrint) {
+      throw new UsageError(
+        `-I ${flags.intervalPrint} samples every ${flags.intervalPrint} ms: give --sample-interval ` +
+          `the same value or leave it out (got ${sampleIntervalMs})`,
+      );
+    }
+    sampleIntervalMs = flags.intervalPrint;
+  } else if (flags.intervalFile !== undefined) {
+    throw new UsageError("--interval-file goes with -I <ms>: it receives the live intervals");
+  }
   const sampleFiles = flags.timeline ?? flags.samplesCsv;
   if (sampleFiles !== undefined && commands.length > 1) {
     throw new UsageError(
@@ -292,7 +334,7 @@ export async function profileCommand(
     sampleIntervalMs = DEFAULT_SAMPLE_INTERVAL_MS;
     logger.info(`sampling every ${sampleIntervalMs} ms (the default; set --sample-interval)`);
   }
-  for (const { command } of commands) {
+  for (const { command } of attach === undefined ? commands : []) {
     validateProfileConfig({
       command,
       tokenPattern: flags.tokenPattern,
@@ -311,6 +353,7 @@ export async function profileCommand(
     { option: "--timeline", path: flags.timeline ?? "-" },
     { option: "--samples-csv", path: flags.samplesCsv ?? "-" },
     { option: "--openmetrics", path: flags.openmetrics ?? "-" },
+    { option: "--interval-file", path: flags.intervalFile ?? "-" },
   ].filter((output) => output.path !== "-"));
   const target = prepareProfileOutput(
     global,
@@ -321,6 +364,8 @@ export async function profileCommand(
   let programStdout: WriterSink | undefined;
   const extra: SampleOutputs = {};
   let exports: PreparedExports | undefined;
+  let live: LiveIntervalOutput | undefined;
+  let completed = false;
   try {
     if (sampleIntervalMs !== undefined && sampleIntervalMs < NOISY_SAMPLE_INTERVAL_MS) {
       logger.warn(
@@ -339,13 +384,17 @@ export async function profileCommand(
       logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
     }
     programStdout = openProgramStdout(flags, target, runAs, logger);
+    if (flags.intervalPrint !== undefined) {
+      live = openLiveIntervals(target.format, flags.intervalFile, runAs);
+    }
     // Model files are read and checked before the sources open and the program runs.
     const estimators = flags.energyModel !== undefined || flags.tdp !== undefined
       ? await (await import("../estimators.ts")).buildEstimators(flags, logger)
       : undefined;
-    const sources = task.selectSources(
+    let sources = task.selectSources(
       await buildSources({ ...global, ...flags, machineWide: task.nodeLeader }, logger, "profile"),
     );
+    if (attach !== undefined) sources = await attach.adaptSources(sources, logger);
     for (const source of sources) profiler.addSource(source);
     if (!task.nodeLeader) task.leaveToLeader(machineWideSourceKinds(global));
     if (task.leftToLeader.length > 0) {
@@ -355,28 +404,54 @@ export async function profileCommand(
           `(local rank ${task.leaderLocalRank})`,
       );
     }
-    const results = await profiler.profileCommands({
-      ...settings,
-      commands,
-      tokenPattern: flags.tokenPattern,
-      iterations: flags.iterations,
-      prepare: flags.prepare,
-      cleanup: flags.cleanup,
-      stdout: programStdout,
-      logger,
-      runAs,
-      phaseChannel: flags.phaseChannel,
-      sampleIntervalMs,
-      maxPhases: flags.maxPhases,
-      terminalLayout: target.format === "terminal",
-      estimators,
-    });
+    const results = attach !== undefined
+      ? [
+        await attach.measure({
+          sources,
+          logger,
+          tokenPattern: flags.tokenPattern,
+          sampleIntervalMs,
+          sampleObserver: live?.intervals,
+          owner: runAs,
+          maxPhases: flags.maxPhases,
+          estimators,
+          initTimeoutSeconds: flags.initTimeout,
+        }),
+      ]
+      : await profiler.profileCommands({
+        ...settings,
+        commands,
+        tokenPattern: flags.tokenPattern,
+        iterations: flags.iterations,
+        prepare: flags.prepare,
+        cleanup: flags.cleanup,
+        stdout: programStdout,
+        logger,
+        runAs,
+        phaseChannel: flags.phaseChannel,
+        sampleIntervalMs,
+        maxPhases: flags.maxPhases,
+        terminalLayout: target.format === "terminal",
+        estimators,
+        // As hyperfine: a failing run stops a comparison unless --ignore-failure keeps it.
+        stopOnFailure: commands.length > 1 && !flags.ignoreFailure,
+        initTimeoutSeconds: flags.initTimeout,
+        sampleObserver: live?.intervals,
+      });
     if (results.every((result) => result.runs.length === 0)) {
       throw new ProfilerError("interrupted before any run completed; no results", {
         exitCode: 130,
       });
     }
     for (const result of results) task.record(result);
+    if (global.perf || global.perfEvents !== undefined || global.sources?.includes("perf")) {
+      // Only for counters asked for: `--perf-events task-clock` wants no IPC.
+      const asked = parsePerfEventList(global.perfEvents ?? DEFAULT_PERF_EVENTS.join(","))
+        .map((event) => event.name);
+      for (const { name, reason } of missingDerivedMetrics(results, asked)) {
+        logger.notice(`${name} not derived: ${reason}`);
+      }
+    }
     const formatting = performance.now();
     await applyCarbon(exports, results);
     let comparisons: Comparison[] = [];
@@ -416,8 +491,10 @@ export async function profileCommand(
       `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
         `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
     );
+    completed = true;
     // A failed hook stopped the profile: its completed runs are written, and the status says so.
     if (results.some((result) => result.stoppedBy !== undefined)) return EXIT_PROFILER_FAILURE;
+    if (flags.ignoreFailure) return 0;
     return results.find((result) => result.exitCode !== 0)?.exitCode ?? 0;
   } catch (error) {
     if (target.destination !== "stdout") target.destination.discard();
@@ -428,6 +505,7 @@ export async function profileCommand(
     throw error;
   } finally {
     programStdout?.close();
+    live?.close(completed);
   }
 }
 
