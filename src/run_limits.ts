@@ -23,11 +23,12 @@ const PHASE_BUDGET_BYTES = 200 * 1024 * 1024;
  * array, `phase/compact_metrics.ts`), so a sensor costs tens of bytes per
  * phase, plus the collector's slack when attribution and the outputs rebuild
  * them (measured: 7 RAPL sensors, 120,000 phases, CSV 348 MiB; process and
- * system, 50,000 phases, CSV 300 MiB; and 2 M tokens, 27,594 phases, JSON 286 MiB without
- * the runtime flags), and a phase costs more than its metrics.
+ * system, 50,000 phases, CSV 300 MiB; 2 M tokens with process and system, JSON without
+ * the runtime flags: 286 MiB at 27,594 phases, 251 to 342 MiB at 23,967 with the machine's
+ * load, as the collector's slack varies), and a phase costs more than its metrics.
  */
 const BYTES_PER_PHASE = 700;
-const BYTES_PER_SENSOR = 350;
+const BYTES_PER_SENSOR = 450;
 /**
  * Peak per sensor per phase for the terminal layout, which builds the lines
  * of every phase and metric at once (as every metric cost when kept as
@@ -35,14 +36,14 @@ const BYTES_PER_SENSOR = 350;
  * 406 MiB with 8,490 phases, and 896 MiB with 21,620).
  */
 const BYTES_PER_SENSOR_TERMINAL = 800;
-/** Never fewer than this by default, however many sensors (2 RAPL sockets, process, system: 14,979). */
+/** Never fewer than this by default, however many sensors (2 RAPL sockets, process, system: 11,781). */
 const MIN_DEFAULT_MAX_PHASES = 1_000;
 
 /**
  * The default phase limit for a run with this many sensors: each metric of
- * each phase is kept until the results are written (about 350 bytes at peak),
+ * each phase is kept until the results are written (about 450 bytes at peak),
  * so two RAPL sockets with the process and system sources (38 metrics) allow
- * about 15,000 phases in 300 MB, and two RAPL sockets alone (15) about 35,000.
+ * about 11,800 phases in 300 MB, and two RAPL sockets alone (15) about 28,000.
  *
  * @param sensors Sensors across the sources (metrics per phase).
  * @param options `terminal`: the results are laid out for the terminal,
@@ -52,7 +53,7 @@ const MIN_DEFAULT_MAX_PHASES = 1_000;
  * @example Usage
  * ```ts
  * import { defaultMaxPhases } from "./run_limits.ts";
- * console.log(defaultMaxPhases(0), defaultMaxPhases(38)); // 150000 14979
+ * console.log(defaultMaxPhases(0), defaultMaxPhases(38)); // 150000 11781
  * ```
  */
 export function defaultMaxPhases(sensors: number, options: { terminal?: boolean } = {}): number {
