@@ -18,7 +18,7 @@ import type { InvokingUser } from "./process/invoking_user.ts";
 import { runHook } from "./process/hook_command.ts";
 import { measureIdle } from "./idle_measurement.ts";
 import { runProgram } from "./program_run.ts";
-import type { ProfileResult, RunResult } from "./result.ts";
+import type { ProfileResult, RunResult, SourceStatus } from "./result.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { reviewRuns } from "./stats/run_review.ts";
 import type { Sensor, Source } from "./source.ts";
@@ -229,16 +229,69 @@ interface PreparedCommand {
  */
 export class JouleProfiler {
   readonly #sources: Source[] = [];
+  readonly #origins = new Map<Source, SourceStatus["origin"]>();
+  readonly #unavailable: SourceStatus[] = [];
 
   /**
    * Registers a source. Sources are read in registration order.
    *
    * @param source The source.
+   * @param options `origin`: whether it was asked for (default) or is on by default.
    * @returns This profiler, for chaining.
    */
-  addSource(source: Source): this {
+  addSource(source: Source, options: { origin?: SourceStatus["origin"] } = {}): this {
     this.#sources.push(source);
+    if (options.origin !== undefined) this.#origins.set(source, options.origin);
     return this;
+  }
+
+  /**
+   * Records a source that was asked for, or is on by default, but cannot
+   * measure here: results list it in `sources` as inactive, with the
+   * reason.
+   *
+   * @param status Its name, origin and reason (`active` is forced to `false`).
+   * @returns This profiler, for chaining.
+   *
+   * @example Usage
+   * ```ts
+   * import { JouleProfiler } from "./profiler.ts";
+   * new JouleProfiler().addUnavailableSource({
+   *   name: "RAPL", origin: "default", active: false, reason: "no RAPL zones",
+   * });
+   * ```
+   */
+  addUnavailableSource(status: SourceStatus): this {
+    this.#unavailable.push({ ...status, active: false });
+    return this;
+  }
+
+  /** What each source did in a command's runs: inactive when it failed in every phase. */
+  #sourceStatuses(runs: readonly RunResult[]): SourceStatus[] {
+    const statuses = this.#sources.map((source): SourceStatus => {
+      let phases = 0;
+      let failed = 0;
+      let reason: string | undefined;
+      for (const run of runs) {
+        for (const phase of run.phases) {
+          phases++;
+          const failure = phase.failures.find((entry) => entry.source === source.name);
+          if (failure === undefined) continue;
+          failed++;
+          reason ??= failure.message;
+        }
+      }
+      const status: SourceStatus = {
+        name: source.name,
+        origin: this.#origins.get(source) ?? "requested",
+        active: !(phases > 0 && failed === phases),
+      };
+      if (!status.active && reason !== undefined) {
+        status.reason = `failed in every phase: ${reason}`;
+      }
+      return status;
+    });
+    return [...statuses, ...this.#unavailable.map((status) => ({ ...status }))];
   }
 
   /** The registered sources. */
@@ -411,6 +464,7 @@ export class JouleProfiler {
       if (entry.name !== undefined) result.name = entry.name;
       if (warmup > 0) result.warmupRuns = warmup;
       if (idle !== undefined) result.idle = idle;
+      result.sources = this.#sourceStatuses(entry.runs);
       return result;
     });
     for (const result of results) reviewRuns(result, logger);

@@ -21,7 +21,7 @@ import { ResultFile } from "../output/result_file.ts";
 import type { Comparison } from "../stats/comparison.ts";
 import { splitShellWords } from "./shell_words.ts";
 import { type InvokingUser, invokingUser } from "../process/invoking_user.ts";
-import type { ProfileResult } from "../result.ts";
+import type { ProfileResult, SourceStatus } from "../result.ts";
 import type { Sensor } from "../source.ts";
 import {
   buildSources,
@@ -429,9 +429,12 @@ async function profileCommand(
       logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
     }
     programStdout = openProgramStdout(flags, target, runAs);
-    for (const source of await buildSources({ ...global, ...flags }, logger, "profile")) {
-      profiler.addSource(source);
+    const statuses: SourceStatus[] = [];
+    for (const source of await buildSources({ ...global, ...flags }, logger, "profile", statuses)) {
+      const origin = statuses.find((status) => status.name === source.name)?.origin;
+      profiler.addSource(source, { origin });
     }
+    for (const status of statuses) if (!status.active) profiler.addUnavailableSource(status);
     const results = await profiler.profileCommands({
       ...settings,
       commands,

@@ -11,6 +11,7 @@ import type { PerfEventSource } from "../../sources/perf_event/mod.ts";
 import { SourceError, UsageError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Source } from "../source.ts";
+import type { SourceStatus } from "../result.ts";
 import { DEFAULT_POWERCAP_PATH } from "../../sources/rapl/powercap_zones.ts";
 import { DEFAULT_EVENT_SOURCE_PATH } from "../../sources/rapl/power_pmu.ts";
 import { type RaplBackend, setupRapl } from "../../sources/rapl/rapl_setup.ts";
@@ -53,6 +54,8 @@ export type SourcePurpose = "profile" | "list-sensors";
  * @param flags The parsed flags.
  * @param logger Diagnostics.
  * @param purpose Profile or list.
+ * @param statuses When given, receives one entry per source asked for or on
+ * by default: its origin, and for one left out, why (for results' `sources`).
  * @returns The sources, in reading order.
  *
  * @example Usage
@@ -66,6 +69,7 @@ export async function buildSources(
   flags: SourceFlags,
   logger: Logger,
   purpose: SourcePurpose,
+  statuses?: SourceStatus[],
 ): Promise<Source[]> {
   // Explicitly requested sources first: if one cannot work, nothing else is said.
   // Their modules load only when asked for: start-up is part of every run's cost.
@@ -76,10 +80,15 @@ export async function buildSources(
     ? await openNvml(flags, logger, purpose)
     : undefined;
   const sources: Source[] = [];
-  const rapl = setupRaplSource(flags, logger, purpose);
+  const rapl = setupRaplSource(flags, logger, purpose, statuses);
   if (rapl !== undefined) sources.push(rapl);
   if (nvml !== undefined) sources.push(nvml);
   if (perf !== undefined) sources.push(perf);
+  for (const source of [nvml, perf]) {
+    if (source !== undefined) {
+      statuses?.push({ name: source.name, origin: "requested", active: true });
+    }
+  }
   return sources;
 }
 
@@ -120,7 +129,9 @@ function setupRaplSource(
   flags: SourceFlags,
   logger: Logger,
   purpose: SourcePurpose,
+  statuses?: SourceStatus[],
 ): Source | undefined {
+  const origin = flags.raplBackend === undefined ? "default" : "requested";
   let setup;
   try {
     setup = setupRapl({
@@ -142,9 +153,11 @@ function setupRaplSource(
   }
   if (setup.source !== undefined) {
     logger.info(`RAPL energy through ${setup.backend === "perf" ? "perf_event" : "powercap"}`);
+    statuses?.push({ name: setup.source.name, origin, active: true });
     return setup.source;
   }
   const why = setup.reasons.map(({ backend, reason }) => `${backend}: ${reason}`).join("; ");
+  statuses?.push({ name: "RAPL", origin, active: false, reason: why });
   logger.warn(
     `no RAPL energy on this machine, continuing without it (${why}); ` +
       `'joule-profiler doctor' says how to fix it`,
