@@ -18,6 +18,8 @@ import type { InvokingUser } from "./process/invoking_user.ts";
 import { runHook } from "./process/hook_command.ts";
 import { measureIdle } from "./idle_measurement.ts";
 import { runProgram } from "./program_run.ts";
+import { joulesPerUnit } from "./energy_units.ts";
+import { lineBufferedEnv } from "./process/line_buffering.ts";
 import type { ProfileResult, RunResult, SourceStatus } from "./result.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { reviewRuns } from "./stats/run_review.ts";
@@ -102,6 +104,17 @@ export interface RunSettings {
    */
   onRun?: (run: RunResult, command: number) => void;
   /**
+   * Called as the profile advances (idle measurement, each warm-up run,
+   * each measured run starting and ending), e.g. for a progress bar.
+   */
+  onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Ask the program to line-buffer its stdout (`PYTHONUNBUFFERED=1`,
+   * coreutils' stdbuf preload), so tokens arrive when printed rather than
+   * when a block buffer fills. Variables in `env` take precedence.
+   */
+  lineBuffered?: boolean;
+  /**
    * Sample every source that can be sampled, and the program's CPU and
    * RSS, every this many milliseconds (≥ 1; default: no sampling). The
    * series land in `RunResult.samples`; per-phase metrics are unchanged.
@@ -117,6 +130,42 @@ export interface RunSettings {
    * ```
    */
   sampleIntervalMs?: number;
+}
+
+/**
+ * How far a profile has got, for progress displays.
+ *
+ * @example A progress line
+ * ```ts
+ * import type { ProgressEvent } from "./profiler.ts";
+ * const show = (event: ProgressEvent) =>
+ *   console.error(`${event.stage} ${event.done}/${event.total ?? "?"}`);
+ * show({ stage: "run-end", done: 1, total: 10, elapsedMs: 120 });
+ * ```
+ */
+export interface ProgressEvent {
+  /**
+   * `idle`: the idle measurement starts; `warmup`: a warm-up run ended;
+   * `run-start`/`run-end`: a measured run starts or ends.
+   */
+  stage: "idle" | "warmup" | "run-start" | "run-end";
+  /** Runs of this stage done so far (all commands together). */
+  done: number;
+  /**
+   * Runs this stage will take at least (all commands together); with a
+   * minimum time the runs go on until it is reached.
+   */
+  total?: number;
+  /** Milliseconds since the profile started. */
+  elapsedMs: number;
+  /** With `idle`: how long the measurement lasts, ms. */
+  idleMs?: number;
+  /** With `run-end`: the run. */
+  run?: RunResult;
+  /** With `run-end`: the command's position in a multi-command profile. */
+  command?: number;
+  /** With `run-end`: the measured time still needed by the minimum time, ms (0 when met). */
+  remainingMinTimeMs?: number;
 }
 
 /** The shortest sampling interval accepted, ms: Deno's timers are about 1 ms coarse. */
@@ -266,6 +315,14 @@ export class JouleProfiler {
     return this;
   }
 
+  /** Whether any registered source has an energy sensor (µJ, mJ, J). */
+  async #measuresEnergy(): Promise<boolean> {
+    const sensors = await this.listSensors();
+    return sensors.some((sensor) =>
+      sensor.available !== false && joulesPerUnit(sensor.unit) !== undefined
+    );
+  }
+
   /** What each source did in a command's runs: inactive when it failed in every phase. */
   #sourceStatuses(runs: readonly RunResult[]): SourceStatus[] {
     const statuses = this.#sources.map((source): SourceStatus => {
@@ -370,6 +427,15 @@ export class JouleProfiler {
       ? new WriterSink(Deno.stdout)
       : config.stdout;
 
+    let env = config.env;
+    if (config.lineBuffered) {
+      const buffering = lineBufferedEnv();
+      if (buffering.missing !== undefined) logger.info(`--line-buffered: ${buffering.missing}`);
+      env = { ...buffering.env, ...config.env };
+    }
+    const began = performance.now();
+    const progress = (event: Omit<ProgressEvent, "elapsedMs">) =>
+      config.onProgress?.({ ...event, elapsedMs: performance.now() - began });
     const relay = new SignalRelay({
       onKill: () => logger.warn("interrupted three times: killed the program (SIGKILL)"),
     });
@@ -397,7 +463,7 @@ export class JouleProfiler {
           relay,
           logger,
           cwd: config.cwd,
-          env: config.env,
+          env,
           runAs: config.runAs,
           phaseChannel: config.phaseChannel,
           sampleIntervalMs: config.sampleIntervalMs,
@@ -409,7 +475,14 @@ export class JouleProfiler {
       }
     };
     try {
-      if (config.idleSeconds !== undefined) {
+      if (config.idleSeconds !== undefined && !(await this.#measuresEnergy())) {
+        // Said before anything runs: idling would only delay the same news.
+        logger.warn(
+          `--idle ${config.idleSeconds}: no source measures energy, so there is no idle power ` +
+            "to subtract; skipping the idle measurement ('joule-profiler doctor' says why)",
+        );
+      } else if (config.idleSeconds !== undefined) {
+        progress({ stage: "idle", done: 0, idleMs: config.idleSeconds * 1000 });
         idle = await measureIdle({
           seconds: config.idleSeconds,
           sources: this.#sources,
@@ -417,21 +490,39 @@ export class JouleProfiler {
           logger,
         });
       }
+      let warmedUp = 0;
       for (let round = 0; round < warmup && !relay.interrupted; round++) {
         for (const entry of commands) {
           if (relay.interrupted) break;
           await runOnce(entry, round, `warm-up run ${round + 1}/${warmup}`);
+          warmedUp++;
+          progress({ stage: "warmup", done: warmedUp, total: warmup * commands.length });
         }
       }
+      let measured = 0;
+      const measuredTotal = minRuns * commands.length;
       for (let round = 0; !relay.interrupted; round++) {
         const enoughTime = commands.every((entry) => entry.measuredMs >= minTimeMs);
         if (round >= minRuns && enoughTime) break;
         for (const [position, entry] of commands.entries()) {
           if (relay.interrupted) break;
           const of = round < minRuns && minTimeMs === 0 ? `/${minRuns}` : "";
+          progress({ stage: "run-start", done: measured, total: measuredTotal });
           const run = await runOnce(entry, round, `run ${round + 1}${of}`);
           entry.runs.push(run);
           entry.measuredMs += run.durationMs;
+          measured++;
+          progress({
+            stage: "run-end",
+            done: measured,
+            total: measuredTotal,
+            run,
+            command: position,
+            remainingMinTimeMs: Math.max(
+              0,
+              ...commands.map((command) => minTimeMs - command.measuredMs),
+            ),
+          });
           if (run.exitCode !== 0 && minRuns > 1) {
             const how = run.signal
               ? `was killed by ${run.signal}`

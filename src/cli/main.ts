@@ -10,7 +10,13 @@ import { EXIT_PROFILER_FAILURE, EXIT_USAGE, ProfilerError, UsageError } from "..
 import { Logger, type Verbosity } from "../logger.ts";
 import { writeText } from "../output/result_file.ts";
 import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
-import { WriterSink } from "../process/byte_sink.ts";
+import { type ByteSink, DiscardSink, WriterSink } from "../process/byte_sink.ts";
+import {
+  type DisplayFlags,
+  echoesProgramOutput,
+  progressBarFor,
+  progressCallback,
+} from "./profile_display.ts";
 import {
   JouleProfiler,
   type NamedCommand,
@@ -48,7 +54,9 @@ interface GlobalFlags extends OutputFlags, SourceFlags {
 }
 
 /** `profile` flags. */
-interface ProfileFlags {
+interface ProfileFlags extends DisplayFlags {
+  lineBuffered?: boolean;
+  allPhases?: boolean;
   tokenPattern: string;
   stdoutFile?: string;
   iterations: number;
@@ -237,7 +245,7 @@ function emit(target: OutputTarget, text: string | Iterable<string>, options: Em
 async function render(
   target: OutputTarget,
   result: ProfileResult,
-  options: { iterations: number; csvRaw?: boolean },
+  options: { iterations: number; csvRaw?: boolean; allPhases?: boolean },
 ): Promise<string | Iterable<string>> {
   const forceIterations = options.iterations > 1;
   switch (target.format) {
@@ -251,6 +259,7 @@ async function render(
       return (await import("../output/terminal.ts")).formatTerminal(result, {
         color: target.destination === "stdout" ? undefined : false,
         statistics: options.iterations > 1,
+        allPhases: options.allPhases,
       });
   }
 }
@@ -260,7 +269,7 @@ async function renderMany(
   target: OutputTarget,
   results: readonly ProfileResult[],
   comparisons: readonly Comparison[],
-  options: { csvRaw?: boolean },
+  options: { csvRaw?: boolean; allPhases?: boolean },
 ): Promise<string | Iterable<string>> {
   const { comparisonDocument, totalMetricKeys } = await import("../stats/comparison.ts");
   const totals = totalMetricKeys(results);
@@ -284,7 +293,9 @@ async function renderMany(
       const { formatComparisonTerminal, formatTerminal } = await import("../output/terminal.ts");
       const color = target.destination === "stdout" ? undefined : false;
       return [
-        ...results.map((result) => formatTerminal(result, { color, statistics: true })),
+        ...results.map((result) =>
+          formatTerminal(result, { color, statistics: true, allPhases: options.allPhases })
+        ),
         formatComparisonTerminal(comparisons, totals, { color }),
       ];
     }
@@ -332,7 +343,8 @@ function openProgramStdout(
   flags: ProfileFlags,
   target: OutputTarget,
   owner: InvokingUser | undefined,
-): WriterSink {
+  echo: boolean,
+): ByteSink {
   if (flags.stdoutFile !== undefined) {
     let file: Deno.FsFile;
     try {
@@ -345,6 +357,8 @@ function openProgramStdout(
     if (owner !== undefined) Deno.chownSync(flags.stdoutFile, owner.uid, owner.gid);
     return new WriterSink(file, () => file.close());
   }
+  // Still scanned for tokens; only the echo is dropped (--quiet-output, repeated runs).
+  if (!echo) return new DiscardSink();
   if (target.destination === "stdout" && target.format !== "terminal") {
     return new WriterSink(Deno.stderr);
   }
@@ -410,7 +424,10 @@ async function profileCommand(
   }
   const target = prepareProfileOutput(global);
   let markdown: ResultFile | undefined;
-  let programStdout: WriterSink | undefined;
+  let programStdout: ByteSink | undefined;
+  const shape = { ...settings, iterations: flags.iterations, commands: commands.length };
+  const echo = echoesProgramOutput(flags, shape);
+  let progress: ReturnType<typeof progressBarFor>;
   const extra: SampleOutputs = {};
   try {
     if (sampleIntervalMs !== undefined && sampleIntervalMs < NOISY_SAMPLE_INTERVAL_MS) {
@@ -428,7 +445,10 @@ async function profileCommand(
     if (runAs !== undefined) {
       logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
     }
-    programStdout = openProgramStdout(flags, target, runAs);
+    programStdout = openProgramStdout(flags, target, runAs, echo);
+    const sharesTerminal = echo && flags.stdoutFile === undefined &&
+      target.format === "terminal" && target.destination === "stdout";
+    progress = progressBarFor(flags, shape, { echo: sharesTerminal });
     const statuses: SourceStatus[] = [];
     for (const source of await buildSources({ ...global, ...flags }, logger, "profile", statuses)) {
       const origin = statuses.find((status) => status.name === source.name)?.origin;
@@ -447,7 +467,10 @@ async function profileCommand(
       runAs,
       phaseChannel: flags.phaseChannel,
       sampleIntervalMs,
+      lineBuffered: flags.lineBuffered,
+      onProgress: progressCallback(progress),
     });
+    progress?.finish();
     if (results.every((result) => result.runs.length === 0)) {
       throw new ProfilerError("interrupted before any run completed; no results", {
         exitCode: 130,
@@ -461,16 +484,20 @@ async function profileCommand(
       text = await render(target, results[0]!, {
         iterations: repeated ? Math.max(2, flags.iterations) : 1,
         csvRaw: global.csvRaw,
+        allPhases: flags.allPhases,
       });
     } else {
       const { compareResults } = await import("../stats/comparison.ts");
       comparisons = results.slice(1).map((result) => compareResults(results[0]!, result));
-      text = await renderMany(target, results, comparisons, { csvRaw: global.csvRaw });
+      text = await renderMany(target, results, comparisons, {
+        csvRaw: global.csvRaw,
+        allPhases: flags.allPhases,
+      });
     }
     // The program's last line may lack its newline: start the results on a fresh line.
     const sharesStdout = target.destination === "stdout" && flags.stdoutFile === undefined &&
       target.format === "terminal";
-    if (sharesStdout && !programStdout.atLineStart) writeStdout("\n");
+    if (sharesStdout && echo && !programStdout.atLineStart) writeStdout("\n");
     if (markdown !== undefined) {
       const content = await markdownOf(results, comparisons);
       try {
@@ -498,6 +525,7 @@ async function profileCommand(
     extra.samplesCsv?.discard();
     throw error;
   } finally {
+    progress?.finish();
     programStdout?.close();
   }
 }
