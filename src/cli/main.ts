@@ -512,6 +512,7 @@ async function profileCommand(
       markdown = undefined;
     }
     emit(target, text, { logger, label: LABELS[target.format], owner: runAs });
+    await writeSourcesSidecar(target, results[0]!, { logger, owner: runAs, csvRaw: global.csvRaw });
     await writeSampleOutputs(extra, results[0]!, { logger, owner: runAs, csvRaw: global.csvRaw });
     logger.info(
       `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
@@ -528,6 +529,26 @@ async function profileCommand(
     progress?.finish();
     programStdout?.close();
   }
+}
+
+/**
+ * Beside a CSV results file, `<name>.sources.csv`: which sources measured
+ * and why others did not (the results rows keep the reference schema).
+ */
+async function writeSourcesSidecar(
+  target: OutputTarget,
+  result: ProfileResult,
+  options: { logger: Logger; owner?: { uid: number; gid: number }; csvRaw?: boolean },
+): Promise<void> {
+  if (target.format !== "csv" || target.destination === "stdout") return;
+  if (result.sources === undefined) return;
+  const { formatSourcesCsv, sourcesSidecarPath } = await import("../output/csv.ts");
+  const sidecar = ResultFile.prepare(sourcesSidecarPath(target.destination.path));
+  emit(
+    { format: "csv", destination: sidecar },
+    formatSourcesCsv(result.sources, { rawCells: options.csvRaw }),
+    { ...options, label: "Sources CSV" },
+  );
 }
 
 /** Writes `--timeline` (HTML with every run, or SVG of run 1) and `--samples-csv`. */
