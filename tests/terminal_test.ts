@@ -263,3 +263,12 @@ Deno.test("textTable() pads every column under its header and trims trailing bla
     ],
   );
 });
+
+Deno.test("terminalChunks() writes a long --all-phases listing in pieces equal to formatTerminal()", () => {
+  const sample = result();
+  sample.runs[0]!.phases = Array.from({ length: 1000 }, (_, i) => phase(i, "__I__", "__I__"));
+  const pieces = [...terminalChunks(sample, { color: false, allPhases: true })];
+  assert.ok(pieces.length >= 4, `${pieces.length} pieces`);
+  assert.equal(pieces.join(""), formatTerminal(sample, { color: false, allPhases: true }));
+  assert.equal(pieces.join("").match(/║ Phase: /g)?.length, 1000);
+});

@@ -256,7 +256,7 @@ async function render(
         rawCells: options.csvRaw,
       });
     case "terminal":
-      return (await import("../output/terminal.ts")).formatTerminal(result, {
+      return (await import("../output/terminal.ts")).terminalChunks(result, {
         color: target.destination === "stdout" ? undefined : false,
         statistics: options.iterations > 1,
         allPhases: options.allPhases,

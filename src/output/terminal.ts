@@ -486,6 +486,35 @@ function summaryLines(result: ProfileResult, paint: Paint): string[] {
  * ```
  */
 export function formatTerminal(result: ProfileResult, options: TerminalOptions = {}): string {
+  return [...terminalChunks(result, options)].join("");
+}
+
+/** Phases listed one by one are written in batches of this many. */
+const PHASES_PER_CHUNK = 256;
+
+/**
+ * The same text as {@linkcode formatTerminal}, in pieces: with
+ * `allPhases`, a run of millions of phases is written a few hundred
+ * phases at a time, never held as one string.
+ *
+ * @param result A profile result.
+ * @param options Colour, layout and phase listing.
+ * @returns Pieces of text; joined, they end with a newline.
+ *
+ * @example Usage
+ * ```ts
+ * import { terminalChunks } from "./terminal.ts";
+ * const result = {
+ *   command: ["true"], tokenPattern: "__X__", exitCode: 0, durationMs: 0,
+ *   interrupted: false, runs: [],
+ * };
+ * for (const piece of terminalChunks(result, { color: false })) console.log(piece);
+ * ```
+ */
+export function* terminalChunks(
+  result: ProfileResult,
+  options: TerminalOptions = {},
+): Generator<string> {
   const color = useColor(options);
   const paint = painter(color);
   const repeated = result.runs.length > 1 || options.statistics === true ||
@@ -495,12 +524,19 @@ export function formatTerminal(result: ProfileResult, options: TerminalOptions =
   if (!options.allPhases && phaseCount(result) > PHASE_LIST_LIMIT) {
     lines.push(...summaryLines(result, paint));
   } else if (!repeated && result.runs.length === 1) {
-    for (const phase of result.runs[0]!.phases) lines.push(...phaseLines(phase, paint));
+    let batch = 0;
+    for (const phase of result.runs[0]!.phases) {
+      lines.push(...phaseLines(phase, paint));
+      if (++batch < PHASES_PER_CHUNK) continue;
+      yield `${lines.join("\n")}\n`;
+      lines.length = 0;
+      batch = 0;
+    }
   } else if (result.runs.length > 0) {
     lines.push(...iterationLines(result, paint));
   }
   if (totalMarks(result).size > 0) lines.push(paint("dim", OVERLAP_NOTE));
-  return `${lines.join("\n")}\n`;
+  if (lines.length > 0) yield `${lines.join("\n")}\n`;
 }
 
 /**
