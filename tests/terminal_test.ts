@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { formatSensorsTerminal, formatTerminal, PHASE_LIST_LIMIT } from "../src/output/terminal.ts";
+import {
+  formatSensorsTerminal,
+  formatTerminal,
+  PHASE_LIST_LIMIT,
+  terminalChunks,
+} from "../src/output/terminal.ts";
 import { splitShellWords } from "../src/cli/shell_words.ts";
 import { quoteShellWords } from "../src/output/shell_quote.ts";
 import {
