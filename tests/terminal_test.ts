@@ -277,3 +277,15 @@ Deno.test("terminalChunks() writes a long --all-phases listing in pieces equal t
   assert.equal(pieces.join(""), formatTerminal(sample, { color: false, allPhases: true }));
   assert.equal(pieces.join("").match(/║ Phase: /g)?.length, 1000);
 });
+
+Deno.test("formatTerminal() says energy was not measured rather than showing nothing", () => {
+  const sample = result();
+  for (const phase of sample.runs[0]!.phases) phase.metrics = [];
+  assert.match(
+    formatTerminal(sample, { color: false }),
+    /Energy +: not measured: no energy source \('joule-profiler doctor' says why\)/,
+  );
+  const repeated = result(2);
+  for (const run of repeated.runs) for (const phase of run.phases) phase.metrics = [];
+  assert.match(formatTerminal(repeated, { color: false }), /Energy +not measured/);
+});

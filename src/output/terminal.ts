@@ -185,10 +185,13 @@ function commandLines(result: ProfileResult, paint: Paint, repeated: boolean): s
   return lines;
 }
 
+/** Said when nothing measured energy, so an empty table is not read as zero. */
+const NO_ENERGY = field("Energy", "not measured: no energy source ('joule-profiler doctor' says why)");
+
 /** The whole run: duration and energy per domain, with average power. */
 function singleRunTotals(run: RunResult, paint: Paint): string[] {
   const totals = runTotals(run);
-  if (totals.energy.length === 0) return [];
+  if (totals.energy.length === 0) return [NO_ENERGY];
   const seconds = totals.durationMs / 1000;
   const rows = totals.energy.map((entry) => [
     entry.name,
@@ -224,6 +227,7 @@ function repeatedTotals(result: ProfileResult, paint: Paint): string[] {
     "",
     "",
   ]];
+  if (totals.energy.length === 0) rows.push(["Energy", "not measured", "", "", ""]);
   for (const entry of totals.energy) {
     rows.push([
       entry.name,
