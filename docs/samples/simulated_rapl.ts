@@ -90,6 +90,10 @@ const root = await Deno.makeTempDir({ prefix: "jp-simulated-rapl-" });
 const files = await writeFakePowercap(root, machine.zones);
 const cores = navigator.hardwareConcurrency;
 const energyUj = new Map(machine.model.map((zone) => [zone.id, 1_000_000_000]));
+const encoder = new TextEncoder();
+const handles = new Map(
+  machine.model.map((zone) => [zone.id, Deno.openSync(files.get(zone.id)!, { write: true })]),
+);
 let previous = cpuTimes();
 let previousAt = performance.now();
 const tick = () => {
@@ -104,7 +108,10 @@ const tick = () => {
     const watts = zone.idleW + zone.perBusyCoreW * busyCores;
     const value = energyUj.get(zone.id)! + Math.round(watts * seconds * 1e6);
     energyUj.set(zone.id, value);
-    Deno.writeTextFileSync(files.get(zone.id)!, energyText(value));
+    // Rewritten in place at a fixed width: the profiler's pread never sees a truncated file.
+    const file = handles.get(zone.id)!;
+    file.seekSync(0, Deno.SeekMode.Start);
+    file.writeSync(encoder.encode(energyText(value)));
   }
   previous = now;
   previousAt = at;
@@ -122,5 +129,6 @@ const output = await new Deno.Command(Deno.execPath(), {
   stderr: "inherit",
 }).output();
 clearInterval(timer);
+for (const file of handles.values()) file.close();
 await Deno.remove(root, { recursive: true });
 Deno.exit(output.code);
