@@ -16,7 +16,7 @@ import { DEFAULT_POWERCAP_PATH } from "../../sources/rapl/powercap_zones.ts";
 import { DEFAULT_EVENT_SOURCE_PATH } from "../../sources/rapl/power_pmu.ts";
 import { type RaplBackend, setupRapl } from "../../sources/rapl/rapl_setup.ts";
 
-/** The source-related flags, as parsed by commander. */
+/** The source-related flags, as parsed from the option table (`option_table.ts`). */
 export interface SourceFlags {
   /** Verbosity, for sources that report details. */
   verbose: number;
@@ -220,25 +220,4 @@ async function openNvml(
   return source;
 }
 
-/**
- * Parses `--gpus`: comma-separated NVML indices.
- *
- * @param value The flag's value, e.g. `0,2`.
- * @returns The indices, in order, without duplicates.
- * @throws {UsageError} When an entry is not a non-negative integer.
- *
- * @example Usage
- * ```ts
- * import { parseGpuList } from "./sources.ts";
- * console.log(parseGpuList("0,2")); // [0, 2]
- * ```
- */
-export function parseGpuList(value: string): number[] {
-  const entries = value.split(",").map((entry) => entry.trim());
-  if (entries.some((entry) => !/^\d+$/.test(entry) || !Number.isSafeInteger(Number(entry)))) {
-    throw new UsageError(
-      `--gpus must be comma-separated GPU indices such as 0,2, got '${value}'`,
-    );
-  }
-  return [...new Set(entries.map(Number))];
-}
+export { parseGpuList } from "./option_values.ts";

@@ -18,15 +18,11 @@ import { type Comparison, comparisonSentences } from "../stats/comparison.ts";
 import { formatDurationMs, formatMeanSpread, formatQuantity, formatRange } from "./human_units.ts";
 import { quoteShellWords } from "./shell_quote.ts";
 import { type Column, textTable } from "./text_table.ts";
+import { PHASE_LIST_LIMIT } from "./terminal_limits.ts";
 
 const WIDTH = 48;
 
-/**
- * Runs with more phases than this are shown as one summary row group per
- * phase name (count, total and mean of every figure), unless
- * `allPhases` is set (`--all-phases`).
- */
-export const PHASE_LIST_LIMIT = 50;
+export { PHASE_LIST_LIMIT };
 
 /** Phase names listed in a summary, the longest in total first; the rest are counted. */
 const SUMMARY_GROUPS = 30;

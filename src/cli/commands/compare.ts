@@ -1,0 +1,110 @@
+/**
+ * `joule-profiler compare`: compare results of `--json` profiles, per phase
+ * and metric (ratio B/A ± uncertainty, Welch's t-test).
+ *
+ * @module
+ */
+
+import { UsageError } from "../../errors.ts";
+import { Logger } from "../../logger.ts";
+import { ResultFile } from "../../output/result_file.ts";
+import { invokingUser } from "../../process/invoking_user.ts";
+import type { ProfileResult } from "../../result.ts";
+import { prepareListOutput } from "../output_target.ts";
+import { emit, type GlobalFlags, verbosityOf } from "../command_context.ts";
+
+/** `compare` flags. */
+export interface CompareFlags {
+  /** `--export-markdown` */
+  exportMarkdown?: string;
+  /** `--alpha` */
+  alpha: number;
+}
+
+/**
+ * Runs `compare`.
+ *
+ * @param global The global flags.
+ * @param flags The flags of `compare`.
+ * @param files The result files; the first is the baseline.
+ * @returns The exit status (0).
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { compareCommand } from "./compare.ts";
+ * await compareCommand({ verbose: 0 }, { alpha: 0.05 }, ["a.json", "b.json"]);
+ * ```
+ */
+export async function compareCommand(
+  global: GlobalFlags,
+  flags: CompareFlags,
+  files: string[],
+): Promise<number> {
+  const logger = new Logger(verbosityOf(global));
+  const { parseResultFile } = await import("../../output/json_reader.ts");
+  const { compareResults, comparisonDocument, totalMetricKeys } = await import(
+    "../../stats/comparison.ts"
+  );
+  const results: ProfileResult[] = [];
+  for (const path of files) {
+    let content: string;
+    try {
+      content = await Deno.readTextFile(path);
+    } catch (error) {
+      throw new UsageError(`cannot read '${path}': ${(error as Error).message}`);
+    }
+    const parsed = parseResultFile(content, path);
+    const labelled = parsed.map((result) =>
+      parsed.length === 1 && result.name === undefined ? { ...result, name: path } : result
+    );
+    results.push(...labelled);
+  }
+  if (results.length < 2) {
+    throw new UsageError(
+      "compare needs two results: two --json files (A.json B.json), or one file of a " +
+        "multi-command profile",
+    );
+  }
+  const single = results.filter((result) => result.runs.length < 2);
+  if (single.length > 0) {
+    logger.warn(
+      `${single.map((result) => result.name).join(", ")}: a single run has no spread; ` +
+        "profile with -n 10 (or more) for a significance test",
+    );
+  }
+  const target = prepareListOutput(global);
+  let markdown: ResultFile | undefined;
+  try {
+    if (flags.exportMarkdown !== undefined) markdown = ResultFile.prepare(flags.exportMarkdown);
+    const comparisons = results.slice(1).map((result) =>
+      compareResults(results[0]!, result, { alpha: flags.alpha })
+    );
+    const totals = totalMetricKeys(results);
+    let text: string;
+    if (target.format === "json") {
+      const documents = comparisons.map((comparison) => comparisonDocument(comparison, totals));
+      text = `${JSON.stringify(documents.length === 1 ? documents[0] : documents, null, 2)}\n`;
+    } else if (target.format === "csv") {
+      text = (await import("../../output/csv.ts")).formatComparisonCsv(comparisons, {
+        rawCells: global.csvRaw,
+      });
+    } else {
+      const { formatComparisonTerminal } = await import("../../output/terminal.ts");
+      text = formatComparisonTerminal(comparisons, totals, {
+        color: target.destination === "stdout" ? undefined : false,
+      });
+    }
+    if (markdown !== undefined) {
+      const { comparisonsMarkdown } = await import("../../output/markdown.ts");
+      markdown.commit(`# joule-profiler comparison\n\n${comparisonsMarkdown(comparisons, totals)}`);
+      logger.notice(`Markdown written to: ${markdown.path}`);
+      markdown = undefined;
+    }
+    emit(target, text, { logger, label: "Comparison", owner: invokingUser() });
+    return 0;
+  } catch (error) {
+    if (target.destination !== "stdout") target.destination.discard();
+    markdown?.discard();
+    throw error;
+  }
+}

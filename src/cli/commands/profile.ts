@@ -1,0 +1,418 @@
+/**
+ * `joule-profiler profile`: run a program (or several, interleaved) and
+ * report its metrics per phase.
+ *
+ * @module
+ */
+
+import { ProfilerError, UsageError } from "../../errors.ts";
+import { Logger } from "../../logger.ts";
+import { ResultFile } from "../../output/result_file.ts";
+import { type ByteSink, DiscardSink, WriterSink } from "../../process/byte_sink.ts";
+import {
+  JouleProfiler,
+  type NamedCommand,
+  validateProfileConfig,
+  validateRunSettings,
+} from "../../profiler.ts";
+import type { Comparison } from "../../stats/comparison.ts";
+import { type InvokingUser, invokingUser } from "../../process/invoking_user.ts";
+import type { ProfileResult, SourceStatus } from "../../result.ts";
+import { splitShellWords } from "../shell_words.ts";
+import { buildSources } from "../sources.ts";
+import { type OutputTarget, prepareProfileOutput } from "../output_target.ts";
+import { emit, type GlobalFlags, LABELS, verbosityOf, writeStdout } from "../command_context.ts";
+import {
+  type DisplayFlags,
+  echoesProgramOutput,
+  progressBarFor,
+  progressCallback,
+} from "../profile_display.ts";
+
+/** `profile` flags. */
+export interface ProfileFlags extends DisplayFlags {
+  lineBuffered?: boolean;
+  allPhases?: boolean;
+  tokenPattern: string;
+  stdoutFile?: string;
+  iterations: number;
+  warmup?: number;
+  minRuns?: number;
+  minTime?: number;
+  prepare?: string;
+  cleanup?: string;
+  idle?: number;
+  command?: string[];
+  commandName?: string[];
+  exportMarkdown?: string;
+  useRoot?: boolean;
+  phaseChannel: boolean;
+  raplPolling?: number;
+  sampleInterval?: number;
+  timeline?: string;
+  samplesCsv?: string;
+}
+
+/** Sampling interval used when `--timeline` or `--samples-csv` comes without `--sample-interval`. */
+const DEFAULT_SAMPLE_INTERVAL_MS = 10;
+/** Below this, powercap counters (updated about every 1 ms) and timers make noisy samples. */
+const NOISY_SAMPLE_INTERVAL_MS = 2;
+
+/** The files sampling writes besides the results, reserved before the run. */
+interface SampleOutputs {
+  timeline?: ResultFile;
+  samplesCsv?: ResultFile;
+}
+
+/** CPU time the profiler itself has used (user + system), in seconds, or "?". */
+function cpuSeconds(): string {
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime, in clock ticks of 1/100 s on Linux.
+    return ((Number(fields[11]) + Number(fields[12])) / 100).toFixed(2);
+  } catch {
+    return "?";
+  }
+}
+
+/** The profiler's peak resident memory (VmHWM), in MiB, or "?" when unknown. */
+function peakRssMiB(): string {
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const kib = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
+    return Number.isFinite(kib) ? (kib / 1024).toFixed(1) : "?";
+  } catch {
+    return "?";
+  }
+}
+
+// Formatters are loaded when used: start-up is part of every run's cost, and a JSON
+// run does not need the terminal layout's modules.
+
+async function render(
+  target: OutputTarget,
+  result: ProfileResult,
+  options: { iterations: number; csvRaw?: boolean; allPhases?: boolean },
+): Promise<string | Iterable<string>> {
+  const forceIterations = options.iterations > 1;
+  switch (target.format) {
+    case "json":
+      return (await import("../../output/json.ts")).jsonChunks(result, forceIterations);
+    case "csv":
+      return (await import("../../output/csv.ts")).csvChunks(result, forceIterations, {
+        rawCells: options.csvRaw,
+      });
+    case "terminal":
+      return (await import("../../output/terminal.ts")).terminalChunks(result, {
+        color: target.destination === "stdout" ? undefined : false,
+        statistics: options.iterations > 1,
+        allPhases: options.allPhases,
+      });
+  }
+}
+
+/** Several commands' results, with each compared to the first. */
+async function renderMany(
+  target: OutputTarget,
+  results: readonly ProfileResult[],
+  comparisons: readonly Comparison[],
+  options: { csvRaw?: boolean; allPhases?: boolean },
+): Promise<string | Iterable<string>> {
+  const { comparisonDocument, totalMetricKeys } = await import("../../stats/comparison.ts");
+  const totals = totalMetricKeys(results);
+  switch (target.format) {
+    case "json":
+      return (await import("../../output/json.ts")).multiJsonChunks(
+        results,
+        comparisons.map((comparison) => comparisonDocument(comparison, totals)),
+      );
+    case "csv": {
+      const { csvChunks } = await import("../../output/csv.ts");
+      return results.flatMap((result, i) => [
+        ...csvChunks(result, true, {
+          rawCells: options.csvRaw,
+          commandName: resultLabelOf(result),
+          header: i === 0,
+        }),
+      ]);
+    }
+    case "terminal": {
+      const { formatComparisonTerminal, formatTerminal } = await import("../../output/terminal.ts");
+      const color = target.destination === "stdout" ? undefined : false;
+      return [
+        ...results.map((result) =>
+          formatTerminal(result, { color, statistics: true, allPhases: options.allPhases })
+        ),
+        formatComparisonTerminal(comparisons, totals, { color }),
+      ];
+    }
+  }
+}
+
+function resultLabelOf(result: ProfileResult): string {
+  return result.name ?? result.command.join(" ");
+}
+
+async function markdownOf(
+  results: readonly ProfileResult[],
+  comparisons: readonly Comparison[],
+): Promise<string> {
+  const { comparisonsMarkdown, resultsMarkdown } = await import("../../output/markdown.ts");
+  const { totalMetricKeys } = await import("../../stats/comparison.ts");
+  const parts = [resultsMarkdown(results)];
+  if (comparisons.length > 0) {
+    parts.push(comparisonsMarkdown(comparisons, totalMetricKeys(results)));
+  }
+  return `# joule-profiler results\n\n${parts.join("\n")}`;
+}
+
+/** Opens where the program's stdout goes; never the same stream as machine-readable results. */
+function openProgramStdout(
+  flags: ProfileFlags,
+  target: OutputTarget,
+  owner: InvokingUser | undefined,
+  echo: boolean,
+): ByteSink {
+  if (flags.stdoutFile !== undefined) {
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(flags.stdoutFile, { write: true, create: true, truncate: true });
+    } catch (error) {
+      throw new UsageError(
+        `cannot write --stdout-file '${flags.stdoutFile}': ${(error as Error).message}`,
+      );
+    }
+    if (owner !== undefined) Deno.chownSync(flags.stdoutFile, owner.uid, owner.gid);
+    return new WriterSink(file, () => file.close());
+  }
+  // Still scanned for tokens; only the echo is dropped (--quiet-output, repeated runs).
+  if (!echo) return new DiscardSink();
+  if (target.destination === "stdout" && target.format !== "terminal") {
+    return new WriterSink(Deno.stderr);
+  }
+  return new WriterSink(Deno.stdout);
+}
+
+/** The commands of `profile`: after `--`, or from repeated `--command`. */
+function profiledCommands(flags: ProfileFlags, positional: string[]): NamedCommand[] {
+  const names = flags.commandName ?? [];
+  if (flags.command === undefined) {
+    if (positional.length === 0) {
+      throw new UsageError("missing command: give the program to profile after --, or --command");
+    }
+    if (names.length > 1) {
+      throw new UsageError(`${names.length} --command-name for 1 command`);
+    }
+    return [{ command: positional, name: names[0] }];
+  }
+  if (positional.length > 0) {
+    throw new UsageError(
+      "give the commands either after -- or with --command, not both " +
+        `(got --command and '${positional.join(" ")}')`,
+    );
+  }
+  if (names.length > 0 && names.length !== flags.command.length) {
+    throw new UsageError(
+      `${names.length} --command-name for ${flags.command.length} --command: give one per command`,
+    );
+  }
+  if (new Set(names).size !== names.length) {
+    throw new UsageError("--command-name values must differ: they label the comparison");
+  }
+  return flags.command.map((line, i) => ({ command: splitShellWords(line), name: names[i] }));
+}
+
+/**
+ * Runs `profile`.
+ *
+ * @param global The global flags.
+ * @param flags The flags of `profile`.
+ * @param positional The program and its arguments (after `--`).
+ * @returns The exit status: the program's (the first non-zero one of several commands).
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { profileCommand } from "./profile.ts";
+ * const code = await profileCommand({ verbose: 0 }, { tokenPattern: "__[A-Z]+__", iterations: 1, phaseChannel: true }, ["true"]);
+ * ```
+ */
+export async function profileCommand(
+  global: GlobalFlags,
+  flags: ProfileFlags,
+  positional: string[],
+): Promise<number> {
+  const logger = new Logger(verbosityOf(global));
+  const commands = profiledCommands(flags, positional);
+  const settings = {
+    warmup: flags.warmup,
+    minRuns: flags.minRuns,
+    minTimeSeconds: flags.minTime,
+    idleSeconds: flags.idle,
+  };
+  validateRunSettings(settings);
+  let sampleIntervalMs = flags.sampleInterval;
+  const sampleFiles = flags.timeline ?? flags.samplesCsv;
+  if (sampleFiles !== undefined && commands.length > 1) {
+    throw new UsageError(
+      "--timeline and --samples-csv take one command: profile each --command on its own for them",
+    );
+  }
+  if (sampleIntervalMs === undefined && sampleFiles !== undefined) {
+    sampleIntervalMs = DEFAULT_SAMPLE_INTERVAL_MS;
+    logger.info(`sampling every ${sampleIntervalMs} ms (the default; set --sample-interval)`);
+  }
+  for (const { command } of commands) {
+    validateProfileConfig({ command, tokenPattern: flags.tokenPattern, sampleIntervalMs });
+  }
+  const target = prepareProfileOutput(global);
+  let markdown: ResultFile | undefined;
+  let programStdout: ByteSink | undefined;
+  const shape = { ...settings, iterations: flags.iterations, commands: commands.length };
+  const echo = echoesProgramOutput(flags, shape);
+  let progress: ReturnType<typeof progressBarFor>;
+  const extra: SampleOutputs = {};
+  try {
+    if (sampleIntervalMs !== undefined && sampleIntervalMs < NOISY_SAMPLE_INTERVAL_MS) {
+      logger.warn(
+        `--sample-interval ${sampleIntervalMs}: RAPL counters update about every 1 ms and ` +
+          `timers fire about 1 ms late, so power at this interval is noisy and deadlines are missed`,
+      );
+    }
+    if (flags.exportMarkdown !== undefined) markdown = ResultFile.prepare(flags.exportMarkdown);
+    if (flags.timeline !== undefined) extra.timeline = ResultFile.prepare(flags.timeline);
+    if (flags.samplesCsv !== undefined) extra.samplesCsv = ResultFile.prepare(flags.samplesCsv);
+    const profiler = new JouleProfiler();
+    // Under sudo the program runs as the user who typed the command, not root.
+    const runAs = flags.useRoot ? undefined : invokingUser();
+    if (runAs !== undefined) {
+      logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
+    }
+    programStdout = openProgramStdout(flags, target, runAs, echo);
+    const statuses: SourceStatus[] = [];
+    for (const source of await buildSources({ ...global, ...flags }, logger, "profile", statuses)) {
+      const origin = statuses.find((status) => status.name === source.name)?.origin;
+      profiler.addSource(source, { origin });
+    }
+    for (const status of statuses) if (!status.active) profiler.addUnavailableSource(status);
+    const sharesTerminal = echo && flags.stdoutFile === undefined &&
+      target.format === "terminal" && target.destination === "stdout";
+    progress = progressBarFor(flags, shape, { echo: sharesTerminal });
+    const results = await profiler.profileCommands({
+      ...settings,
+      commands,
+      tokenPattern: flags.tokenPattern,
+      iterations: flags.iterations,
+      prepare: flags.prepare,
+      cleanup: flags.cleanup,
+      stdout: programStdout,
+      logger,
+      runAs,
+      phaseChannel: flags.phaseChannel,
+      sampleIntervalMs,
+      lineBuffered: flags.lineBuffered,
+      onProgress: progressCallback(progress),
+    });
+    progress?.finish();
+    if (results.every((result) => result.runs.length === 0)) {
+      throw new ProfilerError("interrupted before any run completed; no results", {
+        exitCode: 130,
+      });
+    }
+    const formatting = performance.now();
+    let comparisons: Comparison[] = [];
+    let text: string | Iterable<string>;
+    if (results.length === 1) {
+      const repeated = flags.iterations > 1 || results[0]!.runs.length > 1;
+      text = await render(target, results[0]!, {
+        iterations: repeated ? Math.max(2, flags.iterations) : 1,
+        csvRaw: global.csvRaw,
+        allPhases: flags.allPhases,
+      });
+    } else {
+      const { compareResults } = await import("../../stats/comparison.ts");
+      comparisons = results.slice(1).map((result) => compareResults(results[0]!, result));
+      text = await renderMany(target, results, comparisons, {
+        csvRaw: global.csvRaw,
+        allPhases: flags.allPhases,
+      });
+    }
+    // The program's last line may lack its newline: start the results on a fresh line.
+    const sharesStdout = target.destination === "stdout" && flags.stdoutFile === undefined &&
+      target.format === "terminal";
+    if (sharesStdout && echo && !programStdout.atLineStart) writeStdout("\n");
+    if (markdown !== undefined) {
+      const content = await markdownOf(results, comparisons);
+      try {
+        markdown.commit(content, runAs);
+      } catch (error) {
+        throw new ProfilerError(
+          `cannot write Markdown to '${markdown.path}': ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      logger.notice(`Markdown written to: ${markdown.path}`);
+      markdown = undefined;
+    }
+    emit(target, text, { logger, label: LABELS[target.format], owner: runAs });
+    await writeSourcesSidecar(target, results[0]!, { logger, owner: runAs, csvRaw: global.csvRaw });
+    await writeSampleOutputs(extra, results[0]!, { logger, owner: runAs, csvRaw: global.csvRaw });
+    logger.info(
+      `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
+        `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
+    );
+    return results.find((result) => result.exitCode !== 0)?.exitCode ?? 0;
+  } catch (error) {
+    if (target.destination !== "stdout") target.destination.discard();
+    markdown?.discard();
+    extra.timeline?.discard();
+    extra.samplesCsv?.discard();
+    throw error;
+  } finally {
+    progress?.finish();
+    programStdout?.close();
+  }
+}
+
+/**
+ * Beside a CSV results file, `<name>.sources.csv`: which sources measured
+ * and why others did not (the results rows keep the reference schema).
+ */
+async function writeSourcesSidecar(
+  target: OutputTarget,
+  result: ProfileResult,
+  options: { logger: Logger; owner?: { uid: number; gid: number }; csvRaw?: boolean },
+): Promise<void> {
+  if (target.format !== "csv" || target.destination === "stdout") return;
+  if (result.sources === undefined) return;
+  const { formatSourcesCsv, sourcesSidecarPath } = await import("../../output/csv.ts");
+  const sidecar = ResultFile.prepare(sourcesSidecarPath(target.destination.path));
+  emit(
+    { format: "csv", destination: sidecar },
+    formatSourcesCsv(result.sources, { rawCells: options.csvRaw }),
+    { ...options, label: "Sources CSV" },
+  );
+}
+
+/** Writes `--timeline` (HTML with every run, or SVG of run 1) and `--samples-csv`. */
+async function writeSampleOutputs(
+  files: SampleOutputs,
+  result: ProfileResult,
+  options: { logger: Logger; owner?: { uid: number; gid: number }; csvRaw?: boolean },
+): Promise<void> {
+  const { timeline, samplesCsv } = files;
+  if (timeline !== undefined) {
+    const text = /\.svg$/i.test(timeline.path)
+      ? `${(await import("../../output/timeline_svg.ts")).timelineSvg(result.runs[0]!)}\n`
+      : (await import("../../output/timeline_html.ts")).timelineHtml(result);
+    emit({ format: "json", destination: timeline }, text, { ...options, label: "Timeline" });
+  }
+  if (samplesCsv !== undefined) {
+    const { samplesCsvChunks } = await import("../../output/samples_csv.ts");
+    emit(
+      { format: "csv", destination: samplesCsv },
+      samplesCsvChunks(result, { rawCells: options.csvRaw }),
+      { ...options, label: "Samples CSV" },
+    );
+  }
+}

@@ -1,0 +1,526 @@
+/**
+ * The command line of `joule-profiler`, declared once: every command and
+ * every flag. This table drives parsing (`arg_parser.ts`), `--help`
+ * (`help_text.ts`), usage errors (exit status 2) and the shell completions
+ * (`commands/completions.ts`), so they cannot drift apart.
+ *
+ * ## Adding a flag
+ *
+ * Add ONE entry to {@linkcode OPTIONS}, in the place it should appear in
+ * `--help`:
+ *
+ * ```ts
+ * {
+ *   long: "max-power",           // --max-power; the parsed key is camelCase: maxPower
+ *   short: "p",                  // optional: -p
+ *   value: "watts",              // optional: takes a value, shown as <watts>; omit for a switch
+ *   description: "stop when the program draws more than this many watts",
+ *   parse: positiveSeconds("--max-power"), // optional: text → value; throw UsageError if bad
+ *   default: 100,                // optional: used when absent (value flags show it in --help)
+ *   scope: "profile",            // "global" (any command) or the one command it belongs to
+ *   repeatable: true,            // optional: each use appends to an array
+ *   complete: "file",            // optional: what the shell completes after it
+ * },
+ * ```
+ *
+ * then read it in the command module (`commands/profile.ts`:
+ * `flags.maxPower`) and add a line for it to the README (a test checks that
+ * every flag in `--help` is there). A name starting with `no-` is a negated
+ * switch: `--no-phase-channel` sets `phaseChannel` to `false` (default
+ * `true`). Global flags are accepted before or after the command; where a
+ * command has a flag of the same short name (`profile -o`), the command's
+ * meaning wins after the command.
+ *
+ * @module
+ */
+
+import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
+import { PHASE_LIST_LIMIT } from "../output/terminal_limits.ts";
+import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/event_catalog.ts";
+import {
+  nonNegativeInteger,
+  nonNegativeSeconds,
+  parseGpuList,
+  positiveInteger,
+  positiveSeconds,
+  sampleInterval,
+  significanceLevel,
+  socketList,
+  timelineFile,
+} from "./option_values.ts";
+
+/** The subcommands. */
+export type CommandName = "profile" | "compare" | "doctor" | "list-sensors";
+
+/** Where a flag is accepted: everywhere (`global`), or with one command. */
+export type OptionScope = "global" | CommandName;
+
+/** What the shell offers after a flag or for an operand. */
+export type Completion = "file" | "directory" | "command";
+
+/** One flag. */
+export interface OptionSpec {
+  /** Long name without the dashes (`output-file` for `--output-file`). */
+  readonly long: string;
+  /** One-letter name without the dash, if any. */
+  readonly short?: string;
+  /** Name of the value in help (`path` shows `<path>`); absent for a switch. */
+  readonly value?: string;
+  /** One sentence for `--help` (lower case, no final period, as commander wrote it). */
+  readonly description: string;
+  /** Turns the text into the value; throws a `UsageError` for bad input. Default: the text. */
+  readonly parse?: (value: string) => unknown;
+  /** Value when the flag is absent (shown in help for value flags). */
+  readonly default?: unknown;
+  /** `global`, or the command the flag belongs to. */
+  readonly scope: OptionScope;
+  /** Each use appends to an array (`--command A --command B`). */
+  readonly repeatable?: boolean;
+  /** Each use adds one (`-vvv` is 3). */
+  readonly counted?: boolean;
+  /** The only values accepted (checked before `parse`). */
+  readonly choices?: readonly string[];
+  /** Long names of flags that cannot be given with this one. */
+  readonly conflicts?: readonly string[];
+  /** What the shell completes after the flag (value flags only). */
+  readonly complete?: Completion;
+  /** Built-in behaviour instead of a value: print the help or the version and stop. */
+  readonly action?: "help" | "version";
+}
+
+/** The operands of a command. */
+export interface OperandSpec {
+  /** Name in help (`command`, `files`). */
+  readonly name: string;
+  /** One sentence for help. */
+  readonly description: string;
+  /** At least one operand must be given. */
+  readonly required: boolean;
+  /** What the shell completes for them. */
+  readonly complete: Completion;
+}
+
+/** One subcommand. */
+export interface CommandSpec {
+  /** Its name on the command line. */
+  readonly name: CommandName;
+  /** One sentence for help. */
+  readonly description: string;
+  /** Usage after `joule-profiler <name> ` (default `[options]`). */
+  readonly usage?: string;
+  /** Its operands, if it takes any. */
+  readonly operands?: OperandSpec;
+  /**
+   * The first operand ends the flags: everything after it is the profiled
+   * program's (`profile sh -c … -v` passes `-v` to sh).
+   */
+  readonly passThrough?: boolean;
+}
+
+/** The program's name in help and errors. */
+export const PROGRAM_NAME = "joule-profiler";
+
+/** What `joule-profiler --help` says first. */
+export const PROGRAM_DESCRIPTION =
+  "Measure the energy and counters of a program, phase by phase.\n" +
+  "Phases are delimited by tokens the program prints on stdout.";
+
+/** The subcommands, in help order. */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "profile",
+    description: "run a program and report its metrics per phase",
+    usage: "[options] -- <command> [args...]\n" +
+      `       ${PROGRAM_NAME} profile [options] --command "A" --command "B" ...`,
+    operands: {
+      name: "command",
+      description: "the program to profile and its arguments, after --",
+      required: false,
+      complete: "command",
+    },
+    passThrough: true,
+  },
+  {
+    name: "compare",
+    description:
+      "compare results of --json profiles (A.json B.json …, or one multi-command file): " +
+      "per phase and metric, the ratio B/A ± uncertainty and Welch's t-test",
+    usage: "[options] <A.json> <B.json> [more.json...]",
+    operands: {
+      name: "files",
+      description: "result files written by --json; the first is the baseline",
+      required: true,
+      complete: "file",
+    },
+  },
+  {
+    name: "doctor",
+    description:
+      "check every source on this machine: what works, why not, and the command that fixes it",
+  },
+  {
+    name: "list-sensors",
+    description: "list what the enabled sources can measure on this machine",
+  },
+];
+
+/** Every flag, in help order within its scope. */
+export const OPTIONS: readonly OptionSpec[] = [
+  // Global flags.
+  {
+    long: "version",
+    short: "V",
+    description: "print the version and exit",
+    scope: "global",
+    action: "version",
+  },
+  {
+    long: "verbose",
+    short: "v",
+    description: "more diagnostics on stderr (-v info, -vv debug, -vvv trace and stack traces)",
+    scope: "global",
+    counted: true,
+    default: 0,
+  },
+  {
+    long: "json",
+    description: "write results as JSON",
+    scope: "global",
+    conflicts: ["csv"],
+  },
+  {
+    long: "csv",
+    description: "write results as ';'-separated CSV",
+    scope: "global",
+    conflicts: ["json"],
+  },
+  {
+    long: "csv-raw",
+    description: "keep CSV text cells that start with = + - @ as they are (by default they get a " +
+      "leading ' so spreadsheets do not run them as formulas)",
+    scope: "global",
+  },
+  {
+    long: "output-file",
+    short: "o",
+    value: "path",
+    description:
+      "results file ('-' for stdout); default data<TIMESTAMP>.json|csv for --json/--csv, " +
+      "stdout for the terminal layout",
+    scope: "global",
+    complete: "file",
+  },
+  {
+    long: "rapl-path",
+    value: "path",
+    description: "powercap RAPL folder (default $JOULE_PROFILER_RAPL_PATH, else " +
+      "/sys/devices/virtual/powercap/intel-rapl)",
+    scope: "global",
+    complete: "directory",
+  },
+  {
+    long: "sockets",
+    short: "s",
+    value: "list",
+    description:
+      "CPU sockets (packages) to measure, e.g. 0 or 0,1 (default all; PSYS is always measured)",
+    parse: socketList,
+    scope: "global",
+  },
+  {
+    long: "rapl-backend",
+    value: "backend",
+    description: "RAPL backend (default: perf if its power PMU opens, else powercap)",
+    choices: ["perf", "powercap"],
+    scope: "global",
+  },
+  {
+    long: "perf",
+    description: "count per-process perf_event counters of the program and its descendants " +
+      `(default events: ${DEFAULT_PERF_EVENTS.join(", ")})`,
+    scope: "global",
+  },
+  {
+    long: "perf-events",
+    value: "events",
+    description: "comma-separated perf events to count, perf list names or ours " +
+      "(e.g. cycles,instructions,task-clock); implies --perf",
+    scope: "global",
+  },
+  {
+    long: "gpu",
+    description: "measure the energy of every NVIDIA GPU (NVML)",
+    scope: "global",
+  },
+  {
+    long: "gpus",
+    value: "indices",
+    description: "measure these NVIDIA GPUs only, e.g. 0,2 (implies --gpu)",
+    parse: parseGpuList,
+    scope: "global",
+  },
+
+  // profile
+  {
+    long: "token-pattern",
+    value: "regex",
+    description: "regular expression marking phase boundaries on stdout; with a capture group, " +
+      "group 1 names the token",
+    default: DEFAULT_TOKEN_PATTERN,
+    scope: "profile",
+  },
+  {
+    long: "stdout-file",
+    short: "o",
+    value: "path",
+    description: "write the program's stdout to this file",
+    scope: "profile",
+    complete: "file",
+  },
+  {
+    long: "iterations",
+    short: "n",
+    value: "n",
+    description: "run the program n times and report per-phase mean and spread",
+    parse: positiveInteger("--iterations"),
+    default: 1,
+    scope: "profile",
+  },
+  {
+    long: "warmup",
+    value: "n",
+    description:
+      "run the program n times first and discard those runs (warm caches, JIT, frequency)",
+    parse: nonNegativeInteger("--warmup"),
+    scope: "profile",
+  },
+  {
+    long: "min-runs",
+    value: "n",
+    description: "run at least n times (with --min-time: until both are met)",
+    parse: positiveInteger("--min-runs"),
+    scope: "profile",
+  },
+  {
+    long: "min-time",
+    value: "seconds",
+    description: "keep running until the measured runs add up to this many seconds",
+    parse: nonNegativeSeconds("--min-time"),
+    scope: "profile",
+  },
+  {
+    long: "prepare",
+    value: "cmd",
+    description: "shell command run before every run (warm-up included), not measured; its " +
+      "failure stops the profile",
+    scope: "profile",
+    complete: "command",
+  },
+  {
+    long: "cleanup",
+    value: "cmd",
+    description: "shell command run after every run (warm-up included), not measured",
+    scope: "profile",
+    complete: "command",
+  },
+  {
+    long: "idle",
+    value: "seconds",
+    description: "first measure the machine at rest this long, and report energy above idle " +
+      "(raw − idle power × duration) next to the raw energy",
+    parse: positiveSeconds("--idle"),
+    scope: "profile",
+  },
+  {
+    long: "command",
+    value: "cmd",
+    description: "a command to profile (repeat to compare several: runs are interleaved A B A B; " +
+      "the first is the baseline); instead of a command after --",
+    scope: "profile",
+    repeatable: true,
+    complete: "command",
+  },
+  {
+    long: "command-name",
+    value: "name",
+    description: "label of the --command at the same position (repeat, one per --command)",
+    scope: "profile",
+    repeatable: true,
+  },
+  {
+    long: "export-markdown",
+    value: "file",
+    description: "also write the results (and comparisons) as Markdown tables to this file",
+    scope: "profile",
+    complete: "file",
+  },
+  {
+    long: "rapl-polling",
+    value: "seconds",
+    description: "seconds between powercap counter reads that catch wraps (default: derived from " +
+      "max_energy_range_uj; 0 turns polling off)",
+    parse: nonNegativeSeconds("--rapl-polling"),
+    scope: "profile",
+  },
+  {
+    long: "sample-interval",
+    value: "ms",
+    description:
+      "sample power (RAPL, NVML) and the program's CPU and RSS every <ms> milliseconds " +
+      "(≥ 1; default off, or 10 with --timeline/--samples-csv); samples go to the JSON",
+    parse: sampleInterval,
+    scope: "profile",
+  },
+  {
+    long: "timeline",
+    value: "file",
+    description: "write the power timeline: .html (interactive page, every run) or .svg (run 1)",
+    parse: timelineFile,
+    scope: "profile",
+    complete: "file",
+  },
+  {
+    long: "samples-csv",
+    value: "file",
+    description: "write every sample as ';'-separated CSV (run;time_ms;series;value;unit;source)",
+    scope: "profile",
+    complete: "file",
+  },
+  {
+    long: "no-phase-channel",
+    description:
+      "do not offer the phase channel (JOULE_PROFILER_PHASE_FD / JOULE_PROFILER_PHASE_FIFO)",
+    scope: "profile",
+  },
+  {
+    long: "use-root",
+    description:
+      "under sudo, run the program as root (by default it runs as the user who invoked sudo)",
+    scope: "profile",
+  },
+  {
+    long: "line-buffered",
+    description: "run the program with line-buffered stdout where the platform allows " +
+      "(PYTHONUNBUFFERED=1, coreutils' stdbuf preload), so tokens arrive when printed",
+    scope: "profile",
+  },
+  {
+    long: "all-phases",
+    description: `list every phase in the terminal (default: past ${PHASE_LIST_LIMIT} phases ` +
+      "a run is summarised per phase name)",
+    scope: "profile",
+  },
+  {
+    long: "show-output",
+    description:
+      "echo the program's stdout on repeated runs too (by default only a single run's is echoed)",
+    scope: "profile",
+    conflicts: ["quiet-output"],
+  },
+  {
+    long: "quiet-output",
+    description: "never echo the program's stdout (it is still scanned for tokens)",
+    scope: "profile",
+    conflicts: ["show-output"],
+  },
+  {
+    long: "quiet",
+    short: "q",
+    description: "no progress bar (shown on a terminal's stderr for -n, --min-time, --warmup, " +
+      "--idle and several --command)",
+    scope: "profile",
+  },
+
+  // compare
+  {
+    long: "alpha",
+    value: "level",
+    description: "significance level of the test",
+    parse: significanceLevel,
+    default: 0.05,
+    scope: "compare",
+  },
+  {
+    long: "export-markdown",
+    value: "file",
+    description: "also write the comparison as Markdown tables",
+    scope: "compare",
+    complete: "file",
+  },
+];
+
+/** The help flag every command has; listed last in each help. */
+export const HELP_OPTION: OptionSpec = {
+  long: "help",
+  short: "h",
+  description: "print help and exit",
+  scope: "global",
+  action: "help",
+};
+
+/**
+ * The key a flag's value is stored under: camelCase of its long name,
+ * without the `no-` of a negated switch (`--no-phase-channel` → `phaseChannel`).
+ *
+ * @param option The flag.
+ * @returns The key.
+ *
+ * @example Usage
+ * ```ts
+ * import { OPTIONS, optionKey } from "./option_table.ts";
+ * console.log(optionKey(OPTIONS.find((o) => o.long === "output-file")!)); // "outputFile"
+ * ```
+ */
+export function optionKey(option: OptionSpec): string {
+  const name = isNegated(option) ? option.long.slice(3) : option.long;
+  return name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+/**
+ * Whether the flag is a negated switch (`--no-…`): it stores `false`, and
+ * `true` when absent.
+ *
+ * @param option The flag.
+ * @returns `true` for `--no-…` switches.
+ *
+ * @example Usage
+ * ```ts
+ * import { HELP_OPTION, isNegated } from "./option_table.ts";
+ * console.log(isNegated(HELP_OPTION)); // false
+ * ```
+ */
+export function isNegated(option: OptionSpec): boolean {
+  return option.value === undefined && option.long.startsWith("no-");
+}
+
+/**
+ * The flags of a scope, in help order.
+ *
+ * @param scope `global` or a command.
+ * @returns Its flags (without `--help`).
+ *
+ * @example Usage
+ * ```ts
+ * import { optionsOf } from "./option_table.ts";
+ * console.log(optionsOf("compare").map((o) => o.long)); // ["alpha", "export-markdown"]
+ * ```
+ */
+export function optionsOf(scope: OptionScope): OptionSpec[] {
+  return OPTIONS.filter((option) => option.scope === scope);
+}
+
+/**
+ * The command of that name, if any.
+ *
+ * @param name What the user typed.
+ * @returns The command, or `undefined`.
+ *
+ * @example Usage
+ * ```ts
+ * import { commandNamed } from "./option_table.ts";
+ * console.log(commandNamed("doctor")?.name); // "doctor"
+ * ```
+ */
+export function commandNamed(name: string): CommandSpec | undefined {
+  return COMMANDS.find((command) => command.name === name);
+}

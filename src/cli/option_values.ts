@@ -1,0 +1,202 @@
+/**
+ * Parsers for option values: each turns the text after a flag into a typed
+ * value, or throws a {@linkcode UsageError} naming the flag and what was
+ * wrong (exit status 2). The option table (`option_table.ts`) points at them.
+ *
+ * @module
+ */
+
+import { UsageError } from "../errors.ts";
+
+/**
+ * A parser for an integer ≥ 1.
+ *
+ * @param name The flag, for the message (e.g. `--iterations`).
+ * @returns The parser.
+ *
+ * @example Usage
+ * ```ts
+ * import { positiveInteger } from "./option_values.ts";
+ * console.log(positiveInteger("--iterations")("3")); // 3
+ * ```
+ */
+export function positiveInteger(name: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+      throw new UsageError(`${name} must be a positive integer, got '${value}'`);
+    }
+    return Number(value);
+  };
+}
+
+/**
+ * A parser for an integer ≥ 0.
+ *
+ * @param name The flag, for the message.
+ * @returns The parser.
+ *
+ * @example Usage
+ * ```ts
+ * import { nonNegativeInteger } from "./option_values.ts";
+ * console.log(nonNegativeInteger("--warmup")("0")); // 0
+ * ```
+ */
+export function nonNegativeInteger(name: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+      throw new UsageError(`${name} must be an integer ≥ 0, got '${value}'`);
+    }
+    return Number(value);
+  };
+}
+
+/**
+ * A parser for a number of seconds ≥ 0.
+ *
+ * @param name The flag, for the message.
+ * @returns The parser.
+ *
+ * @example Usage
+ * ```ts
+ * import { nonNegativeSeconds } from "./option_values.ts";
+ * console.log(nonNegativeSeconds("--min-time")("1.5")); // 1.5
+ * ```
+ */
+export function nonNegativeSeconds(name: string): (value: string) => number {
+  return (value) => {
+    const seconds = Number(value);
+    if (value.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
+      throw new UsageError(`${name} must be a number of seconds ≥ 0, got '${value}'`);
+    }
+    return seconds;
+  };
+}
+
+/**
+ * A parser for a number of seconds > 0.
+ *
+ * @param name The flag, for the message.
+ * @returns The parser.
+ *
+ * @example Usage
+ * ```ts
+ * import { positiveSeconds } from "./option_values.ts";
+ * console.log(positiveSeconds("--idle")("2")); // 2
+ * ```
+ */
+export function positiveSeconds(name: string): (value: string) => number {
+  return (value) => {
+    const seconds = Number(value);
+    if (value.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
+      throw new UsageError(`${name} must be a number of seconds > 0, got '${value}'`);
+    }
+    return seconds;
+  };
+}
+
+/**
+ * Parses `--sample-interval`: milliseconds ≥ 1.
+ *
+ * @param value The flag's value.
+ * @returns The interval in ms.
+ *
+ * @example Usage
+ * ```ts
+ * import { sampleInterval } from "./option_values.ts";
+ * console.log(sampleInterval("10")); // 10
+ * ```
+ */
+export function sampleInterval(value: string): number {
+  const ms = Number(value);
+  if (value.trim() === "" || !Number.isFinite(ms) || ms < 1) {
+    throw new UsageError(`--sample-interval must be a number of milliseconds ≥ 1, got '${value}'`);
+  }
+  return ms;
+}
+
+/**
+ * Parses `--timeline`: a `.html` or `.svg` file name.
+ *
+ * @param value The flag's value.
+ * @returns The file name.
+ *
+ * @example Usage
+ * ```ts
+ * import { timelineFile } from "./option_values.ts";
+ * console.log(timelineFile("power.svg")); // "power.svg"
+ * ```
+ */
+export function timelineFile(value: string): string {
+  if (!/\.(html?|svg)$/i.test(value)) {
+    throw new UsageError(
+      `--timeline must name a .html or .svg file (the format follows the extension), got '${value}'`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Parses `--sockets`: comma-separated package numbers.
+ *
+ * @param value The flag's value, e.g. `0,1`.
+ * @returns The sockets, sorted, without duplicates.
+ *
+ * @example Usage
+ * ```ts
+ * import { socketList } from "./option_values.ts";
+ * console.log(socketList("1,0")); // [0, 1]
+ * ```
+ */
+export function socketList(value: string): number[] {
+  const parts = value.split(",").map((part) => part.trim());
+  if (parts.some((part) => !/^\d+$/.test(part))) {
+    throw new UsageError(
+      `--sockets expects socket numbers separated by commas (e.g. 0,1), got '${value}'`,
+    );
+  }
+  const sockets = [...new Set(parts.map(Number))];
+  return sockets.sort((a, b) => a - b);
+}
+
+/**
+ * Parses `--alpha`: a significance level strictly between 0 and 1.
+ *
+ * @param value The flag's value.
+ * @returns The level.
+ *
+ * @example Usage
+ * ```ts
+ * import { significanceLevel } from "./option_values.ts";
+ * console.log(significanceLevel("0.01")); // 0.01
+ * ```
+ */
+export function significanceLevel(value: string): number {
+  const alpha = Number(value);
+  if (value.trim() === "" || !(alpha > 0 && alpha < 1)) {
+    throw new UsageError(`--alpha must be a number between 0 and 1 (e.g. 0.05), got '${value}'`);
+  }
+  return alpha;
+}
+
+/**
+ * Parses `--gpus`: comma-separated NVML indices.
+ *
+ * @param value The flag's value, e.g. `0,2`.
+ * @returns The indices, in order, without duplicates.
+ * @throws {UsageError} When an entry is not a non-negative integer.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseGpuList } from "./option_values.ts";
+ * console.log(parseGpuList("0,2")); // [0, 2]
+ * ```
+ */
+export function parseGpuList(value: string): number[] {
+  const entries = value.split(",").map((entry) => entry.trim());
+  if (entries.some((entry) => !/^\d+$/.test(entry) || !Number.isSafeInteger(Number(entry)))) {
+    throw new UsageError(
+      `--gpus must be comma-separated GPU indices such as 0,2, got '${value}'`,
+    );
+  }
+  return [...new Set(entries.map(Number))];
+}
