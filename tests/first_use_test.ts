@@ -179,17 +179,33 @@ Deno.test("an unflushed Python program: the burst of tokens at exit is detected 
     assert.match(out.stderr, /phase channel/);
     const document = JSON.parse(out.stdoutText);
     assert.ok(document.phases[0].duration_ms > 250, "the first phase swallowed the whole run");
+    assert.ok(document.phases[1].duration_ms < 5, "__A__ -> __B__ shrank to the flush");
 
-    // Line-buffered, the same program's phases are right and nothing is said.
+    // --line-buffered: the same program's phases are right and nothing is said.
+    const fixed = await runCli([
+      "--json",
+      "-o",
+      "-",
+      "profile",
+      "--line-buffered",
+      "--",
+      ...UNFLUSHED_PYTHON,
+    ]);
+    assert.equal(fixed.code, 0, fixed.stderr);
+    assert.doesNotMatch(fixed.stderr, /burst/);
+    const phases = JSON.parse(fixed.stdoutText).phases;
+    // Buffered, __A__ -> __B__ lasted microseconds; line-buffered, it spans the 150 ms sleep.
+    assert.ok(phases[1].duration_ms > 120, `__A__ -> __B__ ${phases[1].duration_ms} ms`);
+
+    // The library does the same.
     const result = await new JouleProfiler().profile({
       command: UNFLUSHED_PYTHON,
       lineBuffered: true,
       stdout: new DiscardSink(),
       handleSignals: false,
     });
-    const [first, second] = result.runs[0]!.phases;
-    assert.ok(first!.durationMs < 100, `START -> __A__ ${first!.durationMs} ms`);
-    assert.ok(second!.durationMs > 120, `__A__ -> __B__ ${second!.durationMs} ms`);
+    const second = result.runs[0]!.phases[1]!;
+    assert.ok(second.durationMs > 120, `__A__ -> __B__ ${second.durationMs} ms`);
     assert.equal(tokensBurstAtExit(result.runs[0]!), false);
     assert.ok(!reviewMessages(result).some((message) => message.includes("burst")));
   } finally {
@@ -250,6 +266,20 @@ Deno.test("progress: shown on a terminal (pseudo-terminal), absent in a pipe", a
   const piped = await runCli(args);
   assert.equal(piped.code, 0, piped.stderr);
   assert.doesNotMatch(piped.stderr, /ETA|run \d\/3/);
+
+  // --quiet: nothing drawn, even on a terminal.
+  const quietLine = line.replace("'profile'", "'profile' '--quiet'");
+  const quiet = await new Deno.Command("script", {
+    args: ["-qec", quietLine, "/dev/null"],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const quietText = new TextDecoder().decode(quiet.stdout);
+  assert.equal(quiet.code, 0, quietText);
+  assert.match(quietText, /Iterations +: 3/);
+  assert.doesNotMatch(quietText, /ETA|run \d\/3/);
 });
 
 Deno.test("progressBarFor(): only for long work, on a terminal, without --quiet", () => {
@@ -301,6 +331,15 @@ Deno.test("repeated runs do not echo the program's output; a single run does", a
   assert.equal(repeated.code, 0, repeated.stderr);
   assert.doesNotMatch(repeated.stdoutText, /^program-says-hello$/m);
   assert.match(repeated.stdoutText, /Phase: START -> __A__/, "tokens are still found");
+  const shown = await runCli(["profile", "-n", "3", "--show-output", "--", ...program]);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal(shown.stdoutText.match(/^program-says-hello$/gm)?.length, 3);
+  const quiet = await runCli(["profile", "--quiet-output", "--", ...program]);
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.doesNotMatch(quiet.stdoutText, /^program-says-hello$/m);
+  assert.match(quiet.stdoutText, /Phase: START -> __A__/);
+  const both = await runCli(["profile", "--show-output", "--quiet-output", "--", ...program]);
+  assert.equal(both.code, 2);
   assert.equal(echoesProgramOutput({ showOutput: true }, { iterations: 3, commands: 1 }), true);
   assert.equal(echoesProgramOutput({ quietOutput: true }, { commands: 1 }), false);
   assert.equal(echoesProgramOutput({}, { warmup: 1, commands: 1 }), false);
@@ -342,4 +381,15 @@ Deno.test("timeline title says what it shows when there is no power series", () 
   assert.match(withoutPower, /no power was recorded/);
   sampled.samples.push({ ...sampled.samples[0]!, name: "PACKAGE-0", unit: "W" });
   assert.match(timelineHtml({ ...base, runs: [sampled] }), /<h1>Power timeline<\/h1>/);
+});
+
+Deno.test("--all-phases lists every phase of a long run; by default it is summarised", async () => {
+  const program = ["sh", "-c", "i=0; while [ $i -lt 60 ]; do echo __I__; i=$((i+1)); done"];
+  const summary = await runCli(["profile", "--quiet-output", "--", ...program]);
+  assert.equal(summary.code, 0, summary.stderr);
+  assert.match(summary.stdoutText, /61 phases, more than 50 per run/);
+  assert.match(summary.stdoutText, /│ __I__ -> __I__ \(× 59\) +│/);
+  const all = await runCli(["profile", "--quiet-output", "--all-phases", "--", ...program]);
+  assert.equal(all.code, 0, all.stderr);
+  assert.equal(all.stdoutText.match(/║ Phase: /g)?.length, 61);
 });
