@@ -182,7 +182,10 @@ function commandLines(result: ProfileResult, paint: Paint, repeated: boolean): s
 }
 
 /** Said when nothing measured energy, so an empty table is not read as zero. */
-const NO_ENERGY = field("Energy", "not measured: no energy source ('joule-profiler doctor' says why)");
+const NO_ENERGY = field(
+  "Energy",
+  "not measured: no energy source ('joule-profiler doctor' says why)",
+);
 
 /** The whole run: duration and energy per domain, with average power. */
 function singleRunTotals(run: RunResult, paint: Paint): string[] {
