@@ -491,6 +491,7 @@ export class JouleProfiler {
         });
       }
       let warmedUp = 0;
+      if (warmup > 0) progress({ stage: "warmup", done: 0, total: warmup * commands.length });
       for (let round = 0; round < warmup && !relay.interrupted; round++) {
         for (const entry of commands) {
           if (relay.interrupted) break;

@@ -63,7 +63,8 @@ export class ProgressBar {
   #lastAt = 0;
   #stageStartedMs = 0;
   #stage: ProgressEvent["stage"] | undefined;
-  #runMsSum = 0;
+  /** Time from the first measured run's start to the last one's end, ms. */
+  #runStageMs = 0;
   #runs = 0;
   #running = false;
   #drawn = false;
@@ -104,7 +105,7 @@ export class ProgressBar {
     this.#lastAt = performance.now();
     if (event.stage === "run-end" && event.run !== undefined) {
       this.#runs++;
-      this.#runMsSum = event.elapsedMs - this.#stageStartedMs;
+      this.#runStageMs = event.elapsedMs - this.#stageStartedMs;
       this.#addEnergy(event);
     }
     this.#running = event.stage === "run-start";
@@ -151,7 +152,7 @@ export class ProgressBar {
       if (energy !== undefined && energy.n > 0) {
         parts.push(`${energy.name} ${formatQuantity(energy.sum / energy.n, energy.unit)} mean`);
       } else if (this.#runs > 0) {
-        parts.push(`${formatDurationMs(this.#runMsSum / this.#runs)} per run`);
+        parts.push(`${formatDurationMs(this.#runStageMs / this.#runs)} per run`);
       }
       return truncate(parts.join(" · "), this.#columns - 1);
     }
@@ -173,7 +174,7 @@ export class ProgressBar {
   /** Time left: the runs' mean pace (start-up and hooks included) times the runs to go. */
   #etaMs(total: number | undefined, elapsedMs: number): number | undefined {
     if (total === undefined || this.#runs === 0) return undefined;
-    const perRun = this.#runMsSum / this.#runs;
+    const perRun = this.#runStageMs / this.#runs;
     return Math.max(0, perRun * total - (elapsedMs - this.#stageStartedMs));
   }
 
