@@ -261,7 +261,7 @@ Deno.test("progress: shown on a terminal (pseudo-terminal), absent in a pipe", a
   assert.match(text, /run 3\/3 \[█+\] 100 %/);
   assert.match(text, /ETA /);
   assert.match(text, /elapsed /);
-  assert.match(text, /\r\u001b\[K╔/, "the bar is erased before the results");
+  assert.ok(text.includes("\r\u001b[K╔"), "the bar is erased before the results");
 
   const piped = await runCli(args);
   assert.equal(piped.code, 0, piped.stderr);
