@@ -318,6 +318,12 @@ Deno.test("ProgressBar: run i/N, elapsed, ETA from the runs' pace, mean of the C
   bar.handle({ stage: "run-end", done: 1, total: 4, elapsedMs: 500, run: done, command: 0 });
   assert.match(bar.text(), /^run 1\/4 \[█{3}░{9}\] 25 % · elapsed 50\d\.\d ms · ETA 1\.\d{3} s/);
   assert.match(bar.text(), /PACKAGE-0 3\.000 J mean$/);
+  written = "";
+  bar.printAbove("warning: run 2 exited with code 1");
+  assert.ok(
+    written.startsWith("\r\u001b[Kwarning: run 2 exited with code 1\n\rrun 1/4"),
+    "a warning goes above the bar, which is drawn again",
+  );
   bar.finish();
   assert.ok(written.endsWith("\r\u001b[K"), "finish() erases the line");
 });

@@ -116,6 +116,19 @@ export class ProgressBar {
     this.#redraw();
   }
 
+  /**
+   * Writes a line (a warning, say) above the bar: the bar is erased, the
+   * line written, and the bar drawn again below it.
+   *
+   * @param line The text, without its newline.
+   */
+  printAbove(line: string): void {
+    const drawn = this.#drawn;
+    this.#erase();
+    this.#write(`${line}\n`);
+    if (drawn) this.#redraw();
+  }
+
   /** Erases the bar and stops redrawing. */
   finish(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);

@@ -64,6 +64,16 @@ interface SampleOutputs {
   samplesCsv?: ResultFile;
 }
 
+const encoder = new TextEncoder();
+
+function writeStderrLine(line: string): void {
+  try {
+    Deno.stderr.writeSync(encoder.encode(`${line}\n`));
+  } catch {
+    // stderr closed: diagnostics are best effort.
+  }
+}
+
 /** CPU time the profiler itself has used (user + system), in seconds, or "?". */
 function cpuSeconds(): string {
   try {
@@ -242,7 +252,12 @@ export async function profileCommand(
   flags: ProfileFlags,
   positional: string[],
 ): Promise<number> {
-  const logger = new Logger(verbosityOf(global));
+  // Diagnostics during a run go above the progress bar, not into it.
+  let progress: ReturnType<typeof progressBarFor>;
+  const logger = new Logger(
+    verbosityOf(global),
+    (line) => progress === undefined ? writeStderrLine(line) : progress.printAbove(line),
+  );
   const commands = profiledCommands(flags, positional);
   const settings = {
     warmup: flags.warmup,
@@ -270,7 +285,6 @@ export async function profileCommand(
   let programStdout: ByteSink | undefined;
   const shape = { ...settings, iterations: flags.iterations, commands: commands.length };
   const echo = echoesProgramOutput(flags, shape);
-  let progress: ReturnType<typeof progressBarFor>;
   const extra: SampleOutputs = {};
   try {
     if (sampleIntervalMs !== undefined && sampleIntervalMs < NOISY_SAMPLE_INTERVAL_MS) {
