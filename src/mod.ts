@@ -23,7 +23,7 @@ export {
   type ProgressEvent,
   type RunSettings,
 } from "./profiler.ts";
-export type { MaybePromise, Metric, SampleSeries, Sensor, Source } from "./source.ts";
+export type { MaybePromise, Metric, SampleSeries, Sensor, Source, SourceScope } from "./source.ts";
 export type {
   PhaseResult,
   ProfileResult,
@@ -85,3 +85,22 @@ export {
 export { parseResultFile } from "./output/json_reader.ts";
 export { comparisonsMarkdown, resultsMarkdown } from "./output/markdown.ts";
 export { DiscardSink } from "./process/byte_sink.ts";
+export {
+  detectPlacement,
+  type Environment,
+  type Launcher,
+  type Placement,
+  type TaskPlacement,
+  type WallClockAnchor,
+} from "./cluster/placement.ts";
+export { sourcesForTask, type TaskSources } from "./cluster/task_sources.ts";
+export { TaskContext, type TaskContextOptions } from "./cluster/task_context.ts";
+export {
+  JobMerger,
+  MergeError,
+  type MergeOptions,
+  mergeTaskFiles,
+  mergeTaskResults,
+} from "./cluster/merge.ts";
+export type { JobSummary, NodePhase, NodeSummary } from "./cluster/job_summary.ts";
+export { formatJobTerminal } from "./cluster/job_terminal.ts";

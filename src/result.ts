@@ -5,11 +5,14 @@
  */
 
 import type { ClockAnchor } from "./clock.ts";
+import type { TaskPlacement } from "./cluster/placement.ts";
+import type { JobSummary } from "./cluster/job_summary.ts";
 import type { PhaseMetrics, SourceFailure } from "./orchestrator.ts";
 import type { BoundaryLog } from "./phase/boundary_log.ts";
 import type { Metric, SampleSeries } from "./source.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { joulesPerUnit } from "./energy_units.ts";
+import type { CarbonSettings } from "./energy/carbon.ts";
 
 /** One phase: the window between two consecutive boundaries. */
 export interface PhaseResult {
@@ -107,6 +110,19 @@ export interface ProfileResult {
   warmupRuns?: number;
   /** The machine at rest, measured before the runs (`--idle`). */
   idle?: IdleBaseline;
+  /** The conversion behind the carbon metrics (`--carbon-intensity`, `--pue`). */
+  carbon?: CarbonSettings;
+  /**
+   * Where this task ran, when a launcher (Slurm, Open MPI, MPICH) started
+   * it: job, node, ranks, whether it read the node's machine-wide sources.
+   */
+  placement?: TaskPlacement;
+  /**
+   * A job result made by `merge` from per-task results: the nodes, their
+   * ranks and per-node metrics. Its phases' `startNs`/`endNs` are then
+   * wall-clock times (ns since the Unix epoch), not monotonic ones.
+   */
+  job?: JobSummary;
   /**
    * Every source that was asked for or is on by default, whether it
    * measured, and if not, why: "not measured" is then told apart from

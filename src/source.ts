@@ -95,6 +95,12 @@ export interface SampleSeries {
   values: Float64Array;
 }
 
+/**
+ * What a source measures: the whole machine (`"machine"`: RAPL, GPUs,
+ * machine-wide system metrics) or the profiled processes (`"process"`).
+ */
+export type SourceScope = "machine" | "process";
+
 /** A value that may be returned directly or through a promise. */
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -128,6 +134,13 @@ export type MaybePromise<T> = T | Promise<T>;
 export interface Source<Raw = unknown> {
   /** Source name shown in every output (e.g. `RAPL (Powercap)`). */
   readonly name: string;
+  /**
+   * `"machine"` when the source reads counters of the whole machine: in a
+   * job launched by Slurm or MPI only one task per node (the node leader)
+   * reads it, so no node's energy is counted once per rank. Default
+   * `"process"`: every task reads it.
+   */
+  readonly scope?: SourceScope;
   /** Attach to the held program; awaited before it runs. */
   init?(pid: number): MaybePromise<void>;
   /** Read counters into raw storage. Called at the baseline and every boundary. */

@@ -154,6 +154,8 @@ function summarizeMicros(values: Float64Array): string {
 export class NvmlSource implements Source<number> {
   /** `NVML`. */
   readonly name: string = NVML_SOURCE_NAME;
+  /** Machine-wide counters: read by one task per node in a distributed job. */
+  readonly scope = "machine" as const;
   /** The measured GPUs, in reading order. */
   readonly gpus: readonly NvmlGpu[];
   /** Power sampling period for GPUs without an energy counter, ms. */

@@ -50,6 +50,8 @@ const TWO_POW_64 = 18446744073709551616;
 export class PerfRaplSource implements Source<number> {
   /** `RAPL (perf_event)`. */
   readonly name: string = PERF_RAPL_SOURCE_NAME;
+  /** Machine-wide counters: read by one task per node in a distributed job. */
+  readonly scope = "machine" as const;
   /** The counters, in column order. */
   readonly plan: readonly PerfRaplCounterPlan[];
   readonly #pmu: PowerPmu;

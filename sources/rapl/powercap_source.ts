@@ -82,6 +82,8 @@ export interface PowercapSourceOptions {
 export class PowercapSource implements Source<number> {
   /** `RAPL (Powercap)`. */
   readonly name: string = POWERCAP_SOURCE_NAME;
+  /** Machine-wide counters: read by one task per node in a distributed job. */
+  readonly scope = "machine" as const;
   /** The zones read, in column order. */
   readonly zones: readonly PowercapZone[];
   /** Seconds between polls (0: no polling). */

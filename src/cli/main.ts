@@ -13,6 +13,7 @@ import { parseCommandLine } from "./arg_parser.ts";
 import { defaultHelpWidth, helpText } from "./help_text.ts";
 import type { GlobalFlags } from "./command_context.ts";
 import type { CompareFlags } from "./commands/compare.ts";
+import type { MergeFlags } from "./commands/merge.ts";
 import type { ProfileFlags } from "./commands/profile.ts";
 
 /** The version printed by `--version`, from `deno.json`. */
@@ -56,6 +57,11 @@ export async function main(args: string[]): Promise<number> {
         const { compareCommand } = await import("./commands/compare.ts");
         const flags = parsed.options as unknown as CompareFlags;
         return await compareCommand(global, flags, parsed.operands);
+      }
+      case "merge": {
+        const { mergeCommand } = await import("./commands/merge.ts");
+        const flags = parsed.options as unknown as MergeFlags;
+        return await mergeCommand(global, flags, parsed.operands);
       }
       case "doctor":
         return await (await import("./commands/doctor.ts")).doctorCommand(global);

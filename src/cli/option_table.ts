@@ -48,9 +48,15 @@ import {
   socketList,
   timelineFile,
 } from "./option_values.ts";
+import {
+  parseCarbonIntensity,
+  parseFailAbove,
+  parsePue,
+  parsePushgatewayUrl,
+} from "./export_option_values.ts";
 
 /** The subcommands. */
-export type CommandName = "profile" | "compare" | "doctor" | "list-sensors";
+export type CommandName = "profile" | "compare" | "merge" | "doctor" | "list-sensors";
 
 /** Where a flag is accepted: everywhere (`global`), or with one command. */
 export type OptionScope = "global" | CommandName;
@@ -149,6 +155,19 @@ export const COMMANDS: readonly CommandSpec[] = [
     operands: {
       name: "files",
       description: "result files written by --json; the first is the baseline",
+      required: true,
+      complete: "file",
+    },
+  },
+  {
+    name: "merge",
+    description:
+      "join the per-task --json results of a Slurm or MPI job into one job result: energy " +
+      "summed over nodes, process metrics over ranks, phases from earliest start to latest end",
+    usage: "[options] <task.json...>",
+    operands: {
+      name: "files",
+      description: "one --json result per task (e.g. out-*.json); -o, --json and --csv as usual",
       required: true,
       complete: "file",
     },
@@ -393,6 +412,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     scope: "profile",
   },
   {
+    long: "node-leader",
+    value: "rank",
+    description: "under srun/mpirun/mpiexec: the local rank that reads each node's machine-wide " +
+      "sources (RAPL, GPUs), so no node is counted twice (default 0)",
+    parse: nonNegativeInteger("--node-leader"),
+    scope: "profile",
+  },
+  {
     long: "use-root",
     description:
       "under sudo, run the program as root (by default it runs as the user who invoked sudo)",
@@ -430,6 +457,46 @@ export const OPTIONS: readonly OptionSpec[] = [
       "--idle and several --command)",
     scope: "profile",
   },
+  {
+    long: "carbon-intensity",
+    value: "g-per-kwh",
+    description: "add grams of CO2e per phase: energy × this grid intensity (gCO2e/kWh; default " +
+      "$JOULE_PROFILER_CARBON_INTENSITY), keeping each energy's method label",
+    parse: (value: string) => parseCarbonIntensity(value, "--carbon-intensity"),
+    scope: "profile",
+  },
+  {
+    long: "pue",
+    value: "factor",
+    description:
+      "power usage effectiveness of the facility (≥ 1) multiplied into the carbon figures",
+    parse: parsePue,
+    scope: "profile",
+  },
+  {
+    long: "openmetrics",
+    value: "file",
+    description: "also write the results as OpenMetrics text (for node_exporter's textfile " +
+      "collector), atomically",
+    scope: "profile",
+    complete: "file",
+  },
+  {
+    long: "pushgateway",
+    value: "url",
+    description:
+      "push the metrics to this Prometheus Pushgateway (http(s)://host:port); a failed " +
+      "push only warns",
+    parse: parsePushgatewayUrl,
+    scope: "profile",
+  },
+  {
+    long: "job",
+    value: "name",
+    description:
+      "Pushgateway job name (default: the program's name); grouped by instance=<hostname>",
+    scope: "profile",
+  },
 
   // compare
   {
@@ -446,6 +513,41 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "also write the comparison as Markdown tables",
     scope: "compare",
     complete: "file",
+  },
+  {
+    long: "fail-above",
+    value: "pct",
+    description: "energy gate: exit with status 3 when B is worse than A by more than pct % and " +
+      "the difference is significant at --alpha (a single run: the ratio alone)",
+    parse: parseFailAbove,
+    scope: "compare",
+  },
+  {
+    long: "metric",
+    value: "name",
+    description: "what --fail-above checks: energy (the headline energies, default), duration, " +
+      "or a metric name from the files (e.g. PACKAGE-0, TOTAL_CO2E)",
+    scope: "compare",
+  },
+  {
+    long: "phase",
+    value: "name",
+    description: "check only this phase (its name, e.g. '__A__ -> __B__', or 0-based index) " +
+      "with --fail-above",
+    scope: "compare",
+  },
+
+  // merge
+  {
+    long: "allow-missing",
+    description: "merge although ranks or a node leader's file are missing (such nodes are " +
+      "listed as unmeasured)",
+    scope: "merge",
+  },
+  {
+    long: "force",
+    description: "merge files of different jobs (each job's nodes stay apart)",
+    scope: "merge",
   },
 ];
 

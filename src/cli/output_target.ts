@@ -58,6 +58,7 @@ export function chooseFormat(flags: OutputFlags): OutputFormat {
  *
  * @param flags The global flags.
  * @param now Epoch time in µs for the default file name.
+ * @param suffix Added to the default name (the rank, for a task of a multi-task job).
  * @returns The target.
  * @throws {UsageError} When the destination cannot be written.
  *
@@ -68,7 +69,11 @@ export function chooseFormat(flags: OutputFlags): OutputFormat {
  * console.log(target.destination); // "stdout"
  * ```
  */
-export function prepareProfileOutput(flags: OutputFlags, now = Date.now() * 1000): OutputTarget {
+export function prepareProfileOutput(
+  flags: OutputFlags,
+  now = Date.now() * 1000,
+  suffix = "",
+): OutputTarget {
   const format = chooseFormat(flags);
   if (flags.outputFile === "-") return { format, destination: "stdout" };
   if (flags.outputFile !== undefined) {
@@ -78,7 +83,7 @@ export function prepareProfileOutput(flags: OutputFlags, now = Date.now() * 1000
   // A default name is never followed if a link was planted there.
   return {
     format,
-    destination: ResultFile.prepare(`data${now}.${format}`, { followSymlinks: false }),
+    destination: ResultFile.prepare(`data${now}${suffix}.${format}`, { followSymlinks: false }),
   };
 }
 

@@ -36,6 +36,11 @@ export interface SourceFlags {
   perf?: boolean;
   /** `--perf-events`: comma-separated events (implies `--perf`). */
   perfEvents?: string;
+  /**
+   * `false` on a task of a distributed job that leaves the machine-wide
+   * sources (RAPL, GPUs) to its node leader: they are not even opened.
+   */
+  machineWide?: boolean;
 }
 
 /** What the sources are for: a profile, or only listing sensors. */
@@ -76,11 +81,20 @@ export async function buildSources(
   const perf = flags.perf || flags.perfEvents !== undefined
     ? await buildPerfEventSource(flags.perfEvents, logger, purpose)
     : undefined;
-  const nvml = flags.gpu || flags.gpus !== undefined
+  const machineWide = flags.machineWide ?? true;
+  const nvml = machineWide && (flags.gpu || flags.gpus !== undefined)
     ? await openNvml(flags, logger, purpose)
     : undefined;
   const sources: Source[] = [];
-  const rapl = setupRaplSource(flags, logger, purpose, statuses);
+  const rapl = machineWide ? setupRaplSource(flags, logger, purpose, statuses) : undefined;
+  if (!machineWide) {
+    // Another task of this node (its leader) reads the machine-wide sources once for all.
+    const reason = "machine-wide: read once per node, by the node's leader task";
+    statuses?.push({ name: "RAPL", origin: "default", active: false, reason });
+    if (flags.gpu || flags.gpus !== undefined) {
+      statuses?.push({ name: "NVML", origin: "requested", active: false, reason });
+    }
+  }
   if (rapl !== undefined) sources.push(rapl);
   if (nvml !== undefined) sources.push(nvml);
   if (perf !== undefined) sources.push(perf);
@@ -90,6 +104,24 @@ export async function buildSources(
     }
   }
   return sources;
+}
+
+/**
+ * The machine-wide sources the flags ask for, by kind (`RAPL`, `NVML`): what
+ * a task that is not its node's leader leaves to the leader instead of
+ * opening (see `machineWide`).
+ *
+ * @param flags The parsed flags.
+ * @returns The kinds, in reading order.
+ *
+ * @example Usage
+ * ```ts
+ * import { machineWideSourceKinds } from "./sources.ts";
+ * console.log(machineWideSourceKinds({ verbose: 0, gpu: true })); // [ "RAPL", "NVML" ]
+ * ```
+ */
+export function machineWideSourceKinds(flags: SourceFlags): string[] {
+  return flags.gpu || flags.gpus !== undefined ? ["RAPL", "NVML"] : ["RAPL"];
 }
 
 /**

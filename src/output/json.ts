@@ -5,6 +5,8 @@
  */
 
 import type { PhaseResult, ProfileResult, RunResult } from "../result.ts";
+import type { TaskPlacement } from "../cluster/placement.ts";
+import type { JobSummary, NodePhase, NodeSummary } from "../cluster/job_summary.ts";
 import type { Sensor } from "../source.ts";
 import type { Description } from "../stats/descriptive.ts";
 import { type IdleBaseline, phaseStatistics } from "../stats/phase_statistics.ts";
@@ -139,7 +141,15 @@ function buildDocument(
   document.token_pattern = result.tokenPattern;
   document.exit_code = result.exitCode;
   if (result.sources !== undefined) document.sources = sourcesDocument(result);
+  if (result.placement !== undefined) document.placement = placementDocument(result.placement);
   if (result.idle !== undefined) document.idle = idleDocument(result.idle);
+  if (result.carbon !== undefined) {
+    document.carbon = {
+      intensity_g_per_kwh: result.carbon.intensityGPerKwh,
+      pue: result.carbon.pue ?? 1,
+      unit: "gCO2e",
+    };
+  }
   const only = result.runs[0];
   if (result.runs.length === 1 && only !== undefined && !forceIterations) {
     document.totals = singleTotalsDocument(only);
@@ -153,6 +163,7 @@ function buildDocument(
     document.phases = phaseList(only.phases, lazy);
     addSamples(document, only);
     if (result.idle !== undefined) document.statistics = statisticsDocument(result);
+    if (result.job !== undefined) document.job = jobDocument(result.job, lazy);
     return document;
   }
   document.duration_ms = ms(result.durationMs);
@@ -163,6 +174,7 @@ function buildDocument(
   if (totals !== undefined) document.totals = totals;
   document.iterations = result.runs.map((run) => runDocument(run, lazy));
   document.statistics = statisticsDocument(result);
+  if (result.job !== undefined) document.job = jobDocument(result.job, lazy);
   return document;
 }
 
@@ -206,6 +218,78 @@ function totalsDocument(result: ProfileResult): Record<string, unknown> | undefi
       ...(entry.total === undefined ? {} : { total: entry.total }),
       value: descriptionDocument(entry.value, runs),
     })),
+  };
+}
+
+/** `placement`: where a task of a Slurm or MPI job ran (see `TaskPlacement`). */
+function placementDocument(placement: TaskPlacement): Record<string, unknown> {
+  const document: Record<string, unknown> = { launcher: placement.launcher };
+  if (placement.jobId !== undefined) document.job_id = placement.jobId;
+  document.node = placement.node;
+  document.hostname = placement.hostname;
+  document.rank = placement.rank;
+  document.local_rank = placement.localRank;
+  if (placement.nodeId !== undefined) document.node_id = placement.nodeId;
+  document.tasks = placement.tasks;
+  if (placement.localTasks !== undefined) document.local_tasks = placement.localTasks;
+  document.pid = placement.pid;
+  document.node_leader = placement.nodeLeader;
+  document.leader_local_rank = placement.leaderLocalRank;
+  document.left_to_leader = placement.leftToLeader;
+  document.clock_anchor = {
+    monotonic_ns: placement.clockAnchor.monotonicNs,
+    realtime_ns: placement.clockAnchor.realtimeNs,
+  };
+  return document;
+}
+
+/**
+ * `job`: the per-node breakdown of a merged result. Node phases carry
+ * wall-clock `start_ns`/`end_ns` (ns since the Unix epoch), like the
+ * merged phases.
+ */
+function jobDocument(job: JobSummary, lazy: boolean): Record<string, unknown> {
+  const node = (summary: NodeSummary): Record<string, unknown> => {
+    const document: Record<string, unknown> = { node: summary.node };
+    if (summary.jobId !== undefined) document.job_id = summary.jobId;
+    document.ranks = summary.ranks;
+    if (summary.leaderRank !== undefined) document.leader_rank = summary.leaderRank;
+    document.measured = summary.measured;
+    const phases = (run: NodePhase[]) =>
+      lazy ? new LazyList(run.length, (i) => nodePhaseDocument(run[i]!, i)) : run.map(
+        nodePhaseDocument,
+      );
+    if (summary.runs.length === 1) document.phases = phases(summary.runs[0]!);
+    else document.iterations = summary.runs.map((run) => ({ phases: phases(run) }));
+    return document;
+  };
+  return {
+    launcher: job.launcher,
+    job_ids: job.jobIds,
+    tasks: job.tasks,
+    files: job.files,
+    missing_ranks: job.missingRanks,
+    clock: "realtime",
+    nodes: lazy ? new LazyList(job.nodes.length, (i) => node(job.nodes[i]!)) : job.nodes.map(node),
+  };
+}
+
+function nodePhaseDocument(phase: NodePhase, index: number): Record<string, unknown> {
+  return {
+    index,
+    start_ns: phase.startNs,
+    end_ns: phase.endNs,
+    duration_ms: ms(phase.durationMs),
+    metrics: phase.metrics.map((metric) => {
+      const entry: Record<string, unknown> = {
+        name: metric.name,
+        value: metric.value,
+        unit: metric.unit,
+        source: metric.source,
+      };
+      if (metric.details !== undefined) entry.details = metric.details;
+      return entry;
+    }),
   };
 }
 

@@ -8,6 +8,8 @@
 import { UsageError } from "../errors.ts";
 import type { PhaseResult, ProfileResult, RunResult } from "../result.ts";
 import type { Metric } from "../source.ts";
+import type { Launcher, TaskPlacement } from "../cluster/placement.ts";
+import type { JobSummary, NodePhase, NodeSummary } from "../cluster/job_summary.ts";
 
 type Json = Record<string, unknown>;
 
@@ -59,7 +61,12 @@ function readPhase(value: unknown, where: string): PhaseResult {
     timestamp: typeof value.timestamp === "number" ? value.timestamp : 0,
     durationMs: number(value.duration_ms, `${here}: duration_ms`),
     metrics: metrics.map((metric) => readMetric(metric, here)),
-    failures: [],
+    failures: Array.isArray(value.failures)
+      ? value.failures.filter(isObject).map((failure) => ({
+        source: text(failure.source),
+        message: text(failure.message),
+      }))
+      : [],
   };
 }
 
@@ -99,7 +106,119 @@ function readResult(document: Json, where: string): ProfileResult {
     runs,
   };
   if (typeof document.name === "string") result.name = document.name;
+  if (document.placement !== undefined) {
+    result.placement = readPlacement(document.placement, `${where}: placement`);
+  }
+  if (document.job !== undefined) result.job = readJob(document.job, `${where}: job`);
   return result;
+}
+
+function readNodePhase(value: unknown, where: string): NodePhase {
+  if (!isObject(value)) throw new TypeError(`${where}: a node phase is not an object`);
+  const metrics = Array.isArray(value.metrics) ? value.metrics : [];
+  return {
+    startNs: wideInteger(value.start_ns, `${where}: start_ns`),
+    endNs: wideInteger(value.end_ns, `${where}: end_ns`),
+    durationMs: number(value.duration_ms, `${where}: duration_ms`),
+    metrics: metrics.map((metric) => readMetric(metric, where)),
+  };
+}
+
+function readNode(value: unknown, where: string): NodeSummary {
+  if (!isObject(value) || typeof value.node !== "string") {
+    throw new TypeError(`${where}: a node is not an object with a name`);
+  }
+  const here = `${where} ${value.node}`;
+  const phases = (list: unknown) => {
+    if (!Array.isArray(list)) throw new TypeError(`${here}: no phases[]`);
+    return list.map((phase) => readNodePhase(phase, here));
+  };
+  const runs = Array.isArray(value.iterations)
+    ? value.iterations.map((run) => phases(isObject(run) ? run.phases : undefined))
+    : [phases(value.phases)];
+  const node: NodeSummary = {
+    node: value.node,
+    ranks: Array.isArray(value.ranks)
+      ? value.ranks.map((rank) => count(rank, `${here}: rank`))
+      : [],
+    measured: value.measured === true,
+    runs,
+  };
+  if (typeof value.job_id === "string") node.jobId = value.job_id;
+  if (value.leader_rank !== undefined) {
+    node.leaderRank = count(value.leader_rank, `${here}: leader_rank`);
+  }
+  return node;
+}
+
+function readJob(value: unknown, where: string): JobSummary {
+  if (!isObject(value)) throw new TypeError(`${where} is not an object`);
+  if (typeof value.launcher !== "string" || !LAUNCHERS.includes(value.launcher)) {
+    throw new TypeError(`${where}: unknown launcher ${JSON.stringify(value.launcher)}`);
+  }
+  const strings = (list: unknown) =>
+    Array.isArray(list) ? list.filter((item): item is string => typeof item === "string") : [];
+  return {
+    launcher: value.launcher as Launcher,
+    jobIds: strings(value.job_ids),
+    tasks: count(value.tasks, `${where}: tasks`),
+    files: count(value.files, `${where}: files`),
+    missingRanks: strings(value.missing_ranks),
+    nodes: Array.isArray(value.nodes)
+      ? value.nodes.map((node) => readNode(node, `${where}: node`))
+      : [],
+  };
+}
+
+const LAUNCHERS: readonly string[] = ["slurm", "openmpi", "mpich"] satisfies Launcher[];
+
+function count(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(`${what} is not an integer ≥ 0`);
+  }
+  return value;
+}
+
+/** A JSON integer as a bigint (epoch nanoseconds exceed 2^53: exact to a few hundred ns). */
+function wideInteger(value: unknown, what: string): bigint {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new TypeError(`${what} is not an integer`);
+  }
+  return BigInt(value);
+}
+
+function readPlacement(value: unknown, where: string): TaskPlacement {
+  if (!isObject(value)) throw new TypeError(`${where} is not an object`);
+  if (typeof value.launcher !== "string" || !LAUNCHERS.includes(value.launcher)) {
+    throw new TypeError(`${where}: unknown launcher ${JSON.stringify(value.launcher)}`);
+  }
+  if (typeof value.node !== "string") throw new TypeError(`${where}: node is not a string`);
+  const anchor = value.clock_anchor;
+  if (!isObject(anchor)) throw new TypeError(`${where}: no clock_anchor`);
+  const placement: TaskPlacement = {
+    launcher: value.launcher as Launcher,
+    node: value.node,
+    hostname: text(value.hostname, value.node),
+    rank: count(value.rank, `${where}: rank`),
+    localRank: count(value.local_rank, `${where}: local_rank`),
+    tasks: count(value.tasks, `${where}: tasks`),
+    pid: count(value.pid, `${where}: pid`),
+    nodeLeader: value.node_leader === true,
+    leaderLocalRank: count(value.leader_local_rank ?? 0, `${where}: leader_local_rank`),
+    leftToLeader: Array.isArray(value.left_to_leader)
+      ? value.left_to_leader.filter((name): name is string => typeof name === "string")
+      : [],
+    clockAnchor: {
+      monotonicNs: wideInteger(anchor.monotonic_ns, `${where}: clock_anchor.monotonic_ns`),
+      realtimeNs: wideInteger(anchor.realtime_ns, `${where}: clock_anchor.realtime_ns`),
+    },
+  };
+  if (typeof value.job_id === "string") placement.jobId = value.job_id;
+  if (value.node_id !== undefined) placement.nodeId = count(value.node_id, `${where}: node_id`);
+  if (value.local_tasks !== undefined) {
+    placement.localTasks = count(value.local_tasks, `${where}: local_tasks`);
+  }
+  return placement;
 }
 
 /**

@@ -215,8 +215,15 @@ export function compareResults(
  * @param phase A compared phase.
  * @param totals Keys (`source\0name`) of metrics marked as totals.
  * @returns The headline metrics.
+ *
+ * @example Usage
+ * ```ts
+ * import { headlineMetrics } from "./comparison.ts";
+ * console.log(headlineMetrics({ index: 0, name: "START -> END", metrics: [] }, new Set()));
+ * // []
+ * ```
  */
-function headlineMetrics(phase: PhaseComparison, totals: Set<string>): MetricComparison[] {
+export function headlineMetrics(phase: PhaseComparison, totals: Set<string>): MetricComparison[] {
   const energies = phase.metrics.filter((metric) => metric.energy);
   const marked = energies.filter((metric) => totals.has(`${metric.source}\u0000${metric.name}`));
   const duration = phase.metrics.filter((metric) => metric.source === "");

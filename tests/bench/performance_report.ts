@@ -20,6 +20,7 @@ import { compileC, REPO_ROOT } from "../helpers.ts";
 import { twoSocketZones, writeFakePowercap, writeFakePowerPmu } from "../fixtures/fake_powercap.ts";
 import { PerfEventSource } from "../../sources/perf_event/mod.ts";
 import { phaseChannelFigures } from "./phase_channel_figures.ts";
+import { mergeScaleFigure } from "./merge_figures.ts";
 import { twoSocketPowercapSource } from "./fake_rapl_sources.ts";
 import { type Figure, median, percentile } from "./figure.ts";
 
@@ -551,6 +552,7 @@ for (
     samplingCost,
     phaseChannelFigures,
     () => scale(generator),
+    () => mergeScaleFigure(),
   ]
 ) {
   const measured = await measure();

@@ -19,6 +19,12 @@ export interface CompareFlags {
   exportMarkdown?: string;
   /** `--alpha` */
   alpha: number;
+  /** `--fail-above` (percent): turns `compare` into a gate. */
+  failAbove?: number;
+  /** `--metric`: what the gate checks. */
+  metric?: string;
+  /** `--phase`: the phase the gate checks. */
+  phase?: string;
 }
 
 /**
@@ -27,7 +33,7 @@ export interface CompareFlags {
  * @param global The global flags.
  * @param flags The flags of `compare`.
  * @param files The result files; the first is the baseline.
- * @returns The exit status (0).
+ * @returns The exit status: 0, or 3 when the `--fail-above` gate fails.
  *
  * @example Usage
  * ```ts ignore
@@ -41,6 +47,12 @@ export async function compareCommand(
   files: string[],
 ): Promise<number> {
   const logger = new Logger(verbosityOf(global));
+  if (flags.failAbove === undefined && (flags.metric ?? flags.phase) !== undefined) {
+    throw new UsageError(
+      `${flags.metric !== undefined ? "--metric" : "--phase"} chooses what --fail-above checks: ` +
+        "give --fail-above PCT too",
+    );
+  }
   const { parseResultFile } = await import("../../output/json_reader.ts");
   const { compareResults, comparisonDocument, totalMetricKeys } = await import(
     "../../stats/comparison.ts"
@@ -80,10 +92,33 @@ export async function compareCommand(
       compareResults(results[0]!, result, { alpha: flags.alpha })
     );
     const totals = totalMetricKeys(results);
+    const gate = flags.failAbove === undefined ? undefined : await import(
+      "../../stats/energy_gate.ts"
+    );
+    const report = gate?.evaluateGate(comparisons, totals, {
+      failAbovePct: flags.failAbove!,
+      metric: flags.metric,
+      phase: flags.phase,
+    });
     let text: string;
     if (target.format === "json") {
       const documents = comparisons.map((comparison) => comparisonDocument(comparison, totals));
-      text = `${JSON.stringify(documents.length === 1 ? documents[0] : documents, null, 2)}\n`;
+      const document: unknown = documents.length === 1 ? documents[0] : documents;
+      if (report !== undefined && gate !== undefined) {
+        // One comparison: the gate sits in its document; several: beside the list.
+        const gateDocument = gate.gateDocument(report, flags.alpha);
+        text = `${
+          JSON.stringify(
+            documents.length === 1
+              ? { ...documents[0], gate: gateDocument }
+              : { comparisons: documents, gate: gateDocument },
+            null,
+            2,
+          )
+        }\n`;
+      } else {
+        text = `${JSON.stringify(document, null, 2)}\n`;
+      }
     } else if (target.format === "csv") {
       text = (await import("../../output/csv.ts")).formatComparisonCsv(comparisons, {
         rawCells: global.csvRaw,
@@ -100,8 +135,14 @@ export async function compareCommand(
       logger.notice(`Markdown written to: ${markdown.path}`);
       markdown = undefined;
     }
+    if (report !== undefined && gate !== undefined) {
+      const lines = gate.gateLines(report, flags.alpha).join("\n") + "\n";
+      // The gate's lines follow the terminal table; beside JSON or CSV they go to stderr.
+      if (target.format === "terminal") text += `\n${lines}`;
+      else Deno.stderr.writeSync(new TextEncoder().encode(lines));
+    }
     emit(target, text, { logger, label: "Comparison", owner: invokingUser() });
-    return 0;
+    return report?.failed ? gate!.EXIT_GATE_FAILED : 0;
   } catch (error) {
     if (target.destination !== "stdout") target.destination.discard();
     markdown?.discard();

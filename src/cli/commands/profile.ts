@@ -19,9 +19,18 @@ import type { Comparison } from "../../stats/comparison.ts";
 import { type InvokingUser, invokingUser } from "../../process/invoking_user.ts";
 import type { ProfileResult, SourceStatus } from "../../result.ts";
 import { splitShellWords } from "../shell_words.ts";
-import { buildSources } from "../sources.ts";
+import { buildSources, machineWideSourceKinds } from "../sources.ts";
+import { TaskContext } from "../../cluster/task_context.ts";
 import { type OutputTarget, prepareProfileOutput } from "../output_target.ts";
 import { emit, type GlobalFlags, LABELS, verbosityOf, writeStdout } from "../command_context.ts";
+import {
+  applyCarbon,
+  discardExports,
+  type ExportFlags,
+  type PreparedExports,
+  prepareExports,
+  writeExports,
+} from "./profile_exports.ts";
 import {
   type DisplayFlags,
   echoesProgramOutput,
@@ -30,7 +39,7 @@ import {
 } from "../profile_display.ts";
 
 /** `profile` flags. */
-export interface ProfileFlags extends DisplayFlags {
+export interface ProfileFlags extends ExportFlags, DisplayFlags {
   lineBuffered?: boolean;
   allPhases?: boolean;
   tokenPattern: string;
@@ -51,12 +60,28 @@ export interface ProfileFlags extends DisplayFlags {
   sampleInterval?: number;
   timeline?: string;
   samplesCsv?: string;
+  nodeLeader?: number;
 }
 
 /** Sampling interval used when `--timeline` or `--samples-csv` comes without `--sample-interval`. */
 const DEFAULT_SAMPLE_INTERVAL_MS = 10;
 /** Below this, powercap counters (updated about every 1 ms) and timers make noisy samples. */
 const NOISY_SAMPLE_INTERVAL_MS = 2;
+
+/** Expands `%j %n %r %h %p` in every file flag; refuses one all tasks of a job would share. */
+function taskFileNames(task: TaskContext, global: GlobalFlags, flags: ProfileFlags): void {
+  if (global.outputFile !== undefined) global.outputFile = task.fileName("-o", global.outputFile);
+  if (flags.stdoutFile !== undefined) {
+    flags.stdoutFile = task.fileName("--stdout-file", flags.stdoutFile);
+  }
+  if (flags.exportMarkdown !== undefined) {
+    flags.exportMarkdown = task.fileName("--export-markdown", flags.exportMarkdown);
+  }
+  if (flags.timeline !== undefined) flags.timeline = task.fileName("--timeline", flags.timeline);
+  if (flags.samplesCsv !== undefined) {
+    flags.samplesCsv = task.fileName("--samples-csv", flags.samplesCsv);
+  }
+}
 
 /** The files sampling writes besides the results, reserved before the run. */
 interface SampleOutputs {
@@ -280,12 +305,20 @@ export async function profileCommand(
   for (const { command } of commands) {
     validateProfileConfig({ command, tokenPattern: flags.tokenPattern, sampleIntervalMs });
   }
-  const target = prepareProfileOutput(global);
+  // Under srun/mpirun: one reader of the node's machine-wide sources, and a file per task.
+  const task = TaskContext.detect({ nodeLeader: flags.nodeLeader });
+  taskFileNames(task, global, flags);
+  const target = prepareProfileOutput(
+    global,
+    undefined,
+    task.multiTask ? `-${task.placement!.rank}` : "",
+  );
   let markdown: ResultFile | undefined;
   let programStdout: ByteSink | undefined;
   const shape = { ...settings, iterations: flags.iterations, commands: commands.length };
   const echo = echoesProgramOutput(flags, shape);
   const extra: SampleOutputs = {};
+  let exports: PreparedExports | undefined;
   try {
     if (sampleIntervalMs !== undefined && sampleIntervalMs < NOISY_SAMPLE_INTERVAL_MS) {
       logger.warn(
@@ -296,6 +329,7 @@ export async function profileCommand(
     if (flags.exportMarkdown !== undefined) markdown = ResultFile.prepare(flags.exportMarkdown);
     if (flags.timeline !== undefined) extra.timeline = ResultFile.prepare(flags.timeline);
     if (flags.samplesCsv !== undefined) extra.samplesCsv = ResultFile.prepare(flags.samplesCsv);
+    exports = prepareExports(flags, commands[0]!.command);
     const profiler = new JouleProfiler();
     // Under sudo the program runs as the user who typed the command, not root.
     const runAs = flags.useRoot ? undefined : invokingUser();
@@ -304,9 +338,25 @@ export async function profileCommand(
     }
     programStdout = openProgramStdout(flags, target, runAs, echo);
     const statuses: SourceStatus[] = [];
-    for (const source of await buildSources({ ...global, ...flags }, logger, "profile", statuses)) {
+    const sources = task.selectSources(
+      await buildSources(
+        { ...global, ...flags, machineWide: task.nodeLeader },
+        logger,
+        "profile",
+        statuses,
+      ),
+    );
+    for (const source of sources) {
       const origin = statuses.find((status) => status.name === source.name)?.origin;
       profiler.addSource(source, { origin });
+    }
+    if (!task.nodeLeader) task.leaveToLeader(machineWideSourceKinds(global));
+    if (task.leftToLeader.length > 0) {
+      logger.info(
+        `local rank ${task.placement!.localRank} on ${task.placement!.node}: ` +
+          `${task.leftToLeader.join(", ")} read by the node leader ` +
+          `(local rank ${task.leaderLocalRank})`,
+      );
     }
     for (const status of statuses) if (!status.active) profiler.addUnavailableSource(status);
     const sharesTerminal = echo && flags.stdoutFile === undefined &&
@@ -333,7 +383,9 @@ export async function profileCommand(
         exitCode: 130,
       });
     }
+    for (const result of results) task.record(result);
     const formatting = performance.now();
+    await applyCarbon(exports, results);
     let comparisons: Comparison[] = [];
     let text: string | Iterable<string>;
     if (results.length === 1) {
@@ -371,6 +423,7 @@ export async function profileCommand(
     emit(target, text, { logger, label: LABELS[target.format], owner: runAs });
     await writeSourcesSidecar(target, results[0]!, { logger, owner: runAs, csvRaw: global.csvRaw });
     await writeSampleOutputs(extra, results[0]!, { logger, owner: runAs, csvRaw: global.csvRaw });
+    await writeExports(exports, results, { logger, owner: runAs });
     logger.info(
       `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
         `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
@@ -381,6 +434,7 @@ export async function profileCommand(
     markdown?.discard();
     extra.timeline?.discard();
     extra.samplesCsv?.discard();
+    discardExports(exports);
     throw error;
   } finally {
     progress?.finish();

@@ -1,0 +1,205 @@
+/**
+ * The CLI as a task of a distributed job, with the launcher's variables set
+ * by the test (the real launchers are in slurm_cluster_test.ts), and the
+ * `merge` command's output and refusals.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { listDir, REPO_ROOT, runCli } from "./helpers.ts";
+import { writeFakePowercap } from "./fixtures/fake_powercap.ts";
+import { buildNvmlStub, stubChildEnv } from "./nvml_stub.ts";
+
+/** srun -N2 -n4, as seen by one task. */
+function slurmTask(rank: number): Record<string, string> {
+  const node = rank < 2 ? 0 : 1;
+  return {
+    SLURM_JOB_ID: "77",
+    SLURM_STEP_ID: "0",
+    SLURM_PROCID: String(rank),
+    SLURM_LOCALID: String(rank % 2),
+    SLURM_NODEID: String(node),
+    SLURMD_NODENAME: `node${node + 1}`,
+    SLURM_NTASKS: "4",
+    SLURM_STEP_NUM_TASKS: "4",
+    SLURM_STEP_TASKS_PER_NODE: "2(x2)",
+  };
+}
+
+async function sourcesEnv(nvmlLog = ""): Promise<Record<string, string>> {
+  const root = await Deno.makeTempDir({ prefix: "jp-task-" });
+  await writeFakePowercap(root, [{ id: "intel-rapl:0", name: "package-0", energyUj: 1000 }]);
+  await Deno.mkdir(`${root}/no-pmu`);
+  return {
+    JOULE_PROFILER_RAPL_PATH: `${root}/intel-rapl`,
+    JOULE_PROFILER_EVENT_SOURCE_PATH: `${root}/no-pmu`,
+    JOULE_PROFILER_NVML_PATH: await buildNvmlStub(),
+    ...stubChildEnv({ NVML_STUB_LOG: nvmlLog }),
+  };
+}
+
+const PROGRAM = ["sh", "-c", "echo __A__; sleep 0.05"];
+
+interface Document {
+  placement?: Record<string, unknown>;
+  phases: { metrics: { name: string; source: string }[] }[];
+  job?: { nodes: { node: string; measured: boolean }[] };
+}
+
+async function profileTask(
+  rank: number,
+  cwd: string,
+  env: Record<string, string>,
+  extra: string[] = [],
+): Promise<void> {
+  const out = await runCli(
+    ["--gpu", "--json", "-o", "out-%n-%r.json", "profile", ...extra, "--", ...PROGRAM],
+    { cwd, env: { ...env, ...slurmTask(rank) } },
+  );
+  assert.equal(out.code, 0, out.stderr);
+}
+
+Deno.test("task: the node leader reads RAPL and the GPUs, the other tasks leave them to it", async () => {
+  const cwd = await Deno.makeTempDir();
+  const logs = await Deno.makeTempDir();
+  await profileTask(2, cwd, await sourcesEnv(`${logs}/leader.log`));
+  await profileTask(3, cwd, await sourcesEnv(`${logs}/other.log`));
+  assert.match(await Deno.readTextFile(`${logs}/leader.log`), /^init\n/);
+  assert.deepEqual(await listDir(logs), ["leader.log"], "the other task never loads NVML");
+  assert.deepEqual(await listDir(cwd), ["out-node2-2.json", "out-node2-3.json"]);
+  const leader: Document = JSON.parse(await Deno.readTextFile(`${cwd}/out-node2-2.json`));
+  const other: Document = JSON.parse(await Deno.readTextFile(`${cwd}/out-node2-3.json`));
+  const sources = (document: Document) =>
+    [...new Set(document.phases.flatMap((phase) => phase.metrics.map((m) => m.source)))].sort();
+  assert.deepEqual(sources(leader), ["NVML", "RAPL (Powercap)"]);
+  assert.deepEqual(sources(other), []);
+  assert.equal(leader.placement!.node_leader, true);
+  assert.deepEqual(other.placement!.left_to_leader, ["RAPL", "NVML"]);
+  assert.deepEqual(
+    Object.fromEntries(
+      ["launcher", "job_id", "node", "rank", "local_rank", "node_id", "tasks", "local_tasks"].map(
+        (key) => [key, other.placement![key]],
+      ),
+    ),
+    {
+      launcher: "slurm",
+      job_id: "77",
+      node: "node2",
+      rank: 3,
+      local_rank: 1,
+      node_id: 1,
+      tasks: 4,
+      local_tasks: 2,
+    },
+  );
+});
+
+Deno.test("task: an -o every task would share is refused before the program runs", async () => {
+  const cwd = await Deno.makeTempDir();
+  const out = await runCli(
+    ["--json", "-o", "out.json", "profile", "--", "sh", "-c", "touch ran"],
+    { cwd, env: slurmTask(1) },
+  );
+  assert.equal(out.code, 2);
+  assert.match(
+    out.stderr,
+    /-o 'out\.json': the 4 tasks of this slurm job would all write this one file; put %r \(rank\) or %p \(pid\) in the name, e.g. 'out-%r\.json'/,
+  );
+  assert.deepEqual(await listDir(cwd), [], "nothing ran, nothing written");
+  const stdoutFile = await runCli(
+    ["--json", "-o", "r-%r.json", "profile", "--stdout-file", "log.txt", "--", "true"],
+    { cwd, env: slurmTask(1) },
+  );
+  assert.equal(stdoutFile.code, 2);
+  assert.match(stdoutFile.stderr, /--stdout-file 'log\.txt': the 4 tasks/);
+});
+
+Deno.test("task: the default result name carries the rank; --node-leader is checked", async () => {
+  const cwd = await Deno.makeTempDir();
+  const out = await runCli(["--json", "profile", "--", "true"], { cwd, env: slurmTask(1) });
+  assert.equal(out.code, 0, out.stderr);
+  const [name] = await listDir(cwd);
+  assert.match(name!, /^data\d+-1\.json$/);
+  const leader = await runCli(
+    ["--json", "-o", "-", "profile", "--node-leader", "2", "--", "true"],
+    {
+      cwd,
+      env: slurmTask(1),
+    },
+  );
+  assert.equal(leader.code, 2);
+  assert.match(leader.stderr, /--node-leader 2: node node1 runs 2 task\(s\) \(local ranks 0-1\)/);
+});
+
+Deno.test("no launcher: no placement in the result, names without placeholders unchanged", async () => {
+  const cwd = await Deno.makeTempDir();
+  const out = await runCli(["--json", "-o", "plain-%r.json", "profile", "--", "true"], {
+    cwd,
+    env: { SLURM_JOB_ID: "", OMPI_COMM_WORLD_RANK: "", PMI_RANK: "", SLURM_PROCID: "" },
+  });
+  assert.equal(out.code, 0, out.stderr);
+  const document = JSON.parse(await Deno.readTextFile(`${cwd}/plain-%r.json`));
+  assert.equal(document.placement, undefined);
+});
+
+Deno.test("merge: -o writes the job result (JSON, CSV, terminal); bad files leave no output", async () => {
+  const cwd = await Deno.makeTempDir();
+  const env = await sourcesEnv();
+  for (const rank of [0, 1, 2, 3]) await profileTask(rank, cwd, env);
+  const files = ["out-node1-0.json", "out-node1-1.json", "out-node2-2.json", "out-node2-3.json"];
+  const json = await runCli(["merge", ...files, "-o", "job.json"], { cwd });
+  assert.equal(json.code, 0, json.stderr);
+  const job: Document = JSON.parse(await Deno.readTextFile(`${cwd}/job.json`));
+  assert.deepEqual(job.job!.nodes.map((node) => [node.node, node.measured]), [
+    ["node1", true],
+    ["node2", true],
+  ]);
+  const compare = await runCli(["compare", "job.json", "job.json"], { cwd });
+  assert.equal(compare.code, 0, compare.stderr);
+  assert.match(compare.stdoutText, /__A__/);
+  const csv = await runCli(["--csv", "merge", ...files], { cwd });
+  assert.equal(csv.code, 0, csv.stderr);
+  assert.match(csv.stdoutText.split("\n")[0]!, /;/);
+  const terminal = await runCli(["merge", ...files], { cwd });
+  assert.equal(terminal.code, 0, terminal.stderr);
+  assert.match(terminal.stdoutText, /Job 77 \(slurm\): 4 tasks on 2 node\(s\), 4 file\(s\) merged/);
+  assert.match(terminal.stdoutText, /node2\s+2-3\s+2\s+START -> __A__/);
+
+  const missing = await runCli(["merge", ...files.slice(0, 2), files[3]!, "-o", "bad.json"], {
+    cwd,
+  });
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /job 77 has 4 tasks but no file for rank 2/);
+  assert.ok(!(await listDir(cwd)).includes("bad.json"), "no half-written file");
+  const allowed = await runCli(
+    ["--json", "merge", "--allow-missing", ...files.slice(0, 2), files[3]!],
+    { cwd },
+  );
+  assert.equal(allowed.code, 0, allowed.stderr);
+  assert.match(allowed.stderr, /without the leader file of node2/);
+  const unmeasured: Document = JSON.parse(allowed.stdoutText);
+  assert.equal(unmeasured.job!.nodes[1]!.measured, false);
+
+  await Deno.writeTextFile(`${cwd}/cut.json`, '{"command": "x", "phases": [');
+  const cut = await runCli(["merge", files[0]!, "cut.json"], { cwd });
+  assert.equal(cut.code, 2);
+  assert.match(cut.stderr, /cut\.json is not JSON/);
+  const duplicate = await runCli(["merge", ...files, files[1]!], { cwd });
+  assert.equal(duplicate.code, 2);
+  assert.match(
+    duplicate.stderr,
+    /out-node1-1\.json: rank 1 of job 77 is also in out-node1-1\.json/,
+  );
+});
+
+Deno.test("the test cluster's scripts are shellcheck clean", async () => {
+  const output = await new Deno.Command("shellcheck", {
+    args: ["start_slurm.sh", "stop_slurm.sh"],
+    cwd: `${REPO_ROOT}scripts/test_cluster`,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, text);
+});
