@@ -104,3 +104,4 @@ export {
 } from "./cluster/merge.ts";
 export type { JobSummary, NodePhase, NodeSummary } from "./cluster/job_summary.ts";
 export { formatJobTerminal } from "./cluster/job_terminal.ts";
+export type { CarbonSettings } from "./energy/carbon.ts";
