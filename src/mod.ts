@@ -20,17 +20,10 @@ export {
   type MultiProfileConfig,
   type NamedCommand,
   type ProfileConfig,
-  type ProgressEvent,
   type RunSettings,
 } from "./profiler.ts";
 export type { MaybePromise, Metric, SampleSeries, Sensor, Source, SourceScope } from "./source.ts";
-export type {
-  PhaseResult,
-  ProfileResult,
-  RunResult,
-  SamplingSummary,
-  SourceStatus,
-} from "./result.ts";
+export type { PhaseResult, ProfileResult, RunResult, SamplingSummary } from "./result.ts";
 export type { PhaseMetrics, SourceFailure } from "./orchestrator.ts";
 export {
   CommandNotFoundError,
@@ -48,19 +41,7 @@ export { DEFAULT_TOKEN_PATTERN } from "./phase/token_pattern.ts";
 export { type CsvOptions, formatCsv, formatSensorsCsv, neutralizeFormula } from "./output/csv.ts";
 export { type InvokingUser, invokingUser } from "./process/invoking_user.ts";
 export { formatJson, formatSensorsJson, toJsonDocument } from "./output/json.ts";
-export {
-  formatSensorsTerminal,
-  formatTerminal,
-  PHASE_LIST_LIMIT,
-  type TerminalOptions,
-} from "./output/terminal.ts";
-export {
-  type EnergyTotal,
-  type RunTotals,
-  runTotals,
-  type TotalsStatistics,
-  totalsStatistics,
-} from "./stats/run_totals.ts";
+export { formatSensorsTerminal, formatTerminal, type TerminalOptions } from "./output/terminal.ts";
 export { monotonicNs, realtimeNs } from "./clock.ts";
 export { SnapshotStore } from "./snapshot_store.ts";
 export {
@@ -85,6 +66,15 @@ export {
 export { parseResultFile } from "./output/json_reader.ts";
 export { comparisonsMarkdown, resultsMarkdown } from "./output/markdown.ts";
 export { DiscardSink } from "./process/byte_sink.ts";
+export { ATTRIBUTED_SUFFIX, attributeEnergy } from "./energy_attribution.ts";
+export {
+  CGROUP_NAME_PREFIX,
+  type CgroupFolder,
+  type CgroupSignal,
+  CgroupUnavailableError,
+  ProgramCgroup,
+  type ProgramCgroupOptions,
+} from "./process/program_cgroup.ts";
 export {
   detectPlacement,
   type Environment,
@@ -104,4 +94,24 @@ export {
 } from "./cluster/merge.ts";
 export type { JobSummary, NodePhase, NodeSummary } from "./cluster/job_summary.ts";
 export { formatJobTerminal } from "./cluster/job_terminal.ts";
-export type { CarbonSettings } from "./energy/carbon.ts";
+export {
+  addCarbon,
+  additiveEnergies,
+  CARBON_SOURCE,
+  CARBON_UNIT,
+  carbonGrams,
+  type CarbonSettings,
+  energyMethod,
+} from "./energy/carbon.ts";
+export { type OpenMetricsOptions, openMetricsText } from "./output/openmetrics.ts";
+export { PushError, pushMetrics, type PushTarget, pushUrl } from "./output/pushgateway.ts";
+export {
+  evaluateGate,
+  EXIT_GATE_FAILED,
+  type GateCheck,
+  gateDocument,
+  gateLines,
+  type GateOptions,
+  type GateReport,
+  type GateVerdict,
+} from "./stats/energy_gate.ts";

@@ -307,7 +307,10 @@ function asSourceError(source: Source, error: unknown): SourceError {
   return new SourceError(source.name, message, { cause: error });
 }
 
+/** One collator for every phase: `localeCompare` with options builds one per call (µs each). */
+const collator = new Intl.Collator("en", { numeric: true });
+
 /** Orders `CORE-0` before `CORE-1` before `CORE-10`. */
 function compareNames(a: string, b: string): number {
-  return a.localeCompare(b, "en", { numeric: true });
+  return collator.compare(a, b);
 }

@@ -17,6 +17,7 @@ import { SignalRelay } from "./process/signal_relay.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
 import { runHook } from "./process/hook_command.ts";
 import { measureIdle } from "./idle_measurement.ts";
+import { attributeEnergy } from "./energy_attribution.ts";
 import { runProgram } from "./program_run.ts";
 import { joulesPerUnit } from "./energy_units.ts";
 import { lineBufferedEnv } from "./process/line_buffering.ts";
@@ -453,7 +454,7 @@ export class JouleProfiler {
         await runHook(config.prepare, { ...hookOptions, label: "--prepare" });
       }
       try {
-        return await runProgram({
+        const run = await runProgram({
           index,
           executable: entry.executable,
           args: entry.command.slice(1),
@@ -468,6 +469,9 @@ export class JouleProfiler {
           phaseChannel: config.phaseChannel,
           sampleIntervalMs: config.sampleIntervalMs,
         });
+        // The program's share of measured energy, from the process and system sources' metrics.
+        attributeEnergy(run, idle);
+        return run;
       } finally {
         if (config.cleanup !== undefined) {
           await runHook(config.cleanup, { ...hookOptions, label: "--cleanup" });

@@ -20,7 +20,7 @@ import { ProgramProcess } from "./process/program_process.ts";
 import type { SignalRelay } from "./process/signal_relay.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
 import { buildPhases, type RunResult, spanMs } from "./result.ts";
-import { ProcessUsageSampler } from "./sampling/process_usage.ts";
+import { PROCESS_SOURCE_NAME, ProcessUsageSampler } from "./sampling/process_usage.ts";
 import { Sampler } from "./sampling/sampler.ts";
 import type { SampleSeries, Source } from "./source.ts";
 
@@ -127,10 +127,12 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   const stdout = program.stdout!;
   let started = false;
   const pumps: { pump: TokenPump; running: Promise<void> }[] = [];
-  let sampling: { sampler: Sampler; usage: ProcessUsageSampler } | undefined;
+  let sampling: { sampler: Sampler; usage: ProcessUsageSampler | undefined } | undefined;
+  let initialized = false;
   try {
     relay.target = program;
     await orchestrator.init(program.pid);
+    initialized = true;
     if (relay.interrupted) {
       throw new ProfilerError(`interrupted by ${relay.received} before the program started`, {
         exitCode: 130,
@@ -138,7 +140,11 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     }
     const anchor = ClockAnchor.now();
     if (options.sampleIntervalMs !== undefined) {
-      sampling = startSampling(orchestrator, program.pid, options.sampleIntervalMs);
+      // A `process` source that samples draws the program's CPU and RSS itself.
+      const treeSampled = options.sources.some((source) =>
+        source.name === PROCESS_SOURCE_NAME && source.sample !== undefined
+      );
+      sampling = startSampling(orchestrator, program.pid, options.sampleIntervalMs, !treeSampled);
     }
     const baseline = orchestrator.measure();
     if (baseline) await baseline;
@@ -220,7 +226,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       // A last point at END, so the timeline reaches the end of the run.
       const last = orchestrator.sample();
       if (last) await last;
-      sampling.usage.close();
+      sampling.usage?.close();
     }
     if (channel !== undefined) {
       for (const { pump } of channelPumps) pump.stop();
@@ -245,7 +251,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     );
     const sampled = sampling === undefined ? {} : {
       samples: clipSeries(
-        [...orchestrator.samples(), ...sampling.usage.samples()],
+        [...orchestrator.samples(), ...(sampling.usage?.samples() ?? [])],
         Number(startNs),
         Number(endNs) + sampling.sampler.intervalMs * 1e6,
       ),
@@ -276,7 +282,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   } catch (error) {
     if (sampling !== undefined) {
       await sampling.sampler.stop();
-      sampling.usage.close();
+      sampling.usage?.close();
     }
     if (!program.exited) {
       if (started) logger.debug(`killing the program after an error: ${error}`);
@@ -288,7 +294,8 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       await pump.cancel();
       await running.catch(() => {});
     }
-    if (started) await orchestrator.join();
+    // Sources release what init() took (counters, the program's cgroup) even if it never ran.
+    if (started || initialized) await orchestrator.join();
     throw error;
   } finally {
     relay.target = undefined;
@@ -305,10 +312,11 @@ function startSampling(
   orchestrator: SourceOrchestrator,
   pid: number,
   intervalMs: number,
-): { sampler: Sampler; usage: ProcessUsageSampler } {
-  const usage = new ProcessUsageSampler(pid);
+  withUsage: boolean,
+): { sampler: Sampler; usage: ProcessUsageSampler | undefined } {
+  const usage = withUsage ? new ProcessUsageSampler(pid) : undefined;
   const tick = () => {
-    usage.sample();
+    usage?.sample();
     return orchestrator.sample();
   };
   const first = tick();

@@ -239,8 +239,9 @@ function nonEmpty<T>(list: T[] | undefined): T[] {
 }
 
 /**
- * Adds `details.average_power_w` (energy ÷ phase duration) to every energy
- * metric (units µJ, mJ, J) of a phase.
+ * Adds `details.average_power_w` (energy ÷ phase duration) and
+ * `details.method` (`measured` unless the source set `attributed` or
+ * `estimated`) to every energy metric (units µJ, mJ, J) of a phase.
  *
  * @param metrics A phase's metrics.
  * @param durationNs The phase's duration.
@@ -253,17 +254,23 @@ function nonEmpty<T>(list: T[] | undefined): T[] {
  *   [{ name: "PACKAGE-0", value: 2_000_000, unit: "µJ", source: "RAPL (Powercap)" }],
  *   1_000_000_000n,
  * );
- * console.log(metric!.details); // { average_power_w: 2 }
+ * console.log(metric!.details); // { average_power_w: 2, method: "measured" }
  * ```
  */
 export function withAveragePower(metrics: Metric[], durationNs: bigint): Metric[] {
-  if (durationNs <= 0n) return metrics;
   const seconds = Number(durationNs) / 1e9;
   for (const metric of metrics) {
     const perUnit = joulesPerUnit(metric.unit);
     if (perUnit === undefined) continue;
+    // Every energy value says how it was obtained; a source's own energy is a measurement
+    // unless it says otherwise (`attributed`, `estimated`).
+    const method = metric.details?.method ?? "measured";
+    if (durationNs <= 0n) {
+      metric.details = { ...metric.details, method };
+      continue;
+    }
     const watts = Math.round(metric.value * perUnit / seconds * 1e6) / 1e6;
-    metric.details = { ...metric.details, average_power_w: watts };
+    metric.details = { ...metric.details, average_power_w: watts, method };
   }
   return metrics;
 }

@@ -72,10 +72,11 @@ Deno.test("task: the node leader reads RAPL and the GPUs, the other tasks leave 
   const other: Document = JSON.parse(await Deno.readTextFile(`${cwd}/out-node2-3.json`));
   const sources = (document: Document) =>
     [...new Set(document.phases.flatMap((phase) => phase.metrics.map((m) => m.source)))].sort();
-  assert.deepEqual(sources(leader), ["NVML", "RAPL (Powercap)"]);
-  assert.deepEqual(sources(other), []);
+  // The process source is per task; the system source is machine-wide like RAPL.
+  assert.deepEqual(sources(leader), ["NVML", "RAPL (Powercap)", "process", "system"]);
+  assert.deepEqual(sources(other), ["process"]);
   assert.equal(leader.placement!.node_leader, true);
-  assert.deepEqual(other.placement!.left_to_leader, ["RAPL", "NVML"]);
+  assert.deepEqual(other.placement!.left_to_leader, ["RAPL", "NVML", "system"]);
   assert.deepEqual(
     Object.fromEntries(
       ["launcher", "job_id", "node", "rank", "local_rank", "node_id", "tasks", "local_tasks"].map(

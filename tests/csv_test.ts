@@ -4,7 +4,7 @@ import { CSV_COLUMNS, formatCsv, formatSensorsCsv } from "../src/output/csv.ts";
 import { result } from "./fixtures.ts";
 
 const HEADER =
-  "phase_id;phase_name;phase_duration_ms;metric_name;metric_value;metric_unit;metric_source;start_token;end_token;start_line;end_line;timestamp;command;exit_code;token_pattern";
+  "phase_id;phase_name;phase_duration_ms;metric_name;metric_value;metric_unit;metric_source;start_token;end_token;start_line;end_line;timestamp;command;exit_code;token_pattern;metric_method";
 
 function rows(text: string): string[][] {
   return parse(text, { delimiter: ";", relax_column_count: false });
@@ -18,7 +18,7 @@ Deno.test("formatCsv() writes the reference header and one row per metric", () =
   assert.equal(lines.length, 1 + 2 * 2);
   assert.equal(
     lines[1],
-    '0;"START -> __A__";10;CORE-0;1000;µJ;RAPL (Powercap);START;__A__;;0;1769987854341;"sh -c echo ""a;b""; echo __A__";0;"__[A-Z0-9_]+__"',
+    '0;"START -> __A__";10;CORE-0;1000;µJ;RAPL (Powercap);START;__A__;;0;1769987854341;"sh -c echo ""a;b""; echo __A__";0;"__[A-Z0-9_]+__";',
   );
 });
 
@@ -26,7 +26,7 @@ Deno.test("formatCsv() quotes a command with ';', '\"' and newlines so rows stay
   const command = ["python3", "-c", 'print("x;y")\nprint(1)', "=1+2"];
   const parsed = rows(formatCsv(result(1, command)));
   assert.equal(parsed.length, 5);
-  for (const row of parsed) assert.equal(row.length, 15);
+  for (const row of parsed) assert.equal(row.length, 16);
   assert.equal(parsed[1]![12], command.join(" "));
   assert.equal(parsed[1]![14], "__[A-Z0-9_]+__");
 });
@@ -34,7 +34,7 @@ Deno.test("formatCsv() quotes a command with ';', '\"' and newlines so rows stay
 Deno.test("formatCsv() adds iteration_id first when iterating", () => {
   const parsed = rows(formatCsv(result(3)));
   assert.equal(parsed[0]![0], "iteration_id");
-  assert.equal(parsed[0]!.length, 16);
+  assert.equal(parsed[0]!.length, 17);
   assert.deepEqual(parsed.slice(1).map((row) => row[0]), [
     "0",
     "0",

@@ -44,6 +44,10 @@ Deno.test("doctor --json reports what works, what is partial, and counters that 
   assert.equal(powercap.status, "unavailable");
   assert.match(powercap.summary, /7 zones/);
   assert.match(powercap.why.join("\n"), /PACKAGE-0 is exposed but did not move in 100 ms/);
+  const process = checks.get("process")!;
+  assert.notEqual(process.status, "unavailable");
+  assert.match(process.why.join("\n"), /needs eBPF/);
+  assert.match(checks.get("system")!.summary, /machine-wide CPU time of \d+ logical CPUs/);
   const nvml = checks.get("NVML")!;
   assert.equal(nvml.status, "partial");
   assert.match(nvml.why[0]!, /GPU 1 has no energy counter/);
@@ -107,6 +111,12 @@ Deno.test(AS_NOBODY, { ignore: skipUnlessNobodyRunsDeno(AS_NOBODY) }, async () =
   const checks = new Map<string, Check>(
     JSON.parse(new TextDecoder().decode(output.stdout)).map((c: Check) => [c.source, c]),
   );
+  // An unprivileged user cannot make cgroups here: /proc only, and the way to get one.
+  const process = checks.get("process")!;
+  assert.equal(process.status, "partial");
+  assert.match(process.why.join("\n"), /no cgroup of the program's own/);
+  assert.ok(process.fixes.some((fix) => fix.includes("Delegate=yes")));
+  assert.equal(checks.get("system")!.status, "available");
   const powercap = checks.get("RAPL (Powercap)")!;
   assert.equal(powercap.status, "unavailable");
   assert.ok(powercap.fixes.some((fix) => fix.startsWith("sudo chmod -R a+r /sys/class/powercap")));

@@ -53,7 +53,8 @@ Deno.test("--gpu --json: per-phase energy of each GPU matches power × phase tim
       assert.deepEqual(details, {
         device_name: `NVIDIA Stub GPU ${index}`,
         uuid: `GPU-00000000-1111-2222-3333-00000000000${index}`,
-        method: "energy_counter",
+        via: "energy_counter",
+        method: "measured",
       });
       if (phase.duration_ms >= 100) {
         assert.ok(Math.abs(Number(watts) - powerMw / 1000) <= 0.01 * powerMw / 1000, `${watts} W`);
@@ -74,7 +75,22 @@ Deno.test("--gpus 1 measures only GPU 1; -vv reports the read spread; NVML is sh
   const cwd = await Deno.makeTempDir();
   const log = `${cwd}/nvml.log`;
   const out = await runCli(
-    ["-vv", "--gpus", "1", "--csv", "-o", "out.csv", "profile", "-n", "2", "--", ...PHASED],
+    // NVML's rows only: the process and system sources are off.
+    [
+      "-vv",
+      "--gpus",
+      "1",
+      "--no-process",
+      "--no-system",
+      "--csv",
+      "-o",
+      "out.csv",
+      "profile",
+      "-n",
+      "2",
+      "--",
+      ...PHASED,
+    ],
     { cwd, env: await stubEnv({ NVML_STUB_LOG: log }) },
   );
   assert.equal(out.code, 0, out.stderr);
@@ -114,7 +130,7 @@ Deno.test("--gpu without energy counter: integrated power, labelled in every for
   assert.equal(json.code, 0, json.stderr);
   const phase = (JSON.parse(json.stdoutText).phases as JsonPhase[])[1]!;
   const metric = phase.metrics.find((m) => m.name === "GPU-0")!;
-  assert.equal(metric.details?.method, "integrated_power");
+  assert.equal(metric.details?.via, "integrated_power");
   assert.equal(metric.details?.sample_period_ms, 20);
   const expected = 80000 * (phase.end_ns - phase.start_ns) / 1e9;
   assert.ok(
@@ -139,7 +155,8 @@ Deno.test("list-sensors --gpu names each GPU in the terminal, JSON and CSV", asy
 
   const json = await runCli(["--gpu", "--json", "-o", "-", "list-sensors"], { env });
   assert.equal(json.code, 0, json.stderr);
-  const sensors = JSON.parse(json.stdoutText) as Record<string, string>[];
+  const sensors = (JSON.parse(json.stdoutText) as Record<string, string>[])
+    .filter((sensor) => sensor.source === "NVML");
   assert.deepEqual(sensors.map((s) => [s.name, s.unit, s.source]), [
     ["GPU-0", "mJ", "NVML"],
     ["GPU-1", "mJ", "NVML"],

@@ -196,7 +196,8 @@ Deno.test("NvmlSource: per-phase energy of two GPUs matches power × phase time 
     assert.deepEqual(details, {
       device_name: "NVIDIA Stub GPU 1",
       uuid: "GPU-00000000-1111-2222-3333-000000000001",
-      method: "energy_counter",
+      via: "energy_counter",
+      method: "measured",
     });
     assert.ok(Math.abs(Number(watts) - 120) <= 1.2, `${watts} W`);
     // join() shut NVML down; a second run initialises it again.
@@ -233,7 +234,7 @@ Deno.test("NvmlSource: a GPU without energy counter gets integrated power, label
     assertEnergyMatches(run.phases, "GPU-0", 50000, 0.01);
     assertEnergyMatches(run.phases, "GPU-1", 120000, 0.02);
     const middle = run.phases[1]!.metrics.find((m) => m.name === "GPU-1")!;
-    assert.equal(middle.details?.method, "integrated_power");
+    assert.equal(middle.details?.via, "integrated_power");
     assert.equal(middle.details?.sample_period_ms, 20);
     // 400 ms at 20 ms: about 20 samples; a loaded machine's timers may skip some.
     assert.ok(Number(middle.details?.samples) >= 5, `samples: ${middle.details?.samples}`);

@@ -122,7 +122,7 @@ Deno.test("property: CSV rows round-trip arbitrary commands and tokens through a
           delimiter: ";",
         });
         assert.equal(rows.length, 5);
-        for (const row of rows) assert.equal(row.length, 15);
+        for (const row of rows) assert.equal(row.length, 16);
         assert.equal(rows[1]![12], command.join(" "));
         assert.equal(rows[1]![14], pattern);
         assert.equal(rows[3]![7], start);

@@ -109,11 +109,18 @@ Deno.test("--sample-interval puts power, CPU and RSS series in the JSON", async 
   const { sampled } = await fixture;
   assert.equal(sampled.sampling?.interval_ms, 10);
   const samples = sampled.samples!;
+  const cpus = navigator.hardwareConcurrency;
   assert.deepEqual(samples.map((s) => `${s.source}/${s.name} ${s.unit}`).sort(), [
     "RAPL (Powercap)/CORE-0 W",
     "RAPL (Powercap)/PACKAGE-0 W",
     "process/CPU %",
+    "process/DISK_READ MB/s",
+    "process/DISK_WRITE MB/s",
     "process/RSS MiB",
+    ...Array.from({ length: cpus }, (_, cpu) => `system/CPU${cpu}_UTILIZATION %`).sort(),
+    "system/NET_RX MB/s",
+    "system/NET_TX MB/s",
+    "system/SYSTEM_CPU_UTILIZATION %",
   ]);
   for (const series of samples) {
     assert.equal(series.time_ms.length, series.values.length);
@@ -276,7 +283,8 @@ Deno.test("a sampled run with several iterations has samples per run; HTML selec
   const document: JsonDocument = JSON.parse(await Deno.readTextFile(`${cwd}/runs.json`));
   assert.equal(document.iterations!.length, 2);
   for (const run of document.iterations!) {
-    assert.deepEqual(run.samples!.map((s) => s.name), ["CPU", "RSS"]);
+    const tree = run.samples!.filter((s) => s.source === "process").map((s) => s.name);
+    assert.deepEqual(tree, ["CPU", "RSS", "DISK_READ", "DISK_WRITE"]);
   }
   const html = await Deno.readTextFile(`${cwd}/runs.html`);
   assert.equal(count(html, /<section class="run"/g), 2);

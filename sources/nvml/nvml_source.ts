@@ -8,7 +8,7 @@
  * between the counter's updates after the run. GPUs without the counter
  * are sampled for power on an absolute-deadline schedule and at every
  * boundary; the phase's energy is the trapezoid integral of those samples,
- * labelled `integrated_power`.
+ * labelled `details.via: "integrated_power"`.
  *
  * @module
  */
@@ -441,7 +441,7 @@ export class NvmlSource implements Source<number> {
         value: 0,
         unit: "mJ",
         source: NVML_SOURCE_NAME,
-        details: { device_name: gpu.name, uuid: gpu.uuid, method: gpu.method },
+        details: { device_name: gpu.name, uuid: gpu.uuid, via: gpu.method },
       };
       if (gpu.method === "energy_counter") {
         const reader = this.#readers[this.#counterGpus.indexOf(position)]!;

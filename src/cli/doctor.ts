@@ -14,6 +14,9 @@ import { setupRapl } from "../../sources/rapl/rapl_setup.ts";
 import { readPerfEventParanoid } from "../ffi/perf_event.ts";
 import type { Source } from "../source.ts";
 import { PowercapSource } from "../../sources/rapl/powercap_source.ts";
+import { CgroupCounters } from "../../sources/process/mod.ts";
+import { SystemSource } from "../../sources/system/mod.ts";
+import { ProgramCgroup } from "../process/program_cgroup.ts";
 
 /** How usable a source is. */
 export type DoctorStatus = "available" | "partial" | "unavailable";
@@ -280,6 +283,95 @@ function checkPerfCounters(environment: DoctorEnvironment, binaryPath: string): 
   };
 }
 
+/** The `process` source: a cgroup of the program's own, else /proc and rusage. */
+function checkProcess(environment: DoctorEnvironment): DoctorCheck {
+  const source = "process";
+  const why: string[] = [];
+  const fixes: string[] = [];
+  const missing = ["stat", "status", "io", "statm"].filter((file) =>
+    readText(`/proc/self/${file}`) === undefined
+  );
+  if (missing.length > 0) {
+    return {
+      source,
+      status: "unavailable",
+      summary: `cannot read /proc/self/{${missing.join(",")}}`,
+      why: ["/proc is not mounted, or hides processes (hidepid)"],
+      fixes: ["mount /proc without hidepid (mount -o remount,hidepid=0 /proc)"],
+    };
+  }
+  if (readText("/proc/self/schedstat") === undefined) {
+    why.push("no /proc/<pid>/schedstat: every process of the tree is re-read at every boundary");
+  }
+  why.push(
+    "storage bytes come from task I/O accounting (/proc/<pid>/io), which keeps the bytes of " +
+      "reaped children; cgroup blkio counters are not used (they stay at 0 on kernels where " +
+      "no I/O throttling is set up)",
+    "network traffic per process needs eBPF: not measured (the system source has the machine's)",
+  );
+  let cgroup: ProgramCgroup | undefined;
+  try {
+    cgroup = ProgramCgroup.create();
+    const folders = cgroup.folders.map((folder) =>
+      `v${folder.version}${
+        folder.controllers.length > 0 ? ` ${folder.controllers.join(",")}` : ""
+      } (${folder.path.replace(/\/joule-profiler-[^/]+$/, "")})`
+    );
+    const counters = new CgroupCounters(cgroup);
+    const summary = `a cgroup per program: CPU time from ${counters.cpuVia}, ` +
+      "the rest from /proc";
+    counters.close();
+    why.unshift(`cgroup hierarchies: ${folders.join("; ")}`);
+    return { source, status: "available", summary, why, fixes };
+  } catch (error) {
+    why.unshift(
+      `no cgroup of the program's own: ${error instanceof Error ? error.message : error}`,
+      "CPU time and faults of descendants are counted through the parents that reap them and " +
+        "completed from getrusage at the end; orphans re-parented away from the tree are missed",
+    );
+    fixes.push(
+      environment.root
+        ? "mount cgroup v2 (mount -t cgroup2 none /sys/fs/cgroup) or the v1 cpuacct hierarchy"
+        : "run as root, or from a delegated cgroup v2 subtree (systemd-run --user --scope -p " +
+          "Delegate=yes joule-profiler …)",
+    );
+    return {
+      source,
+      status: "partial",
+      summary: "no cgroup: the process tree is read from /proc",
+      why,
+      fixes,
+    };
+  } finally {
+    cgroup?.remove();
+  }
+}
+
+/** The `system` source: /proc/stat and /proc/net/dev. */
+function checkSystem(): DoctorCheck {
+  const source = "system";
+  try {
+    const system = new SystemSource();
+    const network = readText("/proc/net/dev") !== undefined;
+    return {
+      source,
+      status: network ? "available" : "partial",
+      summary: `machine-wide CPU time of ${system.cpus} logical CPUs` +
+        (network ? " and network traffic" : ""),
+      why: network ? [] : ["/proc/net/dev is not readable: network counters read 0"],
+      fixes: [],
+    };
+  } catch (error) {
+    return {
+      source,
+      status: "unavailable",
+      summary: "cannot read /proc/stat",
+      why: [error instanceof Error ? error.message : String(error)],
+      fixes: ["mount /proc"],
+    };
+  }
+}
+
 function checkNvml(): DoctorCheck {
   const source = "NVML";
   let nvml: NvmlSource | undefined;
@@ -342,6 +434,8 @@ export async function diagnose(options: DoctorOptions): Promise<DoctorReport> {
     await checkPowercap(options, environment),
     checkPerfCounters(environment, options.binaryPath),
     checkNvml(),
+    checkProcess(environment),
+    checkSystem(),
   ];
   return { environment, checks };
 }
@@ -383,7 +477,11 @@ export function formatDoctorReport(report: DoctorReport): string {
   }
   const rapl = report.checks.filter((check) => check.source.startsWith("RAPL"));
   if (rapl.every((check) => check.status === "unavailable")) {
-    lines.push("", "Without RAPL, profiles report durations and the other sources only.");
+    lines.push(
+      "",
+      "Without RAPL, profiles report durations and the other sources only; " +
+        "--energy-model MODEL.json or --tdp WATTS give estimated energy.",
+    );
   }
   return `${lines.join("\n")}\n`;
 }

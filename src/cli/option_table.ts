@@ -278,6 +278,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     parse: parseGpuList,
     scope: "global",
   },
+  {
+    long: "no-process",
+    description: "do not report the program's process-tree metrics (CPU time, context " +
+      "switches, page faults, I/O, memory peaks) nor its attributed energy",
+    scope: "global",
+  },
+  {
+    long: "no-system",
+    description: "do not report machine-wide CPU and network metrics (nor attributed energy, " +
+      "which needs them)",
+    scope: "global",
+  },
 
   // profile
   {

@@ -15,6 +15,8 @@ import type { SourceStatus } from "../result.ts";
 import { DEFAULT_POWERCAP_PATH } from "../../sources/rapl/powercap_zones.ts";
 import { DEFAULT_EVENT_SOURCE_PATH } from "../../sources/rapl/power_pmu.ts";
 import { type RaplBackend, setupRapl } from "../../sources/rapl/rapl_setup.ts";
+import { ProcessSource } from "../../sources/process/mod.ts";
+import { SystemSource } from "../../sources/system/mod.ts";
 
 /** The source-related flags, as parsed from the option table (`option_table.ts`). */
 export interface SourceFlags {
@@ -36,6 +38,10 @@ export interface SourceFlags {
   perf?: boolean;
   /** `--perf-events`: comma-separated events (implies `--perf`). */
   perfEvents?: string;
+  /** `--no-process` sets `false`: no process-tree metrics (on by default). */
+  process?: boolean;
+  /** `--no-system` sets `false`: no machine-wide CPU and network metrics (on by default). */
+  system?: boolean;
   /**
    * `false` on a task of a distributed job that leaves the machine-wide
    * sources (RAPL, GPUs) to its node leader: they are not even opened.
@@ -103,6 +109,35 @@ export async function buildSources(
       statuses?.push({ name: source.name, origin: "requested", active: true });
     }
   }
+  if (flags.process !== false) {
+    const process = new ProcessSource({
+      debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
+    });
+    sources.push(process);
+    statuses?.push({ name: process.name, origin: "default", active: true });
+  }
+  // Machine-wide like RAPL: a task that is not its node's leader leaves it to the leader.
+  if (flags.system !== false && !machineWide) {
+    statuses?.push({
+      name: "system",
+      origin: "default",
+      active: false,
+      reason: "machine-wide: read once per node, by the node's leader task",
+    });
+  }
+  if (flags.system !== false && machineWide) {
+    try {
+      const system = new SystemSource();
+      sources.push(system);
+      statuses?.push({ name: system.name, origin: "default", active: true });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      statuses?.push({ name: "system", origin: "default", active: false, reason });
+      logger.warn(
+        `no machine-wide CPU and network metrics, continuing without them (${reason})`,
+      );
+    }
+  }
   return sources;
 }
 
@@ -117,11 +152,15 @@ export async function buildSources(
  * @example Usage
  * ```ts
  * import { machineWideSourceKinds } from "./sources.ts";
- * console.log(machineWideSourceKinds({ verbose: 0, gpu: true })); // [ "RAPL", "NVML" ]
+ * console.log(machineWideSourceKinds({ verbose: 0, gpu: true })); // [ "RAPL", "NVML", "system" ]
  * ```
  */
 export function machineWideSourceKinds(flags: SourceFlags): string[] {
-  return flags.gpu || flags.gpus !== undefined ? ["RAPL", "NVML"] : ["RAPL"];
+  return [
+    "RAPL",
+    ...(flags.gpu || flags.gpus !== undefined ? ["NVML"] : []),
+    ...(flags.system !== false ? ["system"] : []),
+  ];
 }
 
 /**
@@ -192,7 +231,8 @@ function setupRaplSource(
   statuses?.push({ name: "RAPL", origin, active: false, reason: why });
   logger.warn(
     `no RAPL energy on this machine, continuing without it (${why}); ` +
-      `'joule-profiler doctor' says how to fix it`,
+      `'joule-profiler doctor' says how to fix it; without measured energy, ` +
+      `--energy-model MODEL.json or --tdp WATTS give estimated energy`,
   );
   return undefined;
 }

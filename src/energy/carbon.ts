@@ -49,7 +49,18 @@ export function carbonGrams(joules: number, settings: CarbonSettings): number {
   return joules / JOULES_PER_KWH * settings.intensityGPerKwh * (settings.pue ?? 1);
 }
 
-/** The method label of an energy value (unlabelled values come from counters). */
+/**
+ * The method label of an energy value (unlabelled values come from counters).
+ *
+ * @param metric An energy metric.
+ * @returns `measured`, `attributed` or `estimated`.
+ *
+ * @example Usage
+ * ```ts
+ * import { energyMethod } from "./carbon.ts";
+ * console.log(energyMethod({ name: "GPU-0", value: 1, unit: "J", source: "NVML" })); // measured
+ * ```
+ */
 export function energyMethod(metric: Metric): string {
   const method = metric.details?.method;
   return typeof method === "string" ? method : "measured";

@@ -115,6 +115,13 @@ const symbols = {
     ],
     result: "i32", /* int */
   },
+  getrusage: {
+    parameters: [
+      "i32", /* int who */
+      "buffer", /* struct rusage *usage */
+    ],
+    result: "i32", /* int */
+  },
   clock_gettime: {
     parameters: [
       "i32", /* clockid_t clockid */

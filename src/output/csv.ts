@@ -27,6 +27,8 @@ export const CSV_COLUMNS = [
   "command",
   "exit_code",
   "token_pattern",
+  // Added after the reference tool's columns: measured, attributed or estimated (energy).
+  "metric_method",
 ] as const;
 
 /** Columns the reference tool always wraps in quotes; kept for byte-compatibility. */
@@ -160,7 +162,7 @@ export function* csvChunks(
   let rows: Cell[][] = [];
   for (const run of result.runs) {
     for (const phase of run.phases) {
-      const common = (metric: [Cell, Cell, Cell, Cell]): Cell[] => {
+      const common = (metric: [Cell, Cell, Cell, Cell], method: Cell = ""): Cell[] => {
         const row: Cell[] = [
           phase.index,
           phase.name,
@@ -174,6 +176,7 @@ export function* csvChunks(
           command,
           run.exitCode,
           result.tokenPattern,
+          method,
         ];
         if (iterating) row.unshift(run.index);
         if (named) row.unshift(options.commandName!);
@@ -181,7 +184,13 @@ export function* csvChunks(
       };
       if (phase.metrics.length === 0) rows.push(common(["", "", "", ""]));
       for (const metric of phase.metrics) {
-        rows.push(common([metric.name, metric.value, metric.unit, metric.source]));
+        const method = metric.details?.method;
+        rows.push(
+          common(
+            [metric.name, metric.value, metric.unit, metric.source],
+            typeof method === "string" ? method : "",
+          ),
+        );
       }
       if (rows.length >= ROWS_PER_CHUNK) {
         yield write(header, rows, options, false);

@@ -52,6 +52,8 @@ export function pushUrl(target: PushTarget): string {
 /** A push the Pushgateway did not accept, or that could not reach it. */
 export class PushError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message What went wrong.
    * @param options The underlying error.
    */

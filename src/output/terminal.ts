@@ -105,12 +105,22 @@ function groupBySource<T extends { source: string }>(items: readonly T[]): Map<s
 
 const TOTAL_LABELS: Record<string, string> = { cpu: "← CPU total", platform: "← platform total" };
 
-/** The remarks a metric's details call for, e.g. `← CPU total`, `(scaled)`. */
+/** How an energy value was obtained; every one is labelled. */
+const METHODS = new Set(["measured", "attributed", "estimated"]);
+
+/** `[measured]`, `[attributed]` or `[estimated]`, for values that carry a method. */
+function methodLabel(method: unknown): string | undefined {
+  return METHODS.has(String(method)) ? `[${method}]` : undefined;
+}
+
+/** The remarks a metric's details call for, e.g. `[measured] ← CPU total`, `(scaled)`. */
 function noteOf(details: Metric["details"]): string {
   if (details === undefined) return "";
   const notes: string[] = [];
+  const method = methodLabel(details.method);
+  if (method !== undefined) notes.push(method);
   if (details.scaled === true) notes.push("(scaled)");
-  if (details.method === "integrated_power") notes.push("(integrated power)");
+  if (details.via === "integrated_power") notes.push("(integrated power)");
   if (details.not_updating === true) notes.push("(counter not updating)");
   const total = TOTAL_LABELS[String(details.total)];
   if (total !== undefined) notes.push(total);
@@ -125,19 +135,35 @@ function key(metric: { source: string; name: string }): string {
   return `${metric.source}\u0000${metric.name}`;
 }
 
-/** The `details.total` mark of each sensor, from the first phase that has it. */
-function totalMarks(result: ProfileResult): Map<string, string> {
-  const marks = new Map<string, string>();
+/** What stays true of a sensor across phases and runs: its method, total mark and reading path. */
+type SensorMarks = Record<string, string | number | boolean>;
+
+/**
+ * Each sensor's lasting marks (`method`, `total`, `via`), from the first
+ * run's phases: shown beside figures that aggregate phases or runs.
+ */
+function sensorMarks(result: ProfileResult): Map<string, SensorMarks> {
+  const marks = new Map<string, SensorMarks>();
   for (const run of result.runs) {
     for (const phase of run.phases) {
       for (const metric of phase.metrics) {
-        const total = metric.details?.total;
-        if (typeof total === "string" && !marks.has(key(metric))) marks.set(key(metric), total);
+        const details = metric.details;
+        if (details === undefined || marks.has(key(metric))) continue;
+        const lasting: SensorMarks = {};
+        for (const name of ["method", "total", "via"]) {
+          if (details[name] !== undefined) lasting[name] = details[name]!;
+        }
+        if (Object.keys(lasting).length > 0) marks.set(key(metric), lasting);
       }
     }
     if (run.phases.length > 0) break;
   }
   return marks;
+}
+
+function marksTotals(marks: Map<string, SensorMarks>): boolean {
+  for (const mark of marks.values()) if (typeof mark.total === "string") return true;
+  return false;
 }
 
 function watts(value: number): string {
@@ -167,7 +193,7 @@ function commandLines(result: ProfileResult, paint: Paint, repeated: boolean): s
     lines.push(field("Duration", formatDurationMs(run.durationMs)));
     lines.push(field("Exit code", exitLabel(run.exitCode, run.signal)));
     lines.push(field("Phases", run.phases.length.toLocaleString("en-US")));
-    lines.push(...singleRunTotals(run, paint));
+    lines.push(...singleRunTotals(run, sensorMarks(result), paint));
   } else {
     lines.push(field("Iterations", String(result.runs.length)));
     lines.push(field("Total duration", `${formatDurationMs(result.durationMs)} (all runs)`));
@@ -175,7 +201,7 @@ function commandLines(result: ProfileResult, paint: Paint, repeated: boolean): s
     lines.push(
       field("Exit code", failed === 0 ? "0" : `${result.exitCode} (${failed} failed runs)`),
     );
-    lines.push(...repeatedTotals(result, paint));
+    lines.push(...repeatedTotals(result, sensorMarks(result), paint));
   }
   if (result.interrupted) lines.push(paint("yellow", field("Interrupted", "yes")));
   return lines;
@@ -188,7 +214,11 @@ const NO_ENERGY = field(
 );
 
 /** The whole run: duration and energy per domain, with average power. */
-function singleRunTotals(run: RunResult, paint: Paint): string[] {
+function singleRunTotals(
+  run: RunResult,
+  marks: Map<string, SensorMarks>,
+  paint: Paint,
+): string[] {
   const totals = runTotals(run);
   if (totals.energy.length === 0) return [NO_ENERGY];
   const seconds = totals.durationMs / 1000;
@@ -197,7 +227,7 @@ function singleRunTotals(run: RunResult, paint: Paint): string[] {
     formatQuantity(entry.value, entry.unit),
     seconds > 0 ? watts(entry.value * joules(entry.unit) / seconds) : "",
     entry.source,
-    TOTAL_LABELS[entry.total ?? ""] ?? "",
+    noteOf(marks.get(key(entry))),
   ]);
   return [
     "",
@@ -216,7 +246,11 @@ function singleRunTotals(run: RunResult, paint: Paint): string[] {
 }
 
 /** Per run, across iterations: the totals' mean ± σ and range. */
-function repeatedTotals(result: ProfileResult, paint: Paint): string[] {
+function repeatedTotals(
+  result: ProfileResult,
+  marks: Map<string, SensorMarks>,
+  paint: Paint,
+): string[] {
   const totals = totalsStatistics(result);
   if (totals === undefined) return [];
   const rows = [[
@@ -233,7 +267,7 @@ function repeatedTotals(result: ProfileResult, paint: Paint): string[] {
       formatMeanSpread(entry.value.mean, entry.value.stddev, entry.unit),
       formatRange(entry.value.min, entry.value.max, entry.unit),
       entry.source,
-      TOTAL_LABELS[entry.total ?? ""] ?? "",
+      noteOf(marks.get(key(entry))),
     ]);
   }
   return [
@@ -317,7 +351,7 @@ const REPEATED_COLUMNS: Column[] = [
 function iterationLines(result: ProfileResult, paint: Paint): string[] {
   const lines: string[] = [];
   const withIdle = result.idle !== undefined;
-  const marks = totalMarks(result);
+  const marks = sensorMarks(result);
   for (const phase of phaseStatistics(result, result.idle)) {
     lines.push(...doubleBox(`Phase: ${phase.name}`, paint));
     if (phase.runs.length !== result.runs.length) {
@@ -338,7 +372,7 @@ function iterationLines(result: ProfileResult, paint: Paint): string[] {
           spread(metric.value, metric.unit),
           range(metric.value, metric.unit),
           metric.averagePowerW === undefined ? "" : spread(metric.averagePowerW, "W"),
-          TOTAL_LABELS[marks.get(key(metric)) ?? ""] ?? "",
+          noteOf(marks.get(key(metric))),
         ]);
         if (withIdle && metric.aboveIdle !== undefined) {
           const [low, high] = metric.aboveIdle.ci95;
@@ -538,7 +572,7 @@ export function* terminalChunks(
   } else if (result.runs.length > 0) {
     lines.push(...iterationLines(result, paint));
   }
-  if (totalMarks(result).size > 0) lines.push(paint("dim", OVERLAP_NOTE));
+  if (marksTotals(sensorMarks(result))) lines.push(paint("dim", OVERLAP_NOTE));
   if (lines.length > 0) yield `${lines.join("\n")}\n`;
 }
 

@@ -10,16 +10,22 @@ import type { RunResult } from "../result.ts";
 
 /** Shorter runs may legitimately print all their tokens near the end. */
 export const BURST_MIN_RUN_MS = 20;
-/** Tokens of one flushed buffer arrive together: well within a millisecond. */
-const BURST_SPREAD_MS = 1;
-/** The burst sits in the run's last 5 %. */
-const BURST_TAIL_FRACTION = 0.05;
+/**
+ * Tokens of one flushed buffer arrive together: their spread (stretched
+ * only by the sources' reads at each boundary) is under this share of the
+ * time before the first of them.
+ */
+const BURST_SPREAD_SHARE = 0.1;
+/** The burst sits in the run's last quarter (END waits for the sources' last reads). */
+const BURST_TAIL_SHARE = 0.25;
 
 /**
  * Whether a run's tokens all came in one burst at its end: at least two
- * tokens, within 1 ms of each other, in the last 5 % of a run of 20 ms or
- * more. That is what a program whose stdout is a pipe, block-buffered by
- * its C library or runtime, looks like.
+ * tokens, all in the last quarter of a run of 20 ms or more, spread over
+ * less than a tenth of the time that passed before the first of them.
+ * That is what a program whose stdout is a pipe, block-buffered by its C
+ * library or runtime, looks like: nothing for most of the run, then every
+ * token at once when the buffer is flushed at exit.
  *
  * @param run A run.
  * @returns `true` for a burst at exit.
@@ -48,9 +54,11 @@ export function tokensBurstAtExit(run: RunResult): boolean {
     tokens++;
   }
   if (tokens < 2) return false;
+  const beforeMs = Number(first - run.startNs) / 1e6;
   const spreadMs = Number(last - first) / 1e6;
   const tailMs = Number(run.endNs - first) / 1e6;
-  return spreadMs <= BURST_SPREAD_MS && tailMs <= run.durationMs * BURST_TAIL_FRACTION;
+  return spreadMs <= beforeMs * BURST_SPREAD_SHARE &&
+    tailMs <= run.durationMs * BURST_TAIL_SHARE;
 }
 
 /**

@@ -1,0 +1,426 @@
+/**
+ * Reads the counters of a process tree from `/proc`, cheaply enough for
+ * every phase boundary.
+ *
+ * The tree is the program's cgroup (`cgroup.procs`: orphans and processes
+ * started by any thread included) when there is one, else a walk of
+ * `/proc/<pid>/task/<pid>/children` from the program's pid. Each process's
+ * files stay open and are re-read with `pread`. A process is re-read only
+ * when its `schedstat` shows it ran since the last read (a process that did
+ * not run cannot have changed its counters): a tree of sleeping processes
+ * costs one small read each.
+ *
+ * CPU time, faults and I/O of a process include those of the children it
+ * reaped (`cutime`, `cminflt`…, and `/proc/<pid>/io`), so a child that
+ * starts and exits between two reads still counts, in its parent. A process
+ * that left the tree keeps its last-read values only when no process of the
+ * tree is its parent (which takes them in when it reaps it: counting both
+ * would double them); context switches (`status` has no children's counts)
+ * are always kept.
+ *
+ * @module
+ */
+
+import { cString, libc } from "../../src/ffi/libc.ts";
+
+/** Positions of the values of one snapshot. */
+export const FIELD = {
+  /** User CPU time, ns. */
+  USER_NS: 0,
+  /** System CPU time, ns. */
+  SYSTEM_NS: 1,
+  /** Voluntary context switches. */
+  VOLUNTARY: 2,
+  /** Involuntary context switches. */
+  INVOLUNTARY: 3,
+  /** Minor page faults. */
+  MINOR_FAULTS: 4,
+  /** Major page faults. */
+  MAJOR_FAULTS: 5,
+  /** Bytes read from storage. */
+  READ_BYTES: 6,
+  /** Bytes sent to storage. */
+  WRITE_BYTES: 7,
+  /** Bytes passed to read-like system calls. */
+  READ_CHARS: 8,
+  /** Bytes passed to write-like system calls. */
+  WRITE_CHARS: 9,
+  /** CPU time, user + system, ns (where known more exactly than the sum of the two). */
+  CPU_NS: 10,
+  /** Resident memory now, bytes. */
+  RSS: 11,
+  /** Virtual memory now, bytes. */
+  VMS: 12,
+  /** Swapped-out memory now, bytes. */
+  SWAP: 13,
+} as const;
+
+/** Values per snapshot. */
+export const FIELD_COUNT = 14;
+/** Fields `< COUNTER_COUNT` only grow; the others are levels. */
+export const COUNTER_COUNT = 11;
+
+const O_RDONLY = 0;
+const O_CLOEXEC = 0o2000000;
+const SC_CLK_TCK = 2;
+const SC_PAGESIZE = 30;
+const CLOSE_PAREN = 41;
+const NEWLINE = 10;
+
+/** One read buffer for every file (`status` is about 1.5 KiB). */
+const buffer = new Uint8Array(8192);
+const BUFFER_SIZE = BigInt(buffer.length);
+/** Scratch of `digitRuns`. */
+const runs = new Float64Array(16);
+
+function openFile(path: string): number {
+  return libc().open(cString(path), O_RDONLY | O_CLOEXEC, 0);
+}
+
+function readFile(fd: number): number {
+  return fd < 0 ? -1 : Number(libc().pread(fd, buffer, BUFFER_SIZE, 0n));
+}
+
+/**
+ * Fills `runs` with the first decimal numbers of `buffer[start, end)`
+ * (runs of digits); returns how many were found.
+ */
+function digitRuns(start: number, end: number, max: number): number {
+  let count = 0;
+  let value = 0;
+  let inDigits = false;
+  for (let i = start; i < end && count < max; i++) {
+    const digit = buffer[i]! - 48;
+    if (digit >= 0 && digit <= 9) {
+      value = value * 10 + digit;
+      inDigits = true;
+    } else if (inDigits) {
+      runs[count++] = value;
+      value = 0;
+      inDigits = false;
+    }
+  }
+  if (inDigits && count < max) runs[count++] = value;
+  return count;
+}
+
+/** Position just after `key` in `buffer[from, end)`, or -1. */
+function after(key: Uint8Array, from: number, end: number): number {
+  const first = key[0]!;
+  outer: for (let i = from; i + key.length <= end; i++) {
+    if (buffer[i] !== first) continue;
+    for (let k = 1; k < key.length; k++) if (buffer[i + k] !== key[k]) continue outer;
+    return i + key.length;
+  }
+  return -1;
+}
+
+/** The decimal number after position `at` (skipping blanks), or NaN. */
+function numberAfter(at: number, end: number): number {
+  if (at < 0) return NaN;
+  return digitRuns(at, Math.min(end, at + 32), 1) === 1 ? runs[0]! : NaN;
+}
+
+const encoder = new TextEncoder();
+const KEY_PPID = encoder.encode("\nPPid:");
+const KEY_THREADS = encoder.encode("\nThreads:");
+const KEY_SWAP = encoder.encode("\nVmSwap:");
+const KEY_VOLUNTARY = encoder.encode("\nvoluntary_ctxt_switches:");
+const KEY_INVOLUNTARY = encoder.encode("\nnonvoluntary_ctxt_switches:");
+
+/** Open files and last values of one process. */
+interface Tracked {
+  pid: number;
+  schedstat: number;
+  stat: number;
+  status: number;
+  io: number;
+  statm: number;
+  children: number;
+  /** Its own values (fields as in a snapshot); I/O includes reaped children. */
+  values: Float64Array;
+  ppid: number;
+  /** `schedstat`'s run time and timeslice count at the last full read. */
+  runNs: number;
+  slices: number;
+  /** Threads at the last full read: `schedstat` shows the main thread's only. */
+  threads: number;
+  /** Read completely at least once. */
+  read: boolean;
+  /** Last read that saw it. */
+  seen: number;
+}
+
+/** Where the tree's processes are listed. */
+export interface ProcessTreeOptions {
+  /** The cgroup's `cgroup.procs`, when the tree is a cgroup. */
+  cgroupProcs?: string;
+}
+
+/**
+ * The process tree of one program.
+ *
+ * @example Usage
+ * ```ts
+ * import { FIELD, FIELD_COUNT, ProcessTree } from "./process_tree.ts";
+ * const tree = new ProcessTree(Deno.pid);
+ * const snapshot = new Float64Array(FIELD_COUNT);
+ * tree.read(snapshot, 0);
+ * console.log(snapshot[FIELD.RSS]! > 0); // true
+ * tree.close();
+ * ```
+ */
+export class ProcessTree {
+  /** The program's pid. */
+  readonly pid: number;
+  readonly #tracked = new Map<number, Tracked>();
+  /** Values of processes that left the tree (counters only). */
+  readonly #departed = new Float64Array(COUNTER_COUNT);
+  readonly #nsPerTick: number;
+  readonly #pageBytes: number;
+  readonly #cgroupProcs: number;
+  /** Pids of the current read (reused). */
+  #queue: number[] = [];
+  #walk = 0;
+  /** Reads that re-read a process completely, over all reads (for the bench). */
+  fullReads = 0;
+
+  /**
+   * Starts following a tree.
+   *
+   * @param pid The program's pid.
+   * @param options How the tree is listed.
+   */
+  constructor(pid: number, options: ProcessTreeOptions = {}) {
+    this.pid = pid;
+    const ticks = Number(libc().sysconf(SC_CLK_TCK));
+    const page = Number(libc().sysconf(SC_PAGESIZE));
+    this.#nsPerTick = 1e9 / (ticks > 0 ? ticks : 100);
+    this.#pageBytes = page > 0 ? page : 4096;
+    this.#cgroupProcs = options.cgroupProcs === undefined ? -1 : openFile(options.cgroupProcs);
+    if (options.cgroupProcs !== undefined && this.#cgroupProcs < 0) {
+      throw new Error(`cannot open ${options.cgroupProcs}`);
+    }
+  }
+
+  /** Number of processes currently followed. */
+  get size(): number {
+    return this.#tracked.size;
+  }
+
+  /**
+   * Reads the whole tree into `into[offset, offset + FIELD_COUNT)`:
+   * counters are totals since the program started (departed processes
+   * included), levels are sums over the live processes.
+   *
+   * @param into Destination.
+   * @param offset Where the snapshot starts.
+   */
+  read(into: Float64Array, offset: number): void {
+    const walk = ++this.#walk;
+    const queue = this.#listPids();
+    for (let f = 0; f < FIELD_COUNT; f++) into[offset + f] = 0;
+    for (let i = 0; i < queue.length; i++) {
+      const pid = queue[i]!;
+      let tracked = this.#tracked.get(pid) ?? this.#track(pid);
+      if (tracked === undefined) continue;
+      let fresh = this.#refresh(tracked);
+      if (fresh === "reused") {
+        // The pid now belongs to another process: the old one departed.
+        this.#depart(tracked, false);
+        tracked = this.#track(pid);
+        if (tracked === undefined) continue;
+        fresh = this.#refresh(tracked);
+      }
+      if (fresh === "gone") continue;
+      tracked.seen = walk;
+      const values = tracked.values;
+      for (let f = 0; f < FIELD_COUNT; f++) into[offset + f] = into[offset + f]! + values[f]!;
+      if (this.#cgroupProcs < 0) this.#queueChildren(tracked, queue);
+    }
+    for (const tracked of this.#tracked.values()) {
+      if (tracked.seen === walk) continue;
+      const parent = this.#tracked.get(tracked.ppid);
+      this.#depart(tracked, parent !== undefined && parent.seen === walk);
+    }
+    const departed = this.#departed;
+    for (let f = 0; f < COUNTER_COUNT; f++) into[offset + f] = into[offset + f]! + departed[f]!;
+  }
+
+  /** Closes every open file. */
+  close(): void {
+    for (const tracked of this.#tracked.values()) this.#untrack(tracked);
+    if (this.#cgroupProcs >= 0) libc().close(this.#cgroupProcs);
+  }
+
+  #listPids(): number[] {
+    const queue = this.#queue;
+    queue.length = 0;
+    if (this.#cgroupProcs < 0) {
+      queue.push(this.pid);
+      return queue;
+    }
+    const length = readFile(this.#cgroupProcs);
+    let value = 0;
+    let digits = 0;
+    for (let i = 0; i < length; i++) {
+      const byte = buffer[i]!;
+      if (byte >= 48 && byte <= 57) {
+        value = value * 10 + byte - 48;
+        digits++;
+      } else if (digits > 0) {
+        queue.push(value);
+        value = 0;
+        digits = 0;
+      }
+    }
+    if (digits > 0) queue.push(value);
+    // A process that exited leaves cgroup.procs at once, but its /proc files stay readable
+    // until it is reaped: the program itself is read until then (its end counters).
+    if (!queue.includes(this.pid)) queue.push(this.pid);
+    return queue;
+  }
+
+  /**
+   * Re-reads a process if it ran since the last read. `gone`: it no longer
+   * exists; `reused`: its pid belongs to a newer process.
+   */
+  #refresh(tracked: Tracked): "ok" | "gone" | "reused" {
+    const length = readFile(tracked.schedstat);
+    let runNs = -1;
+    let slices = -1;
+    if (length > 0 && digitRuns(0, length, 3) === 3) {
+      runNs = runs[0]!;
+      slices = runs[2]!;
+    } else if (tracked.schedstat >= 0) {
+      return "gone";
+    }
+    // Only a single-threaded process shows all its running in `schedstat`.
+    if (tracked.read && runNs >= 0 && tracked.threads === 1) {
+      if (runNs < tracked.runNs) return "reused";
+      if (runNs === tracked.runNs && slices === tracked.slices) return "ok";
+    }
+    this.fullReads++;
+    if (!this.#readAll(tracked)) return tracked.read ? "ok" : "gone";
+    tracked.runNs = runNs;
+    tracked.slices = slices;
+    tracked.read = true;
+    return "ok";
+  }
+
+  /** Reads every file of a process into its values; `false` when it is gone. */
+  #readAll(tracked: Tracked): boolean {
+    const values = tracked.values;
+    const length = readFile(tracked.stat);
+    if (length <= 0) return false;
+    let paren = length - 1;
+    while (paren > 0 && buffer[paren] !== CLOSE_PAREN) paren--;
+    // After ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+    // utime stime cutime cstime: own values plus those of the children it reaped.
+    if (digitRuns(paren + 2, length, 14) === 14) {
+      tracked.ppid = runs[0]!;
+      values[FIELD.MINOR_FAULTS] = runs[6]! + runs[7]!;
+      values[FIELD.MAJOR_FAULTS] = runs[8]! + runs[9]!;
+      const user = runs[10]! + runs[12]!;
+      const system = runs[11]! + runs[13]!;
+      values[FIELD.USER_NS] = user * this.#nsPerTick;
+      values[FIELD.SYSTEM_NS] = system * this.#nsPerTick;
+      values[FIELD.CPU_NS] = (user + system) * this.#nsPerTick;
+    }
+    const io = readFile(tracked.io);
+    // rchar wchar syscr syscw read_bytes write_bytes cancelled_write_bytes
+    if (io > 0 && digitRuns(0, io, 6) === 6) {
+      values[FIELD.READ_CHARS] = runs[0]!;
+      values[FIELD.WRITE_CHARS] = runs[1]!;
+      values[FIELD.READ_BYTES] = runs[4]!;
+      values[FIELD.WRITE_BYTES] = runs[5]!;
+    }
+    const statm = readFile(tracked.statm);
+    if (statm > 0 && digitRuns(0, statm, 2) === 2) {
+      values[FIELD.VMS] = runs[0]! * this.#pageBytes;
+      values[FIELD.RSS] = runs[1]! * this.#pageBytes;
+    }
+    const status = readFile(tracked.status);
+    if (status > 0) {
+      const voluntary = numberAfter(after(KEY_VOLUNTARY, 0, status), status);
+      const involuntary = numberAfter(after(KEY_INVOLUNTARY, 0, status), status);
+      const swapKb = numberAfter(after(KEY_SWAP, 0, status), status);
+      if (!Number.isNaN(voluntary)) values[FIELD.VOLUNTARY] = voluntary;
+      if (!Number.isNaN(involuntary)) values[FIELD.INVOLUNTARY] = involuntary;
+      values[FIELD.SWAP] = Number.isNaN(swapKb) ? 0 : swapKb * 1024;
+      const threads = numberAfter(after(KEY_THREADS, 0, status), status);
+      tracked.threads = Number.isNaN(threads) ? 2 : threads;
+      if (tracked.ppid === 0) tracked.ppid = numberAfter(after(KEY_PPID, 0, status), status) || 0;
+    }
+    return true;
+  }
+
+  #queueChildren(tracked: Tracked, queue: number[]): void {
+    const length = readFile(tracked.children);
+    let child = 0;
+    let digits = 0;
+    for (let j = 0; j < length; j++) {
+      const byte = buffer[j]!;
+      if (byte >= 48 && byte <= 57) {
+        child = child * 10 + byte - 48;
+        digits++;
+      } else if (digits > 0) {
+        queue.push(child);
+        child = 0;
+        digits = 0;
+      }
+    }
+    if (digits > 0) queue.push(child);
+    void NEWLINE;
+  }
+
+  #track(pid: number): Tracked | undefined {
+    const stat = openFile(`/proc/${pid}/stat`);
+    if (stat < 0) return undefined;
+    const tracked: Tracked = {
+      pid,
+      schedstat: openFile(`/proc/${pid}/schedstat`),
+      stat,
+      status: openFile(`/proc/${pid}/status`),
+      io: openFile(`/proc/${pid}/io`),
+      statm: openFile(`/proc/${pid}/statm`),
+      children: this.#cgroupProcs < 0 ? openFile(`/proc/${pid}/task/${pid}/children`) : -1,
+      values: new Float64Array(FIELD_COUNT),
+      ppid: 0,
+      runNs: -1,
+      slices: -1,
+      threads: 1,
+      read: false,
+      seen: this.#walk,
+    };
+    this.#tracked.set(pid, tracked);
+    return tracked;
+  }
+
+  /** Keeps a departed process's counters (all but context switches only when no parent in the tree reaps it). */
+  #depart(tracked: Tracked, parentInTree: boolean): void {
+    const departed = this.#departed;
+    const values = tracked.values;
+    for (let f = 0; f < COUNTER_COUNT; f++) {
+      const own = f === FIELD.VOLUNTARY || f === FIELD.INVOLUNTARY;
+      if (own || !parentInTree) departed[f] = departed[f]! + values[f]!;
+    }
+    this.#untrack(tracked);
+  }
+
+  #untrack(tracked: Tracked): void {
+    for (
+      const fd of [
+        tracked.schedstat,
+        tracked.stat,
+        tracked.status,
+        tracked.io,
+        tracked.statm,
+        tracked.children,
+      ]
+    ) {
+      if (fd >= 0) libc().close(fd);
+    }
+    this.#tracked.delete(tracked.pid);
+  }
+}

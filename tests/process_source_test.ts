@@ -1,0 +1,292 @@
+/**
+ * The `process` source on real programs: process-tree CPU time against the
+ * kernel's rusage of the children, storage writes, phases, sampling, and the
+ * program's cgroup (created, used, killed, removed), with and without a
+ * cgroup.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { libc } from "../src/ffi/libc.ts";
+import { Logger } from "../src/logger.ts";
+import { JouleProfiler } from "../src/profiler.ts";
+import { CGROUP_NAME_PREFIX, ProgramCgroup } from "../src/process/program_cgroup.ts";
+import type { Metric, RunResult } from "../src/mod.ts";
+import { PROCESS_METRIC_NAMES, ProcessSource } from "../sources/process/mod.ts";
+import { REPO_ROOT } from "./helpers.ts";
+
+const quiet = () => new Logger(0, () => {});
+
+/** Swallows the program's stdout. */
+function nullSink(onWrite: () => void = () => {}) {
+  return { write: onWrite, close: () => {}, broken: false, atLineStart: true };
+}
+
+/** CPU time of the test's reaped children (user + system), ns. */
+function childrenCpuNs(): number {
+  const usage = new BigInt64Array(18);
+  libc().getrusage(-1, usage);
+  return Number(usage[0]!) * 1e9 + Number(usage[1]!) * 1e3 + Number(usage[2]!) * 1e9 +
+    Number(usage[3]!) * 1e3;
+}
+
+function total(run: RunResult, name: string): number {
+  return run.phases.reduce((sum, phase) => sum + find(phase.metrics, name).value, 0);
+}
+
+function find(metrics: Metric[], name: string): Metric {
+  const metric = metrics.find((entry) => entry.source === "process" && entry.name === name);
+  assert.ok(metric, `no process metric ${name}`);
+  return metric;
+}
+
+async function profileWith(cgroup: boolean, script: string, sampleIntervalMs?: number) {
+  const source = new ProcessSource({ cgroup });
+  const result = await new JouleProfiler().addSource(source).profile({
+    command: ["sh", "-c", script],
+    logger: quiet(),
+    stdout: nullSink(),
+    sampleIntervalMs,
+  });
+  return { source, run: result.runs[0]! };
+}
+
+/** About 0.5 s of CPU (a fixed amount of work, however loaded the machine is). */
+const BUSY = "awk 'BEGIN { for (i = 0; i < 50000000; i++); }'";
+/** A third of it. */
+const SHORT_BUSY = "awk 'BEGIN { for (i = 0; i < 15000000; i++); }'";
+
+/** Two 0.5 s busy loops, one in the background: the shell waits for both. */
+const TWO_BUSY_LOOPS = `busy() { ${BUSY}; }; busy & busy; wait`;
+
+for (const cgroup of [true, false]) {
+  const mode = cgroup ? "with a cgroup" : "from /proc";
+  Deno.test(`process source (${mode}): tree CPU time is within 10 % of the children's rusage`, async () => {
+    const before = childrenCpuNs();
+    const { run } = await profileWith(cgroup, TWO_BUSY_LOOPS);
+    const rusage = childrenCpuNs() - before;
+    const cpu = total(run, "CPU_TIME");
+    assert.ok(rusage > 0.2e9, `the loops used ${rusage / 1e6} ms of CPU`);
+    assert.ok(
+      Math.abs(cpu - rusage) <= 0.1 * rusage,
+      `CPU_TIME ${cpu / 1e6} ms vs rusage ${rusage / 1e6} ms`,
+    );
+    const user = total(run, "CPU_USER_TIME");
+    const system = total(run, "CPU_SYSTEM_TIME");
+    assert.ok(Math.abs(user + system - cpu) <= 1e6 * run.phases.length, "user + system = total");
+    const via = find(run.phases[0]!.metrics, "CPU_TIME").details?.via;
+    assert.match(String(via), cgroup ? /^cgroup v[12] / : /^\/proc/);
+  });
+
+  Deno.test(`process source (${mode}): a 50 MB fsync'd write reports ≥ 50 MB written`, async () => {
+    // A folder on the repository's disk: /tmp may be a tmpfs, which never writes to storage.
+    const dir = await Deno.makeTempDir({ dir: REPO_ROOT, prefix: ".jp-disk-test-" });
+    try {
+      const { run } = await profileWith(
+        cgroup,
+        `dd if=/dev/zero of='${dir}/data' bs=1M count=50 conv=fsync 2>/dev/null`,
+      );
+      const written = total(run, "DISK_WRITE_BYTES");
+      assert.ok(written >= 50 * 1048576, `DISK_WRITE_BYTES ${written}`);
+      const chars = total(run, "WRITE_CHARS");
+      assert.ok(chars >= 50 * 1048576, `WRITE_CHARS ${chars}`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  Deno.test(`process source (${mode}): CPU lands in the phase that used it, exited children included`, async () => {
+    const { run } = await profileWith(
+      cgroup,
+      `${SHORT_BUSY}; echo __IDLE__; sleep 0.2`,
+    );
+    assert.equal(run.phases.length, 2);
+    const busy = find(run.phases[0]!.metrics, "CPU_TIME").value;
+    const idle = find(run.phases[1]!.metrics, "CPU_TIME").value;
+    assert.ok(busy > 0.05e9, `busy phase ${busy / 1e6} ms`);
+    assert.ok(idle < busy / 5, `idle phase ${idle / 1e6} ms vs busy ${busy / 1e6} ms`);
+    const names = run.phases[0]!.metrics.filter((m) => m.source === "process").map((m) => m.name);
+    assert.deepEqual(names.sort(), [...PROCESS_METRIC_NAMES].sort());
+    for (const metric of run.phases[0]!.metrics) {
+      assert.equal(typeof metric.details?.via, "string", `${metric.name} says how it was read`);
+    }
+    assert.ok(find(run.phases[0]!.metrics, "RSS_PEAK").value > 0);
+    assert.ok(find(run.phases[0]!.metrics, "VMS_PEAK").value > 0);
+  });
+}
+
+Deno.test("process source: the program's cgroup holds the tree during the run and is gone after", async () => {
+  const source = new ProcessSource();
+  let seen: string[] = [];
+  let pids: number[] = [];
+  const sink = nullSink(() => {
+    if (source.cgroup !== undefined) {
+      seen = source.cgroup.folders.map((folder) => folder.path);
+      pids = source.cgroup.pids();
+    }
+  });
+  await new JouleProfiler().addSource(source).profile({
+    command: ["sh", "-c", "sleep 0.2 & echo __A__; wait"],
+    logger: quiet(),
+    stdout: sink,
+  });
+  if (source.noCgroupReason !== undefined) {
+    console.log(`no cgroup here (${source.noCgroupReason}); nothing to check`);
+    return;
+  }
+  assert.ok(seen.length > 0);
+  assert.ok(pids.length >= 2, `processes in the cgroup: ${pids}`);
+  for (const path of seen) {
+    assert.ok(path.includes(CGROUP_NAME_PREFIX));
+    await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
+  }
+});
+
+Deno.test("ProgramCgroup.killAll() kills the whole tree, orphans included", async () => {
+  let cgroup: ProgramCgroup;
+  try {
+    cgroup = ProgramCgroup.create();
+  } catch (error) {
+    console.log(`no cgroup here (${error}); nothing to check`);
+    return;
+  }
+  // Held until adopted, as the profiler does; the middle shell exits, orphaning its sleeps.
+  const child = new Deno.Command("sh", {
+    args: ["-c", "kill -STOP $$; sh -c 'sleep 30 & sleep 30 & exit 0'; sleep 30"],
+    stdout: "null",
+  }).spawn();
+  try {
+    for (let i = 0; i < 200; i++) {
+      const stat = await Deno.readTextFile(`/proc/${child.pid}/stat`);
+      if (stat.charAt(stat.lastIndexOf(")") + 2) === "T") break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    cgroup.adopt(child.pid);
+    Deno.kill(child.pid, "SIGCONT");
+    let pids: number[] = [];
+    for (let i = 0; i < 200 && pids.length < 4; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      pids = cgroup.pids();
+    }
+    assert.ok(pids.length >= 3, `cgroup holds ${pids}`);
+    assert.ok(cgroup.killAll("SIGKILL") >= 3);
+    await child.status;
+    for (let i = 0; i < 200 && cgroup.pids().length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.deepEqual(cgroup.pids(), []);
+    for (const pid of pids) {
+      // Gone, or a zombie its new parent has not reaped yet: not running either way.
+      const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => ") X");
+      assert.match(stat.slice(stat.lastIndexOf(")") + 2), /^[XZ]/, `pid ${pid} still runs`);
+    }
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child.status;
+    assert.equal(cgroup.remove(), true);
+  }
+});
+
+Deno.test("process source: sampling gives the tree's CPU, RSS and disk series, once each", async () => {
+  const { run } = await profileWith(true, SHORT_BUSY, 20);
+  const series = run.samples!.filter((entry) => entry.source === "process");
+  assert.deepEqual(series.map((entry) => entry.name), ["CPU", "RSS", "DISK_READ", "DISK_WRITE"]);
+  const cpu = series[0]!;
+  assert.ok(cpu.values.length >= 5);
+  const peak = Math.max(...cpu.values);
+  assert.ok(peak > 30 && peak < 250, `CPU peak ${peak} %`);
+});
+
+Deno.test("ProgramCgroup.create() removes empty folders left by a profiler that died", () => {
+  let probe: ProgramCgroup;
+  try {
+    probe = ProgramCgroup.create();
+  } catch (error) {
+    console.log(`no cgroup here (${error}); nothing to check`);
+    return;
+  }
+  // A pid that is not running: the folder of a profiler killed before it could clean up.
+  const stale = probe.folders.map((folder) =>
+    folder.path.replace(/joule-profiler-\d+-[0-9a-f]+$/, "joule-profiler-2147483646-abcdef")
+  );
+  for (const path of stale) Deno.mkdirSync(path);
+  assert.equal(probe.remove(), true);
+  const next = ProgramCgroup.create();
+  try {
+    for (const path of stale) assert.throws(() => Deno.statSync(path), Deno.errors.NotFound);
+  } finally {
+    next.remove();
+  }
+});
+
+Deno.test("CLI: SIGTERM during a run forwards to the program and still removes its cgroup", async () => {
+  let probe: ProgramCgroup;
+  try {
+    probe = ProgramCgroup.create();
+    probe.remove();
+  } catch (error) {
+    console.log(`no cgroup here (${error}); nothing to check`);
+    return;
+  }
+  const parents = probe.folders.map((folder) => folder.path.replace(/\/[^/]+$/, ""));
+  const profiler = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${REPO_ROOT}main.ts`, "profile", "--", "sleep", "30"],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const ours = () =>
+    parents.flatMap((parent) =>
+      [...Deno.readDirSync(parent)]
+        .filter((entry) => entry.name.startsWith(`${CGROUP_NAME_PREFIX}${profiler.pid}-`))
+        .map((entry) => `${parent}/${entry.name}`)
+    );
+  // Wait until the program runs in its cgroup.
+  for (let i = 0; i < 500 && ours().length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.ok(ours().length > 0, "the run made a cgroup");
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  profiler.kill("SIGTERM");
+  const status = await profiler.status;
+  await profiler.stderr.cancel();
+  assert.notEqual(status.code, 0);
+  assert.deepEqual(ours(), []);
+});
+
+Deno.test("process source: on a cgroup v2 hierarchy alone, CPU time comes from cpu.stat", async () => {
+  const mountinfo = Deno.readTextFileSync("/proc/self/mountinfo").split("\n")
+    .filter((line) => / - cgroup2 /.test(line));
+  if (mountinfo.length === 0) {
+    console.log("no cgroup v2 hierarchy here; nothing to check");
+    return;
+  }
+  // A /proc/self that shows only the v2 hierarchy, as on a machine without v1 controllers.
+  const procSelf = await Deno.makeTempDir({ prefix: "jp-proc-self-" });
+  try {
+    await Deno.writeTextFile(`${procSelf}/mountinfo`, `${mountinfo.join("\n")}\n`);
+    const own = Deno.readTextFileSync("/proc/self/cgroup").split("\n")
+      .find((line) => line.startsWith("0::"))!;
+    await Deno.writeTextFile(`${procSelf}/cgroup`, `${own}\n`);
+    const source = new ProcessSource({ cgroupOptions: { procSelf } });
+    const before = childrenCpuNs();
+    const result = await new JouleProfiler().addSource(source).profile({
+      command: ["sh", "-c", TWO_BUSY_LOOPS],
+      logger: quiet(),
+      stdout: nullSink(),
+    });
+    const rusage = childrenCpuNs() - before;
+    if (source.noCgroupReason !== undefined) {
+      console.log(`no cgroup v2 folder could be made here (${source.noCgroupReason})`);
+      return;
+    }
+    const run = result.runs[0]!;
+    assert.equal(find(run.phases[0]!.metrics, "CPU_TIME").details?.via, "cgroup v2 cpu.stat");
+    const cpu = total(run, "CPU_TIME");
+    assert.ok(Math.abs(cpu - rusage) <= 0.1 * rusage, `${cpu / 1e6} ms vs ${rusage / 1e6} ms`);
+  } finally {
+    await Deno.remove(procSelf, { recursive: true });
+  }
+});
