@@ -242,6 +242,10 @@ Deno.test("formatQuantity() scales energy, time and power; counts keep their uni
   assert.equal(formatQuantity(0, "µJ"), "0 µJ");
   assert.equal(formatQuantity(1_234_567, "count"), "1,234,567 count");
   assert.equal(formatQuantity(42.5, "%"), "42.50 %");
+  assert.equal(formatQuantity(19_992_576, "bytes"), "19.07 MiB");
+  assert.equal(formatQuantity(512, "bytes"), "512 B");
+  assert.equal(formatQuantity(0, "bytes"), "0 B");
+  assert.equal(formatQuantity(4096, "bytes"), "4.000 KiB");
   assert.deepEqual(displayUnit(999_999, "µJ"), { unit: "mJ", factor: 1e-3 });
 });
 

@@ -1,7 +1,8 @@
 /**
- * Figures for people: energy in µJ/mJ/J/kJ, times in ns/µs/ms/s and power
- * in µW/mW/W/kW, each scaled so the number reads at a glance (`3.914 J`,
- * `372.5 ms`). Only the terminal uses these: JSON and CSV keep raw units.
+ * Figures for people: energy in µJ/mJ/J/kJ, times in ns/µs/ms/s, power in
+ * µW/mW/W/kW and sizes in B/KiB/MiB/GiB, each scaled so the number reads at
+ * a glance (`3.914 J`, `372.5 ms`, `19.07 MiB`). Only the terminal uses
+ * these: JSON and CSV keep raw units.
  *
  * @module
  */
@@ -21,6 +22,9 @@ const TIME: Ladder = {
 const POWER: Ladder = {
   rungs: [["µW", 1e-6], ["mW", 1e-3], ["W", 1], ["kW", 1e3]],
 };
+const BYTES: Ladder = {
+  rungs: [["B", 1], ["KiB", 1024], ["MiB", 1024 ** 2], ["GiB", 1024 ** 3], ["TiB", 1024 ** 4]],
+};
 
 /** Each scalable unit: its ladder and its size in the ladder's base unit. */
 const UNITS: Record<string, [Ladder, number]> = {
@@ -38,6 +42,8 @@ const UNITS: Record<string, [Ladder, number]> = {
   "mW": [POWER, 1e-3],
   "W": [POWER, 1],
   "kW": [POWER, 1e3],
+  "bytes": [BYTES, 1],
+  "B": [BYTES, 1],
 };
 
 /** A unit chosen for a figure: multiply a raw value by `factor` to express it in `unit`. */
@@ -97,9 +103,9 @@ function plainNumber(value: number): string {
 }
 
 /**
- * Formats a value with its unit for people: energy, time and power are
- * scaled (`3.914 J`, `372.5 ms`, `12.30 W`); counts get thousands
- * separators (`1,234,567 count`).
+ * Formats a value with its unit for people: energy, time, power and bytes
+ * are scaled (`3.914 J`, `372.5 ms`, `12.30 W`, `19.07 MiB`); counts get
+ * thousands separators (`1,234,567 count`).
  *
  * @param value The raw value.
  * @param unit Its unit.
@@ -117,6 +123,8 @@ export function formatQuantity(value: number, unit: string): string {
   const display = displayUnit(value, unit);
   if (display.factor === 1 && UNITS[unit] === undefined) return `${plainNumber(value)} ${unit}`;
   const scaled = value * display.factor;
+  // Whole bytes read as counts: "512 B", not "512.0 B".
+  if (display.unit === "B" && Number.isInteger(scaled)) return `${scaled} B`;
   return `${scaled.toFixed(decimalsFor(scaled))} ${display.unit}`;
 }
 
