@@ -293,3 +293,26 @@ Deno.test("formatTerminal() says energy was not measured rather than showing not
   for (const run of repeated.runs) for (const phase of run.phases) phase.metrics = [];
   assert.match(formatTerminal(repeated, { color: false }), /Energy +not measured/);
 });
+
+Deno.test("formatTerminal() folds per-CPU figures past four CPUs into one row with their range", () => {
+  const sample = result();
+  sample.runs[0]!.phases[0]!.metrics = [
+    { name: "SYSTEM_CPU_UTILIZATION", value: 50, unit: "%", source: "system" },
+    ...Array.from({ length: 8 }, (_, cpu) => ({
+      name: `CPU${cpu}_UTILIZATION`,
+      value: 10 * cpu,
+      unit: "%",
+      source: "system",
+    })),
+  ];
+  const text = formatTerminal(sample, { color: false });
+  assert.match(text, /CPU\*_UTILIZATION \(8 CPUs\) +0 … 70 %/);
+  assert.doesNotMatch(text, /CPU3_UTILIZATION/);
+  assert.match(text, /SYSTEM_CPU_UTILIZATION +50 %/);
+  const few = result();
+  few.runs[0]!.phases[0]!.metrics = [
+    { name: "CPU0_UTILIZATION", value: 5, unit: "%", source: "system" },
+    { name: "CPU1_UTILIZATION", value: 7, unit: "%", source: "system" },
+  ];
+  assert.match(formatTerminal(few, { color: false }), /CPU1_UTILIZATION +7 %/);
+});

@@ -311,6 +311,42 @@ const SINGLE_COLUMNS: Column[] = [
   { header: "Note" },
 ];
 
+/** Per-CPU figures (`CPU0_UTILIZATION`, `CPU1_…`) are folded into one row past this many CPUs. */
+const PER_CPU_ROWS = 4;
+const PER_CPU_NAME = /^CPU(\d+)_(.+)$/;
+
+/**
+ * Folds a source's per-CPU metrics (`CPU<n>_<what>`, one per logical CPU)
+ * into one row per `<what>` when there are more than {@linkcode PER_CPU_ROWS}
+ * CPUs: a 64-core machine would otherwise print 64 rows per phase. The row
+ * shows the CPU count and the range; JSON and CSV keep every CPU.
+ */
+function foldPerCpu<T extends { name: string; unit: string }>(
+  metrics: readonly T[],
+  value: (metric: T) => number,
+): { rest: T[]; folded: string[][] } {
+  const groups = new Map<string, T[]>();
+  for (const metric of metrics) {
+    const match = PER_CPU_NAME.exec(metric.name);
+    if (match === null) continue;
+    const list = groups.get(match[2]!);
+    if (list === undefined) groups.set(match[2]!, [metric]);
+    else list.push(metric);
+  }
+  const foldedNames = new Set<string>();
+  const folded: string[][] = [];
+  for (const [what, list] of groups) {
+    if (list.length <= PER_CPU_ROWS) continue;
+    for (const metric of list) foldedNames.add(metric.name);
+    const values = list.map(value);
+    folded.push([
+      `CPU*_${what} (${list.length} CPUs)`,
+      formatRange(Math.min(...values), Math.max(...values), list[0]!.unit),
+    ]);
+  }
+  return { rest: metrics.filter((metric) => !foldedNames.has(metric.name)), folded };
+}
+
 function phaseLines(phase: PhaseResult, paint: Paint): string[] {
   const lines = [
     ...doubleBox(`Phase: ${phase.name}`, paint),
@@ -319,9 +355,10 @@ function phaseLines(phase: PhaseResult, paint: Paint): string[] {
     field("End token", tokenLabel(phase.endToken, phase.endLine)),
   ];
   for (const [source, metrics] of groupBySource(phase.metrics)) {
+    const { rest, folded } = foldPerCpu(metrics, (metric) => metric.value);
     lines.push(
       ...singleBox(source, paint),
-      ...table(SINGLE_COLUMNS, metrics.map(metricRow), paint),
+      ...table(SINGLE_COLUMNS, [...rest.map(metricRow), ...folded], paint),
     );
   }
   for (const failure of phase.failures) {
@@ -363,8 +400,10 @@ function iterationLines(result: ProfileResult, paint: Paint): string[] {
       field("Duration", `${spread(phase.durationMs, "ms")}  (${range(phase.durationMs, "ms")})`),
     );
     const metrics = [...phase.metrics].sort(bySourceThenName);
-    for (const [source, list] of groupBySource(metrics)) {
+    for (const [source, all] of groupBySource(metrics)) {
       const rows: string[][] = [];
+      // Folded per-CPU rows show the range of the CPUs' means.
+      const { rest: list, folded } = foldPerCpu(all, (metric) => metric.value.mean);
       for (const metric of list) {
         const raw = metric.aboveIdle !== undefined;
         rows.push([
@@ -385,6 +424,7 @@ function iterationLines(result: ProfileResult, paint: Paint): string[] {
           ]);
         }
       }
+      for (const [name, span] of folded) rows.push([name!, "", `means ${span}`, "", ""]);
       lines.push(...singleBox(source, paint), ...table(REPEATED_COLUMNS, rows, paint));
     }
   }
