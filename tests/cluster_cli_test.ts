@@ -35,6 +35,8 @@ async function sourcesEnv(nvmlLog = ""): Promise<Record<string, string>> {
     JOULE_PROFILER_RAPL_PATH: `${root}/intel-rapl`,
     JOULE_PROFILER_EVENT_SOURCE_PATH: `${root}/no-pmu`,
     JOULE_PROFILER_NVML_PATH: await buildNvmlStub(),
+    // No AMD GPU library: --gpu reads the stub NVIDIA GPUs only, on any machine.
+    JOULE_PROFILER_AMDSMI_PATH: "/nonexistent/libamd_smi.so",
     ...stubChildEnv({ NVML_STUB_LOG: nvmlLog }),
   };
 }
@@ -76,7 +78,7 @@ Deno.test("task: the node leader reads RAPL and the GPUs, the other tasks leave 
   assert.deepEqual(sources(leader), ["NVML", "RAPL (Powercap)", "process", "system"]);
   assert.deepEqual(sources(other), ["process"]);
   assert.equal(leader.placement!.node_leader, true);
-  assert.deepEqual(other.placement!.left_to_leader, ["RAPL", "NVML", "system"]);
+  assert.deepEqual(other.placement!.left_to_leader, ["RAPL", "NVML", "AMD SMI", "system"]);
   assert.deepEqual(
     Object.fromEntries(
       ["launcher", "job_id", "node", "rank", "local_rank", "node_id", "tasks", "local_tasks"].map(

@@ -4,8 +4,15 @@ import { buildNvmlStub, stubChildEnv, type StubEnv } from "./nvml_stub.ts";
 
 /** Environment pointing the CLI at the stub, with the given stub settings. */
 async function stubEnv(env: StubEnv = {}): Promise<Record<string, string>> {
-  return { JOULE_PROFILER_NVML_PATH: await buildNvmlStub(), ...stubChildEnv(env) };
+  return {
+    JOULE_PROFILER_NVML_PATH: await buildNvmlStub(),
+    // No AMD GPU library: `--gpu` then measures the NVIDIA GPUs only, on any machine.
+    JOULE_PROFILER_AMDSMI_PATH: NO_AMDSMI,
+    ...stubChildEnv(env),
+  };
 }
+
+const NO_AMDSMI = "/nonexistent/libamd_smi.so";
 
 const PHASED = ["sh", "-c", "echo __A__; sleep 0.4; echo __B__; sleep 0.4"];
 
@@ -188,7 +195,9 @@ const FAILURES: { name: string; env: () => Promise<Record<string, string>>; mess
   {
     name: "nvmlInit_v2 fails",
     env: () => stubEnv({ NVML_STUB_FAIL_INIT: "9" }),
-    message: /^error: NVML: nvmlInit_v2 failed: Driver Not Loaded$/,
+    // No driver and no AMD GPU library: --gpu finds no GPU and says why for each vendor.
+    message:
+      /^error: --gpu: no GPU found \(NVML: nvmlInit_v2 failed: Driver Not Loaded; AMD SMI: cannot load \/nonexistent\/libamd_smi.so: .*\)$/,
   },
   {
     name: "nvmlInit_v2 is refused",
@@ -201,14 +210,15 @@ const FAILURES: { name: string; env: () => Promise<Record<string, string>>; mess
       Promise.resolve({
         ...stubChildEnv({}),
         JOULE_PROFILER_NVML_PATH: "/nonexistent/libnvidia-ml.so.1",
+        JOULE_PROFILER_AMDSMI_PATH: NO_AMDSMI,
       }),
     message:
-      /^error: NVML: cannot load \/nonexistent\/libnvidia-ml.so.1: cannot open shared object file: No such file or directory; libnvidia-ml.so.1 comes with the NVIDIA driver \(set JOULE_PROFILER_NVML_PATH to load it from elsewhere\)$/,
+      /^error: --gpu: no GPU found \(NVML: cannot load \/nonexistent\/libnvidia-ml.so.1: cannot open shared object file: No such file or directory; libnvidia-ml.so.1 comes with the NVIDIA driver \(set JOULE_PROFILER_NVML_PATH to load it from elsewhere\); AMD SMI: cannot load \/nonexistent\/libamd_smi.so: .*\)$/,
   },
   {
     name: "there is no GPU",
     env: () => stubEnv({ NVML_STUB_DEVICES: "0" }),
-    message: /^error: NVML: no NVIDIA GPU found/,
+    message: /^error: --gpu: no GPU found \(NVML: no NVIDIA GPU found.*; AMD SMI: cannot load/,
   },
 ];
 

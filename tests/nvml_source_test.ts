@@ -273,8 +273,12 @@ for (const noEnergy of [undefined, "all"]) {
         source: "NVML",
         message: `NVML: ${call} failed: GPU is lost`,
       }]);
-      assert.equal(warnings.length, 1, warnings.join("\n"));
-      assert.match(warnings[0]!, /GPU is lost/);
+      // START -> __A__ may last under the counter's update interval, which warns on its own.
+      const others = warnings.filter((line) =>
+        !/lasts less than the ~\d+ ms update interval/.test(line)
+      );
+      assert.equal(others.length, 1, warnings.join("\n"));
+      assert.match(others[0]!, /GPU is lost/);
     } finally {
       source.close();
     }

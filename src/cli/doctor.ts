@@ -6,6 +6,7 @@
  */
 
 import { NvmlSource } from "../../sources/nvml/mod.ts";
+import { AmdSmiSource } from "../../sources/amdsmi/mod.ts";
 import { PerfEventSource } from "../../sources/perf_event/mod.ts";
 import { discoverPowerPmu } from "../../sources/rapl/power_pmu.ts";
 import { PerfRaplSource } from "../../sources/rapl/perf_rapl_source.ts";
@@ -409,6 +410,48 @@ function checkNvml(): DoctorCheck {
   }
 }
 
+function checkAmdSmi(): DoctorCheck {
+  const source = "AMD SMI";
+  let amdsmi: AmdSmiSource | undefined;
+  try {
+    amdsmi = AmdSmiSource.open({});
+    const gpus = amdsmi.gpus;
+    const fallback = gpus.filter((gpu) => gpu.reading !== "energy_counter");
+    return {
+      source,
+      status: fallback.length > 0 ? "partial" : "available",
+      summary: gpus.map((gpu) => `AMD GPU ${gpu.index}: ${gpu.name} (${gpu.pciBusId})`).join(
+        "; ",
+      ),
+      why: fallback.map((gpu) =>
+        `AMD GPU ${gpu.index} has no energy counter (AMD SMI answers "not supported", as on ` +
+        `virtual machine guests): its energy is integrated from power samples`
+      ),
+      fixes: [],
+    };
+  } catch (error) {
+    const message = (error as Error).message;
+    const missing = /cannot load|cannot open shared object/.test(message);
+    return {
+      source,
+      status: "unavailable",
+      summary: missing ? "libamd_smi.so not found" : "AMD SMI cannot be used",
+      why: [message],
+      fixes: missing
+        ? [
+          "install ROCm or its amd-smi-lib package (it provides /opt/rocm/lib/libamd_smi.so), or",
+          "export JOULE_PROFILER_AMDSMI_PATH=/path/to/libamd_smi.so",
+        ]
+        : [
+          "check that 'amd-smi list' works: the amdgpu driver must be loaded and see the GPU",
+          "add the user to the render and video groups: sudo usermod -aG render,video $USER",
+        ],
+    };
+  } finally {
+    amdsmi?.close();
+  }
+}
+
 /**
  * Checks every source. RAPL counters are also watched for 100 ms, as a
  * profile would read them, to catch counters that exist but never move.
@@ -434,6 +477,7 @@ export async function diagnose(options: DoctorOptions): Promise<DoctorReport> {
     await checkPowercap(options, environment),
     checkPerfCounters(environment, options.binaryPath),
     checkNvml(),
+    checkAmdSmi(),
     checkProcess(environment),
     checkSystem(),
   ];

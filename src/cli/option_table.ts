@@ -40,6 +40,7 @@ import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/event_catalog.ts";
 import {
   nonNegativeInteger,
   nonNegativeSeconds,
+  parseAmdGpuList,
   parseGpuList,
   positiveInteger,
   positiveSeconds,
@@ -268,14 +269,21 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     long: "gpu",
-    description: "measure the energy of every NVIDIA GPU (NVML)",
+    description: "measure the energy of every NVIDIA (NVML) and AMD (AMD SMI) GPU found",
     scope: "global",
   },
   {
     long: "gpus",
     value: "indices",
-    description: "measure these NVIDIA GPUs only, e.g. 0,2 (implies --gpu)",
+    description: "measure these NVIDIA GPUs only, e.g. 0,2 (NVML)",
     parse: parseGpuList,
+    scope: "global",
+  },
+  {
+    long: "amd-gpus",
+    value: "indices",
+    description: "measure these AMD GPUs only, in amd-smi's order, e.g. 0,1 (AMD SMI)",
+    parse: parseAmdGpuList,
     scope: "global",
   },
   {

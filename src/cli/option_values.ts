@@ -192,10 +192,31 @@ export function significanceLevel(value: string): number {
  * ```
  */
 export function parseGpuList(value: string): number[] {
+  return gpuIndices("--gpus", value);
+}
+
+/**
+ * Parses `--amd-gpus`: comma-separated AMD GPU indices (AMD SMI's order).
+ *
+ * @param value The flag's value, e.g. `0,1`.
+ * @returns The indices, in order, without duplicates.
+ * @throws {UsageError} When an entry is not a non-negative integer.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseAmdGpuList } from "./option_values.ts";
+ * console.log(parseAmdGpuList("1,0")); // [1, 0]
+ * ```
+ */
+export function parseAmdGpuList(value: string): number[] {
+  return gpuIndices("--amd-gpus", value);
+}
+
+function gpuIndices(flag: string, value: string): number[] {
   const entries = value.split(",").map((entry) => entry.trim());
   if (entries.some((entry) => !/^\d+$/.test(entry) || !Number.isSafeInteger(Number(entry)))) {
     throw new UsageError(
-      `--gpus must be comma-separated GPU indices such as 0,2, got '${value}'`,
+      `${flag} must be comma-separated GPU indices such as 0,2, got '${value}'`,
     );
   }
   return [...new Set(entries.map(Number))];

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { AmdSmiSource } from "../../sources/amdsmi/mod.ts";
 import type { NvmlSource } from "../../sources/nvml/mod.ts";
 import type { PerfEventSource } from "../../sources/perf_event/mod.ts";
 import { SourceError, UsageError } from "../errors.ts";
@@ -30,10 +31,15 @@ export interface SourceFlags {
   raplBackend?: RaplBackend;
   /** `--rapl-polling` (profile only): seconds between powercap polls, 0 = off. */
   raplPolling?: number;
-  /** `--gpu`: measure every NVIDIA GPU through NVML. */
+  /**
+   * `--gpu`: measure every GPU found, NVIDIA (NVML) and AMD (AMD SMI); a
+   * vendor whose library or driver is absent is left out (said with `-v`).
+   */
   gpu?: boolean;
-  /** `--gpus 0,2`: measure these NVML indices only (implies `--gpu`). */
+  /** `--gpus 0,2`: measure these NVML indices only. */
   gpus?: number[];
+  /** `--amd-gpus 0,1`: measure these AMD GPUs only (AMD SMI's order). */
+  amdGpus?: number[];
   /** `--perf`: per-process perf_event counters. */
   perf?: boolean;
   /** `--perf-events`: comma-separated events (implies `--perf`). */
@@ -88,9 +94,7 @@ export async function buildSources(
     ? await buildPerfEventSource(flags.perfEvents, logger, purpose)
     : undefined;
   const machineWide = flags.machineWide ?? true;
-  const nvml = machineWide && (flags.gpu || flags.gpus !== undefined)
-    ? await openNvml(flags, logger, purpose)
-    : undefined;
+  const gpus = machineWide ? await openGpuSources(flags, logger, purpose) : [];
   const sources: Source[] = [];
   const rapl = machineWide ? setupRaplSource(flags, logger, purpose, statuses) : undefined;
   if (!machineWide) {
@@ -102,7 +106,7 @@ export async function buildSources(
     }
   }
   if (rapl !== undefined) sources.push(rapl);
-  if (nvml !== undefined) sources.push(nvml);
+  sources.push(...gpus);
   if (perf !== undefined) sources.push(perf);
   for (const source of [nvml, perf]) {
     if (source !== undefined) {
@@ -142,7 +146,7 @@ export async function buildSources(
 }
 
 /**
- * The machine-wide sources the flags ask for, by kind (`RAPL`, `NVML`): what
+ * The machine-wide sources the flags ask for, by kind (`RAPL`, `NVML`, `AMD SMI`): what
  * a task that is not its node's leader leaves to the leader instead of
  * opening (see `machineWide`).
  *
@@ -152,13 +156,14 @@ export async function buildSources(
  * @example Usage
  * ```ts
  * import { machineWideSourceKinds } from "./sources.ts";
- * console.log(machineWideSourceKinds({ verbose: 0, gpu: true })); // [ "RAPL", "NVML", "system" ]
+ * console.log(machineWideSourceKinds({ verbose: 0, gpu: true })); // [ "RAPL", "NVML", "AMD SMI", "system" ]
  * ```
  */
 export function machineWideSourceKinds(flags: SourceFlags): string[] {
   return [
     "RAPL",
     ...(flags.gpu || flags.gpus !== undefined ? ["NVML"] : []),
+    ...(flags.gpu || flags.amdGpus !== undefined ? ["AMD SMI"] : []),
     ...(flags.system !== false ? ["system"] : []),
   ];
 }
@@ -258,7 +263,95 @@ async function buildPerfEventSource(
   return source;
 }
 
-/** `--gpu`/`--gpus` were asked for: any failure ends the command before the program runs. */
+/**
+ * The GPU sources the flags ask for. `--gpus` and `--amd-gpus` name a
+ * vendor explicitly: any failure of it ends the command before the program
+ * runs. `--gpu` alone takes every vendor found: one whose library cannot be
+ * loaded, whose driver is not loaded or which has no GPU is left out (said
+ * with `-v`), any other failure is an error, and finding no GPU at all is
+ * one too.
+ */
+async function openGpuSources(
+  flags: SourceFlags,
+  logger: Logger,
+  purpose: SourcePurpose,
+): Promise<Source[]> {
+  const wantNvidia = flags.gpu || flags.gpus !== undefined;
+  const wantAmd = flags.gpu || flags.amdGpus !== undefined;
+  if (!wantNvidia && !wantAmd) return [];
+  const sources: Source[] = [];
+  const absent: string[] = [];
+  const attempt = async (
+    required: boolean,
+    open: () => Promise<Source>,
+    isAbsence: (error: unknown) => boolean,
+  ) => {
+    try {
+      sources.push(await open());
+    } catch (error) {
+      if (required || !isAbsence(error)) {
+        for (const source of sources) await closeGpuSource(source);
+        throw error;
+      }
+      absent.push((error as Error).message);
+    }
+  };
+  if (wantNvidia) {
+    await attempt(
+      flags.gpus !== undefined,
+      () => openNvml(flags, logger, purpose),
+      nvmlAbsent,
+    );
+  }
+  if (wantAmd) {
+    await attempt(
+      flags.amdGpus !== undefined,
+      () => buildAmdSmiSource({ indices: flags.amdGpus }, logger, purpose),
+      amdSmiAbsent,
+    );
+  }
+  if (flags.gpu && sources.length > 0) {
+    logger.info(`--gpu: GPUs found through ${sources.map((source) => source.name).join(" and ")}`);
+  }
+  for (const reason of absent) logger.info(`--gpu: left out: ${reason}`);
+  if (sources.length === 0) {
+    throw new SourceError("--gpu", `no GPU found (${absent.join("; ")})`);
+  }
+  return sources;
+}
+
+/** Closes a GPU source opened before a later one failed. */
+async function closeGpuSource(source: Source): Promise<void> {
+  const closable = source as Source & { close?: () => void };
+  await Promise.resolve(closable.close?.());
+}
+
+/** Whether NVML failed only because there is no NVIDIA driver or GPU here. */
+function nvmlAbsent(error: unknown): boolean {
+  if (!(error instanceof SourceError)) return false;
+  const cause = error.cause as { name?: string; code?: number } | undefined;
+  return cause?.name === "NvmlLoadError" ||
+    (cause?.name === "NvmlError" && cause.code === NVML_DRIVER_NOT_LOADED) ||
+    // NvmlSource.open() says so without a cause when the driver sees no GPU.
+    error.message.startsWith("NVML: no NVIDIA GPU found");
+}
+
+/** `NVML_ERROR_DRIVER_NOT_LOADED`. */
+const NVML_DRIVER_NOT_LOADED = 9;
+
+/** Whether AMD SMI failed only because there is no ROCm, amdgpu driver or AMD GPU here. */
+function amdSmiAbsent(error: unknown): boolean {
+  if (!(error instanceof SourceError)) return false;
+  const cause = error.cause as { name?: string; code?: number } | undefined;
+  return cause?.name === "AmdSmiLoadError" ||
+    (cause?.name === "AmdSmiError" && cause.code === AMDSMI_DRIVER_NOT_LOADED) ||
+    error.name === "NoAmdGpuError";
+}
+
+/** `AMDSMI_STATUS_DRIVER_NOT_LOADED`. */
+const AMDSMI_DRIVER_NOT_LOADED = 34;
+
+/** `--gpu`/`--gpus` were asked for: opens NVML and names its GPUs with `-v`. */
 async function openNvml(
   flags: SourceFlags,
   logger: Logger,
@@ -292,4 +385,63 @@ async function openNvml(
   return source;
 }
 
-export { parseGpuList } from "./option_values.ts";
+/** What {@linkcode buildAmdSmiSource} needs. */
+export interface AmdSmiSourceRequest {
+  /** AMD GPU indices (AMD SMI's order); default: every AMD GPU. */
+  indices?: number[];
+}
+
+/**
+ * Opens the AMD SMI source (`--amd-gpus`, `--gpu`, or the `amdsmi` source
+ * by name): loads `libamd_smi.so` (`$JOULE_PROFILER_AMDSMI_PATH`, else the
+ * linker's path, else `/opt/rocm/lib`), names each GPU with `-v`. Any
+ * failure is thrown before a program starts: a `SourceError` with the
+ * library path, AMD SMI's status string and the fix, or a `UsageError` for
+ * an index that does not exist.
+ *
+ * @param request Which GPUs.
+ * @param logger Diagnostics (`-v` names the GPUs, `-vv` adds statistics).
+ * @param purpose Profile, or only listing sensors (the library is then closed at once).
+ * @returns The source.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { buildAmdSmiSource } from "./sources.ts";
+ * import { Logger } from "../logger.ts";
+ * const source = await buildAmdSmiSource({ indices: [0, 1] }, new Logger(), "profile");
+ * ```
+ */
+export async function buildAmdSmiSource(
+  request: AmdSmiSourceRequest,
+  logger: Logger,
+  purpose: SourcePurpose,
+): Promise<AmdSmiSource> {
+  const { AmdGpuSelectionError, AmdSmiSource } = await import("../../sources/amdsmi/mod.ts");
+  let source: AmdSmiSource;
+  try {
+    source = AmdSmiSource.open({
+      indices: request.indices,
+      debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
+    });
+  } catch (error) {
+    if (error instanceof AmdGpuSelectionError) {
+      throw new UsageError(
+        `--amd-gpus ${error.invalid.join(",")}: ${AmdGpuSelectionError.describe(error.gpuCount)}`,
+      );
+    }
+    throw error;
+  }
+  logger.info(`AMD SMI: loaded ${source.libraryPath}`);
+  for (const gpu of source.gpus) {
+    logger.info(
+      `AMD SMI: AMD GPU ${gpu.index} (${gpu.name}, ${gpu.pciBusId}): ` +
+        (gpu.reading === "energy_counter"
+          ? `energy counter (${gpu.counterResolutionUj.toFixed(3)} µJ per count)`
+          : `no energy counter, integrating power sampled every ${source.powerSamplePeriodMs} ms`),
+    );
+  }
+  if (purpose === "list-sensors") source.close();
+  return source;
+}
+
+export { parseAmdGpuList, parseGpuList } from "./option_values.ts";
