@@ -94,7 +94,7 @@ export async function buildSources(
     ? await buildPerfEventSource(flags.perfEvents, logger, purpose)
     : undefined;
   const machineWide = flags.machineWide ?? true;
-  const gpus = machineWide ? await openGpuSources(flags, logger, purpose) : [];
+  const gpus = machineWide ? await openGpuSources(flags, logger, purpose, statuses) : [];
   const sources: Source[] = [];
   const rapl = machineWide ? setupRaplSource(flags, logger, purpose, statuses) : undefined;
   if (!machineWide) {
@@ -104,11 +104,14 @@ export async function buildSources(
     if (flags.gpu || flags.gpus !== undefined) {
       statuses?.push({ name: "NVML", origin: "requested", active: false, reason });
     }
+    if (flags.gpu || flags.amdGpus !== undefined) {
+      statuses?.push({ name: "AMD SMI", origin: "requested", active: false, reason });
+    }
   }
   if (rapl !== undefined) sources.push(rapl);
   sources.push(...gpus);
   if (perf !== undefined) sources.push(perf);
-  for (const source of [nvml, perf]) {
+  for (const source of [...gpus, perf]) {
     if (source !== undefined) {
       statuses?.push({ name: source.name, origin: "requested", active: true });
     }
@@ -275,6 +278,7 @@ async function openGpuSources(
   flags: SourceFlags,
   logger: Logger,
   purpose: SourcePurpose,
+  statuses?: SourceStatus[],
 ): Promise<Source[]> {
   const wantNvidia = flags.gpu || flags.gpus !== undefined;
   const wantAmd = flags.gpu || flags.amdGpus !== undefined;
@@ -282,6 +286,7 @@ async function openGpuSources(
   const sources: Source[] = [];
   const absent: string[] = [];
   const attempt = async (
+    name: string,
     required: boolean,
     open: () => Promise<Source>,
     isAbsence: (error: unknown) => boolean,
@@ -294,10 +299,18 @@ async function openGpuSources(
         throw error;
       }
       absent.push((error as Error).message);
+      // --gpu takes the vendors found: one left out is recorded, with why.
+      statuses?.push({
+        name,
+        origin: "requested",
+        active: false,
+        reason: (error as Error).message,
+      });
     }
   };
   if (wantNvidia) {
     await attempt(
+      "NVML",
       flags.gpus !== undefined,
       () => openNvml(flags, logger, purpose),
       nvmlAbsent,
@@ -305,6 +318,7 @@ async function openGpuSources(
   }
   if (wantAmd) {
     await attempt(
+      "AMD SMI",
       flags.amdGpus !== undefined,
       () => buildAmdSmiSource({ indices: flags.amdGpus }, logger, purpose),
       amdSmiAbsent,
