@@ -87,25 +87,7 @@ export const PERF_EVENT_CATALOG: readonly PerfEventSpec[] = [
   software("EMULATION_FAULTS", 8, ["emulation-faults"]),
 ];
 
-/**
- * The events `--perf` counts when `--perf-events` is not given.
- *
- * @example Usage
- * ```ts
- * import { DEFAULT_PERF_EVENTS } from "./event_catalog.ts";
- * console.log(DEFAULT_PERF_EVENTS.length); // 8
- * ```
- */
-export const DEFAULT_PERF_EVENTS: readonly string[] = [
-  "CPU_CYCLES",
-  "INSTRUCTIONS",
-  "CACHE_MISSES",
-  "BRANCH_MISSES",
-  "TASK_CLOCK",
-  "PAGE_FAULTS",
-  "CONTEXT_SWITCHES",
-  "CPU_MIGRATIONS",
-];
+export { DEFAULT_PERF_EVENTS } from "./default_events.ts";
 
 /** Case-insensitive, `_` and `-` alike. */
 function normalize(name: string): string {

@@ -45,6 +45,8 @@ export type ParsedCommandLine =
     options: OptionValues;
     /** Operands (the profiled program, the files to compare). */
     operands: string[];
+    /** Warnings about values that are valid but probably not what was meant. */
+    warnings: string[];
   }
   | {
     /** Print a help text and exit 0. */
@@ -77,11 +79,12 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
   const options: OptionValues = {};
   const operands: string[] = [];
   const given: OptionSpec[] = [];
+  const warnings: string[] = [];
   let command: CommandName | undefined;
   let flagsEnded = false;
   let i = 0;
 
-  const store = (option: OptionSpec, text?: string): void => {
+  const store = (option: OptionSpec, written: string, text?: string): void => {
     for (const other of given) {
       if (option.conflicts?.includes(other.long) && other !== option) {
         throw new UsageError(
@@ -104,6 +107,8 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
         );
       }
       const value = option.parse === undefined ? text : option.parse(text);
+      const warning = option.warn?.(text, written);
+      if (warning !== undefined) warnings.push(warning);
       if (option.repeatable) {
         target[key] = [...((target[key] as unknown[] | undefined) ?? []), value];
       } else {
@@ -120,7 +125,8 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
   while (i < args.length) {
     const arg = args[i++]!;
     if (!flagsEnded && arg === "--") {
-      flagsEnded = true;
+      // Before the command there is nothing for it to protect: the command's flags still follow.
+      if (command !== undefined) flagsEnded = true;
       continue;
     }
     if (!flagsEnded && arg.startsWith("-") && arg !== "-") {
@@ -133,9 +139,9 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
         if (option.action !== undefined) return finish(option, command);
         if (option.value === undefined) {
           if (equals >= 0) throw new UsageError(`option '--${name}' does not take a value`);
-          store(option);
+          store(option, `--${name}`);
         } else {
-          store(option, equals >= 0 ? arg.slice(equals + 1) : valueAfter(option));
+          store(option, `--${name}`, equals >= 0 ? arg.slice(equals + 1) : valueAfter(option));
         }
         continue;
       }
@@ -145,11 +151,11 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
         if (option === undefined) throw unknownOption(`-${letter}`, command);
         if (option.action !== undefined) return finish(option, command);
         if (option.value === undefined) {
-          store(option);
+          store(option, `-${letter}`);
           continue;
         }
         const rest = arg.slice(j + 1);
-        store(option, rest !== "" ? rest : valueAfter(option));
+        store(option, `-${letter}`, rest !== "" ? rest : valueAfter(option));
         break;
       }
       continue;
@@ -183,9 +189,21 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
   if (spec.operands?.required && operands.length === 0) {
     throw new UsageError(`missing required argument '${spec.operands.name}'`);
   }
+  if (spec.operands !== undefined && !spec.operands.variadic && operands.length > 1) {
+    throw new UsageError(
+      `${command} takes one ${spec.operands.name}, got '${operands.join(" ")}'`,
+    );
+  }
+  const choices = spec.operands?.choices;
+  const invalid = operands.find((operand) => choices !== undefined && !choices.includes(operand));
+  if (invalid !== undefined) {
+    throw new UsageError(
+      `${command}: unknown ${spec.operands!.name} '${invalid}' (choices: ${choices!.join(", ")})`,
+    );
+  }
   applyDefaults("global", global);
   applyDefaults(command, options);
-  return { action: "run", command, global, options, operands };
+  return { action: "run", command, global, options, operands, warnings };
 }
 
 function finish(option: OptionSpec, command: CommandName | undefined): ParsedCommandLine {
@@ -193,7 +211,7 @@ function finish(option: OptionSpec, command: CommandName | undefined): ParsedCom
 }
 
 function helpFor(name: string | undefined): ParsedCommandLine {
-  if (name === undefined) return { action: "help" };
+  if (name === undefined || name === "help") return { action: "help" };
   const command = commandNamed(name)?.name;
   if (command === undefined) throw unknownCommand(name);
   return { action: "help", command };

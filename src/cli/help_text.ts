@@ -17,6 +17,7 @@ import {
   type OptionSpec,
   PROGRAM_DESCRIPTION,
   PROGRAM_NAME,
+  PROGRAM_NOTE,
 } from "./option_table.ts";
 
 /** Help width when none is given: stdout's columns on a terminal, else 80. */
@@ -65,6 +66,8 @@ function programHelp(width: number): string {
     "Commands:",
     ...commands.map(([term, text]) => item(term, text, termWidth, width)),
     "",
+    wrap(PROGRAM_NOTE, width),
+    "",
   ].join("\n");
 }
 
@@ -85,6 +88,7 @@ function commandHelp(command: CommandSpec, width: number): string {
     lines.push("Arguments:", ...operands.map(([t, d]) => item(t, d, termWidth, width)), "");
   }
   lines.push("Options:", ...items.map(([t, d]) => item(t, d, termWidth, width)), "");
+  if (command.note !== undefined) lines.push(wrap(command.note, width), "");
   return lines.join("\n");
 }
 
@@ -94,7 +98,8 @@ function commandTerm(command: CommandSpec): string {
   if (optionsOf(command.name).length > 0) term += " [options]";
   const operands = command.operands;
   if (operands !== undefined) {
-    term += operands.required ? ` <${operands.name}...>` : ` [${operands.name}...]`;
+    const name = operands.variadic ? `${operands.name}...` : operands.name;
+    term += operands.required ? ` <${name}>` : ` [${name}]`;
   }
   return term;
 }
@@ -131,10 +136,14 @@ function item(term: string, description: string, termWidth: number, width: numbe
     text.replaceAll("\n", `\n${pad}`);
 }
 
-/** Wraps each line of `text` at `width` columns, breaking at spaces. */
+/** Wraps each line of `text` at `width` columns, breaking at spaces; indented lines (examples) stay whole. */
 function wrap(text: string, width: number): string {
   const out: string[] = [];
   for (const line of text.split("\n")) {
+    if (line.length <= width || line.startsWith(" ")) {
+      out.push(line);
+      continue;
+    }
     let current = "";
     for (const word of line.split(" ")) {
       if (current === "") current = word;

@@ -29,14 +29,22 @@
  * switch: `--no-phase-channel` sets `phaseChannel` to `false` (default
  * `true`). Global flags are accepted before or after the command; where a
  * command has a flag of the same short name (`profile -o`), the command's
- * meaning wins after the command.
+ * meaning wins after the command. `choices` restricts the value; `warn`
+ * flags a valid but suspicious value (see `--stdout-file`).
+ *
+ * ## Adding a command
+ *
+ * Add it to {@linkcode CommandName} and {@linkcode COMMANDS}, write
+ * `commands/<name>.ts`, and add a `case` to `main.ts` that loads it with
+ * `loadCommand` (not a literal `import("…")`: `deno run` would build its
+ * module graph at every start). Completions and help follow from the table.
  *
  * @module
  */
 
 import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
 import { PHASE_LIST_LIMIT } from "../output/terminal_limits.ts";
-import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/event_catalog.ts";
+import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/default_events.ts";
 import {
   nonNegativeInteger,
   nonNegativeSeconds,
@@ -57,12 +65,18 @@ import {
 } from "./export_option_values.ts";
 
 /** The subcommands. */
-export type CommandName = "profile" | "compare" | "merge" | "doctor" | "list-sensors";
+export type CommandName =
+  | "profile"
+  | "compare"
+  | "merge"
+  | "doctor"
+  | "list-sensors"
+  | "completions";
 
 /** Where a flag is accepted: everywhere (`global`), or with one command. */
 export type OptionScope = "global" | CommandName;
 
-/** What the shell offers after a flag or for an operand. */
+/** What the shell offers after a flag or for an operand (`choices` offer their own words). */
 export type Completion = "file" | "directory" | "command";
 
 /** One flag. */
@@ -93,6 +107,12 @@ export interface OptionSpec {
   readonly complete?: Completion;
   /** Built-in behaviour instead of a value: print the help or the version and stop. */
   readonly action?: "help" | "version";
+  /**
+   * A warning about a value that is valid but probably not what was meant,
+   * given how the flag was written (`-o` or `--stdout-file`); printed before
+   * the command runs.
+   */
+  readonly warn?: (value: string, written: string) => string | undefined;
 }
 
 /** The operands of a command. */
@@ -103,8 +123,12 @@ export interface OperandSpec {
   readonly description: string;
   /** At least one operand must be given. */
   readonly required: boolean;
-  /** What the shell completes for them. */
-  readonly complete: Completion;
+  /** More than one may be given. */
+  readonly variadic: boolean;
+  /** The only values accepted. */
+  readonly choices?: readonly string[];
+  /** What the shell completes for them (when there are no choices). */
+  readonly complete?: Completion;
 }
 
 /** One subcommand. */
@@ -122,15 +146,23 @@ export interface CommandSpec {
    * program's (`profile sh -c … -v` passes `-v` to sh).
    */
   readonly passThrough?: boolean;
+  /** A paragraph at the end of its help. */
+  readonly note?: string;
 }
 
 /** The program's name in help and errors. */
 export const PROGRAM_NAME = "joule-profiler";
 
+/** What `joule-profiler --help` says last. */
+export const PROGRAM_NOTE = "Global options also work after the command (for profile, before the " +
+  "program). 'joule-profiler <command> --help' lists a command's own options.";
+
 /** What `joule-profiler --help` says first. */
 export const PROGRAM_DESCRIPTION =
   "Measure the energy and counters of a program, phase by phase.\n" +
   "Phases are delimited by tokens the program prints on stdout.";
+
+const GLOBAL_NOTE = "Global options (see joule-profiler --help) are also accepted here.";
 
 /** The subcommands, in help order. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -143,9 +175,13 @@ export const COMMANDS: readonly CommandSpec[] = [
       name: "command",
       description: "the program to profile and its arguments, after --",
       required: false,
+      variadic: true,
       complete: "command",
     },
     passThrough: true,
+    note: "Global options (see joule-profiler --help) are also accepted here, before the " +
+      "program. After 'profile', -o is --stdout-file (the program's output); the results " +
+      "file is the global -o: give it before 'profile', or write --output-file.",
   },
   {
     name: "compare",
@@ -157,8 +193,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       name: "files",
       description: "result files written by --json; the first is the baseline",
       required: true,
+      variadic: true,
       complete: "file",
     },
+    note: GLOBAL_NOTE,
   },
   {
     name: "merge",
@@ -170,17 +208,41 @@ export const COMMANDS: readonly CommandSpec[] = [
       name: "files",
       description: "one --json result per task (e.g. out-*.json); -o, --json and --csv as usual",
       required: true,
+      variadic: true,
       complete: "file",
     },
+    note: GLOBAL_NOTE,
   },
   {
     name: "doctor",
     description:
       "check every source on this machine: what works, why not, and the command that fixes it",
+    note: GLOBAL_NOTE,
   },
   {
     name: "list-sensors",
     description: "list what the enabled sources can measure on this machine",
+    note: GLOBAL_NOTE,
+  },
+  {
+    name: "completions",
+    description: "print the shell completion script for bash, zsh or fish",
+    usage: "[options] <shell>",
+    operands: {
+      name: "shell",
+      description: "bash, zsh or fish",
+      required: true,
+      variadic: false,
+      choices: ["bash", "zsh", "fish"],
+    },
+    note: "Load it in this shell:\n" +
+      "  bash: source <(joule-profiler completions bash)\n" +
+      "  zsh:  source <(joule-profiler completions zsh)   (after compinit)\n" +
+      "  fish: joule-profiler completions fish | source\n" +
+      "Install it for every new shell:\n" +
+      "  bash: joule-profiler completions bash > /etc/bash_completion.d/joule-profiler\n" +
+      '  zsh:  joule-profiler completions zsh > "${fpath[1]}/_joule-profiler"\n' +
+      "  fish: joule-profiler completions fish > ~/.config/fish/completions/joule-profiler.fish",
   },
 ];
 
@@ -315,6 +377,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "write the program's stdout to this file",
     scope: "profile",
     complete: "file",
+    warn: (value, written) =>
+      written === "-o" && (value === "-" || /\.(json|csv)$/i.test(value))
+        ? `profile -o '${value}': this is the program's output; results go to the global -o ` +
+          `(give it before 'profile': joule-profiler -o ${value} profile …, or write --output-file)`
+        : undefined,
   },
   {
     long: "iterations",

@@ -20,6 +20,7 @@ import { compileC, REPO_ROOT } from "../helpers.ts";
 import { twoSocketZones, writeFakePowercap, writeFakePowerPmu } from "../fixtures/fake_powercap.ts";
 import { PerfEventSource } from "../../sources/perf_event/mod.ts";
 import { phaseChannelFigures } from "./phase_channel_figures.ts";
+import { startupFigures } from "./startup_figures.ts";
 import { processSourceFigures } from "./process_source_figures.ts";
 import { mergeScaleFigure } from "./merge_figures.ts";
 import { twoSocketPowercapSource } from "./fake_rapl_sources.ts";
@@ -147,9 +148,8 @@ async function fixedOverhead(): Promise<Figure> {
     how: `wall time of \`profile -- true\`, \`perf stat -e task-clock true\`, \`true\`, medians ` +
       `of ${RUNS} interleaved runs`,
     note: "Missed by far: most of it is start-up before any profiling. Deno starts in the " +
-      "empty-script time; loading the CLI (`--version`) adds the module graph, mostly " +
-      "commander, a CommonJS package whose loading initialises Deno's Node.js compatibility " +
-      "layer (about 35 ms measured alone). Formatters, NVML, perf_event and doctor are " +
+      "empty-script time; loading the CLI (`--version`) adds the module graph (see the " +
+      "start-up figures). Formatters, NVML, perf_event and doctor are " +
       "loaded only when used. The profiled window itself is not affected: START is taken " +
       "after all of this (see the window overhead). A compiled binary (`deno task compile`) " +
       "embeds the modules and skips resolution, but still starts the runtime.",
@@ -577,6 +577,7 @@ const figures: Figure[] = [];
 for (
   const measure of [
     fixedOverhead,
+    () => startupFigures(RUNS),
     () => windowOverhead(phasesProgram),
     () => passthrough(generator),
     () => tokenLatency(phasesProgram),
