@@ -8,7 +8,6 @@
  * @module
  */
 
-import { styleText } from "node:util";
 import type { PhaseResult, ProfileResult, RunResult } from "../result.ts";
 import type { Metric, Sensor } from "../source.ts";
 import type { Description } from "../stats/descriptive.ts";
@@ -37,7 +36,15 @@ export interface TerminalOptions {
   allPhases?: boolean;
 }
 
-type Paint = (style: Parameters<typeof styleText>[0], text: string) => string;
+/** SGR codes of the styles used, with their reset: no `node:util` (it starts Deno's Node layer). */
+const STYLES = {
+  bold: [1, 22],
+  dim: [2, 22],
+  cyan: [36, 39],
+  yellow: [33, 39],
+} as const;
+
+type Paint = (style: keyof typeof STYLES, text: string) => string;
 
 function useColor(options: TerminalOptions): boolean {
   return options.color ?? (Deno.stdout.isTerminal() && !Deno.noColor);
@@ -45,7 +52,7 @@ function useColor(options: TerminalOptions): boolean {
 
 function painter(color: boolean): Paint {
   return color
-    ? (style, text) => styleText(style, text, { validateStream: false })
+    ? (style, text) => `\x1b[${STYLES[style][0]}m${text}\x1b[${STYLES[style][1]}m`
     : (_, text) => text;
 }
 
