@@ -76,6 +76,54 @@ export {
   type ProgramCgroupOptions,
 } from "./process/program_cgroup.ts";
 export {
+  type DomainModel,
+  DURATION_FEATURE,
+  type EnergyModel,
+  featureKey,
+  formatModelFile,
+  MODEL_SCHEMA,
+  MODEL_SCHEMA_VERSION,
+  type ModelFeature,
+  parseModelFile,
+  readModelFile,
+} from "./energy/energy_model.ts";
+export {
+  applyEstimators,
+  checkEstimators,
+  type EnergyEstimator,
+  ESTIMATED,
+} from "./energy/estimator.ts";
+export {
+  DEFAULT_FOLDS,
+  DEFAULT_MIN_PHASE_MS,
+  fitEnergyModel,
+  type FitOptions,
+  type FitReport,
+  ModelFitError,
+} from "./energy/model_fit.ts";
+export { MODEL_ESTIMATE_SOURCE, ModelEstimator } from "./energy/model_estimator.ts";
+export {
+  parseTdp,
+  TDP_ESTIMATE_SOURCE,
+  TdpEstimator,
+  tdpFraction,
+  type TdpOptions,
+} from "./energy/tdp_estimator.ts";
+export {
+  CALIBRATION_WORKLOADS,
+  trainEnergyModel,
+  type TrainOptions,
+  type TrainReport,
+} from "./energy/calibration.ts";
+export { formatModelReport } from "./energy/model_report.ts";
+export { type MachineIdentity, thisMachine } from "./energy/machine_identity.ts";
+export {
+  type Columns,
+  leastSquares,
+  nonNegativeLeastSquares,
+  type QrSolution,
+} from "./energy/least_squares.ts";
+export {
   detectPlacement,
   type Environment,
   type Launcher,

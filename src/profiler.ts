@@ -25,6 +25,7 @@ import type { ProfileResult, RunResult, SourceStatus } from "./result.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { reviewRuns } from "./stats/run_review.ts";
 import type { Sensor, Source } from "./source.ts";
+import { applyEstimators, checkEstimators, type EnergyEstimator } from "./energy/estimator.ts";
 
 /** What to profile and how. */
 export interface ProfileConfig extends RunSettings {
@@ -131,6 +132,12 @@ export interface RunSettings {
    * ```
    */
   sampleIntervalMs?: number;
+  /**
+   * Estimate energy after each run from the measured metrics (an energy
+   * model, the TDP curve): their metrics are labelled `estimated`. Each is
+   * checked against the sources' sensors before anything runs.
+   */
+  estimators?: readonly EnergyEstimator[];
 }
 
 /**
@@ -422,6 +429,8 @@ export class JouleProfiler {
       return { command, name, executable: valid.executable, runs: [], measuredMs: 0 };
     });
     const logger = config.logger ?? new Logger();
+    const estimators = config.estimators ?? [];
+    if (estimators.length > 0) checkEstimators(estimators, await this.listSensors());
     const sink = config.stdout === "stderr"
       ? new WriterSink(Deno.stderr)
       : config.stdout === undefined || config.stdout === "stdout"
@@ -471,6 +480,8 @@ export class JouleProfiler {
         });
         // The program's share of measured energy, from the process and system sources' metrics.
         attributeEnergy(run, idle);
+        // Estimates last: they read only measured metrics, and are never attributed.
+        applyEstimators(run, estimators, logger);
         return run;
       } finally {
         if (config.cleanup !== undefined) {

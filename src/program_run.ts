@@ -13,7 +13,7 @@ import { SourceOrchestrator } from "./orchestrator.ts";
 import { BoundaryLog, END_TOKEN, START_TOKEN } from "./phase/boundary_log.ts";
 import type { TokenPattern } from "./phase/token_pattern.ts";
 import { TokenScanner } from "./phase/token_scanner.ts";
-import { type BoundaryFn, TokenPump } from "./phase/token_pump.ts";
+import { afterMs, type BoundaryFn, TokenPump } from "./phase/token_pump.ts";
 import { PhaseChannel } from "./process/phase_channel.ts";
 import type { ByteSink } from "./process/byte_sink.ts";
 import { ProgramProcess } from "./process/program_process.ts";
@@ -37,6 +37,10 @@ const CHANNEL_LINE = "\\S(?:.*\\S)?";
  * concluding it closed stdout early and is still running (µs).
  */
 const EXIT_SPIN_MICROS = 2000;
+/** Longest wait for the warm-up read before START (ms). */
+const WARM_UP_MS = 20;
+/** Phase-channel reads: markers are short lines. */
+const CHANNEL_READ_BYTES = 64 * 1024;
 
 /** Everything one run needs. */
 export interface ProgramRunOptions {
@@ -138,6 +142,58 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
         exitCode: 130,
       });
     }
+    let ended = false;
+    let late = 0;
+    const boundary = serializeBoundaries((token, line) => {
+      if (ended) {
+        // A channel token still in flight when the program's exit was taken as END.
+        late++;
+        return;
+      }
+      boundaries.record(token, line);
+      const measured = orchestrator.measure();
+      if (measured) return measured.then(() => orchestrator.retrieve());
+      return orchestrator.retrieve();
+    });
+
+    // Readers start before the program does: once it runs, the profiler only waits.
+    const stdoutPump = new TokenPump({
+      reader: stdout.getReader({ mode: "byob" }),
+      scanner: new TokenScanner(options.pattern),
+      boundary,
+      sink: options.sink,
+      reportLines: true,
+      fd: program.stdoutFd,
+    });
+    pumps.push({ pump: stdoutPump, running: stdoutPump.run() });
+    // The channel's two ways in (socket descriptor, FIFO path), each with its own line state.
+    const channelPumps = channel === undefined
+      ? []
+      : [channel.socket?.readable, channel.file.readable].flatMap((readable) => {
+        if (readable === undefined) return [];
+        const pump = new TokenPump({
+          reader: readable.getReader({ mode: "byob" }),
+          scanner: new TokenScanner(CHANNEL_LINE),
+          boundary,
+          reportLines: false,
+          readBufferBytes: CHANNEL_READ_BYTES,
+        });
+        const entry = { pump, running: pump.run() };
+        pumps.push(entry);
+        return [entry];
+      });
+
+    if (channelPumps.length > 0) {
+      // The first read to complete in a fresh process runs the runtime's stream code for the
+      // first time (about 1 ms): let an empty channel line take that cost before START,
+      // instead of the program's first token or its exit.
+      channel!.wake();
+      await Promise.race(channelPumps.map(({ pump }) => pump.activity(WARM_UP_MS)));
+    }
+    // The checks made at the program's exit run once now, so that they are compiled before
+    // the exit they time (the program is stopped: this answers at once).
+    program.waitForExit(0);
+    channel?.unread();
     const anchor = ClockAnchor.now();
     if (options.sampleIntervalMs !== undefined) {
       // A `process` source that samples draws the program's CPU and RSS itself.
@@ -153,44 +209,6 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     started = true;
     sampling?.sampler.start();
     logger.debug(`program started, pid ${program.pid}`);
-
-    let ended = false;
-    let late = 0;
-    const boundary = serializeBoundaries((token, line) => {
-      if (ended) {
-        // A channel token still in flight when the program's exit was taken as END.
-        late++;
-        return;
-      }
-      boundaries.record(token, line);
-      const measured = orchestrator.measure();
-      if (measured) return measured.then(() => orchestrator.retrieve());
-      return orchestrator.retrieve();
-    });
-
-    const stdoutPump = new TokenPump({
-      reader: stdout.getReader({ mode: "byob" }),
-      scanner: new TokenScanner(options.pattern),
-      boundary,
-      sink: options.sink,
-      reportLines: true,
-    });
-    pumps.push({ pump: stdoutPump, running: stdoutPump.run() });
-    // The channel's two ways in (socket descriptor, FIFO path), each with its own line state.
-    const channelPumps = channel === undefined
-      ? []
-      : [channel.socket?.readable, channel.file.readable].flatMap((readable) => {
-        if (readable === undefined) return [];
-        const pump = new TokenPump({
-          reader: readable.getReader({ mode: "byob" }),
-          scanner: new TokenScanner(CHANNEL_LINE),
-          boundary,
-          reportLines: false,
-        });
-        const entry = { pump, running: pump.run() };
-        pumps.push(entry);
-        return [entry];
-      });
 
     const stdoutDone = pumps[0]!.running;
     const first = await Promise.race([
@@ -216,7 +234,9 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     }
     // Tokens the program wrote to the channel just before exiting come first;
     // an empty channel (the usual case) costs no wait before END.
-    if (channel !== undefined && channel.unread() > 0) await drainChannel(channel);
+    if (channel !== undefined && channel.unread() > 0) {
+      await drainChannel(channel, channelPumps.map(({ pump }) => pump));
+    }
     // Stopped before END: the last boundary read is never delayed by a sample.
     if (sampling !== undefined) await sampling.sampler.stop();
     const end = boundary(END_TOKEN, -1);
@@ -361,11 +381,14 @@ function serializeBoundaries(take: BoundaryFn): BoundaryFn {
 }
 
 /** Waits (at most 100 ms) until what the program wrote to the channel was read. */
-async function drainChannel(channel: PhaseChannel): Promise<void> {
+async function drainChannel(channel: PhaseChannel, pumps: TokenPump[]): Promise<void> {
   const deadline = performance.now() + DRAIN_MAX_MS;
-  while (channel.unread() > 0 && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 1));
+  for (;;) {
+    const left = deadline - performance.now();
+    if (channel.unread() === 0 || left <= 0) break;
+    // Woken as soon as a channel reader has handled a chunk.
+    await Promise.race(pumps.map((pump) => pump.activity(left)));
   }
   // Let a read that already returned deliver its bytes.
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await new Promise<void>((resolve) => afterMs(0, resolve));
 }

@@ -34,13 +34,19 @@ const BENCH = [
   "import os, sys, time",
   "here = os.path.dirname(os.path.abspath(__file__))",
   "joules = float(open(os.path.join(here, 'bench_energy.txt')).read())",
-  "path = os.environ['BENCH_ENERGY_FILE']",
+  "path = os.environ.get('BENCH_ENERGY_FILE')",
   "print('__WORK__', flush=True)",
   "time.sleep(0.03)",
-  "with open(path, 'r+') as f:",
-  "    value = int(f.read())",
-  "    f.seek(0)",
-  "    f.write('%020d\\n' % (value + int(joules * 1e6)))",
+  "if path:",
+  "    with open(path, 'r+') as f:",
+  "        value = int(f.read())",
+  "        f.seek(0)",
+  "        f.write('%020d\\n' % (value + int(joules * 1e6)))",
+  "else:",
+  "    # A runner without RAPL: the work is CPU time (0.15 s per 'joule'), estimated by --tdp.",
+  "    end = time.process_time() + 0.15 * joules",
+  "    while time.process_time() < end:",
+  "        pass",
   "print('__DONE__', flush=True)",
 ].join("\n");
 
@@ -92,7 +98,7 @@ async function serveInstallAndRelease(
 }
 
 /** Runs the workflow's steps; returns the exit status of the job and what it printed. */
-async function runWorkflow(baseJoules: number, prJoules: number) {
+async function runWorkflow(baseJoules: number, prJoules: number, options = { rapl: true }) {
   const workflow = parse(await Deno.readTextFile(WORKFLOW)) as {
     env: Record<string, string>;
     jobs: { energy: { steps: Step[] } };
@@ -144,11 +150,11 @@ async function runWorkflow(baseJoules: number, prJoules: number) {
     GITHUB_PATH: githubPath,
     GITHUB_STEP_SUMMARY: summary,
     RUNNER_TEMP: runnerTemp,
-    // The runner's "hardware": a RAPL tree the benchmark advances, no perf power PMU.
-    JOULE_PROFILER_RAPL_PATH: `${rapl}/intel-rapl`,
-    JOULE_PROFILER_EVENT_SOURCE_PATH: rapl,
-    BENCH_ENERGY_FILE: files.get("intel-rapl:0")!,
+    // The runner's "hardware": a RAPL tree the benchmark advances (or none), no perf power PMU.
+    JOULE_PROFILER_RAPL_PATH: options.rapl ? `${rapl}/intel-rapl` : `${temp}/no-rapl`,
+    JOULE_PROFILER_EVENT_SOURCE_PATH: options.rapl ? rapl : `${temp}/no-rapl`,
   };
+  if (options.rapl) env.BENCH_ENERGY_FILE = files.get("intel-rapl:0")!;
   let log = "";
   let status = 0;
   try {
@@ -210,4 +216,15 @@ Deno.test("energy-gate workflow: twice the energy fails the job on the gate", as
   const gateLines = log.split("\n").filter((line) => /^(ok |FAIL|gate )/.test(line));
   assert.equal(gateLines.length, 4, gateLines.join("\n"));
   assert.doesNotMatch(gateLines.join("\n"), /NaN/);
+});
+
+Deno.test("energy-gate workflow without RAPL: --tdp estimates, labelled, and the gate still catches 2×", async () => {
+  const { status, log } = await runWorkflow(1, 2, { rapl: false });
+  assert.equal(status, 3, log);
+  assert.match(log, /no RAPL on this runner: energy is estimated from CPU time \(--tdp 120\)/);
+  // Twice the CPU time: the estimate doubles, and the gate names it as an estimate.
+  assert.match(
+    log,
+    /^FAIL regression: phase __WORK__ -> __DONE__, CPU \(TDP curve \(estimated\)\): .* = [12]\.\d{3}/m,
+  );
 });

@@ -16,8 +16,10 @@ import type * as CompletionsModule from "./commands/completions.ts";
 import type * as DoctorModule from "./commands/doctor.ts";
 import type * as ListSensorsModule from "./commands/list_sensors.ts";
 import type * as MergeModule from "./commands/merge.ts";
+import type * as ModelModule from "./commands/model.ts";
 import type * as ProfileModule from "./commands/profile.ts";
 import type { CompareFlags } from "./commands/compare.ts";
+import type { ModelFlags } from "./commands/model.ts";
 import type { MergeFlags } from "./commands/merge.ts";
 import type { ProfileFlags } from "./commands/profile.ts";
 import type { Shell } from "./commands/completions.ts";
@@ -96,6 +98,11 @@ export async function main(args: string[]): Promise<number> {
       case "completions": {
         const { completionsCommand } = await loadCommand<typeof CompletionsModule>("completions");
         return completionsCommand(parsed.operands[0] as Shell);
+      }
+      case "model": {
+        const { modelCommand } = await loadCommand<typeof ModelModule>("model");
+        const flags = parsed.options as unknown as ModelFlags;
+        return await modelCommand(global, flags, parsed.operands);
       }
     }
   } catch (error) {

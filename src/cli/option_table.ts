@@ -57,6 +57,14 @@ import {
   socketList,
   timelineFile,
 } from "./option_values.ts";
+import { parseTdp } from "../energy/tdp_curve.ts";
+import { DEFAULT_FOLDS } from "../energy/fit_defaults.ts";
+import {
+  parseFeatureList,
+  parseFolds,
+  parseRounds,
+  parseStageSeconds,
+} from "./commands/model_flags.ts";
 import {
   parseCarbonIntensity,
   parseFailAbove,
@@ -71,7 +79,8 @@ export type CommandName =
   | "merge"
   | "doctor"
   | "list-sensors"
-  | "completions";
+  | "completions"
+  | "model";
 
 /** Where a flag is accepted: everywhere (`global`), or with one command. */
 export type OptionScope = "global" | CommandName;
@@ -223,6 +232,22 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "list-sensors",
     description: "list what the enabled sources can measure on this machine",
     note: GLOBAL_NOTE,
+  },
+  {
+    name: "model",
+    description: "fit an energy model where energy is measured, to estimate it where it is not " +
+      "(profile --energy-model): 'fit' on --json results, 'train' on built-in workloads, " +
+      "'show' a model",
+    usage: "fit <result.json...> -o <model.json> [options]\n" +
+      `       ${PROGRAM_NAME} model train -o <model.json> [options]\n` +
+      `       ${PROGRAM_NAME} model show <model.json>`,
+    operands: {
+      name: "action",
+      description: "fit RESULT.json..., train, or show MODEL.json",
+      required: true,
+      variadic: true,
+      complete: "file",
+    },
   },
   {
     name: "completions",
@@ -584,6 +609,22 @@ export const OPTIONS: readonly OptionSpec[] = [
       "Pushgateway job name (default: the program's name); grouped by instance=<hostname>",
     scope: "profile",
   },
+  {
+    long: "energy-model",
+    value: "file",
+    description: "also estimate each phase's energy with this model (from 'model fit' or " +
+      "'model train'), labelled estimated, ± its cross-validated error",
+    scope: "profile",
+    complete: "file",
+  },
+  {
+    long: "tdp",
+    value: "watts",
+    description: "also estimate the CPU's energy from the program's CPU time and this thermal " +
+      "design power (all sockets), labelled estimated",
+    parse: parseTdp,
+    scope: "profile",
+  },
 
   // compare
   {
@@ -635,6 +676,38 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: "force",
     description: "merge files of different jobs (each job's nodes stay apart)",
     scope: "merge",
+  },
+
+  // model (the model file is the global -o: `model fit a.json -o model.json`)
+  {
+    long: "features",
+    value: "list",
+    description: "fit on these metrics (NAME or source/NAME, comma-separated; DURATION always " +
+      "included) instead of choosing among the process, system and perf metrics",
+    parse: parseFeatureList,
+    scope: "model",
+  },
+  {
+    long: "folds",
+    value: "k",
+    description: "folds of the cross-validation",
+    parse: parseFolds,
+    default: DEFAULT_FOLDS,
+    scope: "model",
+  },
+  {
+    long: "seconds",
+    value: "seconds",
+    description: "train: length of each long calibration stage (short ones last half; default 2)",
+    parse: parseStageSeconds,
+    scope: "model",
+  },
+  {
+    long: "rounds",
+    value: "n",
+    description: "train: how many times the calibration workloads run (default 2)",
+    parse: parseRounds,
+    scope: "model",
   },
 ];
 

@@ -62,6 +62,14 @@ const symbols = {
     ],
     result: "i32", /* int */
   },
+  fcntl: {
+    parameters: [
+      "i32", /* int fd */
+      "i32", /* int cmd */
+      "i32", /* int arg (the variadic third argument, an int for the commands used) */
+    ],
+    result: "i32", /* int */
+  },
   dup: {
     parameters: [
       "i32", /* int oldfd */
@@ -315,6 +323,77 @@ export function sendSignal(pid: number, signal: number): boolean {
   const code = errno();
   if (code === 3) return false;
   throw new SyscallError("kill", code, `pid ${pid}, signal ${signal}`);
+}
+
+/** `F_SETPIPE_SZ` from `<fcntl.h>` (Linux). */
+const F_SETPIPE_SZ = 1031;
+
+/**
+ * Sets a pipe's capacity (`fcntl(F_SETPIPE_SZ)`); the kernel rounds it up
+ * to a power of two pages and refuses more than `/proc/sys/fs/pipe-max-size`
+ * to unprivileged users.
+ *
+ * @param fd Either end of the pipe.
+ * @param bytes The capacity wanted.
+ * @returns The capacity now, or `undefined` when refused.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { setPipeSize } from "./libc.ts";
+ * setPipeSize(3, 1 << 20); // 1048576, or undefined when refused
+ * ```
+ */
+export function setPipeSize(fd: number, bytes: number): number | undefined {
+  const size = libc().fcntl(fd, F_SETPIPE_SZ, bytes);
+  return size === -1 ? undefined : size;
+}
+
+/** `F_GETFL` and `O_NONBLOCK` from `<fcntl.h>` (Linux, x86_64 and aarch64). */
+const F_GETFL = 3;
+const O_NONBLOCK = 0o4000;
+const EAGAIN = 11;
+const EINTR = 4;
+
+/**
+ * Whether a descriptor is in non-blocking mode, so reading it can never
+ * stall the thread.
+ *
+ * @param fd The descriptor.
+ * @returns `true` when `O_NONBLOCK` is set.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { isNonBlocking } from "./libc.ts";
+ * isNonBlocking(0); // usually false for a terminal
+ * ```
+ */
+export function isNonBlocking(fd: number): boolean {
+  const flags = libc().fcntl(fd, F_GETFL, 0);
+  return flags !== -1 && (flags & O_NONBLOCK) !== 0;
+}
+
+/**
+ * One `read(2)` of a non-blocking descriptor.
+ *
+ * @param fd A descriptor in non-blocking mode (see {@linkcode isNonBlocking}).
+ * @param into Where the bytes go.
+ * @returns The number of bytes read (0 at the end), `"empty"` when nothing
+ * waits (`EAGAIN`), or `"failed"` on any other error.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { readNonBlocking } from "./libc.ts";
+ * const got = readNonBlocking(3, new Uint8Array(65536));
+ * ```
+ */
+export function readNonBlocking(fd: number, into: Uint8Array): number | "empty" | "failed" {
+  for (;;) {
+    const got = Number(libc().read(fd, into, BigInt(into.length)));
+    if (got >= 0) return got;
+    const code = errno();
+    if (code === EAGAIN) return "empty";
+    if (code !== EINTR) return "failed";
+  }
 }
 
 const sleepRequest = new BigInt64Array(2);

@@ -303,9 +303,13 @@ function joules(unit: string): number {
 
 function metricRow(metric: Metric): string[] {
   const power = metric.details?.average_power_w;
+  // An estimate's ± (energy model: estimate × cross-validated error), in the estimate's unit.
+  const uncertainty = metric.details?.uncertainty;
   return [
     metric.name,
-    formatQuantity(metric.value, metric.unit),
+    typeof uncertainty === "number"
+      ? formatMeanSpread(metric.value, uncertainty, metric.unit)
+      : formatQuantity(metric.value, metric.unit),
     typeof power === "number" ? watts(power) : "",
     noteOf(metric.details),
   ];

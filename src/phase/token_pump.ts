@@ -7,8 +7,14 @@
 
 import type { ByteSink } from "../process/byte_sink.ts";
 import type { TokenScanner } from "./token_scanner.ts";
+import { readNonBlocking } from "../ffi/libc.ts";
 
-const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * Bytes asked for per read: a read returns what the pipe holds, so a
+ * buffer as large as the (grown) pipe lets one read take all of it when
+ * the program writes faster than the profiler wakes up.
+ */
+const READ_BUFFER_BYTES = 1 << 20;
 
 /** Takes one boundary; returns a promise only when some source is asynchronous. */
 export type BoundaryFn = (token: string, line: number) => void | Promise<void>;
@@ -25,6 +31,14 @@ export interface TokenPumpOptions {
   sink?: ByteSink;
   /** Report the token's line number (stdout) or -1 (the phase channel). */
   reportLines: boolean;
+  /** Bytes asked for per read (default 1 MiB). */
+  readBufferBytes?: number;
+  /**
+   * The non-blocking descriptor the stream reads, when known: after each
+   * read through the stream, the bytes already waiting are read from it
+   * directly (see `ProgramProcess.stdoutFd`).
+   */
+  fd?: number;
 }
 
 /**
@@ -54,11 +68,12 @@ export interface TokenPumpOptions {
  */
 export class TokenPump {
   readonly #options: TokenPumpOptions;
-  #chunks = 0;
   #done = false;
   #cancelled = false;
   #stopping = false;
   #sinkBroken = false;
+  /** Waiters of `activity()`, woken once a chunk was handled or reading ended. */
+  #waiters: (() => void)[] = [];
 
   /**
    * Creates a pump; `run()` starts it.
@@ -85,34 +100,55 @@ export class TokenPump {
    * @returns When reading ended and the last line's tokens were taken.
    */
   async run(): Promise<void> {
-    const { reader, scanner, sink } = this.#options;
-    let buffer = new ArrayBuffer(READ_BUFFER_BYTES);
+    const { reader, scanner } = this.#options;
+    let buffer = new ArrayBuffer(this.#options.readBufferBytes ?? READ_BUFFER_BYTES);
+    let directFd = this.#options.fd;
     try {
-      for (;;) {
+      reading: for (;;) {
         const { value, done } = await reader.read(new Uint8Array(buffer));
         if (done || value === undefined) break;
-        this.#chunks++;
-        const found = scanner.push(value);
-        if (found > 0) await this.#takeBoundaries(found);
-        if (sink !== undefined) {
-          sink.write(value);
-          if (sink.broken) {
-            // Like a shell pipeline: once nobody reads our output, close the
-            // program's stdout so its next write fails with SIGPIPE/EPIPE.
-            this.#sinkBroken = true;
-            await this.cancel();
+        if (!(await this.#handle(value))) break;
+        buffer = value.buffer;
+        // The runtime's read costs a wake-up and a trip through the stream for every
+        // chunk; what else the pipe holds already is taken with read(2) at once.
+        // (Never after cancel(): the stream has closed the descriptor, its number may be reused.)
+        while (directFd !== undefined && !this.#cancelled) {
+          const view = new Uint8Array(buffer);
+          const got = readNonBlocking(directFd, view);
+          if (got === 0 || got === "empty") break; // the end is left for the stream to report
+          if (got === "failed") {
+            directFd = undefined;
             break;
           }
+          if (!(await this.#handle(view.subarray(0, got)))) break reading;
         }
-        if (this.#stopping) break;
-        buffer = value.buffer;
       }
     } catch (error) {
       if (!this.#cancelled) throw error;
     } finally {
       this.#done = true;
+      this.#notify();
     }
     await this.#takeBoundaries(scanner.finish());
+  }
+
+  /** Takes a chunk's boundaries, passes it on; `false` when reading must stop. */
+  async #handle(chunk: Uint8Array): Promise<boolean> {
+    const { scanner, sink } = this.#options;
+    const found = scanner.push(chunk);
+    if (found > 0) await this.#takeBoundaries(found);
+    if (sink !== undefined) {
+      sink.write(chunk);
+      if (sink.broken) {
+        // Like a shell pipeline: once nobody reads our output, close the
+        // program's stdout so its next write fails with SIGPIPE/EPIPE.
+        this.#sinkBroken = true;
+        await this.cancel();
+        return false;
+      }
+    }
+    this.#notify();
+    return !this.#stopping;
   }
 
   async #takeBoundaries(found: number): Promise<void> {
@@ -143,17 +179,54 @@ export class TokenPump {
    */
   async drain(quietMs: number, maxMs: number): Promise<boolean> {
     const deadline = performance.now() + maxMs;
-    let seen = this.#chunks;
-    let quietSince = performance.now();
     while (!this.#done) {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      const now = performance.now();
-      if (this.#chunks !== seen) {
-        seen = this.#chunks;
-        quietSince = now;
-      }
-      if (now - quietSince >= quietMs || now >= deadline) return this.#done;
+      const wait = Math.min(quietMs, deadline - performance.now());
+      if (wait <= 0 || !(await this.activity(wait))) return this.#done;
     }
     return true;
   }
+
+  /**
+   * Waits until the next chunk was handled (its boundaries taken, its bytes
+   * passed on) or reading ended: woken by the reader itself, so no timer
+   * tick is added. The timer only bounds the wait.
+   *
+   * @param timeoutMs Longest wait.
+   * @returns `true` when woken by the reader, `false` on time-out.
+   */
+  activity(timeoutMs: number): Promise<boolean> {
+    if (this.#done) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let settled = false;
+      const wake = () => {
+        if (settled) return;
+        settled = true;
+        resolve(true);
+      };
+      afterMs(timeoutMs, () => {
+        if (settled) return;
+        settled = true;
+        this.#waiters = this.#waiters.filter((waiter) => waiter !== wake);
+        resolve(false);
+      });
+      this.#waiters.push(wake);
+    });
+  }
+
+  #notify(): void {
+    if (this.#waiters.length === 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+/**
+ * Calls `fn` after `ms` milliseconds. `AbortSignal.timeout` rather than the
+ * global `setTimeout`, whose first use loads Deno's Node.js timers module
+ * (about 5 ms of start-up); the timer cannot be cancelled, so `fn` must
+ * tolerate coming late.
+ */
+export function afterMs(ms: number, fn: () => void): void {
+  AbortSignal.timeout(Math.max(0, Math.ceil(ms))).addEventListener("abort", fn, { once: true });
 }

@@ -5,7 +5,14 @@
  */
 
 import { ProfilerError } from "../errors.ts";
-import { sendSignal, signalNumber, SIGNALS, sleepMicros } from "../ffi/libc.ts";
+import {
+  isNonBlocking,
+  sendSignal,
+  setPipeSize,
+  signalNumber,
+  SIGNALS,
+  sleepMicros,
+} from "../ffi/libc.ts";
 import { type InvokingUser, passwdEntry } from "./invoking_user.ts";
 
 /**
@@ -14,6 +21,16 @@ import { type InvokingUser, passwdEntry } from "./invoking_user.ts";
  * while it is stopped therefore start at the program's own exec.
  */
 const GATE_SCRIPT = 'kill -STOP "$$" && exec "$@"';
+
+/**
+ * Capacity asked for the program's stdout pipe (the default is 64 KiB; 1 MiB
+ * is Linux's default `pipe-max-size`): a program writing fast then rarely
+ * waits while the profiler handles a chunk.
+ */
+const STDOUT_PIPE_BYTES = 1 << 20;
+
+/** `PF_EXITING` in `/proc/<pid>/stat`'s flags: the task is exiting (`<linux/sched.h>`). */
+const PF_EXITING = 0x4;
 
 /** How the program ended. */
 export interface ProgramExit {
@@ -117,6 +134,7 @@ export class ProgramProcess {
   readonly exit: Promise<ProgramExit>;
   #exited = false;
   #resumed = false;
+  #stdoutFd: number | undefined;
 
   private constructor(child: Deno.ChildProcess, piped: boolean) {
     this.pid = child.pid;
@@ -164,7 +182,17 @@ export class ProgramProcess {
       program.kill();
       throw error;
     }
+    if (program.stdout !== null) program.#stdoutFd = growStdoutPipe(program.pid);
     return program;
+  }
+
+  /**
+   * This process's descriptor of the read end of the program's stdout pipe,
+   * when it was found and is non-blocking (the runtime's stream reads it
+   * too; read it only while no stream read is pending).
+   */
+  get stdoutFd(): number | undefined {
+    return this.#stdoutFd;
   }
 
   /** `true` once the program has exited and been reaped. */
@@ -207,7 +235,9 @@ export class ProgramProcess {
 
   /**
    * Watches `/proc/<pid>/stat` for up to `maxMicros` until the program has
-   * exited (zombie, or already reaped). Much quicker than waiting for the
+   * exited: it is exiting (the kernel's `PF_EXITING` flag, set before it
+   * closes its files, so at the end of its output it is usually set
+   * already), a zombie, or reaped. Much quicker than waiting for the
    * runtime's exit notification, which lags by a millisecond or more.
    *
    * @param maxMicros How long to watch.
@@ -218,14 +248,16 @@ export class ProgramProcess {
     const path = `/proc/${this.pid}/stat`;
     for (;;) {
       if (this.#exited) return true;
-      let state: string;
+      let fields: string[];
       try {
         const stat = Deno.readTextFileSync(path);
-        state = stat.charAt(stat.lastIndexOf(")") + 2);
+        // After "comm)": state ppid pgrp session tty_nr tpgid flags ...
+        fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ", 7);
       } catch {
         return true;
       }
-      if (state === "Z" || state === "X") return true;
+      const state = fields[0];
+      if (state === "Z" || state === "X" || (Number(fields[6]) & PF_EXITING) !== 0) return true;
       if (performance.now() > deadline) return false;
       sleepMicros(20);
     }
@@ -258,4 +290,33 @@ export class ProgramProcess {
       pause = Math.min(pause * 2, 1000);
     }
   }
+}
+
+/**
+ * Grows the pipe a held program writes its stdout to and returns this
+ * process's descriptor of it when it is non-blocking. Deno does not show
+ * the descriptor of a child's pipe, so it is found among this process's
+ * own descriptors by the pipe's identity (`pipe:[inode]`); only our own
+ * descriptors are touched. Quietly does nothing where that fails.
+ */
+function growStdoutPipe(pid: number): number | undefined {
+  try {
+    const pipe = Deno.readLinkSync(`/proc/${pid}/fd/1`);
+    if (!pipe.startsWith("pipe:")) return undefined;
+    for (const entry of Deno.readDirSync("/proc/self/fd")) {
+      let target: string;
+      try {
+        target = Deno.readLinkSync(`/proc/self/fd/${entry.name}`);
+      } catch {
+        continue; // the descriptor of the listing itself, closed by now
+      }
+      if (target !== pipe) continue;
+      const fd = Number(entry.name);
+      setPipeSize(fd, STDOUT_PIPE_BYTES);
+      return isNonBlocking(fd) ? fd : undefined;
+    }
+  } catch {
+    // No /proc, or no FFI: the pipe keeps its default size.
+  }
+  return undefined;
 }

@@ -60,6 +60,10 @@ export interface ProfileFlags extends ExportFlags, DisplayFlags {
   sampleInterval?: number;
   timeline?: string;
   samplesCsv?: string;
+  /** `--energy-model FILE`. */
+  energyModel?: string;
+  /** `--tdp WATTS`. */
+  tdp?: number;
   nodeLeader?: number;
 }
 
@@ -337,7 +341,15 @@ export async function profileCommand(
       logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
     }
     programStdout = openProgramStdout(flags, target, runAs, echo);
+    // Model files are read and checked before the sources open and the program runs.
+    const estimators = flags.energyModel !== undefined || flags.tdp !== undefined
+      ? await (await import("../estimators.ts")).buildEstimators(flags, logger)
+      : undefined;
     const statuses: SourceStatus[] = [];
+    // Estimators (--energy-model, --tdp) were asked for: recorded beside the sources.
+    for (const estimator of estimators ?? []) {
+      statuses.push({ name: estimator.name, origin: "requested", active: true });
+    }
     const sources = task.selectSources(
       await buildSources(
         { ...global, ...flags, machineWide: task.nodeLeader },
@@ -376,6 +388,7 @@ export async function profileCommand(
       sampleIntervalMs,
       lineBuffered: flags.lineBuffered,
       onProgress: progressCallback(progress),
+      estimators,
     });
     progress?.finish();
     if (results.every((result) => result.runs.length === 0)) {

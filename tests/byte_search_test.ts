@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import { createByteSearch, PlainByteSearch } from "../src/phase/byte_search.ts";
+import { TokenScanner } from "../src/phase/token_scanner.ts";
+import { DEFAULT_TOKEN_PATTERN } from "../src/phase/token_pattern.ts";
+
+/** Small deterministic PRNG (mulberry32) so failures are reproducible. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("createByteSearch() compiles the SIMD module on this runtime", () => {
+  assert.notEqual(createByteSearch().constructor, PlainByteSearch);
+});
+
+Deno.test("SIMD byte search agrees with the plain one on every range, at every alignment", () => {
+  const simd = createByteSearch();
+  const plain = new PlainByteSearch();
+  const next = random(7);
+  const alphabet = [10, 95, 95, 0, 255, 65];
+  for (let trial = 0; trial < 3000; trial++) {
+    const bytes = new Uint8Array(Math.floor(next() * 120));
+    for (let i = 0; i < bytes.length; i++) bytes[i] = alphabet[Math.floor(next() * 6)]!;
+    simd.load(bytes);
+    plain.load(bytes);
+    const from = Math.floor(next() * (bytes.length + 1));
+    const to = from + Math.floor(next() * (bytes.length - from + 1));
+    const label = `trial ${trial}: [${from}, ${to}) of ${bytes.length}`;
+    for (const byte of [10, 95, 7]) {
+      assert.equal(simd.count(byte, from, to), plain.count(byte, from, to), label);
+      assert.equal(simd.indexOf(byte, from, to), plain.indexOf(byte, from, to), label);
+      assert.equal(
+        simd.indexOfPair(byte, 95, from, to),
+        plain.indexOfPair(byte, 95, from, to),
+        label,
+      );
+    }
+  }
+});
+
+Deno.test("SIMD byte search grows its memory and never reports a byte of an earlier chunk", () => {
+  const search = createByteSearch();
+  const big = new Uint8Array(3 << 20).fill(10);
+  search.load(big);
+  assert.equal(search.count(10, 0, big.length), big.length);
+  const small = new Uint8Array([1, 2, 3]);
+  search.load(small);
+  assert.equal(search.indexOf(10, 0, 3), -1);
+  assert.equal(search.count(10, 0, 3), 0);
+});
+
+Deno.test("TokenScanner finds every token in a long line of binary data, across cuts and chunks", () => {
+  const encoder = new TextEncoder();
+  const next = random(3);
+  const parts: Uint8Array[] = [];
+  const expected: string[] = [];
+  for (let i = 0; i < 300; i++) {
+    const junk = new Uint8Array(Math.floor(next() * 3000));
+    // Random bytes but no newline: invalid UTF-8, lone "_" and "__" pairs included.
+    for (let j = 0; j < junk.length; j++) {
+      const byte = Math.floor(next() * 256);
+      junk[j] = byte === 10 ? 95 : byte;
+    }
+    parts.push(junk);
+    const token = `__T${i}__`;
+    parts.push(encoder.encode(` ${token} `));
+    expected.push(token);
+  }
+  const line = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    line.set(part, offset);
+    offset += part.length;
+  }
+  // Junk may itself hold token-like text: the reference is a scan of the whole line.
+  const reference = [...new TextDecoder().decode(line).matchAll(/__[A-Z0-9_]+__/g)].map((m) =>
+    m[0]
+  );
+  assert.ok(expected.every((token) => reference.includes(token)));
+  for (const chunk of [1000, 4093, 65536]) {
+    const scanner = new TokenScanner(DEFAULT_TOKEN_PATTERN, { maxLineLength: 16384 });
+    const found: string[] = [];
+    let longest = 0;
+    for (let at = 0; at < line.length; at += chunk) {
+      const count = scanner.push(line.subarray(at, at + chunk));
+      for (let i = 0; i < count; i++) found.push(scanner.tokens[i]!);
+      longest = Math.max(longest, scanner.pendingLength);
+    }
+    const count = scanner.push(encoder.encode("\r\nafter __NEXT__\n"));
+    for (let i = 0; i < count; i++) found.push(scanner.tokens[i]!);
+    assert.deepEqual(found, [...reference, "__NEXT__"], `chunks of ${chunk}`);
+    assert.equal(scanner.lines[count - 1], 1);
+    assert.ok(longest <= 16384 + chunk, `kept ${longest} bytes of one line`);
+  }
+});
+
+Deno.test("TokenScanner in a long line: a match reaching the end of its window is matched on more", () => {
+  // Greedy: on the first 64 bytes the match would stop at the window's edge.
+  const scanner = new TokenScanner("<<[a-z]+", { maxLineLength: 4096, overlap: 64 });
+  const encoder = new TextEncoder();
+  const long = `<<${"a".repeat(500)}`;
+  const found: string[] = [];
+  for (const piece of ["y".repeat(5000), long, "!", "y".repeat(5000), "\n"]) {
+    const count = scanner.push(encoder.encode(piece));
+    for (let i = 0; i < count; i++) found.push(scanner.tokens[i]!);
+  }
+  assert.deepEqual(found, [long]);
+});
+
+Deno.test("TokenScanner agrees with a line-by-line scan on large chunks (the SIMD path)", () => {
+  const encoder = new TextEncoder();
+  const words = ["plain", "__WORK__", "__A_1__", "_", "__", "é漢字", "\r", "x"];
+  const next = random(11);
+  for (let trial = 0; trial < 20; trial++) {
+    let text = "";
+    while (text.length < 20_000) {
+      const count = Math.floor(next() * 8);
+      for (let w = 0; w < count; w++) text += words[Math.floor(next() * words.length)] + " ";
+      text += "\n";
+    }
+    const expected: [string, number][] = [];
+    text.split("\n").forEach((line, index) => {
+      for (const match of line.replace(/\r$/, "").matchAll(/__[A-Z0-9_]+__/gu)) {
+        expected.push([match[0], index]);
+      }
+    });
+    const bytes = encoder.encode(text);
+    for (const size of [512, 1000, 4096, 65536]) {
+      const scanner = new TokenScanner(DEFAULT_TOKEN_PATTERN);
+      const found: [string, number][] = [];
+      for (let at = 0; at < bytes.length; at += size) {
+        const count = scanner.push(bytes.subarray(at, at + size));
+        for (let i = 0; i < count; i++) found.push([scanner.tokens[i]!, scanner.lines[i]!]);
+      }
+      scanner.finish();
+      assert.deepEqual(found, expected, `trial ${trial}, chunks of ${size}`);
+      assert.equal(scanner.lineCount, text.split("\n").length - 1);
+    }
+  }
+});
