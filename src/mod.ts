@@ -163,3 +163,5 @@ export {
   type GateReport,
   type GateVerdict,
 } from "./stats/energy_gate.ts";
+export { DESCENDANT_POLICIES, type DescendantPolicy } from "./process/program_reaper.ts";
+export { DEFAULT_KILL_AFTER_SECONDS } from "./process/signal_relay.ts";

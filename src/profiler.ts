@@ -13,7 +13,13 @@ import {
 } from "./phase/token_pattern.ts";
 import { type ByteSink, WriterSink } from "./process/byte_sink.ts";
 import { resolveCommand } from "./process/command_resolver.ts";
-import { SignalRelay } from "./process/signal_relay.ts";
+import { DEFAULT_KILL_AFTER_SECONDS, SignalRelay } from "./process/signal_relay.ts";
+import { OrphanWatchdog } from "./process/orphan_watchdog.ts";
+import {
+  DESCENDANT_POLICIES,
+  type DescendantPolicy,
+  ProgramReaper,
+} from "./process/program_reaper.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
 import { runHook } from "./process/hook_command.ts";
 import { measureIdle } from "./idle_measurement.ts";
@@ -93,6 +99,21 @@ export interface RunSettings {
    * on interrupt (default `true`).
    */
   handleSignals?: boolean;
+  /**
+   * Seconds from the first forwarded signal (or from SIGTERM to processes
+   * left running) to SIGKILL of whatever of the program is left (default
+   * 5, like `timeout --kill-after`; must be > 0).
+   */
+  killAfterSeconds?: number;
+  /**
+   * What becomes of processes the program started and left running:
+   * `"end-with-profiler"` (default: a warning names them; they are ended
+   * when the profiler exits), `"end-with-program"` (`--kill-descendants`)
+   * or `"keep"` (`--keep-descendants`, for daemons started on purpose;
+   * signals then go to the program alone). Whatever the policy, the
+   * program itself never outlives the profiler.
+   */
+  descendants?: DescendantPolicy;
   /** Diagnostics (default: warnings to stderr). */
   logger?: Logger;
   /**
@@ -247,9 +268,25 @@ export function validateProfileConfig(
  * ```
  */
 export function validateRunSettings(
-  settings: Pick<RunSettings, "warmup" | "minRuns" | "minTimeSeconds" | "idleSeconds">,
+  settings: Pick<
+    RunSettings,
+    "warmup" | "minRuns" | "minTimeSeconds" | "idleSeconds" | "killAfterSeconds" | "descendants"
+  >,
 ): void {
-  const { warmup, minRuns, minTimeSeconds, idleSeconds } = settings;
+  const { warmup, minRuns, minTimeSeconds, idleSeconds, killAfterSeconds } = settings;
+  if (
+    killAfterSeconds !== undefined && !(Number.isFinite(killAfterSeconds) && killAfterSeconds > 0)
+  ) {
+    throw new UsageError(
+      `--kill-after must be a number of seconds > 0, got ${killAfterSeconds} ` +
+        `(a long delay such as 3600 lets a program shut down at its own pace)`,
+    );
+  }
+  if (settings.descendants !== undefined && !DESCENDANT_POLICIES.includes(settings.descendants)) {
+    throw new UsageError(
+      `descendants must be one of ${DESCENDANT_POLICIES.join(", ")}, got ${settings.descendants}`,
+    );
+  }
   if (warmup !== undefined && (!Number.isSafeInteger(warmup) || warmup < 0)) {
     throw new UsageError(`warm-up runs must be an integer ≥ 0, got ${warmup}`);
   }
@@ -446,8 +483,21 @@ export class JouleProfiler {
     const began = performance.now();
     const progress = (event: Omit<ProgressEvent, "elapsedMs">) =>
       config.onProgress?.({ ...event, elapsedMs: performance.now() - began });
+    const killAfterMs = (config.killAfterSeconds ?? DEFAULT_KILL_AFTER_SECONDS) * 1000;
     const relay = new SignalRelay({
       onKill: () => logger.warn("interrupted three times: killed the program (SIGKILL)"),
+      killAfterMs,
+      onKillAfter: (received) =>
+        logger.warn(
+          `the program was still running ${killAfterMs / 1000} s after ${received}: ` +
+            `killed it (SIGKILL, --kill-after)`,
+        ),
+    });
+    const reaper = new ProgramReaper({
+      policy: config.descendants,
+      killAfterMs,
+      warn: (message) => logger.warn(message),
+      info: (message) => logger.info(message),
     });
     if (config.handleSignals ?? true) relay.install();
     const onAbort = () => relay.handle("SIGTERM");
@@ -477,6 +527,7 @@ export class JouleProfiler {
           runAs: config.runAs,
           phaseChannel: config.phaseChannel,
           sampleIntervalMs: config.sampleIntervalMs,
+          reaper,
         });
         // The program's share of measured energy, from the process and system sources' metrics.
         attributeEnergy(run, idle);
@@ -555,6 +606,10 @@ export class JouleProfiler {
         throw error;
       }
     } finally {
+      // Before the relay goes: a signal while leftovers are ended is still no sudden death.
+      await reaper.close();
+      // A library caller keeps no watchdog process or descriptor once nothing is guarded.
+      await OrphanWatchdog.closeSharedIfIdle();
       config.signal?.removeEventListener("abort", onAbort);
       relay.dispose();
       if (sink !== config.stdout) sink.close();

@@ -17,6 +17,9 @@ import { afterMs, type BoundaryFn, TokenPump } from "./phase/token_pump.ts";
 import { PhaseChannel } from "./process/phase_channel.ts";
 import type { ByteSink } from "./process/byte_sink.ts";
 import { ProgramProcess } from "./process/program_process.ts";
+import { ProgramReaper } from "./process/program_reaper.ts";
+import { cgroupContainer, type ProgramTree } from "./process/program_tree.ts";
+import { ProgramCgroup } from "./process/program_cgroup.ts";
 import type { SignalRelay } from "./process/signal_relay.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
 import { buildPhases, type RunResult, spanMs } from "./result.ts";
@@ -70,6 +73,12 @@ export interface ProgramRunOptions {
   phaseChannel?: boolean;
   /** Sample the sources and the program's CPU and RSS every this many ms (default: off). */
   sampleIntervalMs?: number;
+  /**
+   * Custody of the program's processes across runs (process group,
+   * watchdog, what happens to processes left running). Default: one for
+   * this run alone, which ends leftovers when the run ends.
+   */
+  reaper?: ProgramReaper;
 }
 
 /**
@@ -111,9 +120,16 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
   });
   const boundaries = new BoundaryLog();
+  const ownReaper = options.reaper === undefined;
+  const reaper = options.reaper ?? new ProgramReaper({
+    warn: (message) => logger.warn(message),
+    info: (message) => logger.info(message),
+  });
   const channel = options.phaseChannel === false ? undefined : await PhaseChannel.open();
 
   let program: ProgramProcess;
+  let tree: ProgramTree | undefined;
+  let spawnedPid: number | undefined;
   try {
     program = ProgramProcess.spawnHeld({
       executable: options.executable,
@@ -122,9 +138,16 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       cwd: options.cwd,
       env: { ...options.env, ...channel?.env() },
       runAs: options.runAs,
+      ownProcessGroup: reaper.ownProcessGroup,
+      onSpawn: (pid) => {
+        spawnedPid = pid;
+        reaper.spawned(pid);
+      },
     });
   } catch (error) {
+    if (spawnedPid !== undefined) reaper.spawnFailed(spawnedPid);
     await channel?.close();
+    if (ownReaper) await reaper.close();
     throw error;
   }
   channel?.closeInheritedEnd();
@@ -134,9 +157,14 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   let sampling: { sampler: Sampler; usage: ProcessUsageSampler | undefined } | undefined;
   let initialized = false;
   try {
-    relay.target = program;
+    tree = reaper.adopt(program);
+    // Signals reach every process of the program, unless its descendants are to be kept.
+    relay.target = reaper.policy === "keep" ? program : tree;
     await orchestrator.init(program.pid);
     initialized = true;
+    // The process source may have moved the program into a cgroup of its own.
+    const cgroup = programCgroupOf(options.sources);
+    if (cgroup !== undefined) reaper.attachContainer(tree, cgroupContainer(cgroup));
     if (relay.interrupted) {
       throw new ProfilerError(`interrupted by ${relay.received} before the program started`, {
         exitCode: 130,
@@ -215,13 +243,10 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       stdoutDone.then(() => "eof"),
       program.exit.then(() => "exit"),
     ]);
-    if (first === "exit" && !(await stdoutPump.drain(DRAIN_QUIET_MS, DRAIN_MAX_MS))) {
-      logger.warn(
-        "the program exited but a process it started still holds its stdout open; " +
-          "stopped reading it (output after this point is not passed on)",
-      );
-      await stdoutPump.cancel();
-    }
+    // A process the program started holds its stdout: the run ends at the program's exit.
+    const stdoutHeld = first === "exit" &&
+      !(await stdoutPump.drain(DRAIN_QUIET_MS, DRAIN_MAX_MS));
+    if (stdoutHeld) await stdoutPump.cancel();
     await stdoutDone;
     if (stdoutPump.sinkBroken) {
       logger.warn("the program's stdout reader went away (broken pipe); stopped passing output on");
@@ -260,6 +285,15 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     }
     const exit = await program.exit;
     await orchestrator.join();
+    if (relay.interrupted) {
+      // Leftovers get SIGKILL at --kill-after from here, not from the relay's timer as well.
+      relay.target = undefined;
+    }
+    await reaper.programExited(tree, {
+      interrupted: relay.interrupted,
+      killDeadline: relay.killDeadline,
+      stdoutHeld,
+    });
 
     const startNs = boundaries.nsAt(0);
     const endNs = boundaries.nsAt(boundaries.count - 1);
@@ -304,10 +338,9 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       await sampling.sampler.stop();
       sampling.usage?.close();
     }
-    if (!program.exited) {
-      if (started) logger.debug(`killing the program after an error: ${error}`);
-      await program.kill();
-    }
+    if (started) logger.debug(`killing the program after an error: ${error}`);
+    if (tree !== undefined) await reaper.killNow(tree);
+    if (!program.exited) await program.kill();
     if (pumps.length === 0) await stdout.cancel().catch(() => {});
     channel?.wake();
     for (const { pump, running } of pumps) {
@@ -320,7 +353,18 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   } finally {
     relay.target = undefined;
     await channel?.close();
+    if (ownReaper) await reaper.close();
   }
+}
+
+/** The cgroup the `process` source made for this run's program, if any. */
+function programCgroupOf(sources: readonly Source[]): ProgramCgroup | undefined {
+  for (const source of sources) {
+    if (source.name !== PROCESS_SOURCE_NAME) continue;
+    const cgroup = (source as { cgroup?: unknown }).cgroup;
+    if (cgroup instanceof ProgramCgroup) return cgroup;
+  }
+  return undefined;
 }
 
 /**

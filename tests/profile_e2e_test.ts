@@ -339,7 +339,12 @@ Deno.test("profile stops reading when a grandchild keeps stdout open after the p
   });
   assert.ok(performance.now() - started < 4000, "did not wait for the grandchild");
   assert.equal(out.code, 0);
-  assert.match(out.stderr, /still holds its stdout open/);
+  // The warning names the process and what --kill-descendants would do.
+  assert.match(
+    out.stderr,
+    /1 process \(pid \d+\) it started is still running and holds its stdout/,
+  );
+  assert.match(out.stderr, /--kill-descendants ends them when the program exits/);
   const document = JSON.parse(await Deno.readTextFile(`${cwd}/r.json`));
   assert.equal(document.phases.length, 2);
 });

@@ -45,6 +45,7 @@
 import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
 import { PHASE_LIST_LIMIT } from "../output/terminal_limits.ts";
 import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/default_events.ts";
+import { DEFAULT_KILL_AFTER_SECONDS } from "../process/kill_after.ts";
 import {
   nonNegativeInteger,
   nonNegativeSeconds,
@@ -453,6 +454,27 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "shell command run after every run (warm-up included), not measured",
     scope: "profile",
     complete: "command",
+  },
+  {
+    long: "kill-after",
+    value: "seconds",
+    description: "after a signal is passed on to the program (or SIGTERM to processes it left " +
+      "running), SIGKILL whatever of it is left this many seconds later",
+    parse: positiveSeconds("--kill-after"),
+    default: DEFAULT_KILL_AFTER_SECONDS,
+    scope: "profile",
+  },
+  {
+    long: "kill-descendants",
+    description: "end the processes the program leaves running as soon as it exits " +
+      "(SIGTERM, then SIGKILL after --kill-after), not when the profiler exits",
+    scope: "profile",
+  },
+  {
+    long: "keep-descendants",
+    description: "never signal the processes the program starts (daemons started on purpose); " +
+      "signals go to the program alone",
+    scope: "profile",
   },
   {
     long: "idle",

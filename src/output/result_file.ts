@@ -6,6 +6,7 @@
  */
 
 import { UsageError } from "../errors.ts";
+import { OrphanWatchdog } from "../process/orphan_watchdog.ts";
 
 /**
  * A result file reserved before the run and written whole after it.
@@ -84,8 +85,12 @@ export class ResultFile {
     const base = absolute.slice(slash + 1);
     const random = crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36);
     const temporary = `${directory}/.${base}.${Deno.pid}.${random}.tmp`;
+    // Started before the file exists: it removes the file if the profiler is killed before
+    // commit or discard.
+    const watchdog = OrphanWatchdog.shared();
     try {
       const file = Deno.openSync(temporary, { write: true, createNew: true, mode: 0o644 });
+      watchdog.guard({ temporaryPath: temporary });
       return new ResultFile(absolute, temporary, file);
     } catch (error) {
       throw new UsageError(`cannot write results to '${path}': ${describe(error, directory)}`, {
@@ -117,6 +122,7 @@ export class ResultFile {
       file.close();
       if (owner !== undefined) Deno.chownSync(this.#temporary, owner.uid, owner.gid);
       Deno.renameSync(this.#temporary, this.path);
+      OrphanWatchdog.shared().release({ temporaryPath: this.#temporary });
     } catch (error) {
       try {
         file.close();
@@ -147,6 +153,7 @@ export class ResultFile {
     } catch {
       // Nothing to clean up.
     }
+    OrphanWatchdog.shared().release({ temporaryPath: this.#temporary });
   }
 }
 

@@ -8,6 +8,7 @@
  */
 
 import { cString, errno, libc, SyscallError, unwrap } from "../ffi/libc.ts";
+import { OrphanWatchdog } from "./orphan_watchdog.ts";
 
 /** Environment variable holding the inherited write descriptor. */
 export const PHASE_FD_ENV = "JOULE_PROFILER_PHASE_FD";
@@ -96,7 +97,10 @@ export class PhaseChannel {
    * @returns The channel.
    */
   static async open(): Promise<PhaseChannel> {
-    const directory = await Deno.makeTempDir({ prefix: "joule-profiler-" });
+    // Started before the folder exists: it removes it if the profiler is killed before close().
+    const watchdog = OrphanWatchdog.shared();
+    const directory = Deno.makeTempDirSync({ prefix: "joule-profiler-" });
+    watchdog.guard({ temporaryPath: directory });
     const path = `${directory}/phases`;
     let file: Deno.FsFile | undefined;
     let probeFd = -1;
@@ -132,6 +136,7 @@ export class PhaseChannel {
         // Already closed.
       }
       await Deno.remove(directory, { recursive: true }).catch(() => {});
+      OrphanWatchdog.shared().release({ temporaryPath: directory });
       throw error;
     }
   }
@@ -195,6 +200,7 @@ export class PhaseChannel {
       }
     }
     await Deno.remove(this.#directory, { recursive: true }).catch(() => {});
+    OrphanWatchdog.shared().release({ temporaryPath: this.#directory });
   }
 }
 

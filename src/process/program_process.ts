@@ -19,8 +19,13 @@ import { type InvokingUser, passwdEntry } from "./invoking_user.ts";
  * The gate: `sh` stops itself, and once resumed replaces itself with the
  * program (same pid). Per-process counters opened with `enable_on_exec`
  * while it is stopped therefore start at the program's own exec.
+ *
+ * It first checks that its parent is still the profiler (`$1`): a
+ * parent-death signal set after the parent died is never sent, and a
+ * profiler killed that early would otherwise leave the gate stopped for
+ * ever.
  */
-const GATE_SCRIPT = 'kill -STOP "$$" && exec "$@"';
+const GATE_SCRIPT = '[ "$PPID" = "$1" ] || exit 125; shift; kill -STOP "$$" && exec "$@"';
 
 /**
  * Capacity asked for the program's stdout pipe (the default is 64 KiB; 1 MiB
@@ -55,17 +60,35 @@ export interface SpawnHeldOptions {
   /** How long to wait for the gate to stop, in ms (default 10 s). */
   gateTimeoutMs?: number;
   /**
+   * Called with the pid as soon as the process exists, before the gate is
+   * reached (e.g. to have a watchdog guard its process group at once).
+   */
+  onSpawn?: (pid: number) => void;
+  /**
    * Run the program as this user (with its groups, `HOME`, `USER`,
    * `LOGNAME`) instead of the profiler's.
    */
   runAs?: InvokingUser;
+  /**
+   * Start the program in a session and process group of its own, so that
+   * one signal reaches it and every descendant (default `false`: it shares
+   * the profiler's group, as under `time`, and keeps the terminal).
+   */
+  ownProcessGroup?: boolean;
+  /**
+   * Have the kernel SIGKILL the program when the profiler dies (its
+   * parent-death signal, set through util-linux `setpriv --pdeathsig`
+   * where available; default `true`).
+   */
+  parentDeathSignal?: boolean;
 }
 
 const SETPRIV_PATHS = ["/usr/bin/setpriv", "/bin/setpriv"];
+const SETSID_PATHS = ["/usr/bin/setsid", "/bin/setsid"];
 
 /** How to start `/bin/sh`, possibly as another user. */
 export interface ShellLauncher {
-  /** The executable to spawn (`/bin/sh`, or `setpriv`). */
+  /** The executable to spawn (`/bin/sh`, `setpriv` or `setsid`). */
   program: string;
   /** Arguments before the shell's own (`-c …`). */
   prefix: string[];
@@ -75,15 +98,30 @@ export interface ShellLauncher {
   gid?: number;
   /** Environment the user switch implies (`HOME`, `USER`, `LOGNAME`). */
   env: Record<string, string>;
+  /** Have the runtime start a new session (only without util-linux `setsid`). */
+  detached?: boolean;
+}
+
+/** Options of {@linkcode shellLauncher}. */
+export interface ShellLauncherOptions {
+  /** Have the kernel SIGKILL the shell when the profiler dies (where `setpriv` can). */
+  parentDeathSignal?: boolean;
+  /** Start the shell in a session and process group of its own. */
+  newSession?: boolean;
 }
 
 /**
- * The launcher of `/bin/sh`: `sh` itself, or, to drop to another user with
- * all of that user's groups, `setpriv` exec'ing `sh` (same pid). Without
- * `setpriv` the runtime's uid/gid switch is used, which keeps only the
- * primary group. Used for the gate and for `--prepare`/`--cleanup` hooks.
+ * The launcher of `/bin/sh`: `sh` itself, or a chain of util-linux tools
+ * that each exec the next in the same process: `setpriv` (to drop to
+ * another user with all of that user's groups, and to set a parent-death
+ * signal) and `setsid` (a new session). Without `setpriv` the runtime's
+ * uid/gid switch is used, which keeps only the primary group; without
+ * `setsid`, the runtime's `detached` (slower: the runtime then forks its
+ * whole address space). Used for the gate and for `--prepare`/`--cleanup`
+ * hooks.
  *
  * @param runAs The user to run as, or `undefined` for the profiler's own.
+ * @param options Parent-death signal and new session.
  * @returns How to spawn the shell.
  *
  * @example Usage
@@ -92,25 +130,77 @@ export interface ShellLauncher {
  * console.log(shellLauncher(undefined).program); // "/bin/sh"
  * ```
  */
-export function shellLauncher(runAs: InvokingUser | undefined): ShellLauncher {
-  if (runAs === undefined) return { program: "/bin/sh", prefix: [], env: {} };
-  const env = { HOME: runAs.home, USER: runAs.name, LOGNAME: runAs.name };
-  const setpriv = SETPRIV_PATHS.find((path) => {
-    try {
-      return Deno.statSync(path).isFile;
-    } catch {
-      return false;
+export function shellLauncher(
+  runAs: InvokingUser | undefined,
+  options: ShellLauncherOptions = {},
+): ShellLauncher {
+  const setpriv = findTool("setpriv", SETPRIV_PATHS);
+  const chain: string[] = [];
+  let env: Record<string, string> = {};
+  let ids: { uid?: number; gid?: number } = {};
+  // The kernel clears a parent-death signal on a user switch: setpriv sets it after its own.
+  const deathSignal = options.parentDeathSignal === true && setpriv !== undefined &&
+    setprivHasPdeathsig(setpriv);
+  if (runAs !== undefined) env = { HOME: runAs.home, USER: runAs.name, LOGNAME: runAs.name };
+  if (setpriv !== undefined && (deathSignal || runAs !== undefined)) {
+    chain.push(setpriv);
+    if (deathSignal) chain.push("--pdeathsig", "KILL");
+    if (runAs !== undefined) {
+      const groups = passwdEntry(runAs.uid) === undefined ? "--clear-groups" : "--init-groups";
+      chain.push(`--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, groups);
     }
-  });
-  if (setpriv === undefined) {
-    return { program: "/bin/sh", prefix: [], uid: runAs.uid, gid: runAs.gid, env };
+    chain.push("--");
+  } else if (runAs !== undefined) {
+    ids = { uid: runAs.uid, gid: runAs.gid };
   }
-  const groups = passwdEntry(runAs.uid) === undefined ? "--clear-groups" : "--init-groups";
+  let detached = false;
+  if (options.newSession === true) {
+    const setsid = findTool("setsid", SETSID_PATHS);
+    if (setsid !== undefined) chain.push(setsid);
+    else detached = true;
+  }
+  chain.push("/bin/sh");
   return {
-    program: setpriv,
-    prefix: [`--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, groups, "--", "/bin/sh"],
+    program: chain[0]!,
+    prefix: chain.slice(1),
     env,
+    ...ids,
+    ...(detached ? { detached } : {}),
   };
+}
+
+const toolPaths = new Map<string, string | null>();
+
+function findTool(name: string, paths: string[]): string | undefined {
+  if (!toolPaths.has(name)) {
+    toolPaths.set(
+      name,
+      paths.find((path) => {
+        try {
+          return Deno.statSync(path).isFile;
+        } catch {
+          return false;
+        }
+      }) ?? null,
+    );
+  }
+  return toolPaths.get(name) ?? undefined;
+}
+
+let pdeathsigSupport: boolean | undefined;
+
+/** `--pdeathsig` came with util-linux 2.33 (2018); older ones would refuse to start the program. */
+function setprivHasPdeathsig(setpriv: string): boolean {
+  if (pdeathsigSupport === undefined) {
+    try {
+      const help = new Deno.Command(setpriv, { args: ["--help"], stdout: "piped", stderr: "null" })
+        .outputSync();
+      pdeathsigSupport = new TextDecoder().decode(help.stdout).includes("--pdeathsig");
+    } catch {
+      pdeathsigSupport = false;
+    }
+  }
+  return pdeathsigSupport;
 }
 
 /**
@@ -128,6 +218,8 @@ export function shellLauncher(runAs: InvokingUser | undefined): ShellLauncher {
 export class ProgramProcess {
   /** Process id; the same before and after the gate's exec. */
   readonly pid: number;
+  /** Whether it leads a process group (and session) of its own. */
+  readonly ownProcessGroup: boolean;
   /** The program's stdout when spawned with `stdout: "piped"`. */
   readonly stdout: ReadableStream<Uint8Array<ArrayBuffer>> | null;
   /** Resolves when the program has exited (and was reaped). */
@@ -136,8 +228,9 @@ export class ProgramProcess {
   #resumed = false;
   #stdoutFd: number | undefined;
 
-  private constructor(child: Deno.ChildProcess, piped: boolean) {
+  private constructor(child: Deno.ChildProcess, piped: boolean, ownProcessGroup: boolean) {
     this.pid = child.pid;
+    this.ownProcessGroup = ownProcessGroup;
     this.stdout = piped ? child.stdout : null;
     this.exit = child.status.then((status) => {
       this.#exited = true;
@@ -157,13 +250,17 @@ export class ProgramProcess {
    * @throws {ProfilerError} When the gate cannot be reached.
    */
   static spawnHeld(options: SpawnHeldOptions): ProgramProcess {
-    const start = shellLauncher(options.runAs);
+    const start = shellLauncher(options.runAs, {
+      parentDeathSignal: options.parentDeathSignal ?? true,
+      newSession: options.ownProcessGroup ?? false,
+    });
     const command = new Deno.Command(start.program, {
       args: [
         ...start.prefix,
         "-c",
         GATE_SCRIPT,
         "joule-profiler-gate",
+        String(Deno.pid),
         options.executable,
         ...options.args,
       ],
@@ -174,9 +271,16 @@ export class ProgramProcess {
       env: { ...options.env, ...start.env },
       uid: start.uid,
       gid: start.gid,
+      // Only where util-linux setsid is missing.
+      detached: start.detached ?? false,
     });
-    const program = new ProgramProcess(command.spawn(), options.stdout === "piped");
+    const program = new ProgramProcess(
+      command.spawn(),
+      options.stdout === "piped",
+      options.ownProcessGroup ?? false,
+    );
     try {
+      options.onSpawn?.(program.pid);
       program.#waitUntilStopped(options.gateTimeoutMs ?? 10_000);
     } catch (error) {
       program.kill();

@@ -50,6 +50,9 @@ export interface ProfileFlags extends ExportFlags, DisplayFlags {
   minTime?: number;
   prepare?: string;
   cleanup?: string;
+  killAfter: number;
+  killDescendants?: boolean;
+  keepDescendants?: boolean;
   idle?: number;
   command?: string[];
   commandName?: string[];
@@ -288,11 +291,20 @@ export async function profileCommand(
     (line) => progress === undefined ? writeStderrLine(line) : progress.printAbove(line),
   );
   const commands = profiledCommands(flags, positional);
+  if (flags.killDescendants && flags.keepDescendants) {
+    throw new UsageError("--kill-descendants and --keep-descendants contradict each other");
+  }
   const settings = {
     warmup: flags.warmup,
     minRuns: flags.minRuns,
     minTimeSeconds: flags.minTime,
     idleSeconds: flags.idle,
+    killAfterSeconds: flags.killAfter,
+    descendants: flags.killDescendants
+      ? "end-with-program" as const
+      : flags.keepDescendants
+      ? "keep" as const
+      : undefined,
   };
   validateRunSettings(settings);
   let sampleIntervalMs = flags.sampleInterval;
