@@ -165,3 +165,8 @@ export {
 } from "./stats/energy_gate.ts";
 export { DESCENDANT_POLICIES, type DescendantPolicy } from "./process/program_reaper.ts";
 export { DEFAULT_KILL_AFTER_SECONDS } from "./process/signal_relay.ts";
+export {
+  closeDebugSignal,
+  closeEnvironmentInspector,
+  debugSignalClosed,
+} from "./process/debug_signal.ts";

@@ -287,7 +287,8 @@ export class SourceOrchestrator {
       metrics.sort((a, b) =>
         a.source === b.source ? compareNames(a.name, b.name) : a.source < b.source ? -1 : 1
       );
-      phases.push({ metrics, failures });
+      // Phases with nothing to say share one entry: no two arrays per phase.
+      phases.push(metrics.length === 0 && failures.length === 0 ? NOTHING : { metrics, failures });
     }
     return phases;
   }
@@ -300,6 +301,12 @@ export class SourceOrchestrator {
     if (!failed.has(boundary)) failed.set(boundary, message);
   }
 }
+
+/** The entry of a phase with no metric and no failure (never modified). */
+const NOTHING: PhaseMetrics = Object.freeze({
+  metrics: Object.freeze([]) as unknown as Metric[],
+  failures: Object.freeze([]) as unknown as SourceFailure[],
+});
 
 function asSourceError(source: Source, error: unknown): SourceError {
   if (error instanceof SourceError) return error;

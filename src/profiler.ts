@@ -21,13 +21,21 @@ import {
   ProgramReaper,
 } from "./process/program_reaper.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
-import { runHook } from "./process/hook_command.ts";
+import { HookError, runHook } from "./process/hook_command.ts";
 import { measureIdle } from "./idle_measurement.ts";
 import { attributeEnergy } from "./energy_attribution.ts";
 import { runProgram } from "./program_run.ts";
 import { joulesPerUnit } from "./energy_units.ts";
 import { lineBufferedEnv } from "./process/line_buffering.ts";
 import type { ProfileResult, RunResult, SourceStatus } from "./result.ts";
+import {
+  DEFAULT_MAX_PHASES,
+  defaultMaxPhases,
+  MAX_PHASES_LIMIT,
+  RUN_SETTING_LIMITS,
+} from "./run_limits.ts";
+
+export { DEFAULT_MAX_PHASES, defaultMaxPhases, MAX_PHASES_LIMIT, RUN_SETTING_LIMITS };
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { reviewRuns } from "./stats/run_review.ts";
 import type { Sensor, Source } from "./source.ts";
@@ -154,6 +162,13 @@ export interface RunSettings {
    */
   sampleIntervalMs?: number;
   /**
+   * Measure at most this many phases per run (≥ 1); later tokens are
+   * passed on but not measured, with a warning. Default:
+   * {@linkcode defaultMaxPhases} of the sources' sensors (at most
+   * {@linkcode DEFAULT_MAX_PHASES}), which keeps memory under 300 MB.
+   */
+  maxPhases?: number;
+  /**
    * Estimate energy after each run from the measured metrics (an energy
    * model, the TDP curve): their metrics are labelled `estimated`. Each is
    * checked against the sources' sensors before anything runs.
@@ -231,22 +246,34 @@ export interface ValidatedProfileConfig {
 export function validateProfileConfig(
   config: Pick<
     ProfileConfig,
-    "command" | "tokenPattern" | "iterations" | "cwd" | "sampleIntervalMs"
+    "command" | "tokenPattern" | "iterations" | "cwd" | "sampleIntervalMs" | "maxPhases"
   >,
 ): ValidatedProfileConfig {
   const name = config.command[0];
   if (name === undefined) throw new UsageError("no command to profile");
   const iterations = config.iterations ?? 1;
-  if (!Number.isSafeInteger(iterations) || iterations < 1) {
-    throw new UsageError(`iterations must be a positive integer, got ${iterations}`);
+  const { maxRuns, maxSampleIntervalMs } = RUN_SETTING_LIMITS;
+  if (!(Number.isSafeInteger(iterations) && iterations >= 1 && iterations <= maxRuns)) {
+    throw new UsageError(`iterations must be an integer from 1 to ${maxRuns}, got ${iterations}`);
   }
   const interval = config.sampleIntervalMs;
   if (
-    interval !== undefined && !(Number.isFinite(interval) && interval >= MIN_SAMPLE_INTERVAL_MS)
+    interval !== undefined &&
+    !(Number.isFinite(interval) && interval >= MIN_SAMPLE_INTERVAL_MS &&
+      interval <= maxSampleIntervalMs)
   ) {
     throw new UsageError(
-      `the sampling interval must be a number of milliseconds ≥ ${MIN_SAMPLE_INTERVAL_MS}, ` +
-        `got ${interval}`,
+      `the sampling interval must be from ${MIN_SAMPLE_INTERVAL_MS} to ${maxSampleIntervalMs} ` +
+        `milliseconds (1 h), got ${interval}`,
+    );
+  }
+  const maxPhases = config.maxPhases;
+  if (
+    maxPhases !== undefined &&
+    !(Number.isSafeInteger(maxPhases) && maxPhases >= 1 && maxPhases <= MAX_PHASES_LIMIT)
+  ) {
+    throw new UsageError(
+      `the phase limit must be an integer from 1 to ${MAX_PHASES_LIMIT}, got ${maxPhases}`,
     );
   }
   const pattern = compileTokenPattern(config.tokenPattern ?? DEFAULT_TOKEN_PATTERN);
@@ -274,6 +301,7 @@ export function validateRunSettings(
   >,
 ): void {
   const { warmup, minRuns, minTimeSeconds, idleSeconds, killAfterSeconds } = settings;
+  const { maxRuns, maxMinTimeSeconds, maxIdleSeconds } = RUN_SETTING_LIMITS;
   if (
     killAfterSeconds !== undefined && !(Number.isFinite(killAfterSeconds) && killAfterSeconds > 0)
   ) {
@@ -287,17 +315,30 @@ export function validateRunSettings(
       `descendants must be one of ${DESCENDANT_POLICIES.join(", ")}, got ${settings.descendants}`,
     );
   }
-  if (warmup !== undefined && (!Number.isSafeInteger(warmup) || warmup < 0)) {
-    throw new UsageError(`warm-up runs must be an integer ≥ 0, got ${warmup}`);
+  if (warmup !== undefined && !(Number.isSafeInteger(warmup) && warmup >= 0 && warmup <= maxRuns)) {
+    throw new UsageError(`warm-up runs must be an integer from 0 to ${maxRuns}, got ${warmup}`);
   }
-  if (minRuns !== undefined && (!Number.isSafeInteger(minRuns) || minRuns < 1)) {
-    throw new UsageError(`minimum runs must be a positive integer, got ${minRuns}`);
+  if (
+    minRuns !== undefined && !(Number.isSafeInteger(minRuns) && minRuns >= 1 && minRuns <= maxRuns)
+  ) {
+    throw new UsageError(`minimum runs must be an integer from 1 to ${maxRuns}, got ${minRuns}`);
   }
-  if (minTimeSeconds !== undefined && !(Number.isFinite(minTimeSeconds) && minTimeSeconds >= 0)) {
-    throw new UsageError(`minimum time must be a number of seconds ≥ 0, got ${minTimeSeconds}`);
+  if (
+    minTimeSeconds !== undefined &&
+    !(Number.isFinite(minTimeSeconds) && minTimeSeconds >= 0 && minTimeSeconds <= maxMinTimeSeconds)
+  ) {
+    throw new UsageError(
+      `minimum time must be from 0 to ${maxMinTimeSeconds} seconds (7 days), got ${minTimeSeconds}`,
+    );
   }
-  if (idleSeconds !== undefined && !(Number.isFinite(idleSeconds) && idleSeconds > 0)) {
-    throw new UsageError(`idle measurement must last a number of seconds > 0, got ${idleSeconds}`);
+  if (
+    idleSeconds !== undefined &&
+    !(Number.isFinite(idleSeconds) && idleSeconds > 0 && idleSeconds <= maxIdleSeconds)
+  ) {
+    throw new UsageError(
+      `idle measurement must last more than 0 and at most ${maxIdleSeconds} seconds (1 h), ` +
+        `got ${idleSeconds}`,
+    );
   }
 }
 
@@ -506,14 +547,17 @@ export class JouleProfiler {
     const minRuns = Math.max(iterations, config.minRuns ?? 1);
     const minTimeMs = (config.minTimeSeconds ?? 0) * 1000;
     let idle: IdleBaseline | undefined;
+    let stoppedBy: string | undefined;
+    const maxPhases = config.maxPhases ?? defaultMaxPhases(await sensorCount(this.#sources));
     const runOnce = async (entry: PreparedCommand, index: number, label: string) => {
       logger.info(`${label}: ${entry.command.join(" ")}`);
       const hookOptions = { cwd: config.cwd, env: config.env, runAs: config.runAs };
       if (config.prepare !== undefined) {
         await runHook(config.prepare, { ...hookOptions, label: "--prepare" });
       }
+      let run: RunResult;
       try {
-        const run = await runProgram({
+        run = await runProgram({
           index,
           executable: entry.executable,
           args: entry.command.slice(1),
@@ -527,18 +571,31 @@ export class JouleProfiler {
           runAs: config.runAs,
           phaseChannel: config.phaseChannel,
           sampleIntervalMs: config.sampleIntervalMs,
+          maxPhases,
           reaper,
         });
         // The program's share of measured energy, from the process and system sources' metrics.
         attributeEnergy(run, idle);
         // Estimates last: they read only measured metrics, and are never attributed.
         applyEstimators(run, estimators, logger);
-        return run;
-      } finally {
+      } catch (error) {
         if (config.cleanup !== undefined) {
+          // The run's own error is the one to report; the hook's is a warning.
+          await runHook(config.cleanup, { ...hookOptions, label: "--cleanup" }).catch(
+            (hookError) => logger.warn((hookError as Error).message),
+          );
+        }
+        throw error;
+      }
+      if (config.cleanup !== undefined) {
+        try {
           await runHook(config.cleanup, { ...hookOptions, label: "--cleanup" });
+        } catch (error) {
+          // The run itself completed: keep it, and stop (as for an interrupt).
+          throw error instanceof HookError ? new HookFailure(error, run) : error;
         }
       }
+      return run;
     };
     try {
       if (config.idleSeconds !== undefined && !(await this.#measuresEnergy())) {
@@ -561,7 +618,10 @@ export class JouleProfiler {
       for (let round = 0; round < warmup && !relay.interrupted; round++) {
         for (const entry of commands) {
           if (relay.interrupted) break;
-          await runOnce(entry, round, `warm-up run ${round + 1}/${warmup}`);
+          await runOnce(entry, round, `warm-up run ${round + 1}/${warmup}`).catch((error) => {
+            // A warm-up run is never kept.
+            throw error instanceof HookFailure ? error.hookError : error;
+          });
           warmedUp++;
           progress({ stage: "warmup", done: warmedUp, total: warmup * commands.length });
         }
@@ -575,7 +635,15 @@ export class JouleProfiler {
           if (relay.interrupted) break;
           const of = round < minRuns && minTimeMs === 0 ? `/${minRuns}` : "";
           progress({ stage: "run-start", done: measured, total: measuredTotal });
-          const run = await runOnce(entry, round, `run ${round + 1}${of}`);
+          let run: RunResult;
+          try {
+            run = await runOnce(entry, round, `run ${round + 1}${of}`);
+          } catch (error) {
+            if (!(error instanceof HookFailure)) throw error;
+            entry.runs.push(error.run);
+            config.onRun?.(error.run, position);
+            throw error.hookError;
+          }
           entry.runs.push(run);
           entry.measuredMs += run.durationMs;
           measured++;
@@ -600,10 +668,19 @@ export class JouleProfiler {
         }
       }
     } catch (error) {
-      // Interrupted before a run could start: keep the completed ones.
+      // Interrupted before a run could start, or a hook failed between runs:
+      // keep the completed ones.
       const interruptedBetweenRuns = error instanceof ProfilerError && error.exitCode === 130;
-      if (!interruptedBetweenRuns || commands.every((entry) => entry.runs.length === 0)) {
+      const hookFailed = error instanceof HookError;
+      if (
+        !(interruptedBetweenRuns || hookFailed) ||
+        commands.every((entry) => entry.runs.length === 0)
+      ) {
         throw error;
+      }
+      if (hookFailed) {
+        logger.warn(`${(error as Error).message}; the completed runs are kept`);
+        stoppedBy = (error as Error).message;
       }
     } finally {
       // Before the relay goes: a signal while leftovers are ended is still no sudden death.
@@ -627,9 +704,36 @@ export class JouleProfiler {
       if (warmup > 0) result.warmupRuns = warmup;
       if (idle !== undefined) result.idle = idle;
       result.sources = this.#sourceStatuses(entry.runs);
+      if (stoppedBy !== undefined) result.stoppedBy = stoppedBy;
       return result;
     });
     for (const result of results) reviewRuns(result, logger);
     return results;
+  }
+}
+
+/** Sensors across the sources (0 for a source that cannot list them). */
+async function sensorCount(sources: readonly Source[]): Promise<number> {
+  let count = 0;
+  for (const source of sources) {
+    try {
+      count += (await source.sensors()).filter((sensor) => sensor.available !== false).length;
+    } catch {
+      // Unknown: counted as none.
+    }
+  }
+  return count;
+}
+
+/** A hook failed after a run that completed: carries both. */
+class HookFailure extends Error {
+  readonly hookError: HookError;
+  readonly run: RunResult;
+
+  constructor(hookError: HookError, run: RunResult) {
+    super(hookError.message, { cause: hookError });
+    this.name = "HookFailure";
+    this.hookError = hookError;
+    this.run = run;
   }
 }

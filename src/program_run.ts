@@ -8,6 +8,7 @@
 import { ClockAnchor } from "./clock.ts";
 import { ProfilerError } from "./errors.ts";
 import { signalName } from "./ffi/libc.ts";
+import { DEFAULT_MAX_PHASES } from "./run_limits.ts";
 import type { Logger } from "./logger.ts";
 import { SourceOrchestrator } from "./orchestrator.ts";
 import { BoundaryLog, END_TOKEN, START_TOKEN } from "./phase/boundary_log.ts";
@@ -74,6 +75,11 @@ export interface ProgramRunOptions {
   /** Sample the sources and the program's CPU and RSS every this many ms (default: off). */
   sampleIntervalMs?: number;
   /**
+   * Measure at most this many phases; later tokens are passed on but not
+   * measured, with a warning (default {@linkcode DEFAULT_MAX_PHASES}).
+   */
+  maxPhases?: number;
+  /**
    * Custody of the program's processes across runs (process group,
    * watchdog, what happens to processes left running). Default: one for
    * this run alone, which ends leftovers when the run ends.
@@ -125,7 +131,9 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     warn: (message) => logger.warn(message),
     info: (message) => logger.info(message),
   });
-  const channel = options.phaseChannel === false ? undefined : await PhaseChannel.open();
+  const channel = options.phaseChannel === false
+    ? undefined
+    : await PhaseChannel.open({ owner: options.runAs });
 
   let program: ProgramProcess;
   let tree: ProgramTree | undefined;
@@ -172,10 +180,24 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     }
     let ended = false;
     let late = 0;
+    // START and END are boundaries too: the tokens in between make maxPhases - 1.
+    const maxPhases = options.maxPhases ?? DEFAULT_MAX_PHASES;
+    let unmeasured = 0;
+    let closing = false;
     const boundary = serializeBoundaries((token, line) => {
       if (ended) {
         // A channel token still in flight when the program's exit was taken as END.
         late++;
+        return;
+      }
+      if (boundaries.count >= maxPhases && !(closing && token === END_TOKEN)) {
+        if (unmeasured++ === 0) {
+          logger.warn(
+            `run ${options.index + 1}: reached ${maxPhases} phases (--max-phases); later tokens ` +
+              "are not measured (the program's output still passes through, and the last phase " +
+              "runs to the end)",
+          );
+        }
         return;
       }
       boundaries.record(token, line);
@@ -194,6 +216,10 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       fd: program.stdoutFd,
     });
     pumps.push({ pump: stdoutPump, running: stdoutPump.run() });
+    // The FIFO is read through a thread: bytes it has taken from the kernel may
+    // not have reached the scanner yet when the program exits. A marker line
+    // written after the program's last byte tells when they all have.
+    const fifoSync = channel === undefined ? undefined : new ChannelSync();
     // The channel's two ways in (socket descriptor, FIFO path), each with its own line state.
     const channelPumps = channel === undefined
       ? []
@@ -202,7 +228,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
         const pump = new TokenPump({
           reader: readable.getReader({ mode: "byob" }),
           scanner: new TokenScanner(CHANNEL_LINE),
-          boundary,
+          boundary: readable === channel.file.readable ? fifoSync!.filter(boundary) : boundary,
           reportLines: false,
           readBufferBytes: CHANNEL_READ_BYTES,
         });
@@ -262,8 +288,10 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     if (channel !== undefined && channel.unread() > 0) {
       await drainChannel(channel, channelPumps.map(({ pump }) => pump));
     }
+    if (channel !== undefined) await fifoSync!.wait(channel);
     // Stopped before END: the last boundary read is never delayed by a sample.
     if (sampling !== undefined) await sampling.sampler.stop();
+    closing = true;
     const end = boundary(END_TOKEN, -1);
     ended = true;
     if (end) await end;
@@ -277,6 +305,11 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       for (const { pump } of channelPumps) pump.stop();
       channel.wake();
       for (const { running } of channelPumps) await running;
+    }
+    if (unmeasured > 0) {
+      logger.warn(
+        `run ${options.index + 1}: ${unmeasured} token(s) past --max-phases not measured`,
+      );
     }
     if (late > 0) {
       logger.warn(
@@ -422,6 +455,37 @@ function serializeBoundaries(take: BoundaryFn): BoundaryFn {
     queue = queue.then(() => take(token, line)).finally(() => queued--);
     return queue;
   };
+}
+
+/**
+ * Waits until everything written to the phase FIFO before now has been
+ * scanned: a marker line (random per run, so no program writes it) goes in
+ * after the program's bytes, and FIFO order does the rest.
+ */
+class ChannelSync {
+  readonly #marker = `\u0001joule-profiler-sync-${crypto.randomUUID()}`;
+  #seen: (() => void) | undefined;
+
+  /** Wraps the FIFO's boundary function so the marker is not a token. */
+  filter(take: BoundaryFn): BoundaryFn {
+    return (token, line) => {
+      if (token === this.#marker) {
+        this.#seen?.();
+        return;
+      }
+      return take(token, line);
+    };
+  }
+
+  /** Sends the marker and waits for it (at most 100 ms, should the reader be gone). */
+  async wait(channel: PhaseChannel): Promise<void> {
+    const seen = new Promise<void>((resolve) => this.#seen = resolve);
+    if (!channel.send(`${this.#marker}\n`)) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => timer = setTimeout(resolve, DRAIN_MAX_MS));
+    await Promise.race([seen, bound]);
+    clearTimeout(timer);
+  }
 }
 
 /** Waits (at most 100 ms) until what the program wrote to the channel was read. */

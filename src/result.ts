@@ -102,6 +102,12 @@ export interface ProfileResult {
   durationMs: number;
   /** `true` when the profile was interrupted (Ctrl-C, SIGTERM, abort). */
   interrupted: boolean;
+  /**
+   * Why the profile stopped before its planned runs, when a `--prepare` or
+   * `--cleanup` hook failed (the completed runs are kept); the CLI then
+   * exits 125 after writing the results.
+   */
+  stoppedBy?: string;
   /** Every run, in order. */
   runs: RunResult[];
   /** The command's label in a multi-command profile (`--command-name`). */
@@ -200,6 +206,16 @@ export function buildPhases(
   anchor: ClockAnchor,
 ): PhaseResult[] {
   const phases: PhaseResult[] = [];
+  // One name string per pair of tokens, not per phase: a million "__A__ -> __A__"
+  // are one string. Bounded, so a program whose tokens never repeat costs no more.
+  const names = new Map<string, string>();
+  const nameOf = (start: string, end: string): string => {
+    const name = `${start} -> ${end}`;
+    const known = names.get(name);
+    if (known !== undefined) return known;
+    if (names.size < NAME_CACHE_SIZE) names.set(name, name);
+    return name;
+  };
   let startNs = boundaries.count > 0 ? boundaries.nsAt(0) : 0n;
   for (let i = 0; i + 1 < boundaries.count; i++) {
     // Consecutive phases share their boundary's bigint: one allocation per boundary.
@@ -208,7 +224,7 @@ export function buildPhases(
     const endToken = boundaries.tokenAt(i + 1);
     const phase: PhaseResult = {
       index: i,
-      name: `${startToken} -> ${endToken}`,
+      name: nameOf(startToken, endToken),
       startToken,
       endToken,
       startNs,
@@ -233,6 +249,9 @@ export function buildPhases(
  * 100,000 phases would otherwise carry 200,000 empty arrays.
  */
 const EMPTY: never[] = Object.freeze([]) as unknown as never[];
+
+/** Distinct phase names shared by {@linkcode buildPhases} (beyond them, each phase has its own). */
+const NAME_CACHE_SIZE = 4096;
 
 function nonEmpty<T>(list: T[] | undefined): T[] {
   return list === undefined || list.length === 0 ? EMPTY : list;

@@ -269,6 +269,9 @@ Deno.test("a source failing mid-run marks the phases it affects; the others keep
   ]);
   assert.equal(phases[0]!.metrics[0]!.value, 100);
   assert.equal(phases[3]!.metrics[0]!.value, 100);
-  assert.match(phases[1]!.failures![0]!.message, /no number/);
-  assert.match(out.stderr, /warning: RAPL \(Powercap\): .*no number.*affected phases are marked/);
+  assert.match(phases[1]!.failures![0]!.message, /not a plain non-negative decimal integer/);
+  assert.match(
+    out.stderr,
+    /warning: RAPL \(Powercap\): .*not a plain non-negative decimal integer.*affected phases are marked/,
+  );
 });

@@ -127,8 +127,8 @@ export function discoverPowerPmu(
       missing: `no perf 'power' PMU (${path}/type not found: no RAPL in this kernel or VM)`,
     };
   }
-  const type = Number.parseInt(typeText, 10);
-  if (Number.isNaN(type)) return { missing: `${path}/type is not a number` };
+  const type = /^\d{1,9}$/.test(typeText) ? Number(typeText) : Number.NaN;
+  if (Number.isNaN(type)) return { missing: `${path}/type is not a plain decimal number` };
   const cpus = parseCpuList(readText(`${path}/cpumask`) ?? "0");
   if (cpus.length === 0) return { missing: `${path}/cpumask lists no CPU` };
 

@@ -89,9 +89,12 @@ export class PowercapSource implements Source<number> {
   /** Seconds between polls (0: no polling). */
   readonly pollingSeconds: number;
   readonly #files: (NumericFile | undefined)[];
-  readonly #previous: Float64Array;
+  /** Last reading per zone: a bigint once a counter passes 2^53, so deltas stay exact. */
+  readonly #previous: (number | bigint)[];
   readonly #totals: Float64Array;
   readonly #ranges: Float64Array;
+  /** The same ranges exactly, for counters past 2^53. */
+  readonly #exactRanges: bigint[];
   readonly #store: SnapshotStore;
   readonly #warn: (message: string) => void;
   #warned = false;
@@ -114,9 +117,12 @@ export class PowercapSource implements Source<number> {
     const count = this.zones.length;
     this.pollingSeconds = options.pollingSeconds ?? defaultPollingPeriod(this.zones);
     this.#files = new Array(count).fill(undefined);
-    this.#previous = new Float64Array(count);
+    this.#previous = new Array(count).fill(0);
     this.#totals = new Float64Array(count);
     this.#ranges = Float64Array.from(this.zones, (zone) => zone.maxEnergyRangeUj + 1);
+    this.#exactRanges = this.zones.map((zone) =>
+      (zone.maxEnergyRange ?? BigInt(Math.round(zone.maxEnergyRangeUj))) + 1n
+    );
     this.#store = new SnapshotStore(count);
     this.#samples = new SampleBuffer(count);
     this.#warn = options.warn ?? (() => {});
@@ -134,7 +140,7 @@ export class PowercapSource implements Source<number> {
       this.zones.forEach((zone, i) => {
         const file = NumericFile.open(`${zone.path}/energy_uj`);
         this.#files[i] = file;
-        this.#previous[i] = file.read();
+        this.#previous[i] = file.readExact();
       });
     } catch (error) {
       this.#closeFiles();
@@ -246,10 +252,20 @@ export class PowercapSource implements Source<number> {
     for (let i = 0; i < this.#files.length; i++) {
       const file = this.#files[i];
       if (file === undefined) throw new SourceError(this.name, "read before init()");
-      const now = file.read();
+      const now = file.readExact();
+      const previous = this.#previous[i]!;
       const range = this.#ranges[i]!;
-      let delta = now - this.#previous[i]!;
-      if (delta < 0) delta += range;
+      let delta: number;
+      if (typeof now === "number" && typeof previous === "number" && range <= 2 ** 53) {
+        delta = now - previous;
+        if (delta < 0) delta += range;
+      } else {
+        // Past 2^53 a number cannot hold every value: subtract exactly, then
+        // the delta (a few joules' worth of µJ) is a plain number again.
+        let exact = BigInt(now) - BigInt(previous);
+        if (exact < 0n) exact += this.#exactRanges[i]!;
+        delta = Number(exact);
+      }
       if (delta > range / 2 && !this.#warned) {
         this.#warned = true;
         this.#warn(

@@ -33,6 +33,8 @@ export interface PowercapZone {
   sensor: string;
   /** `max_energy_range_uj`: the counter runs 0 … this value, then wraps. */
   maxEnergyRangeUj: number;
+  /** The same, exactly, when it is 2^53 or more. */
+  maxEnergyRange?: bigint;
 }
 
 /** A zone that exists but cannot be used, and why. */
@@ -166,8 +168,13 @@ export function discoverPowercapZones(basePath: string): PowercapDiscovery {
       unusable.push({ path: candidate.path, problem: problem.message, denied: problem.denied });
       continue;
     }
-    const maxEnergyRangeUj = Number(readText(`${candidate.path}/max_energy_range_uj`) ?? NaN);
-    if (!Number.isFinite(maxEnergyRangeUj) || maxEnergyRangeUj <= 0) {
+    // A plain decimal integer only: Number() would also take " 1e3", "0x10" or "".
+    const rangeText = readText(`${candidate.path}/max_energy_range_uj`)?.replace(/\n$/, "");
+    const exactRange = rangeText !== undefined && /^\d+$/.test(rangeText)
+      ? BigInt(rangeText)
+      : undefined;
+    const maxEnergyRangeUj = exactRange === undefined ? Number.NaN : Number(exactRange);
+    if (exactRange === undefined || exactRange <= 0n) {
       unusable.push({
         path: candidate.path,
         problem: "max_energy_range_uj is missing or not a positive number",
@@ -198,6 +205,7 @@ export function discoverPowercapZones(basePath: string): PowercapDiscovery {
       dieId,
       sensor: unique,
       maxEnergyRangeUj,
+      ...(exactRange > BigInt(Number.MAX_SAFE_INTEGER) ? { maxEnergyRange: exactRange } : {}),
     });
   }
   return { zones, unusable, notes };
@@ -208,7 +216,7 @@ function checkReadable(path: string): { message: string; denied: boolean } | und
   let file: NumericFile | undefined;
   try {
     file = NumericFile.open(path);
-    file.read();
+    file.readExact();
     return undefined;
   } catch (error) {
     if (error instanceof SyscallError) {

@@ -174,6 +174,13 @@ function setupPowercap(options: RaplSetupOptions): PowercapSource {
  * ```
  */
 export function setupRapl(options: RaplSetupOptions): RaplSetup {
+  const polling = options.pollingSeconds;
+  // Timers clamp delays past 2^31 ms to 1 ms: an absurd period would poll constantly.
+  if (polling !== undefined && polling !== 0 && !(polling >= 0.001 && polling <= 3600)) {
+    throw new UsageError(
+      `--rapl-polling must be 0 (off) or from 0.001 to 3600 seconds, got ${polling}`,
+    );
+  }
   const order: RaplBackend[] = options.backend ? [options.backend] : ["perf", "powercap"];
   const reasons: { backend: RaplBackend; reason: string }[] = [];
   for (const backend of order) {

@@ -47,6 +47,7 @@ import { PHASE_LIST_LIMIT } from "../output/terminal_limits.ts";
 import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/default_events.ts";
 import { DEFAULT_KILL_AFTER_SECONDS } from "../process/kill_after.ts";
 import {
+  maxPhases,
   nonNegativeInteger,
   nonNegativeSeconds,
   parseAmdGpuList,
@@ -72,6 +73,7 @@ import {
   parsePue,
   parsePushgatewayUrl,
 } from "./export_option_values.ts";
+import { DEFAULT_MAX_PHASES, RUN_SETTING_LIMITS } from "../run_limits.ts";
 
 /** The subcommands. */
 export type CommandName =
@@ -414,7 +416,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     short: "n",
     value: "n",
     description: "run the program n times and report per-phase mean and spread",
-    parse: positiveInteger("--iterations"),
+    parse: positiveInteger("--iterations", RUN_SETTING_LIMITS.maxRuns),
     default: 1,
     scope: "profile",
   },
@@ -423,21 +425,21 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "n",
     description:
       "run the program n times first and discard those runs (warm caches, JIT, frequency)",
-    parse: nonNegativeInteger("--warmup"),
+    parse: nonNegativeInteger("--warmup", RUN_SETTING_LIMITS.maxRuns),
     scope: "profile",
   },
   {
     long: "min-runs",
     value: "n",
     description: "run at least n times (with --min-time: until both are met)",
-    parse: positiveInteger("--min-runs"),
+    parse: positiveInteger("--min-runs", RUN_SETTING_LIMITS.maxRuns),
     scope: "profile",
   },
   {
     long: "min-time",
     value: "seconds",
     description: "keep running until the measured runs add up to this many seconds",
-    parse: nonNegativeSeconds("--min-time"),
+    parse: nonNegativeSeconds("--min-time", RUN_SETTING_LIMITS.maxMinTimeSeconds),
     scope: "profile",
   },
   {
@@ -481,7 +483,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "seconds",
     description: "first measure the machine at rest this long, and report energy above idle " +
       "(raw − idle power × duration) next to the raw energy",
-    parse: positiveSeconds("--idle"),
+    parse: positiveSeconds("--idle", RUN_SETTING_LIMITS.maxIdleSeconds),
     scope: "profile",
   },
   {
@@ -512,7 +514,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "seconds",
     description: "seconds between powercap counter reads that catch wraps (default: derived from " +
       "max_energy_range_uj; 0 turns polling off)",
-    parse: nonNegativeSeconds("--rapl-polling"),
+    parse: nonNegativeSeconds("--rapl-polling", 3600),
     scope: "profile",
   },
   {
@@ -522,6 +524,15 @@ export const OPTIONS: readonly OptionSpec[] = [
       "sample power (RAPL, NVML) and the program's CPU and RSS every <ms> milliseconds " +
       "(≥ 1; default off, or 10 with --timeline/--samples-csv); samples go to the JSON",
     parse: sampleInterval,
+    scope: "profile",
+  },
+  {
+    long: "max-phases",
+    value: "n",
+    description: "measure at most n phases per run; later tokens pass through unmeasured, with a " +
+      `warning (default ${DEFAULT_MAX_PHASES.toLocaleString("en")}, fewer with many sensors, ` +
+      "so memory stays under 300 MB)",
+    parse: maxPhases,
     scope: "profile",
   },
   {

@@ -7,6 +7,7 @@
  */
 
 import { UsageError } from "../errors.ts";
+import { MAX_PHASES_LIMIT, RUN_SETTING_LIMITS } from "../run_limits.ts";
 
 /**
  * A parser for an integer ≥ 1.
@@ -20,13 +21,25 @@ import { UsageError } from "../errors.ts";
  * console.log(positiveInteger("--iterations")("3")); // 3
  * ```
  */
-export function positiveInteger(name: string): (value: string) => number {
+export function positiveInteger(
+  name: string,
+  max = Number.MAX_SAFE_INTEGER,
+): (value: string) => number {
   return (value) => {
-    if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    if (!/^\d+$/.test(value) || Number(value) < 1) {
       throw new UsageError(`${name} must be a positive integer, got '${value}'`);
     }
-    return Number(value);
+    return inRange(name, value, 1, max);
   };
+}
+
+/** Refuses a well-formed number of absurd magnitude, naming the valid range. */
+function inRange(name: string, value: string, min: number, max: number): number {
+  const number = Number(value);
+  if (!(number <= max && Number.isFinite(number))) {
+    throw new UsageError(`${name} must be from ${min} to ${max}, got '${value}'`);
+  }
+  return number;
 }
 
 /**
@@ -41,12 +54,15 @@ export function positiveInteger(name: string): (value: string) => number {
  * console.log(nonNegativeInteger("--warmup")("0")); // 0
  * ```
  */
-export function nonNegativeInteger(name: string): (value: string) => number {
+export function nonNegativeInteger(
+  name: string,
+  max = Number.MAX_SAFE_INTEGER,
+): (value: string) => number {
   return (value) => {
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    if (!/^\d+$/.test(value)) {
       throw new UsageError(`${name} must be an integer ≥ 0, got '${value}'`);
     }
-    return Number(value);
+    return inRange(name, value, 0, max);
   };
 }
 
@@ -62,13 +78,16 @@ export function nonNegativeInteger(name: string): (value: string) => number {
  * console.log(nonNegativeSeconds("--min-time")("1.5")); // 1.5
  * ```
  */
-export function nonNegativeSeconds(name: string): (value: string) => number {
+export function nonNegativeSeconds(
+  name: string,
+  max = Number.MAX_VALUE,
+): (value: string) => number {
   return (value) => {
     const seconds = Number(value);
-    if (value.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
+    if (value.trim() === "" || Number.isNaN(seconds) || seconds < 0) {
       throw new UsageError(`${name} must be a number of seconds ≥ 0, got '${value}'`);
     }
-    return seconds;
+    return inRange(name, value, 0, max);
   };
 }
 
@@ -84,13 +103,16 @@ export function nonNegativeSeconds(name: string): (value: string) => number {
  * console.log(positiveSeconds("--idle")("2")); // 2
  * ```
  */
-export function positiveSeconds(name: string): (value: string) => number {
+export function positiveSeconds(
+  name: string,
+  max = Number.MAX_VALUE,
+): (value: string) => number {
   return (value) => {
     const seconds = Number(value);
-    if (value.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
+    if (value.trim() === "" || Number.isNaN(seconds) || seconds <= 0) {
       throw new UsageError(`${name} must be a number of seconds > 0, got '${value}'`);
     }
-    return seconds;
+    return inRange(name, value, 0, max);
   };
 }
 
@@ -108,10 +130,10 @@ export function positiveSeconds(name: string): (value: string) => number {
  */
 export function sampleInterval(value: string): number {
   const ms = Number(value);
-  if (value.trim() === "" || !Number.isFinite(ms) || ms < 1) {
+  if (value.trim() === "" || Number.isNaN(ms) || ms < 1) {
     throw new UsageError(`--sample-interval must be a number of milliseconds ≥ 1, got '${value}'`);
   }
-  return ms;
+  return inRange("--sample-interval", value, 1, RUN_SETTING_LIMITS.maxSampleIntervalMs);
 }
 
 /**
@@ -220,4 +242,21 @@ function gpuIndices(flag: string, value: string): number[] {
     );
   }
   return [...new Set(entries.map(Number))];
+}
+
+/**
+ * Parses `--max-phases`: a positive integer up to {@linkcode MAX_PHASES_LIMIT}.
+ *
+ * @param value The text given.
+ * @returns The limit.
+ * @throws {UsageError} When it is not one.
+ *
+ * @example Usage
+ * ```ts
+ * import { maxPhases } from "./option_values.ts";
+ * console.log(maxPhases("500000")); // 500000
+ * ```
+ */
+export function maxPhases(value: string): number {
+  return positiveInteger("--max-phases", MAX_PHASES_LIMIT)(value);
 }

@@ -144,6 +144,84 @@ const symbols = {
     ],
     result: "i32", /* int */
   },
+  openat: {
+    parameters: [
+      "i32", /* int dirfd */
+      "buffer", /* const char *pathname */
+      "i32", /* int flags */
+      "u32", /* mode_t mode */
+    ],
+    result: "i32", /* int */
+  },
+  renameat: {
+    parameters: [
+      "i32", /* int olddirfd */
+      "buffer", /* const char *oldpath */
+      "i32", /* int newdirfd */
+      "buffer", /* const char *newpath */
+    ],
+    result: "i32", /* int */
+  },
+  unlinkat: {
+    parameters: [
+      "i32", /* int dirfd */
+      "buffer", /* const char *pathname */
+      "i32", /* int flags */
+    ],
+    result: "i32", /* int */
+  },
+  readlinkat: {
+    parameters: [
+      "i32", /* int dirfd */
+      "buffer", /* const char *pathname */
+      "buffer", /* char *buf */
+      "usize", /* size_t bufsiz */
+    ],
+    result: "isize", /* ssize_t */
+  },
+  statx: {
+    parameters: [
+      "i32", /* int dirfd */
+      "buffer", /* const char *pathname */
+      "i32", /* int flags */
+      "u32", /* unsigned int mask */
+      "buffer", /* struct statx *statxbuf */
+    ],
+    result: "i32", /* int */
+  },
+  fchown: {
+    parameters: [
+      "i32", /* int fd */
+      "u32", /* uid_t owner */
+      "u32", /* gid_t group */
+    ],
+    result: "i32", /* int */
+  },
+  fchmod: {
+    parameters: [
+      "i32", /* int fd */
+      "u32", /* mode_t mode */
+    ],
+    result: "i32", /* int */
+  },
+  fsync: {
+    parameters: ["i32" /* int fd */],
+    result: "i32", /* int */
+  },
+  signal: {
+    parameters: [
+      "i32", /* int signum */
+      "pointer", /* sighandler_t handler */
+    ],
+    result: "pointer", /* sighandler_t */
+  },
+  dlsym: {
+    parameters: [
+      "pointer", /* void *handle (RTLD_DEFAULT = NULL) */
+      "buffer", /* const char *symbol */
+    ],
+    result: "pointer", /* void * */
+  },
   __errno_location: {
     parameters: [],
     result: "pointer", /* int * */
@@ -201,9 +279,21 @@ const ERRNO_NAMES: Record<number, string> = {
   13: "EACCES",
   14: "EFAULT",
   16: "EBUSY",
+  17: "EEXIST",
+  18: "EXDEV",
   19: "ENODEV",
+  20: "ENOTDIR",
+  21: "EISDIR",
   22: "EINVAL",
+  34: "ERANGE",
   24: "EMFILE",
+  27: "EFBIG",
+  28: "ENOSPC",
+  30: "EROFS",
+  32: "EPIPE",
+  36: "ENAMETOOLONG",
+  40: "ELOOP",
+  122: "EDQUOT",
   38: "ENOSYS",
   95: "EOPNOTSUPP",
 };
@@ -440,6 +530,7 @@ export const SIGNALS = {
   SIGINT: 2,
   SIGQUIT: 3,
   SIGKILL: 9,
+  SIGUSR1: 10,
   SIGPIPE: 13,
   SIGTERM: 15,
   SIGCONT: 18,

@@ -50,27 +50,55 @@ export class NumericFile {
   }
 
   /**
-   * Reads the number from the start of the file.
+   * Reads the number, which must be below 2^53 to be a `number`.
    *
-   * @returns The value (exact below 2^53).
-   * @throws {SyscallError} When the read fails or holds no number.
+   * @returns The value.
+   * @throws {SyscallError} When the read fails, or the file does not hold
+   * exactly one plain non-negative decimal integer (`EINVAL`), or it is
+   * 2^53 or more (`ERANGE`: read it with {@linkcode NumericFile.readExact}).
    */
   read(): number {
+    const value = this.readExact();
+    if (typeof value === "bigint") {
+      throw new SyscallError("pread", 34, /* ERANGE */ `${this.path}: ${value} is 2^53 or more`);
+    }
+    return value;
+  }
+
+  /**
+   * Reads the number exactly: a `number` below 2^53, a `bigint` from there.
+   *
+   * The content must be digits, optionally followed by one newline; any
+   * other byte (a sign, a space, a second number, a unit) makes the read
+   * fail rather than yield the number it starts with.
+   *
+   * @returns The value.
+   * @throws {SyscallError} When the read fails or the content is not a
+   * plain non-negative decimal integer (`EINVAL`).
+   */
+  readExact(): number | bigint {
     const got = Number(libc().pread(this.#fd, buffer, BigInt(READ_SIZE), 0n));
     if (got < 0) throw new SyscallError("pread", errno(), this.path);
+    const end = got > 0 && buffer[got - 1] === 10 ? got - 1 : got;
+    // A full buffer may be the start of something longer.
+    if (end === 0 || got === READ_SIZE) throw this.#invalid(got);
     let value = 0;
-    let digits = 0;
-    for (let i = 0; i < got; i++) {
+    for (let i = 0; i < end; i++) {
       const digit = buffer[i]! - 48;
-      if (digit < 0 || digit > 9) {
-        if (digits > 0) break;
-        continue;
-      }
+      if (digit < 0 || digit > 9) throw this.#invalid(got);
       value = value * 10 + digit;
-      digits++;
     }
-    if (digits === 0) throw new SyscallError("pread", 61, /* ENODATA */ `${this.path}: no number`);
-    return value;
+    if (value <= Number.MAX_SAFE_INTEGER) return value;
+    return BigInt(new TextDecoder().decode(buffer.subarray(0, end)));
+  }
+
+  #invalid(got: number): SyscallError {
+    const shown = JSON.stringify(new TextDecoder().decode(buffer.subarray(0, got)));
+    return new SyscallError(
+      "pread",
+      22, /* EINVAL */
+      `${this.path}: ${shown} is not a plain non-negative decimal integer`,
+    );
   }
 
   /** Closes the file (idempotent). */

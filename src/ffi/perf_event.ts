@@ -295,8 +295,9 @@ export const PERF_EVENT_PARANOID_PATH = "/proc/sys/kernel/perf_event_paranoid";
  */
 export function readPerfEventParanoid(path = PERF_EVENT_PARANOID_PATH): number | undefined {
   try {
-    const value = Number.parseInt(Deno.readTextFileSync(path).trim(), 10);
-    return Number.isNaN(value) ? undefined : value;
+    // The whole content, not a prefix: "2abc" is no setting.
+    const text = Deno.readTextFileSync(path).replace(/\n$/, "");
+    return /^-?\d{1,9}$/.test(text) ? Number(text) : undefined;
   } catch {
     return undefined;
   }

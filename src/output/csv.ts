@@ -125,7 +125,7 @@ export function formatCsv(
 }
 
 /** Rows are formatted in batches of this many, so a large result is never one string. */
-const ROWS_PER_CHUNK = 512;
+const ROWS_PER_CHUNK = 64;
 
 /**
  * The same text as {@linkcode formatCsv}, in pieces of a few hundred rows.
@@ -265,7 +265,29 @@ export function formatComparisonCsv(
   comparisons: readonly Comparison[],
   options: CsvOptions = {},
 ): string {
-  const rows: Cell[][] = [];
+  return [...comparisonCsvChunks(comparisons, options)].join("");
+}
+
+/**
+ * The same text as {@linkcode formatComparisonCsv}, in pieces of a few
+ * hundred rows, so a large comparison is never one string.
+ *
+ * @param comparisons Comparisons, each B against its A.
+ * @param options Formula neutralisation.
+ * @returns Pieces of CSV text, header first.
+ *
+ * @example Usage
+ * ```ts
+ * import { comparisonCsvChunks } from "./csv.ts";
+ * for (const piece of comparisonCsvChunks([])) console.log(piece);
+ * ```
+ */
+export function* comparisonCsvChunks(
+  comparisons: readonly Comparison[],
+  options: CsvOptions = {},
+): Generator<string> {
+  yield write(COMPARISON_COLUMNS, [], options);
+  let rows: Cell[][] = [];
   for (const comparison of comparisons) {
     for (const phase of comparison.phases) {
       for (const metric of phase.metrics) {
@@ -283,15 +305,19 @@ export function formatComparisonCsv(
           metric.candidate.n,
           metric.candidate.mean,
           metric.candidate.stddev,
-          metric.ratio,
-          metric.ratioUncertainty,
+          Number.isFinite(metric.ratio) ? metric.ratio : "",
+          Number.isFinite(metric.ratioUncertainty) ? metric.ratioUncertainty : "",
           metric.pValue ?? "",
           String(metric.significant),
         ]);
+        if (rows.length >= ROWS_PER_CHUNK) {
+          yield write(COMPARISON_COLUMNS, rows, options, false);
+          rows = [];
+        }
       }
     }
   }
-  return write(COMPARISON_COLUMNS, rows, options);
+  if (rows.length > 0) yield write(COMPARISON_COLUMNS, rows, options, false);
 }
 
 /** The columns of the sources sidecar. */

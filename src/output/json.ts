@@ -422,6 +422,24 @@ export function* jsonChunks(result: ProfileResult, forceIterations = false): Gen
   yield "\n";
 }
 
+/**
+ * Any JSON value as pretty JSON (2-space indent) in pieces: long arrays
+ * are written element by element, so a large document is never one string.
+ *
+ * @param value The value (bigints are written as exact integers).
+ * @returns Pieces that, joined, equal `JSON.stringify(value, null, 2)` plus a newline.
+ *
+ * @example Usage
+ * ```ts
+ * import { jsonValueChunks } from "./json.ts";
+ * console.log([...jsonValueChunks({ a: [1, 2] })].join(""));
+ * ```
+ */
+export function* jsonValueChunks(value: unknown): Generator<string> {
+  yield* prettyJsonChunks(value, "");
+  yield "\n";
+}
+
 /** Arrays longer than this are written element by element. */
 const STREAMED_ARRAY_LENGTH = 64;
 

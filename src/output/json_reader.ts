@@ -266,3 +266,86 @@ export function parseResultFile(content: string, path: string): ProfileResult[] 
     );
   }
 }
+
+/**
+ * The largest result file `compare` reads: about the longest string the
+ * JavaScript engine can hold (2^29 − 24 UTF-16 units), and already more
+ * than a million phases.
+ */
+export const MAX_RESULT_FILE_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Reads a result file for `compare`: only a regular file (a device or FIFO
+ * may never end), at most `maxBytes`, read through one descriptor so the
+ * check and the read concern the same file.
+ *
+ * @param path The file.
+ * @param maxBytes The size limit (default {@linkcode MAX_RESULT_FILE_BYTES}).
+ * @returns The file's text.
+ * @throws {UsageError} When the file is missing, not a regular file, or too large.
+ *
+ * @example Usage
+ * ```ts
+ * import { readResultFileText } from "./json_reader.ts";
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "{}");
+ * console.log(await readResultFileText(path)); // "{}"
+ * ```
+ */
+export async function readResultFileText(
+  path: string,
+  maxBytes = MAX_RESULT_FILE_BYTES,
+): Promise<string> {
+  let file: Deno.FsFile;
+  try {
+    // A FIFO would block this open until a writer comes: O_NONBLOCK is not
+    // available here, so the type is checked on the path first, then again
+    // on the descriptor.
+    const before = await Deno.stat(path);
+    if (!before.isFile) throw new UsageError(notRegular(path, before));
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`cannot read '${path}': ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const info = await file.stat();
+    if (!info.isFile) throw new UsageError(notRegular(path, info));
+    if (info.size > maxBytes) throw new UsageError(tooLarge(path, info.size, maxBytes));
+    const bytes = new Uint8Array(info.size + 1);
+    let length = 0;
+    for (;;) {
+      const read = await file.read(bytes.subarray(length));
+      if (read === null) break;
+      length += read;
+      // It grew while being read: more than it said, maybe without end.
+      if (length > info.size) throw new UsageError(tooLarge(path, length, maxBytes, true));
+    }
+    return new TextDecoder().decode(bytes.subarray(0, length));
+  } finally {
+    file.close();
+  }
+}
+
+function notRegular(path: string, info: Deno.FileInfo): string {
+  const kind = info.isFifo
+    ? "a FIFO"
+    : info.isCharDevice
+    ? "a character device"
+    : info.isBlockDevice
+    ? "a block device"
+    : info.isSocket
+    ? "a socket"
+    : info.isDirectory
+    ? "a directory"
+    : "not a regular file";
+  return `cannot read '${path}': it is ${kind}; compare reads saved --json result files ` +
+    "(write the results to a file first)";
+}
+
+function tooLarge(path: string, size: number, maxBytes: number, growing = false): string {
+  const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+  return growing
+    ? `cannot read '${path}': it grew while being read; compare reads finished result files`
+    : `cannot read '${path}': ${mib(size)} is more than compare reads (${mib(maxBytes)})`;
+}

@@ -6,7 +6,12 @@
  */
 
 import type { ProfileResult } from "../result.ts";
-import { type Comparison, comparisonSentences, resultLabel } from "../stats/comparison.ts";
+import {
+  type Comparison,
+  comparisonSentences,
+  formatRatio,
+  resultLabel,
+} from "../stats/comparison.ts";
 import type { Description } from "../stats/descriptive.ts";
 import { phaseStatistics } from "../stats/phase_statistics.ts";
 
@@ -191,7 +196,7 @@ export function comparisonsMarkdown(
         const side = (s: { mean: number; stddev: number; n: number }) =>
           `${formatStatistic(s.mean)} ± ${formatStatistic(s.stddev)} (n=${s.n})`;
         const verdict = metric.pValue === null
-          ? "too few runs"
+          ? `n/a (${metric.notes?.test ?? "too few runs"})`
           : metric.significant
           ? metric.ratio > 1 ? "higher" : "lower"
           : "no significant difference";
@@ -200,7 +205,7 @@ export function comparisonsMarkdown(
           side(metric.baseline),
           side(metric.candidate),
           metric.unit,
-          `${metric.ratio.toFixed(3)} ± ${metric.ratioUncertainty.toFixed(3)}`,
+          formatRatio(metric, 3),
           pCell(metric.pValue),
           verdict,
           metric.source,

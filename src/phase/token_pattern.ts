@@ -94,26 +94,43 @@ export function requiredPrefix(source: string): string {
   let prefix = "";
   let i = source.startsWith("^") ? 1 : 0;
   while (i < source.length) {
-    const char = source[i]!;
+    // Whole code points: a quantifier after 🔥 makes all of it optional.
+    const char = String.fromCodePoint(source.codePointAt(i)!);
     let literal: string;
     if (char === "\\") {
-      const next = source[i + 1];
-      if (next === undefined || /[A-Za-z0-9]/.test(next)) break; // \d, \w, \b, \1, ...
-      literal = next;
-      i += 2;
+      const next = source.codePointAt(i + 1);
+      if (next === undefined || /[A-Za-z0-9]/.test(String.fromCodePoint(next))) break; // \d, \w, \b, \1, ...
+      literal = String.fromCodePoint(next);
+      i += 1 + literal.length;
     } else if (SYNTAX.has(char)) {
       if (char === "+") i = source.length; // the last character stays required, then stop
       else if (QUANTIFIERS.has(char)) prefix = [...prefix].slice(0, -1).join("");
       break;
     } else {
       literal = char;
-      i += 1;
+      i += char.length;
     }
     if (QUANTIFIERS.has(source[i] ?? "")) break; // optional or repeated zero times
     prefix += literal;
     if (source[i] === "+") break; // one or more: required once, then unknown
   }
-  return prefix;
+  return encodable(prefix);
+}
+
+/**
+ * The part of a prefix the byte prefilter can look for exactly: up to the
+ * first lone surrogate (no UTF-8 form; without the `u` flag a quantifier may
+ * bind to half a pair) or U+FFFD (what the decoder makes of invalid bytes,
+ * which are not those of U+FFFD).
+ */
+function encodable(prefix: string): string {
+  let end = 0;
+  for (const char of prefix) {
+    const code = char.codePointAt(0)!;
+    if ((code >= 0xd800 && code <= 0xdfff) || code === 0xfffd) break;
+    end += char.length;
+  }
+  return prefix.slice(0, end);
 }
 
 /** Whether `|` occurs outside any group or class. */

@@ -37,7 +37,9 @@ export interface SyncWriter {
 export class WriterSink implements ByteSink {
   readonly #writer: SyncWriter;
   readonly #onClose: (() => void) | undefined;
+  readonly #onError: ((error: Error) => void) | undefined;
   #broken = false;
+  #failed = false;
   #atLineStart = true;
 
   /**
@@ -45,10 +47,14 @@ export class WriterSink implements ByteSink {
    *
    * @param writer The destination.
    * @param onClose Called by `close()` (e.g. to close a file).
+   * @param onError When given, a failed write (a full disk, an I/O error)
+   * is reported to it once and the sink stops copying instead of throwing:
+   * the program and the measurement go on.
    */
-  constructor(writer: SyncWriter, onClose?: () => void) {
+  constructor(writer: SyncWriter, onClose?: () => void, onError?: (error: Error) => void) {
     this.#writer = writer;
     this.#onClose = onClose;
+    this.#onError = onError;
   }
 
   /** `true` once a write hit a broken pipe. */
@@ -67,7 +73,9 @@ export class WriterSink implements ByteSink {
    * @param bytes Bytes to pass on.
    */
   write(bytes: Uint8Array): void {
-    if (this.#broken || bytes.length === 0) return;
+    // After a failed write (full disk) output is dropped but, unlike a broken
+    // pipe, the program keeps its stdout: its tokens are still read.
+    if (this.#broken || this.#failed || bytes.length === 0) return;
     this.#atLineStart = bytes[bytes.length - 1] === 10;
     let offset = 0;
     try {
@@ -79,7 +87,9 @@ export class WriterSink implements ByteSink {
         this.#broken = true;
         return;
       }
-      throw error;
+      if (this.#onError === undefined) throw error;
+      this.#failed = true;
+      this.#onError(error as Error);
     }
   }
 

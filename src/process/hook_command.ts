@@ -22,6 +22,28 @@ export interface HookOptions {
 }
 
 /**
+ * A `--prepare` or `--cleanup` hook that failed or could not start (exit 125).
+ *
+ * @example Usage
+ * ```ts
+ * import { HookError } from "./hook_command.ts";
+ * throw new HookError("--cleanup 'false' exited with code 1; profile stopped");
+ * ```
+ */
+export class HookError extends ProfilerError {
+  /**
+   * Creates the error.
+   *
+   * @param message One line naming the hook and how it failed.
+   * @param options The standard `cause`.
+   */
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, options);
+    this.name = "HookError";
+  }
+}
+
+/**
  * Runs a hook through `/bin/sh -c`, its stdout sent to stderr so it never
  * mixes with results written to stdout. A hook that fails stops the
  * profile: runs after a failed `--prepare` would measure an unprepared
@@ -52,7 +74,7 @@ export async function runHook(command: string, options: HookOptions): Promise<vo
       gid: start.gid,
     }).spawn().status;
   } catch (error) {
-    throw new ProfilerError(
+    throw new HookError(
       `${options.label} '${command}' could not start: ${(error as Error).message}`,
       { cause: error },
     );
@@ -61,6 +83,6 @@ export async function runHook(command: string, options: HookOptions): Promise<vo
     const how = status.signal === null
       ? `exited with code ${status.code}`
       : `was killed by ${status.signal}`;
-    throw new ProfilerError(`${options.label} '${command}' ${how}; profile stopped`);
+    throw new HookError(`${options.label} '${command}' ${how}; profile stopped`);
   }
 }

@@ -19,6 +19,7 @@ const O_RDONLY = 0;
 const O_WRONLY = 1;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
+const O_DIRECTORY = 0o200000;
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
 const SOCK_CLOEXEC = 0o2000000;
@@ -94,9 +95,16 @@ export class PhaseChannel {
    * Creates the FIFO and the socket in a private temporary folder and opens
    * their ends.
    *
+   * The folder is the profiler's (mode 0700). With `owner` (the program's
+   * user under `sudo`), the folder becomes root's with that user's group and
+   * mode 0710 (they may enter it, not list or change it) and the FIFO
+   * theirs with mode 0600: that user can write to it, nobody else can.
+   * Ownership is changed on descriptors, never by path.
+   *
+   * @param options `owner`: the user the program runs as, when not the profiler's.
    * @returns The channel.
    */
-  static async open(): Promise<PhaseChannel> {
+  static async open(options: { owner?: { uid: number; gid: number } } = {}): Promise<PhaseChannel> {
     // Started before the folder exists: it removes it if the profiler is killed before close().
     const watchdog = OrphanWatchdog.shared();
     const directory = Deno.makeTempDirSync({ prefix: "joule-profiler-" });
@@ -109,6 +117,7 @@ export class PhaseChannel {
       file = await Deno.open(path, { read: true, write: true });
       probeFd = libc().open(cString(path), O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
       if (probeFd < 0) throw new SyscallError("open", errno(), path);
+      if (options.owner !== undefined) shareWith(directory, probeFd, options.owner);
       const socket = await connectedSocket(`${directory}/phases.sock`);
       let inheritedFd: number;
       if (socket !== undefined) {
@@ -174,6 +183,23 @@ export class PhaseChannel {
   }
 
   /**
+   * Writes a line into the FIFO after whatever the program wrote there.
+   *
+   * @param line The text, ending with a newline.
+   * @returns `false` when the FIFO is closed already.
+   */
+  send(line: string): boolean {
+    try {
+      const bytes = new TextEncoder().encode(line);
+      let offset = 0;
+      while (offset < bytes.length) offset += this.file.writeSync(bytes.subarray(offset));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * Wakes reads waiting on the empty channel with an empty line (which is
    * not a token), so the readers can stop.
    */
@@ -205,6 +231,20 @@ export class PhaseChannel {
 }
 
 const NEWLINE = new Uint8Array([10]);
+
+/** Lets `owner` (and nobody else) reach and write the FIFO open as `fifoFd`. */
+function shareWith(directory: string, fifoFd: number, owner: { uid: number; gid: number }) {
+  unwrap(libc().fchown(fifoFd, owner.uid, owner.gid), "fchown", "phase FIFO");
+  unwrap(libc().fchmod(fifoFd, 0o600), "fchmod", "phase FIFO");
+  const directoryFd = libc().open(cString(directory), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (directoryFd < 0) throw new SyscallError("open", errno(), directory);
+  try {
+    unwrap(libc().fchown(directoryFd, Deno.uid() ?? 0, owner.gid), "fchown", directory);
+    unwrap(libc().fchmod(directoryFd, 0o710), "fchmod", directory);
+  } finally {
+    libc().close(directoryFd);
+  }
+}
 
 /**
  * A connected pair of Unix socket ends: the profiler's (polled by the

@@ -34,14 +34,16 @@ export interface MetricComparison {
   baseline: SampleSummary;
   /** The compared side (B). */
   candidate: SampleSummary;
-  /** mean(B) / mean(A). */
+  /** mean(B) / mean(A); `NaN` when it cannot be computed (see `notes.ratio`). */
   ratio: number;
-  /** Standard uncertainty of the ratio. */
+  /** Standard uncertainty of the ratio (`NaN` with the ratio). */
   ratioUncertainty: number;
-  /** Welch's two-sided p-value, or `null` with fewer than 2 runs a side. */
+  /** Welch's two-sided p-value, or `null` when the test cannot be run (see `notes.test`). */
   pValue: number | null;
   /** `pValue < alpha`. */
   significant: boolean;
+  /** Why the ratio or the test is "n/a", when one is. */
+  notes?: { ratio?: string; test?: string };
 }
 
 /** One phase, compared. */
@@ -177,9 +179,16 @@ export function compareResults(
       const [source, metricName] = key.split("\u0000") as [string, string];
       const unit = source === "" ? "ms" : units.get(key) ?? "";
       const ratio = ratioOfMeans(valuesA, valuesB);
-      const pValue = valuesA.length > 1 && valuesB.length > 1
-        ? welchTest(valuesA, valuesB).p
-        : null;
+      const notes: { ratio?: string; test?: string } = {};
+      if (Number.isNaN(ratio.value)) notes.ratio = ratioProblem(valuesA, valuesB);
+      let pValue: number | null = null;
+      if (valuesA.length < 2 || valuesB.length < 2) {
+        notes.test = "fewer than 2 runs";
+      } else {
+        const p = welchTest(valuesA, valuesB).p;
+        if (Number.isNaN(p)) notes.test = "no spread: every run gave the same value on both sides";
+        else pValue = p;
+      }
       metrics.push({
         name: metricName,
         unit,
@@ -191,6 +200,7 @@ export function compareResults(
         ratioUncertainty: ratio.uncertainty,
         pValue,
         significant: pValue !== null && pValue < alpha,
+        ...(notes.ratio !== undefined || notes.test !== undefined ? { notes } : {}),
       });
     }
     phases.push({ index: Number(index), name, metrics });
@@ -230,9 +240,38 @@ export function headlineMetrics(phase: PhaseComparison, totals: Set<string>): Me
   return [...duration, ...(marked.length > 0 ? marked : energies)];
 }
 
-function formatP(p: number | null): string {
-  if (p === null) return "p not computable with fewer than 2 runs";
+function ratioProblem(a: readonly number[], b: readonly number[]): string {
+  const mean = (values: readonly number[]) => values.reduce((x, y) => x + y, 0) / values.length;
+  if (!a.every(Number.isFinite) || !b.every(Number.isFinite)) return "a value is not finite";
+  return mean(b) === 0 ? "both means are 0" : "the baseline mean is 0";
+}
+
+function formatP(metric: MetricComparison): string {
+  const p = metric.pValue;
+  if (p === null) return `p n/a: ${metric.notes?.test ?? "not computable"}`;
   return p < 0.001 ? "p < 0.001" : `p = ${p.toFixed(3)}`;
+}
+
+/**
+ * A ratio for people: `1.23 ± 0.04`, or `n/a (why)` when there is none.
+ *
+ * @param metric A compared metric.
+ * @param digits Decimals.
+ * @returns The text.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatRatio } from "./comparison.ts";
+ * console.log(formatRatio({ ratio: NaN, ratioUncertainty: NaN, notes: { ratio: "the baseline mean is 0" } }));
+ * // "n/a (the baseline mean is 0)"
+ * ```
+ */
+export function formatRatio(
+  metric: Pick<MetricComparison, "ratio" | "ratioUncertainty" | "notes">,
+  digits = 2,
+): string {
+  if (!Number.isFinite(metric.ratio)) return `n/a (${metric.notes?.ratio ?? "not computable"})`;
+  return `${metric.ratio.toFixed(digits)} ± ${metric.ratioUncertainty.toFixed(digits)}`;
 }
 
 /**
@@ -287,15 +326,17 @@ export function comparisonSentences(
   const { baseline, candidate } = comparison;
   for (const phase of comparison.phases) {
     for (const metric of headlineMetrics(phase, totals)) {
-      const ratio = `${metric.ratio.toFixed(2)} ± ${metric.ratioUncertainty.toFixed(2)} ×`;
-      const what = metric.source === ""
+      const ratio = `${formatRatio(metric)}${Number.isFinite(metric.ratio) ? " ×" : ""}`;
+      const what = !Number.isFinite(metric.ratio)
+        ? `${candidate} against ${baseline}: ratio ${ratio}`
+        : metric.source === ""
         ? `${candidate} took ${ratio} the time of ${baseline}`
         : `${candidate} used ${ratio} the energy of ${baseline}`;
       const about = metric.source === "" ? "" : `${metric.name}; `;
-      const verdict = metric.significant
+      const verdict = metric.significant || metric.pValue === null
         ? ""
         : `: not a significant difference at ${Math.round(comparison.alpha * 100)} %`;
-      lines.push(`${what} in phase ${phase.name} (${about}${formatP(metric.pValue)})${verdict}`);
+      lines.push(`${what} in phase ${phase.name} (${about}${formatP(metric)})${verdict}`);
     }
   }
   return lines;
@@ -336,10 +377,13 @@ export function comparisonDocument(
         source: metric.source,
         baseline: metric.baseline,
         candidate: metric.candidate,
-        ratio: metric.ratio,
-        ratio_uncertainty: metric.ratioUncertainty,
+        ratio: Number.isFinite(metric.ratio) ? metric.ratio : null,
+        ratio_uncertainty: Number.isFinite(metric.ratioUncertainty)
+          ? metric.ratioUncertainty
+          : null,
         p_value: metric.pValue,
         significant: metric.significant,
+        ...(metric.notes !== undefined ? { notes: metric.notes } : {}),
       })),
     })),
     ...(comparison.unmatched.length > 0 ? { unmatched_phases: comparison.unmatched } : {}),

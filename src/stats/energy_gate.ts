@@ -190,7 +190,9 @@ function percent(ratio: number): string {
  */
 export function gateLines(report: GateReport, alpha: number): string[] {
   const lines: string[] = [];
-  const single = report.checks.some((check) => check.ratioOnly);
+  const single = report.checks.some((check) =>
+    check.ratioOnly && check.metric.notes?.test === "fewer than 2 runs"
+  );
   if (single) {
     lines.push(
       "note: a side has a single run, so no significance can be computed: " +
@@ -200,7 +202,7 @@ export function gateLines(report: GateReport, alpha: number): string[] {
   for (const check of report.checks) {
     const { metric } = check;
     const p = metric.pValue === null
-      ? "p n/a (single run)"
+      ? `p n/a (${metric.notes?.test === "fewer than 2 runs" ? "single run" : "no spread"})`
       : Number.isNaN(metric.pValue)
       ? "p n/a (no spread)"
       : metric.pValue < 0.001

@@ -158,7 +158,9 @@ function meanAndVariance(values: readonly number[]): [number, number] {
  *
  * @param a First sample (at least 2 values).
  * @param b Second sample (at least 2 values).
- * @returns t, degrees of freedom and p-value.
+ * @returns t, degrees of freedom and p-value; t and p are `NaN` when
+ * neither sample has any spread (the test is not defined then: a p of 0
+ * would call any difference, even one of rounding, certain).
  * @throws {RangeError} When a sample has fewer than 2 values.
  *
  * @example Usage
@@ -175,13 +177,7 @@ export function welchTest(a: readonly number[], b: readonly number[]): WelchResu
   const [meanB, varB] = meanAndVariance(b);
   const sa = varA / a.length;
   const sb = varB / b.length;
-  if (sa + sb === 0) {
-    return {
-      t: meanA === meanB ? 0 : Infinity,
-      df: a.length + b.length - 2,
-      p: meanA === meanB ? 1 : 0,
-    };
-  }
+  if (sa + sb === 0) return { t: Number.NaN, df: a.length + b.length - 2, p: Number.NaN };
   const t = (meanB - meanA) / Math.sqrt(sa + sb);
   const df = (sa + sb) ** 2 / (sa ** 2 / (a.length - 1) + sb ** 2 / (b.length - 1));
   const p = Math.min(1, 2 * (1 - studentTCdf(Math.abs(t), df)));
@@ -202,7 +198,8 @@ export interface Ratio {
  *
  * @param a Reference sample.
  * @param b Compared sample.
- * @returns The ratio and its uncertainty.
+ * @returns The ratio and its uncertainty; both `NaN` when mean(a) is 0
+ * (no ratio to a zero baseline).
  *
  * @example Usage
  * ```ts
@@ -214,9 +211,14 @@ export interface Ratio {
 export function ratioOfMeans(a: readonly number[], b: readonly number[]): Ratio {
   const [meanA, varA] = a.length > 1 ? meanAndVariance(a) : [a[0]!, 0];
   const [meanB, varB] = b.length > 1 ? meanAndVariance(b) : [b[0]!, 0];
+  if (meanA === 0 || !Number.isFinite(meanA) || !Number.isFinite(meanB)) {
+    return { value: Number.NaN, uncertainty: Number.NaN };
+  }
   const value = meanB / meanA;
-  const relative = Math.sqrt(
-    varA / a.length / (meanA * meanA) + varB / b.length / (meanB * meanB),
+  // σ_r² = SE_b² / mean_a² + mean_b² · SE_a² / mean_a⁴: the same as the
+  // relative form, and still defined when mean_b is 0.
+  const uncertainty = Math.sqrt(
+    varB / b.length / (meanA * meanA) + (meanB * meanB) * (varA / a.length) / meanA ** 4,
   );
-  return { value, uncertainty: Math.abs(value) * relative };
+  return { value, uncertainty };
 }

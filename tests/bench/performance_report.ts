@@ -789,6 +789,9 @@ async function scale(generator: string, defaultSources = false): Promise<Figure>
       "-o",
       file,
       "profile",
+      // Every phase measured: this figure is about scale, not the default limit.
+      "--max-phases",
+      "1000000",
       "--",
       generator,
       "tokens",
@@ -825,6 +828,59 @@ async function scale(generator: string, defaultSources = false): Promise<Figure>
     met: rss * 1.048576 <= 150 && post <= 2,
     how: "a program printing 100,000 tokens, with `--no-process --no-system`; figures from the " +
       "profiler's own `-v` report",
+  };
+}
+
+/**
+ * 10 M tokens through JSON and CSV, with the default process and system
+ * sources, then with a fake two-socket powercap tree too (7 more sensors):
+ * memory stays bounded by the phase limit, whatever the count.
+ */
+async function millionsOfTokens(generator: string): Promise<Figure> {
+  const noRapl = await noRaplEnv();
+  const root = await Deno.makeTempDir();
+  await writeFakePowercap(root, twoSocketZones());
+  const withRapl = { ...noRapl, JOULE_PROFILER_RAPL_PATH: `${root}/intel-rapl` };
+  const measured: string[] = [];
+  let met = true;
+  const sources = [["process + system", noRapl], ["+ 7 RAPL sensors", withRapl]] as const;
+  for (const [label, env] of sources) {
+    for (const format of ["json", "csv"]) {
+      const file = await Deno.makeTempFile({ suffix: `.${format}` });
+      const start = monotonicNs();
+      const { stderr } = await run([
+        ...PROFILER,
+        "-v",
+        `--${format}`,
+        "-o",
+        file,
+        "profile",
+        "--stdout-file",
+        "/dev/null",
+        "--",
+        generator,
+        "tokens",
+        "10000000",
+      ], env);
+      const seconds = Number(monotonicNs() - start) / 1e9;
+      await Deno.remove(file);
+      const rss = Number(/profiler peak RSS ([\d.]+) MiB/.exec(stderr)?.[1]);
+      const limit = Number(/reached (\d+) phases/.exec(stderr)?.[1] ?? 0);
+      measured.push(
+        `${label}, ${format.toUpperCase()}: ${rss.toFixed(0)} MiB, ${seconds.toFixed(1)} s ` +
+          `(${limit.toLocaleString("en")} phases measured)`,
+      );
+      met &&= rss * 1.048576 <= 300;
+    }
+  }
+  return {
+    name: "10 M tokens",
+    measured: measured.join("; "),
+    target: "≤ 300 MB",
+    met,
+    how: "a program printing 10,000,000 tokens, stdout to /dev/null, peak RSS from the `-v` " +
+      "report; the default phase limit (`defaultMaxPhases`: 150,000 with no sensor, fewer per " +
+      "sensor) measures the first phases, the rest pass through",
   };
 }
 
@@ -889,6 +945,7 @@ const measures: Record<string, () => Promise<Figure | Figure[]>> = {
   "phase channel": phaseChannelFigures,
   "process source": processSourceFigures,
   scale: async () => [await scale(await generator()), await scale(await generator(), true)],
+  "10 M tokens": async () => millionsOfTokens(await generator()),
   merge: mergeScaleFigure,
 };
 const phasesProgram = () => compileC("examples/programs/phases.c", ["-static"]);

@@ -7,7 +7,7 @@
 
 import { UsageError } from "../../errors.ts";
 import { Logger } from "../../logger.ts";
-import { ResultFile } from "../../output/result_file.ts";
+import { refuseSharedDestinations, ResultFile } from "../../output/result_file.ts";
 import { invokingUser } from "../../process/invoking_user.ts";
 import type { ProfileResult } from "../../result.ts";
 import { prepareListOutput } from "../output_target.ts";
@@ -53,19 +53,14 @@ export async function compareCommand(
         "give --fail-above PCT too",
     );
   }
-  const { parseResultFile } = await import("../../output/json_reader.ts");
+  const { parseResultFile, readResultFileText } = await import("../../output/json_reader.ts");
   const { compareResults, comparisonDocument, totalMetricKeys } = await import(
     "../../stats/comparison.ts"
   );
   const results: ProfileResult[] = [];
   for (const path of files) {
-    let content: string;
-    try {
-      content = await Deno.readTextFile(path);
-    } catch (error) {
-      throw new UsageError(`cannot read '${path}': ${(error as Error).message}`);
-    }
-    const parsed = parseResultFile(content, path);
+    // Regular files only, of bounded size: a FIFO or a device would never end.
+    const parsed = parseResultFile(await readResultFileText(path), path);
     const labelled = parsed.map((result) =>
       parsed.length === 1 && result.name === undefined ? { ...result, name: path } : result
     );
@@ -84,6 +79,10 @@ export async function compareCommand(
         "profile with -n 10 (or more) for a significance test",
     );
   }
+  refuseSharedDestinations([
+    { option: "-o", path: global.outputFile ?? "-" },
+    { option: "--export-markdown", path: flags.exportMarkdown ?? "-" },
+  ].filter((output) => output.path !== "-"));
   const target = prepareListOutput(global);
   let markdown: ResultFile | undefined;
   try {
@@ -100,27 +99,25 @@ export async function compareCommand(
       metric: flags.metric,
       phase: flags.phase,
     });
-    let text: string;
+    let text: string | Iterable<string>;
     if (target.format === "json") {
+      // Written in pieces: one string of a large comparison exceeds what V8 can hold.
+      const { jsonValueChunks } = await import("../../output/json.ts");
       const documents = comparisons.map((comparison) => comparisonDocument(comparison, totals));
       const document: unknown = documents.length === 1 ? documents[0] : documents;
       if (report !== undefined && gate !== undefined) {
         // One comparison: the gate sits in its document; several: beside the list.
         const gateDocument = gate.gateDocument(report, flags.alpha);
-        text = `${
-          JSON.stringify(
-            documents.length === 1
-              ? { ...documents[0], gate: gateDocument }
-              : { comparisons: documents, gate: gateDocument },
-            null,
-            2,
-          )
-        }\n`;
+        text = jsonValueChunks(
+          documents.length === 1
+            ? { ...documents[0], gate: gateDocument }
+            : { comparisons: documents, gate: gateDocument },
+        );
       } else {
-        text = `${JSON.stringify(document, null, 2)}\n`;
+        text = jsonValueChunks(document);
       }
     } else if (target.format === "csv") {
-      text = (await import("../../output/csv.ts")).formatComparisonCsv(comparisons, {
+      text = (await import("../../output/csv.ts")).comparisonCsvChunks(comparisons, {
         rawCells: global.csvRaw,
       });
     } else {
@@ -138,7 +135,7 @@ export async function compareCommand(
     if (report !== undefined && gate !== undefined) {
       const lines = gate.gateLines(report, flags.alpha).join("\n") + "\n";
       // The gate's lines follow the terminal table; beside JSON or CSV they go to stderr.
-      if (target.format === "terminal") text += `\n${lines}`;
+      if (target.format === "terminal") text = `${text as string}\n${lines}`;
       else Deno.stderr.writeSync(new TextEncoder().encode(lines));
     }
     emit(target, text, { logger, label: "Comparison", owner: invokingUser() });

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { ProfilerError, UsageError } from "../../errors.ts";
+import { EXIT_PROFILER_FAILURE, ProfilerError, UsageError } from "../../errors.ts";
 import { Logger } from "../../logger.ts";
-import { ResultFile } from "../../output/result_file.ts";
+import { openStreamFile, refuseSharedDestinations, ResultFile } from "../../output/result_file.ts";
 import { type ByteSink, DiscardSink, WriterSink } from "../../process/byte_sink.ts";
 import {
   JouleProfiler,
@@ -68,6 +68,7 @@ export interface ProfileFlags extends ExportFlags, DisplayFlags {
   /** `--tdp WATTS`. */
   tdp?: number;
   nodeLeader?: number;
+  maxPhases?: number;
 }
 
 /** Sampling interval used when `--timeline` or `--samples-csv` comes without `--sample-interval`. */
@@ -214,19 +215,21 @@ function openProgramStdout(
   flags: ProfileFlags,
   target: OutputTarget,
   owner: InvokingUser | undefined,
+  logger: Logger,
   echo: boolean,
 ): ByteSink {
   if (flags.stdoutFile !== undefined) {
-    let file: Deno.FsFile;
-    try {
-      file = Deno.openSync(flags.stdoutFile, { write: true, create: true, truncate: true });
-    } catch (error) {
-      throw new UsageError(
-        `cannot write --stdout-file '${flags.stdoutFile}': ${(error as Error).message}`,
+    const file = openStreamFile(flags.stdoutFile, {
+      owner,
+      label: `--stdout-file '${flags.stdoutFile}'`,
+    });
+    // A full disk stops the copy, not the measurement: the results are still written.
+    return new WriterSink(file, () => file.close(), (error) => {
+      logger.warn(
+        `cannot write the program's stdout to '${file.path}': ${error.message}; ` +
+          "stopped copying it (the program and the measurement go on)",
       );
-    }
-    if (owner !== undefined) Deno.chownSync(flags.stdoutFile, owner.uid, owner.gid);
-    return new WriterSink(file, () => file.close());
+    });
   }
   // Still scanned for tokens; only the echo is dropped (--quiet-output, repeated runs).
   if (!echo) return new DiscardSink();
@@ -319,11 +322,25 @@ export async function profileCommand(
     logger.info(`sampling every ${sampleIntervalMs} ms (the default; set --sample-interval)`);
   }
   for (const { command } of commands) {
-    validateProfileConfig({ command, tokenPattern: flags.tokenPattern, sampleIntervalMs });
+    validateProfileConfig({
+      command,
+      tokenPattern: flags.tokenPattern,
+      sampleIntervalMs,
+      maxPhases: flags.maxPhases,
+    });
   }
   // Under srun/mpirun: one reader of the node's machine-wide sources, and a file per task.
   const task = TaskContext.detect({ nodeLeader: flags.nodeLeader });
   taskFileNames(task, global, flags);
+  // Two outputs on one file would overwrite each other: refused before anything is written.
+  refuseSharedDestinations([
+    { option: "-o", path: global.outputFile ?? "-" },
+    { option: "--stdout-file", path: flags.stdoutFile ?? "-" },
+    { option: "--export-markdown", path: flags.exportMarkdown ?? "-" },
+    { option: "--timeline", path: flags.timeline ?? "-" },
+    { option: "--samples-csv", path: flags.samplesCsv ?? "-" },
+    { option: "--openmetrics", path: flags.openmetrics ?? "-" },
+  ].filter((output) => output.path !== "-"));
   const target = prepareProfileOutput(
     global,
     undefined,
@@ -352,7 +369,7 @@ export async function profileCommand(
     if (runAs !== undefined) {
       logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
     }
-    programStdout = openProgramStdout(flags, target, runAs, echo);
+    programStdout = openProgramStdout(flags, target, runAs, logger, echo);
     // Model files are read and checked before the sources open and the program runs.
     const estimators = flags.energyModel !== undefined || flags.tdp !== undefined
       ? await (await import("../estimators.ts")).buildEstimators(flags, logger)
@@ -400,6 +417,7 @@ export async function profileCommand(
       sampleIntervalMs,
       lineBuffered: flags.lineBuffered,
       onProgress: progressCallback(progress),
+      maxPhases: flags.maxPhases,
       estimators,
     });
     progress?.finish();
@@ -453,6 +471,8 @@ export async function profileCommand(
       `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
         `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
     );
+    // A failed hook stopped the profile: its completed runs are written, and the status says so.
+    if (results.some((result) => result.stoppedBy !== undefined)) return EXIT_PROFILER_FAILURE;
     return results.find((result) => result.exitCode !== 0)?.exitCode ?? 0;
   } catch (error) {
     if (target.destination !== "stdout") target.destination.discard();
