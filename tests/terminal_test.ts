@@ -194,6 +194,17 @@ Deno.test(`formatTerminal() summarises a run of more than ${PHASE_LIST_LIMIT} ph
   assert.match(text, /Duration +980\.0 ms +10\.00 ms/);
   assert.match(text, /CORE-0 +102\.9 mJ +1\.050 mJ +RAPL \(Powercap\)/);
   assert.doesNotMatch(text, /Start token/);
+  // Rates and peaks have a mean per phase but no meaningful total.
+  for (const [i, p] of phases.entries()) {
+    p.metrics = [
+      ...p.metrics,
+      { name: "CPU0_UTILIZATION", value: 40 + (i % 2) * 20, unit: "%", source: "system" },
+      { name: "RSS_PEAK", value: 1 << 20, unit: "B", source: "process" },
+    ];
+  }
+  const rates = formatTerminal(sample, { color: false });
+  assert.match(rates, /CPU0_UTILIZATION +— +50(\.0+)? % +system/);
+  assert.match(rates, /RSS_PEAK +— +1(\.000)? MiB +process/);
   const all = formatTerminal(sample, { color: false, allPhases: true });
   assert.equal(all.match(/║ Phase: /g)?.length, count);
 });

@@ -504,6 +504,14 @@ function summaryGroups(result: ProfileResult): SummaryGroup[] {
   return [...groups.values()].sort((a, b) => b.durationMs - a.durationMs);
 }
 
+/** Units of rates and ratios: a sum over phases means nothing (a mean does). */
+const NON_ADDITIVE_UNITS = new Set(["%", "W", "instructions/cycle", "nJ/instruction"]);
+
+/** Whether a metric's values add up over phases (not a rate, a ratio or a peak). */
+function addsUp(metric: { name: string; unit: string }): boolean {
+  return !NON_ADDITIVE_UNITS.has(metric.unit) && !metric.name.endsWith("_PEAK");
+}
+
 function summaryLines(result: ProfileResult, paint: Paint): string[] {
   const runs = result.runs.length;
   const groups = summaryGroups(result);
@@ -525,7 +533,7 @@ function summaryLines(result: ProfileResult, paint: Paint): string[] {
     for (const metric of metrics) {
       rows.push([
         metric.name,
-        formatQuantity(metric.total, metric.unit),
+        addsUp(metric) ? formatQuantity(metric.total, metric.unit) : "—",
         formatQuantity(metric.total / metric.n, metric.unit),
         metric.source,
       ]);
