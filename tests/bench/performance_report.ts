@@ -901,6 +901,9 @@ interface Conditions {
   loadAfter: number[];
 }
 
+/** A Markdown table cell: a `|` (e.g. in `| cat`) would end the cell, so it is escaped. */
+const cell = (text: string) => text.replaceAll("|", "\\|");
+
 function report(figures: Figure[], conditions: Conditions): string {
   const load = (values: number[]) => values.map((value) => value.toFixed(2)).join(", ");
   const lines = [
@@ -922,7 +925,8 @@ function report(figures: Figure[], conditions: Conditions): string {
     "| Figure | Measured | Target | Met | How |",
     "| --- | --- | --- | --- | --- |",
     ...figures.map((f) =>
-      `| ${f.name} | ${f.measured} | ${f.target} | ${f.met ? "yes" : "**no**"} | ${f.how} |`
+      `| ${cell(f.name)} | ${cell(f.measured)} | ${cell(f.target)} | ${f.met ? "yes" : "**no**"} | ` +
+        `${cell(f.how)} |`
     ),
     "",
     "## Notes",
