@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the joule-profiler binary from a GitHub release (or a mirror of one).
+# Installs the joule-profiler binary from a GitHub release (or a mirror of one), or a local
+# build with --binary FILE.
 #
 #   curl -fsSL <raw URL of this file> | bash
 #   curl -fsSL <raw URL of this file> | bash -s -- --dir ~/.local/bin --version v0.1.0
@@ -25,6 +26,7 @@ REQUESTED_VERSION=""
 ASSUME_YES=0
 GRANT_ACCESS=0
 LIST_ONLY=0
+LOCAL_BINARY=""
 USE_SUDO=0
 WORK_DIR=""
 
@@ -40,6 +42,8 @@ Options:
                         only when DIR is not writable
       --version vX.Y.Z  install that release (default: the latest)
       --list            list the available versions and exit
+      --binary FILE     install this binary instead of downloading a release (e.g.
+                        dist/joule-profiler from 'deno task compile' in a clone)
   -y, --yes             answer yes to every prompt (create DIR, replace an
                         existing binary); never grants measurement access
       --grant-access    also let non-root users measure (setcap cap_perfmon on
@@ -89,6 +93,12 @@ parse_args() {
         ;;
       --version=*) REQUESTED_VERSION="${1#--version=}" ;;
       --list) LIST_ONLY=1 ;;
+      --binary)
+        if [ "$#" -lt 2 ] || [ -z "$2" ]; then usage_error "--binary needs a file"; fi
+        LOCAL_BINARY="$2"
+        shift
+        ;;
+      --binary=*) LOCAL_BINARY="${1#--binary=}" ;;
       -y | --yes) ASSUME_YES=1 ;;
       --grant-access) GRANT_ACCESS=1 ;;
       -h | --help)
@@ -100,6 +110,14 @@ parse_args() {
     shift
   done
   [ -n "$INSTALL_DIR" ] || usage_error "--dir needs a directory"
+  if [ -n "$LOCAL_BINARY" ]; then
+    if [ -n "$REQUESTED_VERSION" ] || [ "$LIST_ONLY" -eq 1 ]; then
+      usage_error "--binary installs a local file: it takes no --version or --list"
+    fi
+    if [ ! -f "$LOCAL_BINARY" ] || [ ! -x "$LOCAL_BINARY" ]; then
+      usage_error "--binary '$LOCAL_BINARY' is not an executable file"
+    fi
+  fi
   case "$INSTALL_DIR" in
     \~) INSTALL_DIR="${HOME:?}" ;;
     \~/*) INSTALL_DIR="${HOME:?}/${INSTALL_DIR#\~/}" ;;
@@ -436,6 +454,14 @@ EOF
 main() {
   local tag source
   parse_args "$@"
+  if [ -n "$LOCAL_BINARY" ]; then
+    # A local build (`deno task compile`): nothing to download or verify.
+    plan_install "$LOCAL_BINARY"
+    install_binary "$LOCAL_BINARY"
+    check_installed
+    access_step
+    return 0
+  fi
   require_tools
   if [ "$LIST_ONLY" -eq 1 ]; then
     list_versions

@@ -20,11 +20,18 @@ export {
   type MultiProfileConfig,
   type NamedCommand,
   type ProfileConfig,
+  type ProgressEvent,
   RunFailedError,
   type RunSettings,
 } from "./profiler.ts";
 export type { MaybePromise, Metric, SampleSeries, Sensor, Source, SourceScope } from "./source.ts";
-export type { PhaseResult, ProfileResult, RunResult, SamplingSummary } from "./result.ts";
+export type {
+  PhaseResult,
+  ProfileResult,
+  RunResult,
+  SamplingSummary,
+  SourceStatus,
+} from "./result.ts";
 export type { PhaseMetrics, SourceFailure } from "./orchestrator.ts";
 export {
   CommandNotFoundError,
@@ -42,7 +49,20 @@ export { DEFAULT_TOKEN_PATTERN } from "./phase/token_pattern.ts";
 export { type CsvOptions, formatCsv, formatSensorsCsv, neutralizeFormula } from "./output/csv.ts";
 export { type InvokingUser, invokingUser } from "./process/invoking_user.ts";
 export { formatJson, formatSensorsJson, toJsonDocument } from "./output/json.ts";
-export { formatSensorsTerminal, formatTerminal, type TerminalOptions } from "./output/terminal.ts";
+export {
+  formatSensorsTerminal,
+  formatTerminal,
+  PHASE_LIST_LIMIT,
+  terminalChunks,
+  type TerminalOptions,
+} from "./output/terminal.ts";
+export {
+  type EnergyTotal,
+  type RunTotals,
+  runTotals,
+  type TotalsStatistics,
+  totalsStatistics,
+} from "./stats/run_totals.ts";
 export { monotonicNs, realtimeNs } from "./clock.ts";
 export { SnapshotStore } from "./snapshot_store.ts";
 export {

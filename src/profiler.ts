@@ -26,6 +26,9 @@ import { measureIdle } from "./idle_measurement.ts";
 import { attributeEnergy } from "./energy_attribution.ts";
 import { addDerivedMetrics, derivedMetricCount } from "./derived_metrics.ts";
 import { runProgram } from "./program_run.ts";
+import { joulesPerUnit } from "./energy_units.ts";
+import { lineBufferedEnv } from "./process/line_buffering.ts";
+import type { ProfileResult, RunResult, SourceStatus } from "./result.ts";
 import {
   DEFAULT_MAX_PHASES,
   defaultMaxPhases,
@@ -34,7 +37,6 @@ import {
 } from "./run_limits.ts";
 
 export { DEFAULT_MAX_PHASES, defaultMaxPhases, MAX_PHASES_LIMIT, RUN_SETTING_LIMITS };
-import type { ProfileResult, RunResult } from "./result.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { reviewRuns } from "./stats/run_review.ts";
 import type { Sensor, Source } from "./source.ts";
@@ -137,6 +139,17 @@ export interface RunSettings {
    */
   onRun?: (run: RunResult, command: number) => void;
   /**
+   * Called as the profile advances (idle measurement, each warm-up run,
+   * each measured run starting and ending), e.g. for a progress bar.
+   */
+  onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Ask the program to line-buffer its stdout (`PYTHONUNBUFFERED=1`,
+   * coreutils' stdbuf preload), so tokens arrive when printed rather than
+   * when a block buffer fills. Variables in `env` take precedence.
+   */
+  lineBuffered?: boolean;
+  /**
    * Sample every source that can be sampled, and the program's CPU and
    * RSS, every this many milliseconds (≥ 1; default: no sampling). The
    * series land in `RunResult.samples`; per-phase metrics are unchanged.
@@ -188,6 +201,42 @@ export interface RunSettings {
    * printing live intervals (`-I`); needs `sampleIntervalMs`.
    */
   sampleObserver?: SampleObserver;
+}
+
+/**
+ * How far a profile has got, for progress displays.
+ *
+ * @example A progress line
+ * ```ts
+ * import type { ProgressEvent } from "./profiler.ts";
+ * const show = (event: ProgressEvent) =>
+ *   console.error(`${event.stage} ${event.done}/${event.total ?? "?"}`);
+ * show({ stage: "run-end", done: 1, total: 10, elapsedMs: 120 });
+ * ```
+ */
+export interface ProgressEvent {
+  /**
+   * `idle`: the idle measurement starts; `warmup`: a warm-up run ended;
+   * `run-start`/`run-end`: a measured run starts or ends.
+   */
+  stage: "idle" | "warmup" | "run-start" | "run-end";
+  /** Runs of this stage done so far (all commands together). */
+  done: number;
+  /**
+   * Runs this stage will take at least (all commands together); with a
+   * minimum time the runs go on until it is reached.
+   */
+  total?: number;
+  /** Milliseconds since the profile started. */
+  elapsedMs: number;
+  /** With `idle`: how long the measurement lasts, ms. */
+  idleMs?: number;
+  /** With `run-end`: the run. */
+  run?: RunResult;
+  /** With `run-end`: the command's position in a multi-command profile. */
+  command?: number;
+  /** With `run-end`: the measured time still needed by the minimum time, ms (0 when met). */
+  remainingMinTimeMs?: number;
 }
 
 /** The shortest sampling interval accepted, ms: Deno's timers are about 1 ms coarse. */
@@ -366,16 +415,77 @@ interface PreparedCommand {
  */
 export class JouleProfiler {
   readonly #sources: Source[] = [];
+  readonly #origins = new Map<Source, SourceStatus["origin"]>();
+  readonly #unavailable: SourceStatus[] = [];
 
   /**
    * Registers a source. Sources are read in registration order.
    *
    * @param source The source.
+   * @param options `origin`: whether it was asked for (default) or is on by default.
    * @returns This profiler, for chaining.
    */
-  addSource(source: Source): this {
+  addSource(source: Source, options: { origin?: SourceStatus["origin"] } = {}): this {
     this.#sources.push(source);
+    if (options.origin !== undefined) this.#origins.set(source, options.origin);
     return this;
+  }
+
+  /**
+   * Records a source that was asked for, or is on by default, but cannot
+   * measure here: results list it in `sources` as inactive, with the
+   * reason.
+   *
+   * @param status Its name, origin and reason (`active` is forced to `false`).
+   * @returns This profiler, for chaining.
+   *
+   * @example Usage
+   * ```ts
+   * import { JouleProfiler } from "./profiler.ts";
+   * new JouleProfiler().addUnavailableSource({
+   *   name: "RAPL", origin: "default", active: false, reason: "no RAPL zones",
+   * });
+   * ```
+   */
+  addUnavailableSource(status: SourceStatus): this {
+    this.#unavailable.push({ ...status, active: false });
+    return this;
+  }
+
+  /** Whether any registered source has an energy sensor (µJ, mJ, J). */
+  async #measuresEnergy(): Promise<boolean> {
+    const sensors = await this.listSensors();
+    return sensors.some((sensor) =>
+      sensor.available !== false && joulesPerUnit(sensor.unit) !== undefined
+    );
+  }
+
+  /** What each source did in a command's runs: inactive when it failed in every phase. */
+  #sourceStatuses(runs: readonly RunResult[]): SourceStatus[] {
+    const statuses = this.#sources.map((source): SourceStatus => {
+      let phases = 0;
+      let failed = 0;
+      let reason: string | undefined;
+      for (const run of runs) {
+        for (const phase of run.phases) {
+          phases++;
+          const failure = phase.failures.find((entry) => entry.source === source.name);
+          if (failure === undefined) continue;
+          failed++;
+          reason ??= failure.message;
+        }
+      }
+      const status: SourceStatus = {
+        name: source.name,
+        origin: this.#origins.get(source) ?? "requested",
+        active: !(phases > 0 && failed === phases),
+      };
+      if (!status.active && reason !== undefined) {
+        status.reason = `failed in every phase: ${reason}`;
+      }
+      return status;
+    });
+    return [...statuses, ...this.#unavailable.map((status) => ({ ...status }))];
   }
 
   /** The registered sources. */
@@ -456,6 +566,15 @@ export class JouleProfiler {
       ? new WriterSink(Deno.stdout)
       : config.stdout;
 
+    let env = config.env;
+    if (config.lineBuffered) {
+      const buffering = lineBufferedEnv();
+      if (buffering.missing !== undefined) logger.info(`--line-buffered: ${buffering.missing}`);
+      env = { ...buffering.env, ...config.env };
+    }
+    const began = performance.now();
+    const progress = (event: Omit<ProgressEvent, "elapsedMs">) =>
+      config.onProgress?.({ ...event, elapsedMs: performance.now() - began });
     const killAfterMs = (config.killAfterSeconds ?? DEFAULT_KILL_AFTER_SECONDS) * 1000;
     const relay = new SignalRelay({
       onKill: () => logger.warn("interrupted three times: killed the program (SIGKILL)"),
@@ -501,7 +620,7 @@ export class JouleProfiler {
           relay,
           logger,
           cwd: config.cwd,
-          env: config.env,
+          env,
           runAs: config.runAs,
           phaseChannel: config.phaseChannel,
           sampleIntervalMs: config.sampleIntervalMs,
@@ -538,7 +657,14 @@ export class JouleProfiler {
       return run;
     };
     try {
-      if (config.idleSeconds !== undefined) {
+      if (config.idleSeconds !== undefined && !(await this.#measuresEnergy())) {
+        // Said before anything runs: idling would only delay the same news.
+        logger.warn(
+          `--idle ${config.idleSeconds}: no source measures energy, so there is no idle power ` +
+            "to subtract; skipping the idle measurement ('joule-profiler doctor' says why)",
+        );
+      } else if (config.idleSeconds !== undefined) {
+        progress({ stage: "idle", done: 0, idleMs: config.idleSeconds * 1000 });
         idle = await measureIdle({
           seconds: config.idleSeconds,
           sources: this.#sources,
@@ -546,6 +672,8 @@ export class JouleProfiler {
           logger,
         });
       }
+      let warmedUp = 0;
+      if (warmup > 0) progress({ stage: "warmup", done: 0, total: warmup * commands.length });
       for (let round = 0; round < warmup && !relay.interrupted; round++) {
         for (const entry of commands) {
           if (relay.interrupted) break;
@@ -553,14 +681,19 @@ export class JouleProfiler {
             // A warm-up run is never kept.
             throw error instanceof HookFailure ? error.hookError : error;
           });
+          warmedUp++;
+          progress({ stage: "warmup", done: warmedUp, total: warmup * commands.length });
         }
       }
+      let measured = 0;
+      const measuredTotal = minRuns * commands.length;
       for (let round = 0; !relay.interrupted; round++) {
         const enoughTime = commands.every((entry) => entry.measuredMs >= minTimeMs);
         if (round >= minRuns && enoughTime) break;
         for (const [position, entry] of commands.entries()) {
           if (relay.interrupted) break;
           const of = round < minRuns && minTimeMs === 0 ? `/${minRuns}` : "";
+          progress({ stage: "run-start", done: measured, total: measuredTotal });
           let run: RunResult;
           try {
             run = await runOnce(entry, round, `run ${round + 1}${of}`);
@@ -582,6 +715,18 @@ export class JouleProfiler {
               { exitCode: run.exitCode },
             );
           }
+          measured++;
+          progress({
+            stage: "run-end",
+            done: measured,
+            total: measuredTotal,
+            run,
+            command: position,
+            remainingMinTimeMs: Math.max(
+              0,
+              ...commands.map((command) => minTimeMs - command.measuredMs),
+            ),
+          });
           if (run.exitCode !== 0 && minRuns > 1) {
             const how = run.signal
               ? `was killed by ${run.signal}`
@@ -629,6 +774,7 @@ export class JouleProfiler {
       if (entry.parameters !== undefined) result.parameters = { ...entry.parameters };
       if (warmup > 0) result.warmupRuns = warmup;
       if (idle !== undefined) result.idle = idle;
+      result.sources = this.#sourceStatuses(entry.runs);
       if (stoppedBy !== undefined) result.stoppedBy = stoppedBy;
       return result;
     });

@@ -132,6 +132,37 @@ export interface ProfileResult {
    * wall-clock times (ns since the Unix epoch), not monotonic ones.
    */
   job?: JobSummary;
+  /**
+   * Every source that was asked for or is on by default, whether it
+   * measured, and if not, why: "not measured" is then told apart from
+   * "nothing to report".
+   */
+  sources?: SourceStatus[];
+}
+
+/**
+ * A source of a profile and whether it measured.
+ *
+ * @example A default source this machine lacks
+ * ```ts
+ * import type { SourceStatus } from "./result.ts";
+ * const status: SourceStatus = {
+ *   name: "RAPL",
+ *   origin: "default",
+ *   active: false,
+ *   reason: "powercap: no RAPL zones under /sys/devices/virtual/powercap/intel-rapl",
+ * };
+ * ```
+ */
+export interface SourceStatus {
+  /** Source name, as in metrics (e.g. `RAPL (Powercap)`), or the family (`RAPL`) when none opened. */
+  name: string;
+  /** `requested`: a flag or the caller asked for it; `default`: on unless it cannot work. */
+  origin: "requested" | "default";
+  /** Whether it measured the runs. */
+  active: boolean;
+  /** Why it did not (the words `doctor` uses). */
+  reason?: string;
 }
 
 /**

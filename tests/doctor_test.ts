@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { REPO_ROOT, runCli } from "./helpers.ts";
+import { REPO_ROOT, runCli, skipUnlessNobodyRunsDeno } from "./helpers.ts";
 import { buildNvmlStub, stubChildEnv } from "./nvml_stub.ts";
 import { twoSocketZones, writeFakePowercap, writeFakePowerPmu } from "./fixtures/fake_powercap.ts";
 
@@ -78,7 +78,9 @@ Deno.test("profile points to doctor when RAPL is unavailable", async () => {
   assert.match(out.stderr, /'joule-profiler doctor' says how to fix it/);
 });
 
-Deno.test("doctor, as an unprivileged user, gives the permission fixes (setcap, sysctl, chmod, group rule)", async () => {
+const AS_NOBODY =
+  "doctor, as an unprivileged user, gives the permission fixes (setcap, sysctl, chmod, group rule)";
+Deno.test(AS_NOBODY, { ignore: skipUnlessNobodyRunsDeno(AS_NOBODY) }, async () => {
   const root = await Deno.makeTempDir();
   await Deno.chmod(root, 0o755);
   const files = await writeFakePowercap(root, [{ id: "intel-rapl:0", name: "package-0" }]);

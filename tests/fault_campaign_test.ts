@@ -241,6 +241,9 @@ async function runCase(fault: FaultCase, context: Context): Promise<void> {
       ...(fault.rapl ? ["--rapl-polling", "0"] : []),
       "-n",
       String(fault.iterations),
+      // The campaign checks that every byte of the program's stdout is passed on: repeated
+      // runs echo it only on request.
+      "--show-output",
       "--",
       context.program,
       `${root}/plan`,

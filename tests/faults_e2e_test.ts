@@ -56,6 +56,8 @@ Deno.test("Ctrl-C during -n 10 keeps the finished runs and the interrupted one, 
     "profile",
     "-n",
     "10",
+    // Repeated runs echo the program's output only on request: the test waits for it.
+    "--show-output",
     "--",
     "python3",
     "-c",

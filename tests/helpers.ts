@@ -140,3 +140,53 @@ export async function listDir(directory: string): Promise<string[]> {
   for await (const entry of Deno.readDir(directory)) names.push(entry.name);
   return names.sort();
 }
+
+/**
+ * Why Deno cannot be run as uid 65534 (`nobody`) here, or `undefined` when
+ * it can: tests that drop to that user need root and a Deno binary every
+ * user can execute (not one under /root, e.g. ~/.deno/bin). `.ci/run`
+ * installs such a Deno, so under CI these tests run.
+ *
+ * @returns The reason to skip, or `undefined`.
+ */
+export function nobodyCannotRunDeno(): string | undefined {
+  nobodyReason ??= { reason: probeNobody() };
+  return nobodyReason.reason;
+}
+
+/** Probed once per test file. */
+let nobodyReason: { reason: string | undefined } | undefined;
+
+function probeNobody(): string | undefined {
+  if (Deno.uid() !== 0) return "not root: cannot run anything as uid 65534";
+  try {
+    const output = new Deno.Command(Deno.execPath(), {
+      args: ["--version"],
+      uid: 65534,
+      gid: 65534,
+      stdout: "null",
+      stderr: "piped",
+    }).outputSync();
+    if (output.success) return undefined;
+    return `uid 65534 cannot run ${Deno.execPath()}: ${
+      new TextDecoder().decode(output.stderr).trim() || `exit code ${output.code}`
+    }`;
+  } catch (error) {
+    return `uid 65534 cannot execute ${Deno.execPath()} (${(error as Error).message}); ` +
+      "install Deno where every user can run it (bash .ci/run does)";
+  }
+}
+
+/**
+ * `ignore` for a test that runs Deno as uid 65534: `true`, after printing
+ * why, when that user cannot run it here.
+ *
+ * @param name The test's name, for the message.
+ * @returns Whether to skip it.
+ */
+export function skipUnlessNobodyRunsDeno(name: string): boolean {
+  const reason = nobodyCannotRunDeno();
+  if (reason === undefined) return false;
+  console.warn(`skipping "${name}": ${reason}`);
+  return true;
+}

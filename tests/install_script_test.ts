@@ -446,3 +446,33 @@ Deno.test("the README's from-source install gives a working joule-profiler comma
   assert.ok(run.success, new TextDecoder().decode(run.stderr));
   assert.equal(new TextDecoder().decode(run.stdout).trim(), denoConfig.version);
 });
+
+Deno.test("install.sh --binary installs a local build (deno task compile) without downloading", async () => {
+  await withRelease(async (server) => {
+    const build = await tempDir();
+    const binary = `${build}/joule-profiler`;
+    await Deno.writeTextFile(binary, "#!/bin/sh\necho joule-profiler-local-build\n");
+    await Deno.chmod(binary, 0o755);
+    const dir = await tempDir();
+    const output = await runScript("install.sh", ["--binary", binary, "--dir", dir, "--yes"], {
+      releasesUrl: server.releasesUrl,
+    });
+    assertExit(output, 0);
+    assert.equal(await versionOf(`${dir}/joule-profiler`), "joule-profiler-local-build");
+    assert.deepEqual(server.requests, [], "nothing was fetched");
+    assert.match(output.stdout, /Nothing was changed/, "the access set-up is offered as usual");
+
+    for (
+      const [args, message] of [
+        [["--binary", `${build}/missing`], /--binary '.*missing' is not an executable file/],
+        [["--binary", binary, "--version", "v0.1.0"], /takes no --version or --list/],
+      ] as const
+    ) {
+      const refused = await runScript("install.sh", [...args, "--dir", dir, "--yes"], {
+        releasesUrl: server.releasesUrl,
+      });
+      assertExit(refused, 2);
+      assert.match(refused.stderr, message);
+    }
+  });
+});

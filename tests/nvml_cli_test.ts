@@ -129,8 +129,14 @@ Deno.test("--gpu without energy counter: integrated power, labelled in every for
   const env = await stubEnv({ NVML_STUB_POWER_MW: "80000", NVML_STUB_NO_ENERGY: "all" });
   const out = await runCli(["--gpu", "profile", "--", ...PHASED], { cwd, env });
   assert.equal(out.code, 0, out.stderr);
-  assert.match(out.stdoutText, /GPU-0 +: +[\d.]+ mJ +[\d.]+ W \(integrated power\)/);
-  assert.match(out.stdoutText, /GPU-1 +: +[\d.]+ mJ +[\d.]+ W \(integrated power\)/);
+  assert.match(
+    out.stdoutText,
+    /GPU-0 +[\d.]+ (mJ|J) +[\d.]+ (mW|W) +\[measured\] \(integrated power\)/,
+  );
+  assert.match(
+    out.stdoutText,
+    /GPU-1 +[\d.]+ (mJ|J) +[\d.]+ (mW|W) +\[measured\] \(integrated power\)/,
+  );
 
   const json = await runCli(["--gpu", "--json", "-o", "-", "profile", "--", ...PHASED], {
     cwd,

@@ -18,7 +18,7 @@ import {
   resolvePerfEvents,
   scaleCount,
 } from "../sources/perf_event/mod.ts";
-import { compileC, REPO_ROOT } from "./helpers.ts";
+import { compileC, REPO_ROOT, skipUnlessNobodyRunsDeno } from "./helpers.ts";
 
 const WORKLOAD = "tests/programs/perf_workload.c";
 const MS = 1e6;
@@ -402,7 +402,8 @@ const canDropPrivileges = Deno.uid() === 0 && readPerfEventParanoid() === 2 &&
 
 Deno.test({
   name: "unprivileged at perf_event_paranoid=2: user space only, said once; refusals explained",
-  ignore: !canDropPrivileges,
+  ignore: !canDropPrivileges ||
+    skipUnlessNobodyRunsDeno("unprivileged at perf_event_paranoid=2"),
   fn: async () => {
     const scratch = await Deno.makeTempDir({ prefix: "jp-perf-nobody-" });
     await Deno.chmod(scratch, 0o777);

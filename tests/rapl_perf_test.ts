@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parse } from "csv-parse/sync";
 import { discoverPowerPmu, parseCpuList, parseEventConfig } from "../sources/rapl/power_pmu.ts";
-import { REPO_ROOT, runCli } from "./helpers.ts";
+import { REPO_ROOT, runCli, skipUnlessNobodyRunsDeno } from "./helpers.ts";
 import {
   twoSocketZones,
   writeFakePowercap,
@@ -191,7 +191,9 @@ Deno.test("an explicitly requested backend that cannot work stops before the pro
   assert.equal([...Deno.readDirSync(cwd)].length, 0);
 });
 
-Deno.test("perf backend refused by perf_event_paranoid explains the sysctl and setcap fixes", async () => {
+const AS_NOBODY =
+  "perf backend refused by perf_event_paranoid explains the sysctl and setcap fixes";
+Deno.test(AS_NOBODY, { ignore: skipUnlessNobodyRunsDeno(AS_NOBODY) }, async () => {
   const pmu = await fakePmu();
   await Deno.chmod(pmu, 0o755);
   const denoDir = await Deno.makeTempDir();

@@ -285,11 +285,9 @@ Deno.test("profile -n prints mean ± σ and min … max; JSON carries per-run va
   );
   assert.equal(terminal.code, 0, terminal.stderr);
   assert.match(terminal.stdoutText, /Warm-up runs\s+: 1 \(discarded\)/);
-  assert.match(terminal.stdoutText, /Mean ± σ\s+│\s+Min … Max/);
-  assert.match(
-    terminal.stdoutText,
-    /Duration\s+│\s+\d+(\.\d+)? ± \d+(\.\d+)? │\s+\d+(\.\d+)? … \d+/,
-  );
+  assert.match(terminal.stdoutText, /Per run\s+Mean ± σ\s+Min … Max/);
+  assert.match(terminal.stdoutText, /Duration\s+[\d.]+ ± [\d.]+ m?s\s+[\d.]+ … [\d.]+ m?s/);
+  assert.match(terminal.stdoutText, /Duration +: [\d.]+ ± [\d.]+ m?s {2}\([\d.]+ … [\d.]+ m?s\)/);
   const json = await runCli(
     ["--json", "-o", "-", "profile", "-n", "3", "--warmup", "2", "--", "sh", "-c", "echo __W__"],
     { cwd },

@@ -43,6 +43,7 @@
  */
 
 import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
+import { PHASE_LIST_LIMIT } from "../output/terminal_limits.ts";
 import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/default_events.ts";
 import { DEFAULT_KILL_AFTER_SECONDS } from "../process/kill_after.ts";
 import {
@@ -619,6 +620,38 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: "use-root",
     description:
       "under sudo, run the program as root (by default it runs as the user who invoked sudo)",
+    scope: "profile",
+  },
+  {
+    long: "line-buffered",
+    description: "run the program with line-buffered stdout where the platform allows " +
+      "(PYTHONUNBUFFERED=1, coreutils' stdbuf preload), so tokens arrive when printed",
+    scope: "profile",
+  },
+  {
+    long: "all-phases",
+    description: `list every phase in the terminal (default: past ${PHASE_LIST_LIMIT} phases ` +
+      "a run is summarised per phase name)",
+    scope: "profile",
+  },
+  {
+    long: "show-output",
+    description:
+      "echo the program's stdout on repeated runs too (by default only a single run's is echoed)",
+    scope: "profile",
+    conflicts: ["quiet-output"],
+  },
+  {
+    long: "quiet-output",
+    description: "never echo the program's stdout (it is still scanned for tokens)",
+    scope: "profile",
+    conflicts: ["show-output"],
+  },
+  {
+    long: "quiet",
+    short: "q",
+    description: "no progress bar (shown on a terminal's stderr for -n, --min-time, --warmup, " +
+      "--idle and several --command)",
     scope: "profile",
   },
   {

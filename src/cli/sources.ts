@@ -12,6 +12,7 @@ import type { PerfEventSource } from "../../sources/perf_event/mod.ts";
 import { SourceError, UsageError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Source } from "../source.ts";
+import type { SourceStatus } from "../result.ts";
 import { DEFAULT_POWERCAP_PATH } from "../../sources/rapl/powercap_zones.ts";
 import { DEFAULT_EVENT_SOURCE_PATH } from "../../sources/rapl/power_pmu.ts";
 import { type RaplBackend, setupRapl } from "../../sources/rapl/rapl_setup.ts";
@@ -75,6 +76,8 @@ export type SourcePurpose = "profile" | "list-sensors";
  * @param flags The parsed flags.
  * @param logger Diagnostics.
  * @param purpose Profile or list.
+ * @param statuses When given, receives one entry per source asked for or on
+ * by default: its origin, and for one left out, why (for results' `sources`).
  * @returns The sources, in reading order.
  *
  * @example Usage
@@ -88,6 +91,7 @@ export async function buildSources(
   flags: SourceFlags,
   logger: Logger,
   purpose: SourcePurpose,
+  statuses?: SourceStatus[],
 ): Promise<Source[]> {
   const selection = selectSources(flags);
   // Explicitly requested sources first: if one cannot work, nothing else is said.
@@ -96,35 +100,62 @@ export async function buildSources(
     ? await buildPerfEventSource(flags.perfEvents, logger, purpose)
     : undefined;
   const machineWide = flags.machineWide ?? true;
-  const gpus = machineWide ? await openGpuSources(flags, selection, logger, purpose) : [];
+  const gpus = machineWide ? await openGpuSources(flags, selection, logger, purpose, statuses) : [];
   const sources: Source[] = [];
   const rapl = machineWide && selection.rapl !== false
-    ? setupRaplSource(flags, logger, purpose, selection.rapl === "explicit")
+    ? setupRaplSource(flags, logger, purpose, selection.rapl === "explicit", statuses)
     : undefined;
+  if (!machineWide) {
+    // Another task of this node (its leader) reads the machine-wide sources once for all.
+    const reason = "machine-wide: read once per node, by the node's leader task";
+    if (selection.rapl !== false) {
+      statuses?.push({ name: "RAPL", origin: "default", active: false, reason });
+    }
+    if (selection.nvml !== false) {
+      statuses?.push({ name: "NVML", origin: "requested", active: false, reason });
+    }
+    if (selection.amdsmi !== false) {
+      statuses?.push({ name: "AMD SMI", origin: "requested", active: false, reason });
+    }
+  }
   if (rapl !== undefined) sources.push(rapl);
   sources.push(...gpus);
   if (perf !== undefined) sources.push(perf);
+  for (const source of [...gpus, perf]) {
+    if (source !== undefined) {
+      statuses?.push({ name: source.name, origin: "requested", active: true });
+    }
+  }
+  const listed = flags.sources !== undefined;
   if (selection.process) {
-    sources.push(
-      new ProcessSource({
-        debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
-      }),
-    );
+    const process = new ProcessSource({
+      debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
+    });
+    sources.push(process);
+    statuses?.push({ name: process.name, origin: listed ? "requested" : "default", active: true });
   }
   // Machine-wide like RAPL: a task that is not its node's leader leaves it to the leader.
+  if (selection.system && !machineWide) {
+    statuses?.push({
+      name: "system",
+      origin: listed ? "requested" : "default",
+      active: false,
+      reason: "machine-wide: read once per node, by the node's leader task",
+    });
+  }
   if (selection.system && machineWide) {
     try {
-      sources.push(new SystemSource());
+      const system = new SystemSource();
+      sources.push(system);
+      statuses?.push({ name: system.name, origin: "default", active: true });
     } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
       if (flags.sources !== undefined) {
-        throw new SourceError("system", error instanceof Error ? error.message : String(error), {
-          cause: error,
-        });
+        throw new SourceError("system", reason, { cause: error });
       }
+      statuses?.push({ name: "system", origin: "default", active: false, reason });
       logger.warn(
-        `no machine-wide CPU and network metrics, continuing without them (${
-          error instanceof Error ? error.message : error
-        })`,
+        `no machine-wide CPU and network metrics, continuing without them (${reason})`,
       );
     }
   }
@@ -266,7 +297,9 @@ function setupRaplSource(
   logger: Logger,
   purpose: SourcePurpose,
   explicit = false,
+  statuses?: SourceStatus[],
 ): Source | undefined {
+  const origin = flags.raplBackend === undefined && !explicit ? "default" : "requested";
   let setup;
   try {
     setup = setupRapl({
@@ -288,6 +321,7 @@ function setupRaplSource(
   }
   if (setup.source !== undefined) {
     logger.info(`RAPL energy through ${setup.backend === "perf" ? "perf_event" : "powercap"}`);
+    statuses?.push({ name: setup.source.name, origin, active: true });
     return setup.source;
   }
   const why = setup.reasons.map(({ backend, reason }) => `${backend}: ${reason}`).join("; ");
@@ -297,6 +331,7 @@ function setupRaplSource(
       `not available on this machine (${why}); 'joule-profiler doctor' says how to fix it`,
     );
   }
+  statuses?.push({ name: "RAPL", origin, active: false, reason: why });
   logger.warn(
     `no RAPL energy on this machine, continuing without it (${why}); ` +
       `'joule-profiler doctor' says how to fix it; without measured energy, ` +
@@ -339,6 +374,7 @@ async function openGpuSources(
   selection: SourceSelection,
   logger: Logger,
   purpose: SourcePurpose,
+  statuses?: SourceStatus[],
 ): Promise<Source[]> {
   const wantNvidia = selection.nvml !== false;
   const wantAmd = selection.amdsmi !== false;
@@ -346,6 +382,7 @@ async function openGpuSources(
   const sources: Source[] = [];
   const absent: string[] = [];
   const attempt = async (
+    name: string,
     required: boolean,
     open: () => Promise<Source>,
     isAbsence: (error: unknown) => boolean,
@@ -358,10 +395,18 @@ async function openGpuSources(
         throw error;
       }
       absent.push((error as Error).message);
+      // --gpu takes the vendors found: one left out is recorded, with why.
+      statuses?.push({
+        name,
+        origin: "requested",
+        active: false,
+        reason: (error as Error).message,
+      });
     }
   };
   if (wantNvidia) {
     await attempt(
+      "NVML",
       selection.nvml === "explicit",
       () => openNvml(flags, logger, purpose),
       nvmlAbsent,
@@ -369,6 +414,7 @@ async function openGpuSources(
   }
   if (wantAmd) {
     await attempt(
+      "AMD SMI",
       selection.amdsmi === "explicit",
       () => buildAmdSmiSource({ indices: flags.amdGpus }, logger, purpose),
       amdSmiAbsent,

@@ -6,7 +6,7 @@
  */
 
 import { stringify } from "csv-stringify/sync";
-import type { ProfileResult } from "../result.ts";
+import type { ProfileResult, SourceStatus } from "../result.ts";
 import type { Sensor } from "../source.ts";
 import type { Comparison } from "../stats/comparison.ts";
 
@@ -322,4 +322,60 @@ export function* comparisonCsvChunks(
     }
   }
   if (rows.length > 0) yield write(COMPARISON_COLUMNS, rows, options, false);
+}
+
+/** The columns of the sources sidecar. */
+export const SOURCES_CSV_COLUMNS = ["source", "origin", "active", "reason"] as const;
+
+/**
+ * The sources of a profile as CSV, for the sidecar written beside a CSV
+ * results file (`data.csv` → `data.sources.csv`): one row per source asked
+ * for or on by default, `active` `true`/`false`, and why not. The results
+ * rows themselves stay exactly as they are.
+ *
+ * @param statuses The result's `sources`.
+ * @param options Formula neutralisation.
+ * @returns CSV text with a header line.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatSourcesCsv } from "./csv.ts";
+ * console.log(formatSourcesCsv([
+ *   { name: "RAPL", origin: "default", active: false, reason: "no RAPL zones" },
+ * ]));
+ * // source;origin;active;reason
+ * // RAPL;default;false;no RAPL zones
+ * ```
+ */
+export function formatSourcesCsv(
+  statuses: readonly SourceStatus[],
+  options: CsvOptions = {},
+): string {
+  return write(
+    SOURCES_CSV_COLUMNS,
+    statuses.map((status) => [
+      status.name,
+      status.origin,
+      String(status.active),
+      status.reason ?? "",
+    ]),
+    options,
+  );
+}
+
+/**
+ * Where the sources sidecar of a CSV results file goes: `.csv` becomes
+ * `.sources.csv`; other names get `.sources.csv` appended.
+ *
+ * @param path The results file.
+ * @returns The sidecar's path.
+ *
+ * @example Usage
+ * ```ts
+ * import { sourcesSidecarPath } from "./csv.ts";
+ * console.log(sourcesSidecarPath("runs/data.csv")); // "runs/data.sources.csv"
+ * ```
+ */
+export function sourcesSidecarPath(path: string): string {
+  return /\.csv$/i.test(path) ? path.replace(/\.csv$/i, ".sources.csv") : `${path}.sources.csv`;
 }

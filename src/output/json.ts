@@ -10,6 +10,7 @@ import type { JobSummary, NodePhase, NodeSummary } from "../cluster/job_summary.
 import type { Sensor } from "../source.ts";
 import type { Description } from "../stats/descriptive.ts";
 import { type IdleBaseline, phaseStatistics } from "../stats/phase_statistics.ts";
+import { runTotals, totalsStatistics } from "../stats/run_totals.ts";
 
 /**
  * A list whose elements are built when serialised, one at a time: a long
@@ -102,7 +103,11 @@ function addSamples(document: Record<string, unknown>, run: RunResult): void {
  * `end_ns`; several runs give `nb_iterations` and `iterations[]`, each
  * with its own index, exit code, duration and phases. A sampled run adds
  * `sampling` (`interval_ms`, `ticks`, `missed`) and `samples` (per series:
- * `name`, `unit`, `source`, `time_ms` since START, `values`).
+ * `name`, `unit`, `source`, `time_ms` since START, `values`). Every layout
+ * has `totals` (the whole run's duration and energy per sensor, summed
+ * over phases; with iterations, their mean, σ and range per run) and, when
+ * the result records them, `sources` (`name`, `origin`, `active`,
+ * `reason`).
  *
  * @param result A profile result.
  * @param forceIterations Use the iterations layout even for one run.
@@ -136,6 +141,7 @@ function buildDocument(
   document.command = result.command.join(" ");
   document.token_pattern = result.tokenPattern;
   document.exit_code = result.exitCode;
+  if (result.sources !== undefined) document.sources = sourcesDocument(result);
   if (result.placement !== undefined) document.placement = placementDocument(result.placement);
   if (result.idle !== undefined) document.idle = idleDocument(result.idle);
   if (result.carbon !== undefined) {
@@ -147,6 +153,7 @@ function buildDocument(
   }
   const only = result.runs[0];
   if (result.runs.length === 1 && only !== undefined && !forceIterations) {
+    document.totals = singleTotalsDocument(only);
     document.signal = only.signal;
     document.duration_ms = ms(only.durationMs);
     document.start_ns = only.startNs;
@@ -164,10 +171,55 @@ function buildDocument(
   if (result.interrupted) document.interrupted = true;
   if (result.warmupRuns !== undefined) document.warmup_runs = result.warmupRuns;
   document.nb_iterations = result.runs.length;
+  const totals = totalsDocument(result);
+  if (totals !== undefined) document.totals = totals;
   document.iterations = result.runs.map((run) => runDocument(run, lazy));
   document.statistics = statisticsDocument(result);
   if (result.job !== undefined) document.job = jobDocument(result.job, lazy);
   return document;
+}
+
+/** `sources`: each source asked for or on by default, whether it measured, and why not. */
+function sourcesDocument(result: ProfileResult): unknown[] {
+  return (result.sources ?? []).map((status) => ({
+    name: status.name,
+    origin: status.origin,
+    active: status.active,
+    ...(status.reason === undefined ? {} : { reason: status.reason }),
+  }));
+}
+
+/** `totals` of one run: its duration and energy per sensor (raw units), summed over phases. */
+function singleTotalsDocument(run: RunResult): Record<string, unknown> {
+  const totals = runTotals(run);
+  return {
+    duration_ms: ms(totals.durationMs),
+    energy: totals.energy.map((entry) => ({
+      name: entry.name,
+      source: entry.source,
+      unit: entry.unit,
+      value: entry.value,
+      ...(entry.total === undefined ? {} : { total: entry.total }),
+    })),
+  };
+}
+
+/** `totals` across iterations: per run, each figure's mean, σ, median, range and 95 % CI. */
+function totalsDocument(result: ProfileResult): Record<string, unknown> | undefined {
+  const totals = totalsStatistics(result);
+  if (totals === undefined) return undefined;
+  const runs = result.runs.map((run) => run.index);
+  return {
+    iterations: totals.runs,
+    duration_ms: descriptionDocument(totals.durationMs, runs),
+    energy: totals.energy.map((entry) => ({
+      name: entry.name,
+      source: entry.source,
+      unit: entry.unit,
+      ...(entry.total === undefined ? {} : { total: entry.total }),
+      value: descriptionDocument(entry.value, runs),
+    })),
+  };
 }
 
 /** `placement`: where a task of a Slurm or MPI job ran (see `TaskPlacement`). */

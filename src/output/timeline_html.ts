@@ -180,16 +180,22 @@ function phaseTable(run: RunResult): string {
  */
 export function timelineHtml(result: ProfileResult): string {
   const command = result.command.join(" ");
+  // Without an energy source there is no power series: the title says what is shown instead.
+  const hasPower = result.runs.some((run) => run.samples?.some((series) => series.unit === "W"));
+  const heading = hasPower ? "Power timeline" : "Timeline of phases, CPU and memory";
   const parts: string[] = [
     "<!DOCTYPE html>",
     `<html lang="en"><head><meta charset="utf-8">`,
     `<meta name="viewport" content="width=device-width, initial-scale=1">`,
-    `<title>Power timeline: ${escapeXml(command)}</title>`,
+    `<title>${heading}: ${escapeXml(command)}</title>`,
     `<style>${STYLE}</style></head><body>`,
-    `<h1>Power timeline</h1>`,
+    `<h1>${heading}</h1>`,
     `<p class="meta"><code>${escapeXml(command)}</code> — ${result.runs.length} run(s), ` +
     `token pattern <code>${escapeXml(result.tokenPattern)}</code>. Hover the chart for values; ` +
-    `power is the average over each sampling interval.</p>`,
+    (hasPower
+      ? `power is the average over each sampling interval.</p>`
+      : `no power was recorded (no energy source was sampled; 'joule-profiler doctor' says ` +
+        `why), so the chart shows the phases and the program's CPU and memory.</p>`),
   ];
   if (result.runs.length > 1) {
     parts.push(

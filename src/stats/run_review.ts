@@ -9,6 +9,7 @@ import { joulesPerUnit } from "../energy_units.ts";
 import type { Logger } from "../logger.ts";
 import type { ProfileResult } from "../result.ts";
 import { phaseStatistics } from "./phase_statistics.ts";
+import { tokenBurstMessage } from "./token_burst.ts";
 
 /** Fewer runs make the median absolute deviation itself too uncertain to accuse one. */
 const MIN_RUNS_FOR_OUTLIERS = 5;
@@ -73,6 +74,8 @@ function shortPhases(result: ProfileResult): Map<string, ShortPhases> {
 /**
  * What is questionable in a result.
  *
+ * - Tokens that all arrived in one burst at the program's exit
+ *   (block-buffered stdout): the phase times are wrong.
  * - Phases whose mean duration is below an energy counter's update
  *   interval: their energy is mostly quantisation (one message per source,
  *   naming a few of them).
@@ -95,6 +98,8 @@ function shortPhases(result: ProfileResult): Map<string, ShortPhases> {
 export function reviewMessages(result: ProfileResult): string[] {
   const messages: string[] = [];
   const label = result.name === undefined ? "" : `${result.name}: `;
+  const burst = tokenBurstMessage(result.runs);
+  if (burst !== undefined) messages.push(`${label}${burst}`);
   for (const [source, short] of shortPhases(result)) {
     const which = short.count === 1
       ? `phase ${short.examples[0]} lasts`

@@ -909,6 +909,10 @@ interface Conditions {
   loadAfter: number[];
 }
 
+/** A Markdown table cell: a `|` (e.g. in `| cat`) would end the cell, so it is escaped. */
+const cell = (text: string) => text.replaceAll("|", "\\|");
+const met = (figure: Figure) => figure.met ? "yes" : "**no**";
+
 function report(figures: Figure[], conditions: Conditions): string {
   const load = (values: number[]) => values.map((value) => value.toFixed(2)).join(", ");
   const lines = [
@@ -930,7 +934,7 @@ function report(figures: Figure[], conditions: Conditions): string {
     "| Figure | Measured | Target | Met | How |",
     "| --- | --- | --- | --- | --- |",
     ...figures.map((f) =>
-      `| ${f.name} | ${f.measured} | ${f.target} | ${f.met ? "yes" : "**no**"} | ${f.how} |`
+      `| ${cell(f.name)} | ${cell(f.measured)} | ${cell(f.target)} | ${met(f)} | ${cell(f.how)} |`
     ),
     "",
     "## Notes",

@@ -8,7 +8,7 @@
 import { EXIT_PROFILER_FAILURE, ProfilerError, UsageError } from "../../errors.ts";
 import { Logger } from "../../logger.ts";
 import { openStreamFile, refuseSharedDestinations, ResultFile } from "../../output/result_file.ts";
-import { WriterSink } from "../../process/byte_sink.ts";
+import { type ByteSink, DiscardSink, WriterSink } from "../../process/byte_sink.ts";
 import {
   JouleProfiler,
   type NamedCommand,
@@ -17,7 +17,7 @@ import {
 } from "../../profiler.ts";
 import type { Comparison } from "../../stats/comparison.ts";
 import { type InvokingUser, invokingUser } from "../../process/invoking_user.ts";
-import type { ProfileResult } from "../../result.ts";
+import type { ProfileResult, SourceStatus } from "../../result.ts";
 import { missingDerivedMetrics } from "../../derived_metrics.ts";
 import {
   DEFAULT_PERF_EVENTS,
@@ -39,9 +39,17 @@ import {
   prepareExports,
   writeExports,
 } from "./profile_exports.ts";
+import {
+  type DisplayFlags,
+  echoesProgramOutput,
+  progressBarFor,
+  progressCallback,
+} from "../profile_display.ts";
 
 /** `profile` flags. */
-export interface ProfileFlags extends ExportFlags, ScanFlags {
+export interface ProfileFlags extends ExportFlags, ScanFlags, DisplayFlags {
+  lineBuffered?: boolean;
+  allPhases?: boolean;
   tokenPattern: string;
   stdoutFile?: string;
   iterations: number;
@@ -112,6 +120,16 @@ interface SampleOutputs {
   samplesCsv?: ResultFile;
 }
 
+const encoder = new TextEncoder();
+
+function writeStderrLine(line: string): void {
+  try {
+    Deno.stderr.writeSync(encoder.encode(`${line}\n`));
+  } catch {
+    // stderr closed: diagnostics are best effort.
+  }
+}
+
 /** CPU time the profiler itself has used (user + system), in seconds, or "?". */
 function cpuSeconds(): string {
   try {
@@ -136,12 +154,12 @@ function peakRssMiB(): string {
 }
 
 // Formatters are loaded when used: start-up is part of every run's cost, and a JSON
-// run does not need the table library the terminal layout uses.
+// run does not need the terminal layout's modules.
 
 async function render(
   target: OutputTarget,
   result: ProfileResult,
-  options: { iterations: number; csvRaw?: boolean },
+  options: { iterations: number; csvRaw?: boolean; allPhases?: boolean },
 ): Promise<string | Iterable<string>> {
   const forceIterations = options.iterations > 1;
   switch (target.format) {
@@ -152,9 +170,10 @@ async function render(
         rawCells: options.csvRaw,
       });
     case "terminal":
-      return (await import("../../output/terminal.ts")).formatTerminal(result, {
+      return (await import("../../output/terminal.ts")).terminalChunks(result, {
         color: target.destination === "stdout" ? undefined : false,
         statistics: options.iterations > 1,
+        allPhases: options.allPhases,
       });
   }
 }
@@ -164,7 +183,7 @@ async function renderMany(
   target: OutputTarget,
   results: readonly ProfileResult[],
   comparisons: readonly Comparison[],
-  options: { csvRaw?: boolean },
+  options: { csvRaw?: boolean; allPhases?: boolean },
 ): Promise<string | Iterable<string>> {
   const { comparisonDocument, totalMetricKeys } = await import("../../stats/comparison.ts");
   const totals = totalMetricKeys(results);
@@ -188,7 +207,9 @@ async function renderMany(
       const { formatComparisonTerminal, formatTerminal } = await import("../../output/terminal.ts");
       const color = target.destination === "stdout" ? undefined : false;
       return [
-        ...results.map((result) => formatTerminal(result, { color, statistics: true })),
+        ...results.map((result) =>
+          formatTerminal(result, { color, statistics: true, allPhases: options.allPhases })
+        ),
         formatComparisonTerminal(comparisons, totals, { color }),
       ];
     }
@@ -218,7 +239,8 @@ function openProgramStdout(
   target: OutputTarget,
   owner: InvokingUser | undefined,
   logger: Logger,
-): WriterSink {
+  echo: boolean,
+): ByteSink {
   if (flags.stdoutFile !== undefined) {
     const file = openStreamFile(flags.stdoutFile, {
       owner,
@@ -232,6 +254,8 @@ function openProgramStdout(
       );
     });
   }
+  // Still scanned for tokens; only the echo is dropped (--quiet-output, repeated runs).
+  if (!echo) return new DiscardSink();
   if (target.destination === "stdout" && target.format !== "terminal") {
     return new WriterSink(Deno.stderr);
   }
@@ -289,7 +313,12 @@ export async function profileCommand(
   flags: ProfileFlags,
   positional: string[],
 ): Promise<number> {
-  const logger = new Logger(verbosityOf(global));
+  // Diagnostics during a run go above the progress bar, not into it.
+  let progress: ReturnType<typeof progressBarFor>;
+  const logger = new Logger(
+    verbosityOf(global),
+    (line) => progress === undefined ? writeStderrLine(line) : progress.printAbove(line),
+  );
   // -p/-a: no program of ours; checked (PIDs included) before anything starts.
   const attach = AttachMode.fromFlags({ ...global, ...flags }, positional);
   // A parameter scan: each value set is a command of its own, `{VAR}` replaced.
@@ -361,7 +390,9 @@ export async function profileCommand(
     task.multiTask ? `-${task.placement!.rank}` : "",
   );
   let markdown: ResultFile | undefined;
-  let programStdout: WriterSink | undefined;
+  let programStdout: ByteSink | undefined;
+  const shape = { ...settings, iterations: flags.iterations, commands: commands.length };
+  const echo = echoesProgramOutput(flags, shape);
   const extra: SampleOutputs = {};
   let exports: PreparedExports | undefined;
   let live: LiveIntervalOutput | undefined;
@@ -383,7 +414,7 @@ export async function profileCommand(
     if (runAs !== undefined) {
       logger.info(`running the program as ${runAs.name} (uid ${runAs.uid}); --use-root keeps root`);
     }
-    programStdout = openProgramStdout(flags, target, runAs, logger);
+    programStdout = openProgramStdout(flags, target, runAs, logger, echo);
     if (flags.intervalPrint !== undefined) {
       live = openLiveIntervals(target.format, flags.intervalFile, runAs);
     }
@@ -391,11 +422,24 @@ export async function profileCommand(
     const estimators = flags.energyModel !== undefined || flags.tdp !== undefined
       ? await (await import("../estimators.ts")).buildEstimators(flags, logger)
       : undefined;
+    const statuses: SourceStatus[] = [];
+    // Estimators (--energy-model, --tdp) were asked for: recorded beside the sources.
+    for (const estimator of estimators ?? []) {
+      statuses.push({ name: estimator.name, origin: "requested", active: true });
+    }
     let sources = task.selectSources(
-      await buildSources({ ...global, ...flags, machineWide: task.nodeLeader }, logger, "profile"),
+      await buildSources(
+        { ...global, ...flags, machineWide: task.nodeLeader },
+        logger,
+        "profile",
+        statuses,
+      ),
     );
     if (attach !== undefined) sources = await attach.adaptSources(sources, logger);
-    for (const source of sources) profiler.addSource(source);
+    for (const source of sources) {
+      const origin = statuses.find((status) => status.name === source.name)?.origin;
+      profiler.addSource(source, { origin });
+    }
     if (!task.nodeLeader) task.leaveToLeader(machineWideSourceKinds(global));
     if (task.leftToLeader.length > 0) {
       logger.info(
@@ -404,6 +448,12 @@ export async function profileCommand(
           `(local rank ${task.leaderLocalRank})`,
       );
     }
+    for (const status of statuses) if (!status.active) profiler.addUnavailableSource(status);
+    const sharesTerminal = echo && flags.stdoutFile === undefined &&
+      target.format === "terminal" && target.destination === "stdout";
+    progress = attach !== undefined
+      ? undefined
+      : progressBarFor(flags, shape, { echo: sharesTerminal });
     const results = attach !== undefined
       ? [
         await attach.measure({
@@ -430,6 +480,8 @@ export async function profileCommand(
         runAs,
         phaseChannel: flags.phaseChannel,
         sampleIntervalMs,
+        lineBuffered: flags.lineBuffered,
+        onProgress: progressCallback(progress),
         maxPhases: flags.maxPhases,
         terminalLayout: target.format === "terminal",
         estimators,
@@ -438,6 +490,7 @@ export async function profileCommand(
         initTimeoutSeconds: flags.initTimeout,
         sampleObserver: live?.intervals,
       });
+    progress?.finish();
     if (results.every((result) => result.runs.length === 0)) {
       throw new ProfilerError("interrupted before any run completed; no results", {
         exitCode: 130,
@@ -461,16 +514,20 @@ export async function profileCommand(
       text = await render(target, results[0]!, {
         iterations: repeated ? Math.max(2, flags.iterations) : 1,
         csvRaw: global.csvRaw,
+        allPhases: flags.allPhases,
       });
     } else {
       const { compareResults } = await import("../../stats/comparison.ts");
       comparisons = results.slice(1).map((result) => compareResults(results[0]!, result));
-      text = await renderMany(target, results, comparisons, { csvRaw: global.csvRaw });
+      text = await renderMany(target, results, comparisons, {
+        csvRaw: global.csvRaw,
+        allPhases: flags.allPhases,
+      });
     }
     // The program's last line may lack its newline: start the results on a fresh line.
     const sharesStdout = target.destination === "stdout" && flags.stdoutFile === undefined &&
       target.format === "terminal";
-    if (sharesStdout && !programStdout.atLineStart) writeStdout("\n");
+    if (sharesStdout && echo && !programStdout.atLineStart) writeStdout("\n");
     if (markdown !== undefined) {
       const content = await markdownOf(results, comparisons);
       try {
@@ -485,6 +542,7 @@ export async function profileCommand(
       markdown = undefined;
     }
     emit(target, text, { logger, label: LABELS[target.format], owner: runAs });
+    await writeSourcesSidecar(target, results[0]!, { logger, owner: runAs, csvRaw: global.csvRaw });
     await writeSampleOutputs(extra, results[0]!, { logger, owner: runAs, csvRaw: global.csvRaw });
     await writeExports(exports, results, { logger, owner: runAs });
     logger.info(
@@ -504,9 +562,30 @@ export async function profileCommand(
     discardExports(exports);
     throw error;
   } finally {
+    progress?.finish();
     programStdout?.close();
     live?.close(completed);
   }
+}
+
+/**
+ * Beside a CSV results file, `<name>.sources.csv`: which sources measured
+ * and why others did not (the results rows keep the reference schema).
+ */
+async function writeSourcesSidecar(
+  target: OutputTarget,
+  result: ProfileResult,
+  options: { logger: Logger; owner?: { uid: number; gid: number }; csvRaw?: boolean },
+): Promise<void> {
+  if (target.format !== "csv" || target.destination === "stdout") return;
+  if (result.sources === undefined) return;
+  const { formatSourcesCsv, sourcesSidecarPath } = await import("../../output/csv.ts");
+  const sidecar = ResultFile.prepare(sourcesSidecarPath(target.destination.path));
+  emit(
+    { format: "csv", destination: sidecar },
+    formatSourcesCsv(result.sources, { rawCells: options.csvRaw }),
+    { ...options, label: "Sources CSV" },
+  );
 }
 
 /** Writes `--timeline` (HTML with every run, or SVG of run 1) and `--samples-csv`. */
