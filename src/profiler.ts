@@ -173,8 +173,9 @@ export interface RunSettings {
    */
   maxPhases?: number;
   /**
-   * The results will be laid out for the terminal, which builds every
-   * phase's lines at once: the default `maxPhases` is then lower.
+   * The results will be listed phase by phase for the terminal
+   * (`--all-phases`), which builds every phase's lines at once: the default
+   * `maxPhases` is then lower.
    */
   terminalLayout?: boolean;
   /**

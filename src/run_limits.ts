@@ -30,10 +30,11 @@ const PHASE_BUDGET_BYTES = 200 * 1024 * 1024;
 const BYTES_PER_PHASE = 700;
 const BYTES_PER_SENSOR = 450;
 /**
- * Peak per sensor per phase for the terminal layout, which builds the lines
- * of every phase and metric at once (as every metric cost when kept as
- * objects: 2.5 M tokens with two RAPL sockets, process and system peak at
- * 406 MiB with 8,490 phases, and 896 MiB with 21,620).
+ * Peak per sensor per phase for the terminal's full listing (`--all-phases`),
+ * which builds the lines of every phase and metric at once (as every metric
+ * cost when kept as objects: 2.5 M tokens with two RAPL sockets, process and
+ * system peaked at 406 MiB with 8,490 phases, and 896 MiB with 21,620; its
+ * summary, the default past 50 phases, took 172 MiB with 11,781).
  */
 const BYTES_PER_SENSOR_TERMINAL = 800;
 /** Never fewer than this by default, however many sensors (2 RAPL sockets, process, system: 11,781). */
@@ -46,8 +47,8 @@ const MIN_DEFAULT_MAX_PHASES = 1_000;
  * about 11,800 phases in 300 MB, and two RAPL sockets alone (15) about 28,000.
  *
  * @param sensors Sensors across the sources (metrics per phase).
- * @param options `terminal`: the results are laid out for the terminal,
- *   which costs more per metric (about 0.8 KB).
+ * @param options `terminal`: the results are listed phase by phase for the
+ *   terminal, which costs more per metric (about 0.8 KB).
  * @returns The limit.
  *
  * @example Usage

@@ -483,7 +483,8 @@ export async function profileCommand(
         lineBuffered: flags.lineBuffered,
         onProgress: progressCallback(progress),
         maxPhases: flags.maxPhases,
-        terminalLayout: target.format === "terminal",
+        // Only the terminal's full listing builds every phase's lines at once (not its summary).
+        terminalLayout: target.format === "terminal" && flags.allPhases === true,
         estimators,
         // As hyperfine: a failing run stops a comparison unless --ignore-failure keeps it.
         stopOnFailure: commands.length > 1 && !flags.ignoreFailure,
