@@ -139,6 +139,22 @@ async function profileWithStub(source: NvmlSource) {
   return result.runs[0]!;
 }
 
+/**
+ * Runs a timing-sensitive energy check up to three times: the stub's counter follows real time,
+ * so a boundary delayed by a busy machine (other test files' leftovers, a neighbour VM) moves
+ * a few percent between phases. A real error fails every attempt; each miss is printed.
+ */
+async function withinTiming(check: () => Promise<void>): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await check();
+    } catch (error) {
+      if (!(error instanceof assert.AssertionError) || attempt === 3) throw error;
+      console.warn(`attempt ${attempt} missed (timing on a busy machine?): ${error.message}`);
+    }
+  }
+}
+
 /** Per-phase energy within `tolerance` of power × phase duration, for phases long enough. */
 function assertEnergyMatches(
   phases: PhaseResult[],
@@ -177,14 +193,19 @@ Deno.test("NvmlSource: per-phase energy of two GPUs matches power × phase time 
       ["GPU-0", "mJ", "NVML"],
       ["GPU-1", "mJ", "NVML"],
     ]);
-    const run = await profileWithStub(source);
-    assert.deepEqual(run.phases.map((p) => p.name), [
-      "START -> __A__",
-      "__A__ -> __B__",
-      "__B__ -> END",
-    ]);
-    assertEnergyMatches(run.phases, "GPU-0", 50000, 0.01);
-    assertEnergyMatches(run.phases, "GPU-1", 120000, 0.01);
+    let profiles = 0;
+    let run!: Awaited<ReturnType<typeof profileWithStub>>;
+    await withinTiming(async () => {
+      run = await profileWithStub(source);
+      profiles++;
+      assert.deepEqual(run.phases.map((p) => p.name), [
+        "START -> __A__",
+        "__A__ -> __B__",
+        "__B__ -> END",
+      ]);
+      assertEnergyMatches(run.phases, "GPU-0", 50000, 0.01);
+      assertEnergyMatches(run.phases, "GPU-1", 120000, 0.01);
+    });
     const metric = run.phases[1]!.metrics.find((m) => m.name === "GPU-1")!;
     const {
       average_power_w: watts,
@@ -202,9 +223,13 @@ Deno.test("NvmlSource: per-phase energy of two GPUs matches power × phase time 
     });
     assert.ok(Math.abs(Number(watts) - 120) <= 1.2, `${watts} W`);
     // join() shut NVML down; a second run initialises it again.
-    assert.equal(await Deno.readTextFile(log), "init\nshutdown\n");
-    assertEnergyMatches((await profileWithStub(source)).phases, "GPU-0", 50000, 0.01);
-    assert.equal(await Deno.readTextFile(log), "init\nshutdown\ninit\nshutdown\n");
+    assert.equal(await Deno.readTextFile(log), "init\nshutdown\n".repeat(profiles));
+    await withinTiming(async () => {
+      const again = await profileWithStub(source);
+      profiles++;
+      assertEnergyMatches(again.phases, "GPU-0", 50000, 0.01);
+    });
+    assert.equal(await Deno.readTextFile(log), "init\nshutdown\n".repeat(profiles));
   } finally {
     source.close();
   }
@@ -219,7 +244,9 @@ Deno.test("NvmlSource: a counter that wraps past 2^64 during the run still gives
   });
   const source = NvmlSource.open({ path: await freshNvmlStub() });
   try {
-    assertEnergyMatches((await profileWithStub(source)).phases, "GPU-0", 50000, 0.01);
+    await withinTiming(async () => {
+      assertEnergyMatches((await profileWithStub(source)).phases, "GPU-0", 50000, 0.01);
+    });
   } finally {
     source.close();
   }
@@ -231,9 +258,12 @@ Deno.test("NvmlSource: a GPU without energy counter gets integrated power, label
   try {
     assert.deepEqual(source.gpus.map((gpu) => gpu.method), ["energy_counter", "integrated_power"]);
     assert.match(source.sensors()[1]!.note!, /no energy counter: power integrated every 20 ms/);
-    const run = await profileWithStub(source);
-    assertEnergyMatches(run.phases, "GPU-0", 50000, 0.01);
-    assertEnergyMatches(run.phases, "GPU-1", 120000, 0.02);
+    let run!: Awaited<ReturnType<typeof profileWithStub>>;
+    await withinTiming(async () => {
+      run = await profileWithStub(source);
+      assertEnergyMatches(run.phases, "GPU-0", 50000, 0.01);
+      assertEnergyMatches(run.phases, "GPU-1", 120000, 0.02);
+    });
     const middle = run.phases[1]!.metrics.find((m) => m.name === "GPU-1")!;
     assert.equal(middle.details?.via, "integrated_power");
     assert.equal(middle.details?.sample_period_ms, 20);
@@ -304,8 +334,11 @@ Deno.test("NvmlSource: a counter that moves every 100 ms and answers in 3 ms (li
     for (let i = 0; i < 10; i++) source.measure();
     assert.ok(performance.now() - started < 5, "a boundary never waits for the energy counter");
     await source.join();
-    const run = await profileWithStub(source);
-    assertEnergyMatches(run.phases, "GPU-0", 300000, 0.02);
+    let run!: Awaited<ReturnType<typeof profileWithStub>>;
+    await withinTiming(async () => {
+      run = await profileWithStub(source);
+      assertEnergyMatches(run.phases, "GPU-0", 300000, 0.02);
+    });
     const metric = run.phases[1]!.metrics[0]!;
     assert.equal(metric.details?.interpolated, true);
     assert.ok(Math.abs(Number(metric.details?.counter_update_ms) - 100) < 15);
