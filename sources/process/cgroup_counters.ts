@@ -8,13 +8,11 @@
  * @module
  */
 
-import { cString, libc } from "../../src/ffi/libc.ts";
+import { libc } from "../../src/ffi/libc.ts";
+import { openKeptFile, readKeptFile } from "../../src/ffi/kept_file.ts";
 import type { ProgramCgroup } from "../../src/process/program_cgroup.ts";
 
-const O_RDONLY = 0;
-const O_CLOEXEC = 0o2000000;
 const buffer = new Uint8Array(8192);
-const BUFFER_SIZE = BigInt(buffer.length);
 const encoder = new TextEncoder();
 
 /** What one read gives (NaN: not available). */
@@ -102,7 +100,7 @@ export class CgroupCounters {
       reading.systemNs = readNumber(this.#usageSystem);
     }
     for (const file of this.#files) {
-      const length = Number(libc().pread(file.fd, buffer, BUFFER_SIZE, 0n));
+      const length = readKeptFile(file.fd, buffer);
       if (length <= 0) continue;
       for (let k = 0; k < file.keys.length; k++) {
         const value = valueOf(file.keys[k]!, length);
@@ -136,12 +134,10 @@ export class CgroupCounters {
   }
 }
 
-function openFile(path: string): number {
-  return libc().open(cString(path), O_RDONLY | O_CLOEXEC, 0);
-}
+const openFile = openKeptFile;
 
 function readNumber(fd: number): number {
-  const length = Number(libc().pread(fd, buffer, BUFFER_SIZE, 0n));
+  const length = readKeptFile(fd, buffer);
   let value = 0;
   let digits = 0;
   for (let i = 0; i < length; i++) {

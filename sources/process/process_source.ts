@@ -19,7 +19,8 @@
  * @module
  */
 
-import { cString, libc } from "../../src/ffi/libc.ts";
+import { libc } from "../../src/ffi/libc.ts";
+import { openKeptFile } from "../../src/ffi/kept_file.ts";
 import { ProgramCgroup, type ProgramCgroupOptions } from "../../src/process/program_cgroup.ts";
 import { SampleBuffer } from "../../src/sampling/sample_buffer.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
@@ -52,8 +53,6 @@ const METRICS: readonly { name: string; unit: string }[] = [
 export const PROCESS_METRIC_NAMES: readonly string[] = METRICS.map((metric) => metric.name);
 
 const PROC = "/proc";
-const O_RDONLY = 0;
-const O_CLOEXEC = 0o2000000;
 const RUSAGE_CHILDREN = -1;
 /** struct rusage: two timevals then 14 longs (x86_64 and aarch64). */
 const RUSAGE_LONGS = 18;
@@ -478,7 +477,7 @@ const ioBuffer = new Uint8Array(512);
  * are read at `init` and `join`, both on the way to or from the program.
  */
 function readIo(path: string, into: Float64Array): boolean {
-  const fd = libc().open(cString(path), O_RDONLY | O_CLOEXEC, 0);
+  const fd = openKeptFile(path);
   if (fd < 0) return false;
   const length = Number(libc().read(fd, ioBuffer, BigInt(ioBuffer.length)));
   libc().close(fd);

@@ -21,7 +21,8 @@
  * @module
  */
 
-import { cString, libc } from "../../src/ffi/libc.ts";
+import { libc } from "../../src/ffi/libc.ts";
+import { openKeptFile, readKeptFile } from "../../src/ffi/kept_file.ts";
 
 /** Positions of the values of one snapshot. */
 export const FIELD = {
@@ -60,8 +61,6 @@ export const FIELD_COUNT = 14;
 /** Fields `< COUNTER_COUNT` only grow; the others are levels. */
 export const COUNTER_COUNT = 11;
 
-const O_RDONLY = 0;
-const O_CLOEXEC = 0o2000000;
 const SC_CLK_TCK = 2;
 const SC_PAGESIZE = 30;
 const CLOSE_PAREN = 41;
@@ -69,17 +68,11 @@ const NEWLINE = 10;
 
 /** One read buffer for every file (`status` is about 1.5 KiB). */
 const buffer = new Uint8Array(8192);
-const BUFFER_SIZE = BigInt(buffer.length);
 /** Scratch of `digitRuns`. */
 const runs = new Float64Array(16);
 
-function openFile(path: string): number {
-  return libc().open(cString(path), O_RDONLY | O_CLOEXEC, 0);
-}
-
-function readFile(fd: number): number {
-  return fd < 0 ? -1 : Number(libc().pread(fd, buffer, BUFFER_SIZE, 0n));
-}
+const openFile = openKeptFile;
+const readFile = (fd: number): number => readKeptFile(fd, buffer);
 
 /**
  * Fills `runs` with the first decimal numbers of `buffer[start, end)`

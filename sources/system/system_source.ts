@@ -20,7 +20,8 @@
  * @module
  */
 
-import { cString, errno, libc, SyscallError } from "../../src/ffi/libc.ts";
+import { errno, libc, SyscallError } from "../../src/ffi/libc.ts";
+import { openKeptFile, readKeptFile } from "../../src/ffi/kept_file.ts";
 import { SampleBuffer } from "../../src/sampling/sample_buffer.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
 import type { Metric, SampleSeries, Sensor, Source } from "../../src/source.ts";
@@ -28,12 +29,9 @@ import type { Metric, SampleSeries, Sensor, Source } from "../../src/source.ts";
 /** Name of the source in every output. */
 export const SYSTEM_SOURCE = "system";
 
-const O_RDONLY = 0;
-const O_CLOEXEC = 0o2000000;
 const SC_CLK_TCK = 2;
 /** `/proc/stat` with many interrupts is long; only its first lines are parsed. */
 const buffer = new Uint8Array(65536);
-const BUFFER_SIZE = BigInt(buffer.length);
 const NEWLINE = 10;
 const SPACE = 32;
 const COLON = 58;
@@ -236,10 +234,10 @@ export class SystemSource implements Source<number> {
   }
 
   #open(): void {
-    this.#stat = libc().open(cString(this.#statPath), O_RDONLY | O_CLOEXEC, 0);
+    this.#stat = openKeptFile(this.#statPath);
     if (this.#stat < 0) throw new SyscallError("open", errno(), this.#statPath);
     // No network counters (e.g. no /proc/net in a restricted namespace): they read 0.
-    this.#net = libc().open(cString(this.#netPath), O_RDONLY | O_CLOEXEC, 0);
+    this.#net = openKeptFile(this.#netPath);
   }
 
   #close(): void {
@@ -257,7 +255,7 @@ export class SystemSource implements Source<number> {
       into[net + 3] =
         0;
     if (this.#net < 0) return;
-    const length = Number(libc().pread(this.#net, buffer, BUFFER_SIZE, 0n));
+    const length = readKeptFile(this.#net, buffer);
     // Two header lines, then "  name: rx_bytes rx_packets 6×… tx_bytes tx_packets …".
     let line = 0;
     for (let i = 0; i < length; line++) {
@@ -286,7 +284,7 @@ export class SystemSource implements Source<number> {
 
   /** Reads the `cpu` lines; returns how many per-CPU lines were found. */
   #readCpus(into: Float64Array, offset: number, maxCpus: number): number {
-    const length = Number(libc().pread(this.#stat, buffer, BUFFER_SIZE, 0n));
+    const length = readKeptFile(this.#stat, buffer);
     if (length <= 0) throw new SyscallError("pread", errno(), this.#statPath);
     let cpus = 0;
     for (let i = 0; i < length;) {

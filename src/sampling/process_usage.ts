@@ -17,15 +17,14 @@
  * @module
  */
 
-import { cString, libc } from "../ffi/libc.ts";
+import { libc } from "../ffi/libc.ts";
+import { openKeptFile, readKeptFile } from "../ffi/kept_file.ts";
 import type { SampleSeries } from "../source.ts";
 import { SampleBuffer } from "./sample_buffer.ts";
 
 /** Name of the series' source. */
 export const PROCESS_SOURCE_NAME = "process";
 
-const O_RDONLY = 0;
-const O_CLOEXEC = 0o2000000;
 const SC_CLK_TCK = 2;
 const SC_PAGESIZE = 30;
 const CLOSE_PAREN = 41;
@@ -33,7 +32,6 @@ const SPACE = 32;
 
 /** One read buffer for every `/proc` file (a `stat` line is well under 1 KiB). */
 const buffer = new Uint8Array(4096);
-const BUFFER_SIZE = BigInt(buffer.length);
 
 /** Open files of one process of the tree. */
 interface Tracked {
@@ -44,13 +42,11 @@ interface Tracked {
   seen: number;
 }
 
-function openProc(path: string): number {
-  return libc().open(cString(path), O_RDONLY | O_CLOEXEC, 0);
-}
+const openProc = openKeptFile;
 
 /** Reads a file from its start into `buffer`; returns the length, or -1. */
 function readProc(fd: number): number {
-  return fd < 0 ? -1 : Number(libc().pread(fd, buffer, BUFFER_SIZE, 0n));
+  return readKeptFile(fd, buffer);
 }
 
 /** The `index`-th space-separated decimal number from `start`. */
