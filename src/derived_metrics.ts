@@ -25,6 +25,7 @@ import { energyJoules } from "./energy_units.ts";
 import { additiveEnergies, CARBON_UNIT, energyMethod } from "./energy/carbon.ts";
 import type { PhaseResult, ProfileResult, RunResult } from "./result.ts";
 import type { Metric } from "./source.ts";
+import { compareNaturalNames } from "./text/natural_name_order.ts";
 
 /** Source name of the derived metrics that combine several sources. */
 export const DERIVED_SOURCE = "derived";
@@ -127,8 +128,6 @@ export function derivedMetricsOf(
   return added;
 }
 
-const collator = new Intl.Collator("en", { numeric: true });
-
 /**
  * How many derived metrics a phase may hold at most, from the sensors of
  * the sources (for memory budgets): an average power per energy sensor,
@@ -189,7 +188,7 @@ export function addDerivedMetrics(run: RunResult): number {
     if (added.length === 0 && kept.length === phase.metrics.length) continue;
     // Phases without metrics share one frozen empty list: build a new one.
     phase.metrics = [...kept, ...added].sort((a, b) =>
-      a.source === b.source ? collator.compare(a.name, b.name) : a.source < b.source ? -1 : 1
+      a.source === b.source ? compareNaturalNames(a.name, b.name) : a.source < b.source ? -1 : 1
     );
     count += added.length;
   }

@@ -26,6 +26,7 @@ import { withAveragePower } from "./result.ts";
 import { joulesPerUnit } from "./energy_units.ts";
 import type { Metric } from "./source.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
+import { compareNaturalNames } from "./text/natural_name_order.ts";
 
 /** Suffix of an attributed metric's name: `PACKAGE-0` → `PACKAGE-0_ATTRIBUTED`. */
 export const ATTRIBUTED_SUFFIX = "_ATTRIBUTED";
@@ -124,12 +125,10 @@ function attributePhase(phase: PhaseResult, idle: IdleBaseline | undefined): num
   withAveragePower(added, durationNs);
   metrics.push(...added);
   metrics.sort((a, b) =>
-    a.source === b.source ? collator.compare(a.name, b.name) : a.source < b.source ? -1 : 1
+    a.source === b.source ? compareNaturalNames(a.name, b.name) : a.source < b.source ? -1 : 1
   );
   return added.length;
 }
-
-const collator = new Intl.Collator("en", { numeric: true });
 
 function round(value: number): number {
   return Math.round(value * 1e6) / 1e6;

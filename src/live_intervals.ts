@@ -17,6 +17,7 @@
 import { monotonicNs } from "./clock.ts";
 import type { SampleSeries } from "./source.ts";
 import { convertTail } from "./sampling/sample_buffer.ts";
+import { groupDigits } from "./text/digit_grouping.ts";
 
 /**
  * Newest samples converted per interval: the last point needs one or two,
@@ -203,7 +204,7 @@ export class LiveIntervals implements SampleObserver {
         note = `  #  ${value.powerW!.toFixed(2)} W`;
       } else if (value.count !== undefined) {
         counts = Number.isInteger(value.count)
-          ? value.count.toLocaleString("en-US")
+          ? groupDigits(value.count)
           : Number(value.count.toPrecision(4)).toString();
         unit = value.unit === "count" ? "" : value.unit!;
       } else {

@@ -7,6 +7,7 @@
 import { stampMonotonic } from "./clock.ts";
 import { SourceError } from "./errors.ts";
 import type { Metric, SampleSeries, Source } from "./source.ts";
+import { compareNaturalNames } from "./text/natural_name_order.ts";
 
 /** A source that failed for a phase: that phase has none of its metrics. */
 export interface SourceFailure {
@@ -377,10 +378,5 @@ function asSourceError(source: Source, error: unknown): SourceError {
   return new SourceError(source.name, message, { cause: error });
 }
 
-/** One collator for every phase: `localeCompare` with options builds one per call (µs each). */
-const collator = new Intl.Collator("en", { numeric: true });
-
-/** Orders `CORE-0` before `CORE-1` before `CORE-10`. */
-function compareNames(a: string, b: string): number {
-  return collator.compare(a, b);
-}
+/** Orders `CORE-0` before `CORE-1` before `CORE-10` (no `Intl`: its first use costs ~10 ms). */
+const compareNames = compareNaturalNames;

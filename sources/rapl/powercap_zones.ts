@@ -7,6 +7,7 @@
 import { NumericFile } from "../../src/ffi/numeric_file.ts";
 import { SyscallError } from "../../src/ffi/libc.ts";
 import { domainOfZoneName, type RaplDomain, sensorName } from "./rapl_domain.ts";
+import { compareNaturalNames } from "../../src/text/natural_name_order.ts";
 
 /** The default powercap RAPL control type folder. */
 export const DEFAULT_POWERCAP_PATH = "/sys/devices/virtual/powercap/intel-rapl";
@@ -134,7 +135,7 @@ export function discoverPowercapZones(basePath: string): PowercapDiscovery {
   const byId = new Map<string, { zoneName?: string }>();
   const sorted = [...candidates.values()].sort((a, b) =>
     a.controlType === b.controlType
-      ? a.indices.join(":").localeCompare(b.indices.join(":"), "en", { numeric: true })
+      ? compareNaturalNames(a.indices.join(":"), b.indices.join(":"))
       : a.controlType === "intel-rapl"
       ? -1
       : 1

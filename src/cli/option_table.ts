@@ -79,6 +79,7 @@ import {
 } from "./export_option_values.ts";
 import { DEFAULT_MAX_PHASES, RUN_SETTING_LIMITS } from "../run_limits.ts";
 import { parseParameterList, parseParameterRange, parseStepSize } from "./parameter_scan.ts";
+import { groupDigits } from "../text/digit_grouping.ts";
 
 /** The subcommands. */
 export type CommandName =
@@ -582,7 +583,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: "max-phases",
     value: "n",
     description: "measure at most n phases per run; later tokens pass through unmeasured, with a " +
-      `warning (default ${DEFAULT_MAX_PHASES.toLocaleString("en")}, fewer with many sensors, ` +
+      `warning (default ${groupDigits(DEFAULT_MAX_PHASES)}, fewer with many sensors, ` +
       "so memory stays under 300 MB)",
     parse: maxPhases,
     scope: "profile",

@@ -28,6 +28,7 @@ import type { Metric } from "../source.ts";
 import { DERIVED_METHOD, derivedMetricsOf } from "../derived_metrics.ts";
 import type { JobSummary, NodePhase, NodeSummary } from "./job_summary.ts";
 import type { Launcher, TaskPlacement } from "./placement.ts";
+import { compareNaturalNames } from "../text/natural_name_order.ts";
 
 /** The largest file read as a task result: V8 strings stop at 2^29 characters anyway. */
 const MAX_TASK_FILE_BYTES = 512 * 2 ** 20;
@@ -159,11 +160,7 @@ function finalMetrics(phase: PhaseSum): Metric[] {
     metric.unit === "%" ? { ...metric, value: metric.value / count } : metric
   );
   metrics.sort((a, b) =>
-    a.source === b.source
-      ? a.name.localeCompare(b.name, "en", { numeric: true })
-      : a.source < b.source
-      ? -1
-      : 1
+    a.source === b.source ? compareNaturalNames(a.name, b.name) : a.source < b.source ? -1 : 1
   );
   withAveragePower(metrics, phase.endNs - phase.startNs);
   const derived = derivedMetricsOf({
@@ -172,11 +169,7 @@ function finalMetrics(phase: PhaseSum): Metric[] {
   });
   if (derived.length === 0) return metrics;
   return [...metrics, ...derived].sort((a, b) =>
-    a.source === b.source
-      ? a.name.localeCompare(b.name, "en", { numeric: true })
-      : a.source < b.source
-      ? -1
-      : 1
+    a.source === b.source ? compareNaturalNames(a.name, b.name) : a.source < b.source ? -1 : 1
   );
 }
 
@@ -439,8 +432,8 @@ export class JobMerger {
       missingRanks.push(...missing.map((rank) => `${prefix}${rank}`));
     }
     const nodes = [...this.#nodes.values()].sort((a, b) =>
-      (a.jobId ?? "").localeCompare(b.jobId ?? "") ||
-      a.node.localeCompare(b.node, "en", { numeric: true })
+      compareNaturalNames(a.jobId ?? "", b.jobId ?? "") ||
+      compareNaturalNames(a.node, b.node)
     );
     for (const node of nodes) {
       if (node.leaderFile !== undefined || this.#options.allowMissing) continue;

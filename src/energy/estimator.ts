@@ -11,6 +11,7 @@ import type { Logger } from "../logger.ts";
 import type { PhaseResult, RunResult } from "../result.ts";
 import { withAveragePower } from "../result.ts";
 import type { Metric, Sensor } from "../source.ts";
+import { compareNaturalNames } from "../text/natural_name_order.ts";
 
 /** The `details.method` of every estimated value. */
 export const ESTIMATED = "estimated";
@@ -122,11 +123,7 @@ export function applyEstimators(
 }
 
 function bySourceThenName(a: Metric, b: Metric): number {
-  return a.source === b.source
-    ? a.name.localeCompare(b.name, "en", { numeric: true })
-    : a.source < b.source
-    ? -1
-    : 1;
+  return a.source === b.source ? compareNaturalNames(a.name, b.name) : a.source < b.source ? -1 : 1;
 }
 
 /**

@@ -2,8 +2,9 @@
  * The libc symbols the profiler calls through FFI, and thin wrappers that
  * turn `-1` + `errno` into {@linkcode SyscallError}.
  *
- * The library is opened lazily on first use so commands that never touch a
- * counter (`--help`, bad input) do not pay for `dlopen`.
+ * Each symbol is bound on its first use: `Deno.dlopen` compiles a call
+ * stub for every symbol it is given (about 0.1–0.2 ms each here, 3–6 ms for
+ * the whole table), and most commands call a handful (`--version` two).
  *
  * @module
  */
@@ -275,13 +276,45 @@ export type LibcSymbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 const LIBC_CANDIDATES = ["libc.so.6", "libc.so", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1"];
 
-let library: Deno.DynamicLibrary<typeof symbols> | undefined;
+type SymbolName = keyof typeof symbols;
+
+/** The library's file name, found on the first bind. */
+let libraryName: string | undefined;
+/** Every library handle opened, one per bound symbol; kept so the symbols stay valid. */
+const libraries: Deno.DynamicLibrary<Deno.ForeignLibraryInterface>[] = [];
 let errnoView: Deno.UnsafePointerView | undefined;
+let lazySymbols: LibcSymbols | undefined;
+
+/** Opens libc (already mapped in the process, so `dlopen` only counts a reference) with one symbol. */
+function bind<Name extends SymbolName>(name: Name): LibcSymbols[Name] {
+  const table = { [name]: symbols[name] } as Pick<typeof symbols, Name>;
+  if (libraryName !== undefined) {
+    const library = Deno.dlopen(libraryName, table);
+    libraries.push(library);
+    return library.symbols[name] as LibcSymbols[Name];
+  }
+  const failures: string[] = [];
+  for (const candidate of LIBC_CANDIDATES) {
+    try {
+      const library = Deno.dlopen(candidate, table);
+      libraryName = candidate;
+      libraries.push(library);
+      return library.symbols[name] as LibcSymbols[Name];
+    } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) throw error;
+      failures.push(`${candidate}: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(`cannot load the C library (${failures.join("; ")})`);
+}
 
 /**
- * Opens libc once and returns its symbols.
+ * Returns libc's symbols; each is bound on its first use (then a plain
+ * property, so later calls cost nothing extra).
  *
  * @returns The typed libc symbols.
+ * @throws {Error} When the C library cannot be opened (on the first use of a symbol).
+ * @throws {Deno.errors.NotCapable} Without FFI permission.
  *
  * @example Usage
  * ```ts
@@ -290,18 +323,21 @@ let errnoView: Deno.UnsafePointerView | undefined;
  * ```
  */
 export function libc(): LibcSymbols {
-  if (library) return library.symbols;
-  const failures: string[] = [];
-  for (const name of LIBC_CANDIDATES) {
-    try {
-      library = Deno.dlopen(name, symbols);
-      return library.symbols;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotCapable) throw error;
-      failures.push(`${name}: ${(error as Error).message}`);
-    }
+  if (lazySymbols !== undefined) return lazySymbols;
+  const table = {} as LibcSymbols;
+  for (const name of Object.keys(symbols) as SymbolName[]) {
+    Object.defineProperty(table, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const symbol = bind(name);
+        Object.defineProperty(table, name, { value: symbol, enumerable: true });
+        return symbol;
+      },
+    });
   }
-  throw new Error(`cannot load the C library (${failures.join("; ")})`);
+  lazySymbols = table;
+  return table;
 }
 
 /** Symbolic names of the errno values the profiler reports or tests for. */

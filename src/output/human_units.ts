@@ -1,3 +1,4 @@
+import { groupDigits } from "../text/digit_grouping.ts";
 /**
  * Figures for people: energy in µJ/mJ/J/kJ, times in ns/µs/ms/s, power in
  * µW/mW/W/kW and sizes in B/KiB/MiB/GiB, each scaled so the number reads at
@@ -97,9 +98,9 @@ function decimalsFor(scaled: number): number {
 /** A plain count with thousands separators (`1,234,567`); other numbers to four digits. */
 function plainNumber(value: number): string {
   if (!Number.isFinite(value)) return String(value);
-  if (Number.isInteger(value)) return value.toLocaleString("en-US");
+  if (Number.isInteger(value)) return groupDigits(value);
   const decimals = decimalsFor(value);
-  return decimals === 0 ? Math.round(value).toLocaleString("en-US") : value.toFixed(decimals);
+  return decimals === 0 ? groupDigits(value) : value.toFixed(decimals);
 }
 
 /**

@@ -18,6 +18,7 @@ import { formatDurationMs, formatMeanSpread, formatQuantity, formatRange } from 
 import { quoteShellWords } from "./shell_quote.ts";
 import { type Column, textTable } from "./text_table.ts";
 import { PHASE_LIST_LIMIT } from "./terminal_limits.ts";
+import { groupDigits } from "../text/digit_grouping.ts";
 
 const WIDTH = 48;
 
@@ -199,7 +200,7 @@ function commandLines(result: ProfileResult, paint: Paint, repeated: boolean): s
     const run = result.runs[0]!;
     lines.push(field("Duration", formatDurationMs(run.durationMs)));
     lines.push(field("Exit code", exitLabel(run.exitCode, run.signal)));
-    lines.push(field("Phases", run.phases.length.toLocaleString("en-US")));
+    lines.push(field("Phases", groupDigits(run.phases.length)));
     lines.push(...singleRunTotals(run, sensorMarks(result), paint));
   } else {
     lines.push(field("Iterations", String(result.runs.length)));
@@ -518,11 +519,11 @@ function summaryLines(result: ProfileResult, paint: Paint): string[] {
   const phases = groups.reduce((sum, group) => sum + group.count, 0);
   const lines = [
     ...doubleBox("Phases: summary per phase name", paint),
-    `  ${phases.toLocaleString("en-US")} phases${runs > 1 ? ` in ${runs} runs` : ""}, ` +
+    `  ${groupDigits(phases)} phases${runs > 1 ? ` in ${runs} runs` : ""}, ` +
     `more than ${PHASE_LIST_LIMIT} per run: one table per phase name (--all-phases lists them all)`,
   ];
   for (const group of groups.slice(0, SUMMARY_GROUPS)) {
-    lines.push(...singleBox(`${group.name} (× ${group.count.toLocaleString("en-US")})`, paint));
+    lines.push(...singleBox(`${group.name} (× ${groupDigits(group.count)})`, paint));
     const rows = [[
       "Duration",
       formatDurationMs(group.durationMs),
@@ -555,7 +556,7 @@ function summaryLines(result: ProfileResult, paint: Paint): string[] {
     lines.push(
       paint(
         "dim",
-        `  … ${rest.length} more phase names (${count.toLocaleString("en-US")} phases); ` +
+        `  … ${rest.length} more phase names (${groupDigits(count)} phases); ` +
           "--all-phases or --json for every one",
       ),
     );
