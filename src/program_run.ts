@@ -269,6 +269,8 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
         options.sampleObserver,
       );
     }
+    // After the warm-up line: from here on, a write to the FIFO is the program's.
+    channel?.markFifoUnwritten();
     const baseline = orchestrator.measure();
     if (baseline) await baseline;
     boundaries.record(START_TOKEN, -1);
@@ -301,7 +303,8 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     if (channel !== undefined && channel.unread() > 0) {
       await drainChannel(channel, channelPumps.map(({ pump }) => pump));
     }
-    if (channel !== undefined) await fifoSync!.wait(channel);
+    // Only a FIFO something wrote to can have bytes on their way through its read thread.
+    if (channel !== undefined && channel.fifoWritten()) await fifoSync!.wait(channel);
     // Stopped before END: the last boundary read is never delayed by a sample.
     if (sampling !== undefined) await sampling.sampler.stop();
     closing = true;
@@ -538,10 +541,9 @@ class ChannelSync {
   async wait(channel: PhaseChannel): Promise<void> {
     const seen = new Promise<void>((resolve) => this.#seen = resolve);
     if (!channel.send(`${this.#marker}\n`)) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const bound = new Promise<void>((resolve) => timer = setTimeout(resolve, DRAIN_MAX_MS));
+    // Not the global setTimeout: its first use loads Deno's Node.js timers (about 5 ms).
+    const bound = new Promise<void>((resolve) => afterMs(DRAIN_MAX_MS, resolve));
     await Promise.race([seen, bound]);
-    clearTimeout(timer);
   }
 }
 

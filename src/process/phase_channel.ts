@@ -69,6 +69,8 @@ export class PhaseChannel {
   #inheritedFd: number;
   /** The same socket end, close-on-exec, kept to ask what is unread and to wake the reader. */
   #writerFd: number;
+  /** Whether the FIFO's modification time was set to the epoch (see `markFifoUnwritten`). */
+  #fifoMarked = false;
   /** A non-blocking read end of the FIFO used only to ask how many bytes wait unread. */
   #probeFd: number;
   readonly #pending = new Int32Array(1);
@@ -180,6 +182,37 @@ export class PhaseChannel {
     const address = Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.#pending));
     if (libc().ioctl(fd, request, BigInt(address)) === -1) return 0;
     return this.#pending[0]!;
+  }
+
+  /**
+   * Marks the FIFO as not written since now: its modification time is set to
+   * the epoch, and the kernel sets it to the current time on any write
+   * (`pipe_write` updates the inode's times), which {@linkcode fifoWritten}
+   * then sees. Costs one `futimens`; a failure only makes `fifoWritten()`
+   * answer `true`.
+   */
+  markFifoUnwritten(): void {
+    try {
+      this.file.utimeSync(0, 0);
+      this.#fifoMarked = true;
+    } catch {
+      this.#fifoMarked = false;
+    }
+  }
+
+  /**
+   * Whether anything was written to the FIFO since
+   * {@linkcode markFifoUnwritten} (`true` when that cannot be known).
+   *
+   * @returns `false` only when the FIFO surely was not written.
+   */
+  fifoWritten(): boolean {
+    if (!this.#fifoMarked) return true;
+    try {
+      return this.file.statSync().mtime?.getTime() !== 0;
+    } catch {
+      return true;
+    }
   }
 
   /**

@@ -189,18 +189,33 @@ function findTool(name: string, paths: string[]): string | undefined {
 
 let pdeathsigSupport: boolean | undefined;
 
-/** `--pdeathsig` came with util-linux 2.33 (2018); older ones would refuse to start the program. */
+/**
+ * `--pdeathsig` came with util-linux 2.33 (2018); older ones would refuse to
+ * start the program. The option's name is looked for in the binary itself
+ * (getopt's long-option table holds it as a string): running
+ * `setpriv --help` would cost a process start on every profile.
+ */
 function setprivHasPdeathsig(setpriv: string): boolean {
   if (pdeathsigSupport === undefined) {
     try {
-      const help = new Deno.Command(setpriv, { args: ["--help"], stdout: "piped", stderr: "null" })
-        .outputSync();
-      pdeathsigSupport = new TextDecoder().decode(help.stdout).includes("--pdeathsig");
+      pdeathsigSupport = containsBytes(Deno.readFileSync(setpriv), PDEATHSIG_OPTION);
     } catch {
       pdeathsigSupport = false;
     }
   }
   return pdeathsigSupport;
+}
+
+const PDEATHSIG_OPTION = new TextEncoder().encode("pdeathsig\0");
+
+function containsBytes(haystack: Uint8Array, needle: Uint8Array): boolean {
+  const first = needle[0]!;
+  for (let at = haystack.indexOf(first); at >= 0; at = haystack.indexOf(first, at + 1)) {
+    let i = 1;
+    while (i < needle.length && haystack[at + i] === needle[i]) i++;
+    if (i === needle.length) return true;
+  }
+  return false;
 }
 
 /**
