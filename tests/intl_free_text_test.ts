@@ -69,7 +69,7 @@ Deno.test("groupDigits() writes integers as toLocaleString('en-US') does", () =>
   assert.equal(groupDigits(2.5), "3");
 });
 
-Deno.test("the CLI's start-up paths never touch Intl", async () => {
+Deno.test("the CLI's start-up paths never touch Intl", () => {
   // Intl's first use loads ICU data (~10 ms); a use would show in --version's import graph.
   const files = [];
   for (const dir of ["src", "sources"]) {
