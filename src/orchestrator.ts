@@ -190,6 +190,39 @@ export class SourceOrchestrator {
   }
 
   /**
+   * A boundary at the same instant as the previous one (tokens that arrived
+   * in one read): each source records its last readings again
+   * (`Source.repeat`), or reads anew when it has no `repeat`. A source whose
+   * previous boundary failed fails this one too (its readings are the same).
+   *
+   * @returns Nothing, or a promise when a source without `repeat` is asynchronous.
+   */
+  repeat(): void | Promise<void> {
+    const boundary = this.#boundary;
+    if (boundary === 0) return this.measure();
+    let pending: Promise<void>[] | undefined;
+    for (let i = 0; i < this.#sources.length; i++) {
+      const source = this.#sources[i]!;
+      try {
+        if (source.repeat !== undefined) {
+          source.repeat();
+          const failed = this.#failedBoundaries[i]!.get(boundary - 1);
+          if (failed !== undefined) this.#failedBoundaries[i]!.set(boundary, failed);
+          continue;
+        }
+        const result = source.measure();
+        if (result instanceof Promise) {
+          (pending ??= []).push(result.catch((error) => this.#fail(i, boundary, error)));
+        }
+      } catch (error) {
+        this.#fail(i, boundary, error);
+      }
+    }
+    this.#boundary = boundary + 1;
+    if (pending !== undefined) return Promise.all(pending).then(() => {});
+  }
+
+  /**
    * Takes one sample of every source that implements `sample()`. A source
    * whose sample fails is warned about once and not sampled again this
    * run; its per-phase metrics are unaffected.

@@ -191,7 +191,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     const maxPhases = options.maxPhases ?? DEFAULT_MAX_PHASES;
     let unmeasured = 0;
     let closing = false;
-    const boundary = serializeBoundaries((token, line) => {
+    const boundary = serializeBoundaries((token, line, sameRead) => {
       if (ended) {
         // A channel token still in flight when the program's exit was taken as END.
         late++;
@@ -207,8 +207,11 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
         }
         return;
       }
-      boundaries.record(token, line);
-      const measured = orchestrator.measure();
+      // Tokens of one read reached the profiler together: one reading serves them all, and
+      // the phases between them are empty (a reading per token would time the profiler).
+      if (sameRead) boundaries.recordRepeat(token, line);
+      else boundaries.record(token, line);
+      const measured = sameRead ? orchestrator.repeat() : orchestrator.measure();
       if (measured) return measured.then(() => orchestrator.retrieve());
       return orchestrator.retrieve();
     });
@@ -308,7 +311,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     // Stopped before END: the last boundary read is never delayed by a sample.
     if (sampling !== undefined) await sampling.sampler.stop();
     closing = true;
-    const end = boundary(END_TOKEN, -1);
+    const end = boundary(END_TOKEN, -1, false);
     ended = true;
     if (end) await end;
     if (sampling !== undefined) {
@@ -503,16 +506,16 @@ export function clipSeries(series: SampleSeries[], fromNs: number, toNs: number)
 export function serializeBoundaries(take: BoundaryFn): BoundaryFn {
   let queue: Promise<void> = Promise.resolve();
   let queued = 0;
-  return (token, line) => {
+  return (token, line, sameRead) => {
     if (queued === 0) {
-      const pending = take(token, line);
+      const pending = take(token, line, sameRead);
       if (pending === undefined) return;
       queued++;
       queue = pending.finally(() => queued--);
       return queue;
     }
     queued++;
-    queue = queue.then(() => take(token, line)).finally(() => queued--);
+    queue = queue.then(() => take(token, line, sameRead)).finally(() => queued--);
     return queue;
   };
 }
@@ -528,12 +531,12 @@ class ChannelSync {
 
   /** Wraps the FIFO's boundary function so the marker is not a token. */
   filter(take: BoundaryFn): BoundaryFn {
-    return (token, line) => {
+    return (token, line, sameRead) => {
       if (token === this.#marker) {
         this.#seen?.();
         return;
       }
-      return take(token, line);
+      return take(token, line, sameRead);
     };
   }
 

@@ -65,6 +65,18 @@ export class SnapshotStore {
   }
 
   /**
+   * Adds a row equal to the last one (a boundary at the same instant as the
+   * previous one: see `Source.repeat`); a plain `append()` when empty.
+   *
+   * @returns Offset of the new row.
+   */
+  appendCopy(): number {
+    const offset = this.append();
+    if (offset > 0) this.#values.copyWithin(offset, offset - this.width, offset);
+    return offset;
+  }
+
+  /**
    * One number of a row.
    *
    * @param row Row index.

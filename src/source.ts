@@ -16,6 +16,9 @@
  *    cheap: read counters into preallocated storage, allocate nothing.
  * 3. `retrieve()`: right after each boundary's `measure()` (not after the
  *    baseline): close the phase that just ended and return its raw data.
+ *    Tokens that arrive in one read of the program's output are seen at one
+ *    instant: the first is a boundary with `measure()`, each further one
+ *    calls `repeat()` instead (when the source has it), then `retrieve()`.
  * 4. `join()`: after the program's last boundary; release per-run resources.
  *
  * After every run, `toMetrics(raw)` turns each phase's raw data into metrics.
@@ -156,6 +159,13 @@ export interface Source<Raw = unknown> {
   measure(): MaybePromise<void>;
   /** Close the phase that just ended and return its raw data. */
   retrieve(): MaybePromise<Raw>;
+  /**
+   * A boundary at the same instant as the previous one (its token arrived in
+   * the same read): record the previous boundary's readings again, reading
+   * nothing, so the phase between them is empty (zero counts, zero energy).
+   * Optional: without it, `measure()` is called.
+   */
+  repeat?(): void;
   /** Release per-run resources after the last boundary. */
   join?(): MaybePromise<void>;
   /** The sensors this source provides on this machine. */

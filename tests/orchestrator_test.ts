@@ -172,3 +172,46 @@ Deno.test("a run calls prepare() before the program is spawned, then init(pid)",
   assert.equal(source.calls[0], "prepare");
   assert.match(source.calls[1]!, /^init \d+$/);
 });
+
+/** A counter source that can record its last reading again without reading. */
+class RepeatingSource extends CountingSource {
+  repeats = 0;
+  repeat(): void {
+    this.repeats++;
+    this.calls.push("repeat");
+  }
+}
+
+Deno.test("SourceOrchestrator.repeat() reuses a source's last reading, or reads one without repeat()", () => {
+  const repeating = new RepeatingSource("repeating");
+  const plain = new CountingSource("plain");
+  const orchestrator = new SourceOrchestrator([repeating, plain]);
+  orchestrator.measure(); // baseline
+  orchestrator.measure();
+  orchestrator.retrieve();
+  assert.equal(orchestrator.repeat(), undefined);
+  orchestrator.retrieve();
+  assert.equal(orchestrator.phaseCount, 2);
+  assert.deepEqual(repeating.calls, ["measure", "measure", "retrieve", "repeat", "retrieve"]);
+  // Without repeat() the source is read again (a user-defined source keeps working).
+  assert.deepEqual(plain.calls, ["measure", "measure", "retrieve", "measure", "retrieve"]);
+  const phases = orchestrator.toPhaseMetrics();
+  assert.deepEqual(phases[1]!.metrics.map((m) => [m.source, m.value]), [
+    ["plain", 1],
+    ["repeating", 0],
+  ]);
+});
+
+Deno.test("SourceOrchestrator.repeat() of a boundary whose source failed fails it too", () => {
+  const failing = new RepeatingSource("flaky", 2); // fails at boundary 1
+  const orchestrator = new SourceOrchestrator([failing], { warn: () => {} });
+  orchestrator.measure();
+  orchestrator.measure();
+  orchestrator.retrieve();
+  orchestrator.repeat();
+  orchestrator.retrieve();
+  orchestrator.measure();
+  orchestrator.retrieve();
+  const phases = orchestrator.toPhaseMetrics();
+  assert.deepEqual(phases.map((p) => p.failures.length), [1, 1, 1]);
+});

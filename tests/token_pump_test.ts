@@ -145,3 +145,25 @@ Deno.test("TokenPump reads what waits in the pipe directly: bytes exact, tokens 
   assert.ok(received.length > 2, `${received.length} chunks`);
   assert.deepEqual(found, [["__A__", 0], ["__B__", 2]]);
 });
+
+Deno.test("TokenPump marks every token after the first of one read as sameRead", async () => {
+  const { stream, write, close } = controlledStream();
+  const seen: [string, boolean][] = [];
+  const pump = new TokenPump({
+    reader: stream.getReader({ mode: "byob" }),
+    scanner: new TokenScanner(DEFAULT_TOKEN_PATTERN),
+    boundary: (token, _line, sameRead) => {
+      seen.push([token, sameRead]);
+    },
+    sink: new DiscardSink(),
+    reportLines: true,
+  });
+  const running = pump.run();
+  write("__A__\nwork\n__B__\n__C__\n");
+  await pump.activity(1000);
+  write("__D__\n");
+  await pump.activity(1000);
+  close();
+  await running;
+  assert.deepEqual(seen, [["__A__", false], ["__B__", true], ["__C__", true], ["__D__", false]]);
+});

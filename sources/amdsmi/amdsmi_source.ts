@@ -542,6 +542,11 @@ export class AmdSmiSource implements Source<number> {
     }
   }
 
+  /** A boundary at the instant of the previous one: its readings again, nothing read. */
+  repeat(): void {
+    this.#boundaries.appendCopy();
+  }
+
   /**
    * Closes the phase ended by the last `measure()`.
    *

@@ -337,6 +337,11 @@ export class NvmlSource implements Source<number> {
     if (baseline && this.#samples !== undefined) this.#startSampler();
   }
 
+  /** A boundary at the instant of the previous one: its readings again, nothing read. */
+  repeat(): void {
+    this.#boundaries.appendCopy();
+  }
+
   /**
    * Closes the phase ended by the last `measure()`.
    *

@@ -328,6 +328,11 @@ export class PerfEventSource implements Source<number> {
     }
   }
 
+  /** A boundary at the instant of the previous one: its readings again, nothing read. */
+  repeat(): void {
+    this.#store.appendCopy();
+  }
+
   /**
    * The row of the boundary that closed the phase; the phase starts at the
    * row before it.

@@ -212,6 +212,11 @@ export class ProcessSource implements Source<number> {
     this.#notePeaks(store.values, offset);
   }
 
+  /** A boundary at the instant of the previous one: its readings again, nothing read. */
+  repeat(): void {
+    this.#snapshots.appendCopy();
+  }
+
   /**
    * Closes the phase that ended at the last `measure()`.
    *

@@ -152,6 +152,11 @@ export class PerfRaplSource implements Source<number> {
     }));
   }
 
+  /** A boundary at the instant of the previous one: its readings again, nothing read. */
+  repeat(): void {
+    this.#store.appendCopy();
+  }
+
   /**
    * Closes the phase that ended at the last `measure()`.
    *

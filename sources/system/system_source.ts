@@ -109,6 +109,11 @@ export class SystemSource implements Source<number> {
     this.#read(this.#snapshots.values, offset);
   }
 
+  /** A boundary at the instant of the previous one: its readings again, nothing read. */
+  repeat(): void {
+    this.#snapshots.appendCopy();
+  }
+
   /**
    * Closes the phase that ended at the last `measure()`.
    *

@@ -154,7 +154,7 @@ export async function measureAttached(options: AttachedRunOptions): Promise<Atta
     let late = 0;
     let dropped = 0;
     const maxPhases = options.maxPhases ?? Infinity;
-    const boundary = serializeBoundaries((token, line) => {
+    const boundary = serializeBoundaries((token, line, sameRead) => {
       if (closed) {
         late++;
         return;
@@ -169,8 +169,10 @@ export async function measureAttached(options: AttachedRunOptions): Promise<Atta
         }
         return;
       }
-      boundaries.record(token, line);
-      const measured = orchestrator.measure();
+      // Lines of one read share one reading (see program_run.ts).
+      if (sameRead) boundaries.recordRepeat(token, line);
+      else boundaries.record(token, line);
+      const measured = sameRead ? orchestrator.repeat() : orchestrator.measure();
       if (measured) return measured.then(() => orchestrator.retrieve());
       return orchestrator.retrieve();
     });
@@ -193,7 +195,7 @@ export async function measureAttached(options: AttachedRunOptions): Promise<Atta
       await drainChannel(channel, pumps.map(({ pump }) => pump));
     }
     await sampler?.stop();
-    const last = boundary(END_TOKEN, -1);
+    const last = boundary(END_TOKEN, -1, false);
     closed = true;
     if (last) await last;
     if (sampler !== undefined) {

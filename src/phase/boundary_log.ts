@@ -54,6 +54,24 @@ export class BoundaryLog {
   }
 
   /**
+   * Records a boundary at the same instant as the last one (its token came
+   * in the same read): the last time is copied, the clock not read.
+   *
+   * @param token The boundary's name.
+   * @param line 0-based stdout line, or -1.
+   */
+  recordRepeat(token: string, line: number): void {
+    const index = this.#count;
+    if (index === 0) return this.record(token, line);
+    if (index === this.#lines.length) this.#grow();
+    this.#times[index * 2] = this.#times[index * 2 - 2]!;
+    this.#times[index * 2 + 1] = this.#times[index * 2 - 1]!;
+    this.#lines[index] = line;
+    this.#tokens[index] = token;
+    this.#count = index + 1;
+  }
+
+  /**
    * The name of a boundary.
    *
    * @param index Boundary index.

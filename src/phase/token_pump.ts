@@ -16,8 +16,12 @@ import { readNonBlocking } from "../ffi/libc.ts";
  */
 const READ_BUFFER_BYTES = 1 << 20;
 
-/** Takes one boundary; returns a promise only when some source is asynchronous. */
-export type BoundaryFn = (token: string, line: number) => void | Promise<void>;
+/**
+ * Takes one boundary; returns a promise only when some source is
+ * asynchronous. `sameRead` is `true` for every token after the first of one
+ * read: the profiler sees them all at one instant.
+ */
+export type BoundaryFn = (token: string, line: number, sameRead: boolean) => void | Promise<void>;
 
 /** Options of {@linkcode TokenPump}. */
 export interface TokenPumpOptions {
@@ -154,7 +158,7 @@ export class TokenPump {
   async #takeBoundaries(found: number): Promise<void> {
     const { scanner, boundary, reportLines } = this.#options;
     for (let i = 0; i < found; i++) {
-      const pending = boundary(scanner.tokens[i]!, reportLines ? scanner.lines[i]! : -1);
+      const pending = boundary(scanner.tokens[i]!, reportLines ? scanner.lines[i]! : -1, i > 0);
       if (pending) await pending;
     }
   }

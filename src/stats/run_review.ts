@@ -9,7 +9,7 @@ import { joulesPerUnit } from "../energy_units.ts";
 import type { Logger } from "../logger.ts";
 import type { ProfileResult } from "../result.ts";
 import { phaseStatistics } from "./phase_statistics.ts";
-import { tokenBurstMessage } from "./token_burst.ts";
+import { sharedReadingMessage, tokenBurstMessage } from "./token_burst.ts";
 
 /** Fewer runs make the median absolute deviation itself too uncertain to accuse one. */
 const MIN_RUNS_FOR_OUTLIERS = 5;
@@ -76,6 +76,7 @@ function shortPhases(result: ProfileResult): Map<string, ShortPhases> {
  *
  * - Tokens that all arrived in one burst at the program's exit
  *   (block-buffered stdout): the phase times are wrong.
+ * - Otherwise, phases whose two tokens arrived in one read (zero length).
  * - Phases whose mean duration is below an energy counter's update
  *   interval: their energy is mostly quantisation (one message per source,
  *   naming a few of them).
@@ -100,6 +101,9 @@ export function reviewMessages(result: ProfileResult): string[] {
   const label = result.name === undefined ? "" : `${result.name}: `;
   const burst = tokenBurstMessage(result.runs);
   if (burst !== undefined) messages.push(`${label}${burst}`);
+  // A burst at exit explains its zero-length phases already.
+  const shared = burst === undefined ? sharedReadingMessage(result.runs) : undefined;
+  if (shared !== undefined) messages.push(`${label}${shared}`);
   for (const [source, short] of shortPhases(result)) {
     const which = short.count === 1
       ? `phase ${short.examples[0]} lasts`

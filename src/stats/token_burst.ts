@@ -86,3 +86,43 @@ export function tokenBurstMessage(runs: readonly RunResult[]): string | undefine
     `'stdbuf -oL', profile with --line-buffered, or write tokens to the phase channel ` +
     `($JOULE_PROFILER_PHASE_FD)`;
 }
+
+/** Phases named in the shared-reading message. */
+const NAMED_SHARED_PHASES = 3;
+
+/**
+ * The notice for phases whose two tokens arrived in one read of the
+ * program's output: one reading served both boundaries, so the phase has
+ * zero duration and nothing of its own; `undefined` when there are none.
+ *
+ * @param runs The runs of one command.
+ * @returns The message, or `undefined`.
+ *
+ * @example Usage
+ * ```ts
+ * import { sharedReadingMessage } from "./token_burst.ts";
+ * console.log(sharedReadingMessage([])); // undefined
+ * ```
+ */
+export function sharedReadingMessage(runs: readonly RunResult[]): string | undefined {
+  let count = 0;
+  let phases = 0;
+  const examples: string[] = [];
+  for (const run of runs) {
+    for (const phase of run.phases) {
+      phases++;
+      // Only a shared reading gives a phase exactly zero length (the clock moves between reads).
+      if (phase.durationMs !== 0 || phase.startNs !== phase.endNs) continue;
+      count++;
+      if (examples.length < NAMED_SHARED_PHASES && !examples.includes(phase.name)) {
+        examples.push(phase.name);
+      }
+    }
+  }
+  if (count === 0) return undefined;
+  return `${count.toString()} of ${phases.toString()} phases (e.g. ${examples.join(", ")}) ` +
+    `began and ended within one read of the program's output: the profiler saw both tokens ` +
+    `at the same instant, so each of these phases has zero duration and zero energy, and ` +
+    `the work between its tokens counts in the phase before it. Print tokens further apart ` +
+    `(about 1 ms or more), or flush after each one`;
+}
