@@ -258,6 +258,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     // the exit they time (the program is stopped: this answers at once).
     program.waitForExit(0);
     channel?.unread();
+    channel?.fifoWritten();
     const anchor = ClockAnchor.now();
     if (options.sampleIntervalMs !== undefined) {
       // A `process` source that samples draws the program's CPU and RSS itself.
