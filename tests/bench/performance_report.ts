@@ -37,7 +37,7 @@ const { values: options } = parseArgs({
 });
 const RUNS = Number(options.runs);
 /** Runs of each passthrough case (each moves up to 200 MiB twice). */
-const PASSTHROUGH_RUNS = 5;
+const PASSTHROUGH_RUNS = 9;
 /** MiB moved by each CPU-per-MiB run of the passthrough figures. */
 const CPU_MIB = 200;
 const IDLE_SECONDS = Number(options["idle-seconds"]);
@@ -431,6 +431,7 @@ async function passthroughCase(generator: string, c: PassthroughCase): Promise<F
     );
   }
   await Deno.remove(file).catch(() => {});
+  if (Deno.env.get("JP_BENCH_DEBUG")) console.error(c.name, JSON.stringify(own));
   const ratio = median(own.cat) / median(own.profiled);
   const rate = (msValue: number) => `${(c.mib / msValue * 1000).toFixed(0)} MiB/s`;
   const perMiB = (msValue: number) => `${(msValue / CPU_MIB * 1000).toFixed(0)} µs`;
