@@ -109,6 +109,40 @@ Deno.test("profile -p attaches to a running sleep, takes phases from the FIFO an
   }
 });
 
+Deno.test("profile -p: the terminal's full listing (--all-phases) keeps the lower default phase limit", async () => {
+  // The same attach, once to JSON and once to the terminal with --all-phases: only the second
+  // holds every phase's lines at once, so its default limit is lower (as for a profiled command).
+  const limits: number[] = [];
+  for (const flags of [["--json", "-o", "out.json"], ["-o", "out.txt"]]) {
+    const cwd = await Deno.makeTempDir({ prefix: "jp-attach-limit-" });
+    const sleep = new Deno.Command("sleep", { args: ["30"] }).spawn();
+    try {
+      const terminal = flags[0] !== "--json";
+      const profiler = spawnProfiler(
+        [...flags, "profile", "-p", String(sleep.pid), ...(terminal ? ["--all-phases"] : [])],
+        cwd,
+        {},
+      );
+      const [, fifo] = await profiler.waitFor(/phase channel: echo __NAME__ > (\S+)\n/);
+      // More tokens than either limit can take.
+      await Deno.writeTextFile(fifo!, "__A__\n".repeat(160_000), { append: true });
+      const [, limit] = await profiler.waitFor(/more than (\d+) phases/);
+      limits.push(Number(limit));
+      sleep.kill();
+      const { code, stderr } = await profiler.finish();
+      assert.equal(code, 0, stderr);
+    } finally {
+      try {
+        sleep.kill();
+      } catch {
+        // Exited.
+      }
+      await sleep.status;
+    }
+  }
+  assert.ok(limits[1]! < limits[0]!, `terminal --all-phases ${limits[1]} vs JSON ${limits[0]}`);
+});
+
 Deno.test("profile -p with several PIDs ends when the last exits and keeps machine-wide sources", async () => {
   const rapl = await fakeRapl();
   const short = new Deno.Command("sleep", { args: ["0.3"] }).spawn();

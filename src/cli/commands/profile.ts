@@ -464,6 +464,8 @@ export async function profileCommand(
           sampleObserver: live?.intervals,
           owner: runAs,
           maxPhases: flags.maxPhases,
+          // As for a profiled command: only the terminal's full listing keeps the lower limit.
+          terminalLayout: target.format === "terminal" && flags.allPhases === true,
           estimators,
           initTimeoutSeconds: flags.initTimeout,
         }),

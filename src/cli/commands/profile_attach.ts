@@ -236,6 +236,8 @@ export class AttachMode {
     sampleObserver?: SampleObserver;
     owner?: { uid: number; gid: number };
     maxPhases?: number;
+    /** The terminal's full listing (`--all-phases`) holds every phase's lines at once. */
+    terminalLayout?: boolean;
     estimators?: readonly EnergyEstimator[];
     initTimeoutSeconds?: number;
   }): Promise<ProfileResult> {
@@ -273,7 +275,10 @@ export class AttachMode {
         initTimeoutMs: options.initTimeoutSeconds === undefined
           ? undefined
           : options.initTimeoutSeconds * 1000,
-        maxPhases: options.maxPhases ?? defaultMaxPhases(await metricCount(options.sources)),
+        maxPhases: options.maxPhases ??
+          defaultMaxPhases(await metricCount(options.sources), {
+            terminal: options.terminalLayout,
+          }),
         onStart: () => {
           logger.notice(`measuring ${what} until ${until}`);
           if (channel !== undefined) {
