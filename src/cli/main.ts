@@ -24,6 +24,7 @@ import type { ModelFlags } from "./commands/model.ts";
 import type { MergeFlags } from "./commands/merge.ts";
 import type { ProfileFlags } from "./commands/profile.ts";
 import type { Shell } from "./commands/completions.ts";
+import { loadLazily } from "../lazy_module.ts";
 
 /** The version printed by `--version`, from `deno.json`. */
 export const VERSION: string = denoConfig.version;
@@ -31,15 +32,13 @@ export const VERSION: string = denoConfig.version;
 const encoder = new TextEncoder();
 
 /**
- * Loads a command's module through a computed specifier: `deno run` builds the
+ * Loads a command's module on use (`loadLazily`): `deno run` builds the
  * module graph of every literal `import("…")` reachable from the entry point
  * before it runs (measured: +2.4 ms on a 17 ms start for `profile`'s graph
- * alone), so `--version` and `--help` would pay for every command. Compiled
- * binaries embed these modules with `--include=src/cli/commands/` (deno.json's
- * `compile` task and the release workflow).
+ * alone), so `--version` and `--help` would pay for every command.
  */
 function loadCommand<Module>(file: string): Promise<Module> {
-  return import(new URL(`./commands/${file}.ts`, import.meta.url).href);
+  return loadLazily<Module>(`./commands/${file}.ts`, import.meta.url);
 }
 
 /**
@@ -49,8 +48,8 @@ function loadCommand<Module>(file: string): Promise<Module> {
  * (`prepare()`). Best effort: a failure only costs that wait.
  */
 function warmUpCgroupMove(): void {
-  import(new URL("../process/program_cgroup.ts", import.meta.url).href)
-    .then((module: typeof ProgramCgroupModule) => module.ProgramCgroup.warmUp())
+  loadLazily<typeof ProgramCgroupModule>("../process/program_cgroup.ts", import.meta.url)
+    .then((module) => module.ProgramCgroup.warmUp())
     .catch(() => {});
 }
 
@@ -76,13 +75,19 @@ export async function main(args: string[]): Promise<number> {
         Deno.stdout.writeSync(encoder.encode(`${VERSION}\n`));
         return 0;
       case "help": {
-        const { defaultHelpWidth, helpText } = await import("./help_text.ts");
+        const { defaultHelpWidth, helpText } = await loadLazily<typeof import("./help_text.ts")>(
+          "./help_text.ts",
+          import.meta.url,
+        );
         writeAll(helpText(parsed.command, defaultHelpWidth()));
         return 0;
       }
     }
     if (parsed.warnings.length > 0) {
-      const { Logger } = await import("../logger.ts");
+      const { Logger } = await loadLazily<typeof import("../logger.ts")>(
+        "../logger.ts",
+        import.meta.url,
+      );
       for (const warning of parsed.warnings) new Logger().warn(warning);
     }
     if (
@@ -90,7 +95,10 @@ export async function main(args: string[]): Promise<number> {
       parsed.global.outputFormat !== undefined
     ) {
       // --config, -D and --output-format: loaded only when used (the TOML parser is not free).
-      await (await import("./config_file.ts")).applySettings(parsed);
+      await (await loadLazily<typeof import("./config_file.ts")>(
+        "./config_file.ts",
+        import.meta.url,
+      )).applySettings(parsed);
     }
     const global = parsed.global as unknown as GlobalFlags;
     switch (parsed.command) {
@@ -151,7 +159,10 @@ function verbosityFromArgs(args: string[]): number {
 
 async function report(error: unknown, verbosity: number): Promise<number> {
   // The logger (and its colours) loads only when there is something to say.
-  const { Logger } = await import("../logger.ts");
+  const { Logger } = await loadLazily<typeof import("../logger.ts")>(
+    "../logger.ts",
+    import.meta.url,
+  );
   const logger = new Logger();
   if (error instanceof ProfilerError) {
     logger.error(error.message);

@@ -18,6 +18,7 @@ import { DEFAULT_EVENT_SOURCE_PATH } from "../../sources/rapl/power_pmu.ts";
 import { type RaplBackend, setupRapl } from "../../sources/rapl/rapl_setup.ts";
 import { ProcessSource } from "../../sources/process/mod.ts";
 import { SystemSource } from "../../sources/system/mod.ts";
+import { loadLazily } from "../lazy_module.ts";
 
 /** The source-related flags, as parsed from the option table (`option_table.ts`). */
 export interface SourceFlags {
@@ -467,7 +468,9 @@ async function openNvml(
   logger: Logger,
   purpose: SourcePurpose,
 ): Promise<NvmlSource> {
-  const { GpuSelectionError, NvmlSource } = await import("../../sources/nvml/mod.ts");
+  const { GpuSelectionError, NvmlSource } = await loadLazily<
+    typeof import("../../sources/nvml/mod.ts")
+  >("../../sources/nvml/mod.ts", import.meta.url);
   let source: NvmlSource;
   try {
     source = NvmlSource.open({
@@ -526,7 +529,9 @@ export async function buildAmdSmiSource(
   logger: Logger,
   purpose: SourcePurpose,
 ): Promise<AmdSmiSource> {
-  const { AmdGpuSelectionError, AmdSmiSource } = await import("../../sources/amdsmi/mod.ts");
+  const { AmdGpuSelectionError, AmdSmiSource } = await loadLazily<
+    typeof import("../../sources/amdsmi/mod.ts")
+  >("../../sources/amdsmi/mod.ts", import.meta.url);
   let source: AmdSmiSource;
   try {
     source = AmdSmiSource.open({

@@ -27,6 +27,7 @@
  */
 
 import { cString, errno, libc, SIGNALS, SyscallError } from "../ffi/libc.ts";
+import { loadLazily } from "../lazy_module.ts";
 
 let handler: Deno.PointerValue | undefined;
 
@@ -92,8 +93,11 @@ export async function closeEnvironmentInspector(
 ): Promise<boolean> {
   if (nodeOptions === undefined || !/--inspect/.test(nodeOptions)) return false;
   if (inspectOnCommandLine()) return false;
-  // Loaded only here: the Node layer costs start-up time.
-  const inspector = await import("node:inspector");
+  // Loaded only here, and not a literal import: the Node layer costs start-up time.
+  const inspector = await loadLazily<typeof import("node:inspector")>(
+    "node:inspector",
+    import.meta.url,
+  );
   if (inspector.url() === undefined) return false;
   inspector.close();
   return true;

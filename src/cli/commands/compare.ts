@@ -12,6 +12,7 @@ import { invokingUser } from "../../process/invoking_user.ts";
 import type { ProfileResult } from "../../result.ts";
 import { prepareListOutput } from "../output_target.ts";
 import { emit, type GlobalFlags, verbosityOf } from "../command_context.ts";
+import { loadLazily } from "../../lazy_module.ts";
 
 /** `compare` flags. */
 export interface CompareFlags {
@@ -53,7 +54,9 @@ export async function compareCommand(
         "give --fail-above PCT too",
     );
   }
-  const { parseResultFile, readResultFileText } = await import("../../output/json_reader.ts");
+  const { parseResultFile, readResultFileText } = await loadLazily<
+    typeof import("../../output/json_reader.ts")
+  >("../../output/json_reader.ts", import.meta.url);
   const { compareResults, comparisonDocument, totalMetricKeys } = await import(
     "../../stats/comparison.ts"
   );
@@ -102,7 +105,10 @@ export async function compareCommand(
     let text: string | Iterable<string>;
     if (target.format === "json") {
       // Written in pieces: one string of a large comparison exceeds what V8 can hold.
-      const { jsonValueChunks } = await import("../../output/json.ts");
+      const { jsonValueChunks } = await loadLazily<typeof import("../../output/json.ts")>(
+        "../../output/json.ts",
+        import.meta.url,
+      );
       const documents = comparisons.map((comparison) => comparisonDocument(comparison, totals));
       const document: unknown = documents.length === 1 ? documents[0] : documents;
       if (report !== undefined && gate !== undefined) {
@@ -117,17 +123,25 @@ export async function compareCommand(
         text = jsonValueChunks(document);
       }
     } else if (target.format === "csv") {
-      text = (await import("../../output/csv.ts")).comparisonCsvChunks(comparisons, {
+      text = (await loadLazily<typeof import("../../output/csv.ts")>(
+        "../../output/csv.ts",
+        import.meta.url,
+      )).comparisonCsvChunks(comparisons, {
         rawCells: global.csvRaw,
       });
     } else {
-      const { formatComparisonTerminal } = await import("../../output/terminal.ts");
+      const { formatComparisonTerminal } = await loadLazily<
+        typeof import("../../output/terminal.ts")
+      >("../../output/terminal.ts", import.meta.url);
       text = formatComparisonTerminal(comparisons, totals, {
         color: target.destination === "stdout" ? undefined : false,
       });
     }
     if (markdown !== undefined) {
-      const { comparisonsMarkdown } = await import("../../output/markdown.ts");
+      const { comparisonsMarkdown } = await loadLazily<typeof import("../../output/markdown.ts")>(
+        "../../output/markdown.ts",
+        import.meta.url,
+      );
       markdown.commit(`# joule-profiler comparison\n\n${comparisonsMarkdown(comparisons, totals)}`);
       logger.notice(`Markdown written to: ${markdown.path}`);
       markdown = undefined;

@@ -10,6 +10,7 @@ import { invokingUser } from "../../process/invoking_user.ts";
 import { eventSourcePath, raplPath } from "../sources.ts";
 import { prepareListOutput } from "../output_target.ts";
 import { emit, type GlobalFlags, verbosityOf } from "../command_context.ts";
+import { loadLazily } from "../../lazy_module.ts";
 
 /**
  * Runs `doctor`.
@@ -27,7 +28,10 @@ export async function doctorCommand(global: GlobalFlags): Promise<number> {
   const logger = new Logger(verbosityOf(global));
   const target = prepareListOutput(global);
   try {
-    const { diagnose, formatDoctorReport } = await import("../doctor.ts");
+    const { diagnose, formatDoctorReport } = await loadLazily<typeof import("../doctor.ts")>(
+      "../doctor.ts",
+      import.meta.url,
+    );
     const report = await diagnose({
       powercapPath: raplPath(global),
       eventSourcePath: eventSourcePath(),

@@ -12,6 +12,7 @@ import type { Sensor } from "../../source.ts";
 import { buildSources } from "../sources.ts";
 import { type OutputTarget, prepareListOutput } from "../output_target.ts";
 import { emit, type GlobalFlags, LABELS, verbosityOf } from "../command_context.ts";
+import { loadLazily } from "../../lazy_module.ts";
 
 async function renderSensors(
   target: OutputTarget,
@@ -20,11 +21,20 @@ async function renderSensors(
 ): Promise<string> {
   switch (target.format) {
     case "json":
-      return (await import("../../output/json.ts")).formatSensorsJson(sensors);
+      return (await loadLazily<typeof import("../../output/json.ts")>(
+        "../../output/json.ts",
+        import.meta.url,
+      )).formatSensorsJson(sensors);
     case "csv":
-      return (await import("../../output/csv.ts")).formatSensorsCsv(sensors, { rawCells: csvRaw });
+      return (await loadLazily<typeof import("../../output/csv.ts")>(
+        "../../output/csv.ts",
+        import.meta.url,
+      )).formatSensorsCsv(sensors, { rawCells: csvRaw });
     case "terminal":
-      return (await import("../../output/terminal.ts")).formatSensorsTerminal(sensors, {
+      return (await loadLazily<typeof import("../../output/terminal.ts")>(
+        "../../output/terminal.ts",
+        import.meta.url,
+      )).formatSensorsTerminal(sensors, {
         color: target.destination === "stdout" ? undefined : false,
       });
   }

@@ -10,6 +10,7 @@ import { invokingUser } from "../../process/invoking_user.ts";
 import { mergeTaskFiles } from "../../cluster/merge.ts";
 import { prepareListOutput } from "../output_target.ts";
 import { emit, type GlobalFlags, verbosityOf } from "../command_context.ts";
+import { loadLazily } from "../../lazy_module.ts";
 
 /** `merge` flags. */
 export interface MergeFlags {
@@ -77,16 +78,27 @@ export async function mergeCommand(
     let text: string | Iterable<string>;
     switch (target.format) {
       case "json":
-        text = (await import("../../output/json.ts")).jsonChunks(result, iterations);
+        text = (await loadLazily<typeof import("../../output/json.ts")>(
+          "../../output/json.ts",
+          import.meta.url,
+        )).jsonChunks(result, iterations);
         break;
       case "csv":
-        text = (await import("../../output/csv.ts")).csvChunks(result, iterations, {
+        text = (await loadLazily<typeof import("../../output/csv.ts")>(
+          "../../output/csv.ts",
+          import.meta.url,
+        )).csvChunks(result, iterations, {
           rawCells: global.csvRaw,
         });
         break;
       case "terminal": {
-        const { formatTerminal } = await import("../../output/terminal.ts");
-        const { formatJobTerminal } = await import("../../cluster/job_terminal.ts");
+        const { formatTerminal } = await loadLazily<typeof import("../../output/terminal.ts")>(
+          "../../output/terminal.ts",
+          import.meta.url,
+        );
+        const { formatJobTerminal } = await loadLazily<
+          typeof import("../../cluster/job_terminal.ts")
+        >("../../cluster/job_terminal.ts", import.meta.url);
         const color = target.destination === "stdout" ? undefined : false;
         text = [
           formatTerminal(result, { color, statistics: iterations }),

@@ -18,6 +18,7 @@ import { formatModelReport } from "../../energy/model_report.ts";
 import { Logger } from "../../logger.ts";
 import { type GlobalFlags, verbosityOf } from "../command_context.ts";
 import { buildSources } from "../sources.ts";
+import { loadLazily } from "../../lazy_module.ts";
 
 /** Flags shared by `model fit` and `model train`. */
 export interface ModelFitFlags {
@@ -136,8 +137,12 @@ export async function modelTrain(
  * them: a calibration needs its features whatever `--no-process` says.
  */
 async function withFeatureSources(sources: readonly Source[]): Promise<Source[]> {
-  const { ProcessSource, PROCESS_SOURCE } = await import("../../../sources/process/mod.ts");
-  const { SystemSource, SYSTEM_SOURCE } = await import("../../../sources/system/mod.ts");
+  const { ProcessSource, PROCESS_SOURCE } = await loadLazily<
+    typeof import("../../../sources/process/mod.ts")
+  >("../../../sources/process/mod.ts", import.meta.url);
+  const { SystemSource, SYSTEM_SOURCE } = await loadLazily<
+    typeof import("../../../sources/system/mod.ts")
+  >("../../../sources/system/mod.ts", import.meta.url);
   const all = [...sources];
   if (!all.some((source) => source.name === PROCESS_SOURCE)) all.push(new ProcessSource());
   if (!all.some((source) => source.name === SYSTEM_SOURCE)) all.push(new SystemSource());

@@ -45,6 +45,7 @@ import {
   progressBarFor,
   progressCallback,
 } from "../profile_display.ts";
+import { loadLazily } from "../../lazy_module.ts";
 
 /** `profile` flags. */
 export interface ProfileFlags extends ExportFlags, ScanFlags, DisplayFlags {
@@ -164,13 +165,22 @@ async function render(
   const forceIterations = options.iterations > 1;
   switch (target.format) {
     case "json":
-      return (await import("../../output/json.ts")).jsonChunks(result, forceIterations);
+      return (await loadLazily<typeof import("../../output/json.ts")>(
+        "../../output/json.ts",
+        import.meta.url,
+      )).jsonChunks(result, forceIterations);
     case "csv":
-      return (await import("../../output/csv.ts")).csvChunks(result, forceIterations, {
+      return (await loadLazily<typeof import("../../output/csv.ts")>(
+        "../../output/csv.ts",
+        import.meta.url,
+      )).csvChunks(result, forceIterations, {
         rawCells: options.csvRaw,
       });
     case "terminal":
-      return (await import("../../output/terminal.ts")).terminalChunks(result, {
+      return (await loadLazily<typeof import("../../output/terminal.ts")>(
+        "../../output/terminal.ts",
+        import.meta.url,
+      )).terminalChunks(result, {
         color: target.destination === "stdout" ? undefined : false,
         statistics: options.iterations > 1,
         allPhases: options.allPhases,
@@ -185,16 +195,24 @@ async function renderMany(
   comparisons: readonly Comparison[],
   options: { csvRaw?: boolean; allPhases?: boolean },
 ): Promise<string | Iterable<string>> {
-  const { comparisonDocument, totalMetricKeys } = await import("../../stats/comparison.ts");
+  const { comparisonDocument, totalMetricKeys } = await loadLazily<
+    typeof import("../../stats/comparison.ts")
+  >("../../stats/comparison.ts", import.meta.url);
   const totals = totalMetricKeys(results);
   switch (target.format) {
     case "json":
-      return (await import("../../output/json.ts")).multiJsonChunks(
+      return (await loadLazily<typeof import("../../output/json.ts")>(
+        "../../output/json.ts",
+        import.meta.url,
+      )).multiJsonChunks(
         results,
         comparisons.map((comparison) => comparisonDocument(comparison, totals)),
       );
     case "csv": {
-      const { csvChunks } = await import("../../output/csv.ts");
+      const { csvChunks } = await loadLazily<typeof import("../../output/csv.ts")>(
+        "../../output/csv.ts",
+        import.meta.url,
+      );
       return results.flatMap((result, i) => [
         ...csvChunks(result, true, {
           rawCells: options.csvRaw,
@@ -204,7 +222,9 @@ async function renderMany(
       ]);
     }
     case "terminal": {
-      const { formatComparisonTerminal, formatTerminal } = await import("../../output/terminal.ts");
+      const { formatComparisonTerminal, formatTerminal } = await loadLazily<
+        typeof import("../../output/terminal.ts")
+      >("../../output/terminal.ts", import.meta.url);
       const color = target.destination === "stdout" ? undefined : false;
       return [
         ...results.map((result) =>
@@ -224,8 +244,13 @@ async function markdownOf(
   results: readonly ProfileResult[],
   comparisons: readonly Comparison[],
 ): Promise<string> {
-  const { comparisonsMarkdown, resultsMarkdown } = await import("../../output/markdown.ts");
-  const { totalMetricKeys } = await import("../../stats/comparison.ts");
+  const { comparisonsMarkdown, resultsMarkdown } = await loadLazily<
+    typeof import("../../output/markdown.ts")
+  >("../../output/markdown.ts", import.meta.url);
+  const { totalMetricKeys } = await loadLazily<typeof import("../../stats/comparison.ts")>(
+    "../../stats/comparison.ts",
+    import.meta.url,
+  );
   const parts = [resultsMarkdown(results)];
   if (comparisons.length > 0) {
     parts.push(comparisonsMarkdown(comparisons, totalMetricKeys(results)));
@@ -420,7 +445,10 @@ export async function profileCommand(
     }
     // Model files are read and checked before the sources open and the program runs.
     const estimators = flags.energyModel !== undefined || flags.tdp !== undefined
-      ? await (await import("../estimators.ts")).buildEstimators(flags, logger)
+      ? await (await loadLazily<typeof import("../estimators.ts")>(
+        "../estimators.ts",
+        import.meta.url,
+      )).buildEstimators(flags, logger)
       : undefined;
     const statuses: SourceStatus[] = [];
     // Estimators (--energy-model, --tdp) were asked for: recorded beside the sources.
@@ -520,7 +548,10 @@ export async function profileCommand(
         allPhases: flags.allPhases,
       });
     } else {
-      const { compareResults } = await import("../../stats/comparison.ts");
+      const { compareResults } = await loadLazily<typeof import("../../stats/comparison.ts")>(
+        "../../stats/comparison.ts",
+        import.meta.url,
+      );
       comparisons = results.slice(1).map((result) => compareResults(results[0]!, result));
       text = await renderMany(target, results, comparisons, {
         csvRaw: global.csvRaw,
@@ -582,7 +613,9 @@ async function writeSourcesSidecar(
 ): Promise<void> {
   if (target.format !== "csv" || target.destination === "stdout") return;
   if (result.sources === undefined) return;
-  const { formatSourcesCsv, sourcesSidecarPath } = await import("../../output/csv.ts");
+  const { formatSourcesCsv, sourcesSidecarPath } = await loadLazily<
+    typeof import("../../output/csv.ts")
+  >("../../output/csv.ts", import.meta.url);
   const sidecar = ResultFile.prepare(sourcesSidecarPath(target.destination.path));
   emit(
     { format: "csv", destination: sidecar },
@@ -600,12 +633,23 @@ async function writeSampleOutputs(
   const { timeline, samplesCsv } = files;
   if (timeline !== undefined) {
     const text = /\.svg$/i.test(timeline.path)
-      ? `${(await import("../../output/timeline_svg.ts")).timelineSvg(result.runs[0]!)}\n`
-      : (await import("../../output/timeline_html.ts")).timelineHtml(result);
+      ? `${
+        (await loadLazily<typeof import("../../output/timeline_svg.ts")>(
+          "../../output/timeline_svg.ts",
+          import.meta.url,
+        )).timelineSvg(result.runs[0]!)
+      }\n`
+      : (await loadLazily<typeof import("../../output/timeline_html.ts")>(
+        "../../output/timeline_html.ts",
+        import.meta.url,
+      )).timelineHtml(result);
     emit({ format: "json", destination: timeline }, text, { ...options, label: "Timeline" });
   }
   if (samplesCsv !== undefined) {
-    const { samplesCsvChunks } = await import("../../output/samples_csv.ts");
+    const { samplesCsvChunks } = await loadLazily<typeof import("../../output/samples_csv.ts")>(
+      "../../output/samples_csv.ts",
+      import.meta.url,
+    );
     emit(
       { format: "csv", destination: samplesCsv },
       samplesCsvChunks(result, { rawCells: options.csvRaw }),

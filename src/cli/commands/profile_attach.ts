@@ -32,6 +32,7 @@ import { PROCESS_SOURCE_NAME } from "../../sampling/process_usage.ts";
 import { applyEstimators, type EnergyEstimator } from "../../energy/estimator.ts";
 import { defaultMaxPhases } from "../../run_limits.ts";
 import { addDerivedMetrics, derivedMetricCount } from "../../derived_metrics.ts";
+import { loadLazily } from "../../lazy_module.ts";
 
 /** How many metrics a phase will hold (for the default phase limit), as a profile counts them. */
 async function metricCount(sources: readonly Source[]): Promise<number> {
@@ -194,13 +195,17 @@ export class AttachMode {
     const adapted: Source[] = [];
     for (const source of sources) {
       if (source.name === PROCESS_SOURCE_NAME) {
-        const { ProcessSource } = await import("../../../sources/process/mod.ts");
+        const { ProcessSource } = await loadLazily<
+          typeof import("../../../sources/process/mod.ts")
+        >("../../../sources/process/mod.ts", import.meta.url);
         // Never move someone's running process into a cgroup of ours: read /proc.
         adapted.push(new ProcessSource({ cgroup: false }));
         continue;
       }
       if (source.name === PERF_EVENT_SOURCE_NAME) {
-        const { PerfEventSource } = await import("../../../sources/perf_event/mod.ts");
+        const { PerfEventSource } = await loadLazily<
+          typeof import("../../../sources/perf_event/mod.ts")
+        >("../../../sources/perf_event/mod.ts", import.meta.url);
         if (!(source instanceof PerfEventSource)) throw new Error("unexpected perf_event source");
         // Its warnings (events this machine lacks) were printed when the flags' source opened.
         adapted.push(

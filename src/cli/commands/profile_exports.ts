@@ -13,6 +13,7 @@ import type { ProfileResult } from "../../result.ts";
 import type { CarbonSettings } from "../../energy/carbon.ts";
 import { parseCarbonIntensity } from "../export_option_values.ts";
 import { emit } from "../command_context.ts";
+import { loadLazily } from "../../lazy_module.ts";
 
 /** Environment variable standing in for `--carbon-intensity`. */
 export const CARBON_INTENSITY_ENV = "JOULE_PROFILER_CARBON_INTENSITY";
@@ -104,7 +105,10 @@ export async function applyCarbon(
   results: readonly ProfileResult[],
 ): Promise<void> {
   if (prepared.carbon === undefined) return;
-  const { addCarbon } = await import("../../energy/carbon.ts");
+  const { addCarbon } = await loadLazily<typeof import("../../energy/carbon.ts")>(
+    "../../energy/carbon.ts",
+    import.meta.url,
+  );
   for (const result of results) addCarbon(result, prepared.carbon);
 }
 
@@ -127,7 +131,10 @@ export async function writeExports(
   options: { logger: Logger; owner?: { uid: number; gid: number } },
 ): Promise<void> {
   if (prepared.openMetrics === undefined && prepared.push === undefined) return;
-  const { openMetricsText } = await import("../../output/openmetrics.ts");
+  const { openMetricsText } = await loadLazily<typeof import("../../output/openmetrics.ts")>(
+    "../../output/openmetrics.ts",
+    import.meta.url,
+  );
   if (prepared.openMetrics !== undefined) {
     emit(
       { format: "json", destination: prepared.openMetrics },
@@ -137,7 +144,10 @@ export async function writeExports(
     prepared.openMetrics = undefined;
   }
   if (prepared.push !== undefined) {
-    const { pushMetrics, pushUrl } = await import("../../output/pushgateway.ts");
+    const { pushMetrics, pushUrl } = await loadLazily<typeof import("../../output/pushgateway.ts")>(
+      "../../output/pushgateway.ts",
+      import.meta.url,
+    );
     const target = { ...prepared.push, grouping: { instance: Deno.hostname() } };
     try {
       await pushMetrics(target, openMetricsText(results, { openMetrics: false }));

@@ -1,0 +1,54 @@
+/**
+ * Modules a command may not need are loaded on use, through a computed
+ * specifier (`src/lazy_module.ts`): `deno run` prepares the graph of every
+ * literal `import("…")` it can reach before it runs, taken or not.
+ */
+import assert from "node:assert/strict";
+import { loadLazily } from "../src/lazy_module.ts";
+import { REPO_ROOT, runCli } from "./helpers.ts";
+
+Deno.test("loadLazily() imports relative to the caller's URL", async () => {
+  const module = await loadLazily<typeof import("../src/text/digit_grouping.ts")>(
+    "../src/text/digit_grouping.ts",
+    import.meta.url,
+  );
+  assert.equal(module.groupDigits(1_234_567), "1,234,567");
+  await assert.rejects(() => loadLazily("./no_such_module.ts", import.meta.url));
+});
+
+Deno.test("no literal dynamic import of project modules in src/ or sources/", async () => {
+  const literal = /(?<!typeof )\bimport\("([^"]+)"\)/;
+  const offenders: string[] = [];
+  for (const root of ["src", "sources"]) {
+    for await (const file of walkTs(`${REPO_ROOT}${root}`)) {
+      const lines = (await Deno.readTextFile(file)).split("\n");
+      lines.forEach((line, i) => {
+        if (/^\s*(\*|\/\/)/.test(line)) return;
+        const match = literal.exec(line);
+        // A bare npm specifier inside a module that is itself loaded on use is fine.
+        if (match && match[1]!.startsWith(".")) offenders.push(`${file}:${i + 1}`);
+      });
+    }
+  }
+  assert.deepEqual(offenders, [], "use loadLazily() (src/lazy_module.ts)");
+});
+
+Deno.test("profile, list-sensors and --help still load their modules on use", async () => {
+  const json = await runCli(["--json", "-o", "-", "profile", "--", "true"]);
+  assert.equal(json.code, 0, json.stderr);
+  assert.ok(JSON.parse(json.stdoutText.slice(json.stdoutText.indexOf("{"))).phases.length >= 1);
+  const csv = await runCli(["--csv", "-o", "-", "list-sensors"]);
+  assert.equal(csv.code, 0, csv.stderr);
+  assert.match(csv.stdoutText, /process/);
+  const help = await runCli(["--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdoutText, /Usage:/);
+});
+
+async function* walkTs(folder: string): AsyncGenerator<string> {
+  for await (const entry of Deno.readDir(folder)) {
+    const path = `${folder}/${entry.name}`;
+    if (entry.isDirectory) yield* walkTs(path);
+    else if (entry.name.endsWith(".ts")) yield path;
+  }
+}
