@@ -132,3 +132,19 @@ function paint(color: keyof typeof COLORS, text: string): string {
   const [on, off] = COLORS[color];
   return `\x1b[${on}m${text}\x1b[${off}m`;
 }
+
+/**
+ * Milliseconds since the runtime started (`performance.now()`), for debug
+ * lines that mark where start-up and a run spend their time (`-vv`).
+ *
+ * @returns e.g. `"41.3 ms after start"`.
+ *
+ * @example Usage
+ * ```ts
+ * import { sinceStart } from "./logger.ts";
+ * console.log(`ready ${sinceStart()}`); // "ready 12.5 ms after start"
+ * ```
+ */
+export function sinceStart(): string {
+  return `${performance.now().toFixed(1)} ms after start`;
+}

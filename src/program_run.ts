@@ -9,7 +9,7 @@ import { ClockAnchor } from "./clock.ts";
 import { ProfilerError } from "./errors.ts";
 import { signalName } from "./ffi/libc.ts";
 import { DEFAULT_MAX_PHASES } from "./run_limits.ts";
-import type { Logger } from "./logger.ts";
+import { type Logger, sinceStart } from "./logger.ts";
 import { SourceOrchestrator } from "./orchestrator.ts";
 import { BoundaryLog, END_TOKEN, START_TOKEN } from "./phase/boundary_log.ts";
 import type { TokenPattern } from "./phase/token_pattern.ts";
@@ -166,6 +166,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     throw error;
   }
   channel?.closeInheritedEnd();
+  logger.debug(`program spawned and held, ${sinceStart()}`);
   const stdout = program.stdout!;
   let started = false;
   const pumps: { pump: TokenPump; running: Promise<void> }[] = [];
@@ -281,7 +282,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     program.resume();
     started = true;
     sampling?.sampler.start();
-    logger.debug(`program started, pid ${program.pid}`);
+    logger.debug(`program started (START), pid ${program.pid}, ${sinceStart()}`);
 
     const stdoutDone = pumps[0]!.running;
     const first = await Promise.race([
@@ -315,6 +316,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     const end = boundary(END_TOKEN, -1, false);
     ended = true;
     if (end) await end;
+    logger.debug(`END taken, ${sinceStart()}`);
     if (sampling !== undefined) {
       // A last point at END, so the timeline reaches the end of the run.
       const last = orchestrator.sample();

@@ -126,7 +126,19 @@ Deno.test("profile -p: the terminal's full listing (--all-phases) keeps the lowe
       const [, fifo] = await profiler.waitFor(/phase channel: echo __NAME__ > (\S+)\n/);
       // More tokens than either limit can take.
       await Deno.writeTextFile(fifo!, "__A__\n".repeat(160_000), { append: true });
-      const [, limit] = await profiler.waitFor(/more than (\d+) phases/);
+      let found = false;
+      const [, limit] = await Promise.race([
+        profiler.waitFor(/more than (\d+) phases/).then((match) => {
+          found = true;
+          return match;
+        }),
+        // The attached sleep ends the profile at 30 s: say what the profiler printed by then.
+        sleep.status.then(async () => {
+          if (found) return [];
+          const { stderr } = await profiler.finish();
+          throw new Error(`no phase-limit warning before the attached process exited:\n${stderr}`);
+        }),
+      ]);
       limits.push(Number(limit));
       sleep.kill();
       const { code, stderr } = await profiler.finish();

@@ -6,7 +6,7 @@
  */
 
 import { EXIT_PROFILER_FAILURE, ProfilerError, UsageError } from "../../errors.ts";
-import { Logger } from "../../logger.ts";
+import { Logger, sinceStart } from "../../logger.ts";
 import { openStreamFile, refuseSharedDestinations, ResultFile } from "../../output/result_file.ts";
 import { type ByteSink, DiscardSink, WriterSink } from "../../process/byte_sink.ts";
 import {
@@ -344,6 +344,7 @@ export async function profileCommand(
     verbosityOf(global),
     (line) => progress === undefined ? writeStderrLine(line) : progress.printAbove(line),
   );
+  logger.debug(`the CLI and the profile command are loaded, ${sinceStart()}`);
   // -p/-a: no program of ours; checked (PIDs included) before anything starts.
   const attach = AttachMode.fromFlags({ ...global, ...flags }, positional);
   // A parameter scan: each value set is a command of its own, `{VAR}` replaced.
@@ -583,6 +584,7 @@ export async function profileCommand(
       `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
         `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
     );
+    logger.debug(`results written, ${sinceStart()}`);
     completed = true;
     // A failed hook stopped the profile: its completed runs are written, and the status says so.
     if (results.some((result) => result.stoppedBy !== undefined)) return EXIT_PROFILER_FAILURE;
