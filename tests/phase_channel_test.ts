@@ -116,3 +116,26 @@ Deno.test("where no socket can be made (temporary folder too long), the descript
   assert.deepEqual(ends, ["__X__", "BY_FD", "END"]);
   assert.match(out.stderr, /^fifo$/m);
 });
+
+Deno.test("PhaseChannel.fifoWritten() tells a FIFO something wrote to since START from one nobody did", async () => {
+  const { PhaseChannel } = await import("../src/process/phase_channel.ts");
+  const channel = await PhaseChannel.open();
+  try {
+    // Before the mark nothing is known: the answer is the safe one.
+    assert.equal(channel.fifoWritten(), true);
+    channel.markFifoUnwritten();
+    assert.equal(channel.fifoWritten(), false);
+    // A write by path, as a program without the descriptor makes it.
+    const writer = await Deno.open(channel.path, { write: true });
+    await writer.write(new TextEncoder().encode("__A__\n"));
+    writer.close();
+    assert.equal(channel.fifoWritten(), true);
+    // Marked again: forgotten until the next write.
+    channel.markFifoUnwritten();
+    assert.equal(channel.fifoWritten(), false);
+    channel.send("__B__\n");
+    assert.equal(channel.fifoWritten(), true);
+  } finally {
+    await channel.close();
+  }
+});

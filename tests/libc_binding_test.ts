@@ -1,0 +1,43 @@
+/**
+ * libc's symbols are bound on first use (src/ffi/libc.ts): one `Deno.dlopen`
+ * per symbol used, instead of compiling a call stub for all of them at the
+ * first FFI call (3–6 ms of start-up).
+ */
+import assert from "node:assert/strict";
+import { libc } from "../src/ffi/libc.ts";
+
+Deno.test("libc() binds a symbol on first use and keeps it", () => {
+  const symbols = libc();
+  assert.equal(libc(), symbols);
+  const before = Object.getOwnPropertyDescriptor(symbols, "kill");
+  // Not bound yet in this process: an accessor until first used.
+  assert.equal(typeof before?.get, "function");
+  assert.equal(symbols.kill(Deno.pid, 0), 0);
+  const after = Object.getOwnPropertyDescriptor(symbols, "kill");
+  assert.equal(after?.get, undefined);
+  assert.equal(typeof after?.value, "function");
+  assert.equal(symbols.kill, after?.value);
+  // Every symbol of the table is offered.
+  for (const name of ["read", "write", "pread", "poll_blocking", "statx", "signal"]) {
+    assert.ok(name in symbols, name);
+  }
+});
+
+Deno.test("libc() without FFI permission fails at the first use, with NotCapable", async () => {
+  const probe = `import { libc } from "${new URL("../src/ffi/libc.ts", import.meta.url).href}";
+const symbols = libc();
+try { symbols.kill(Deno.pid, 0); console.log("bound"); }
+catch (error) { console.log(error instanceof Deno.errors.NotCapable ? "NotCapable" : String(error)); }`;
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(file, probe);
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", file],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(new TextDecoder().decode(output.stdout).trim(), "NotCapable");
+  } finally {
+    await Deno.remove(file);
+  }
+});
