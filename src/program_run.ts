@@ -192,7 +192,9 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     const maxPhases = options.maxPhases ?? DEFAULT_MAX_PHASES;
     let unmeasured = 0;
     let closing = false;
-    const boundary = serializeBoundaries((token, line, sameRead) => {
+    /** The read of the last boundary taken: a later token of the same read shares its reading. */
+    let lastRead = -1;
+    const boundary = serializeBoundaries((token, line, read) => {
       if (ended) {
         // A channel token still in flight when the program's exit was taken as END.
         late++;
@@ -210,6 +212,9 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       }
       // Tokens of one read reached the profiler together: one reading serves them all, and
       // the phases between them are empty (a reading per token would time the profiler).
+      // Only the last boundary taken counts (a token past --max-phases took none).
+      const sameRead = read >= 0 && read === lastRead;
+      lastRead = read;
       if (sameRead) boundaries.recordRepeat(token, line);
       else boundaries.record(token, line);
       const measured = sameRead ? orchestrator.repeat() : orchestrator.measure();
@@ -313,7 +318,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     // Stopped before END: the last boundary read is never delayed by a sample.
     if (sampling !== undefined) await sampling.sampler.stop();
     closing = true;
-    const end = boundary(END_TOKEN, -1, false);
+    const end = boundary(END_TOKEN, -1, -1);
     ended = true;
     if (end) await end;
     logger.debug(`END taken, ${sinceStart()}`);
@@ -509,16 +514,16 @@ export function clipSeries(series: SampleSeries[], fromNs: number, toNs: number)
 export function serializeBoundaries(take: BoundaryFn): BoundaryFn {
   let queue: Promise<void> = Promise.resolve();
   let queued = 0;
-  return (token, line, sameRead) => {
+  return (token, line, read) => {
     if (queued === 0) {
-      const pending = take(token, line, sameRead);
+      const pending = take(token, line, read);
       if (pending === undefined) return;
       queued++;
       queue = pending.finally(() => queued--);
       return queue;
     }
     queued++;
-    queue = queue.then(() => take(token, line, sameRead)).finally(() => queued--);
+    queue = queue.then(() => take(token, line, read)).finally(() => queued--);
     return queue;
   };
 }
@@ -534,12 +539,12 @@ class ChannelSync {
 
   /** Wraps the FIFO's boundary function so the marker is not a token. */
   filter(take: BoundaryFn): BoundaryFn {
-    return (token, line, sameRead) => {
+    return (token, line, read) => {
       if (token === this.#marker) {
         this.#seen?.();
         return;
       }
-      return take(token, line, sameRead);
+      return take(token, line, read);
     };
   }
 

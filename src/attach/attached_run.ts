@@ -153,8 +153,10 @@ export async function measureAttached(options: AttachedRunOptions): Promise<Atta
     let closed = false;
     let late = 0;
     let dropped = 0;
+    /** The read of the last boundary taken: a later token of the same read shares its reading. */
+    let lastRead = -1;
     const maxPhases = options.maxPhases ?? Infinity;
-    const boundary = serializeBoundaries((token, line, sameRead) => {
+    const boundary = serializeBoundaries((token, line, read) => {
       if (closed) {
         late++;
         return;
@@ -170,6 +172,8 @@ export async function measureAttached(options: AttachedRunOptions): Promise<Atta
         return;
       }
       // Lines of one read share one reading (see program_run.ts).
+      const sameRead = read >= 0 && read === lastRead;
+      lastRead = read;
       if (sameRead) boundaries.recordRepeat(token, line);
       else boundaries.record(token, line);
       const measured = sameRead ? orchestrator.repeat() : orchestrator.measure();
@@ -195,7 +199,7 @@ export async function measureAttached(options: AttachedRunOptions): Promise<Atta
       await drainChannel(channel, pumps.map(({ pump }) => pump));
     }
     await sampler?.stop();
-    const last = boundary(END_TOKEN, -1, false);
+    const last = boundary(END_TOKEN, -1, -1);
     closed = true;
     if (last) await last;
     if (sampler !== undefined) {

@@ -18,10 +18,29 @@ const READ_BUFFER_BYTES = 1 << 20;
 
 /**
  * Takes one boundary; returns a promise only when some source is
- * asynchronous. `sameRead` is `true` for every token after the first of one
- * read: the profiler sees them all at one instant.
+ * asynchronous. `read` numbers the read the token came in (see
+ * {@linkcode nextReadNumber}): tokens of one read reached the profiler at
+ * one instant. -1 for a boundary of no read (END).
  */
-export type BoundaryFn = (token: string, line: number, sameRead: boolean) => void | Promise<void>;
+export type BoundaryFn = (token: string, line: number, read: number) => void | Promise<void>;
+
+/** Reads numbered across every pump of the process, so no two reads share a number. */
+let readCount = 0;
+
+/**
+ * A number for the next read's tokens, unique in the process.
+ *
+ * @returns The number.
+ *
+ * @example Usage
+ * ```ts
+ * import { nextReadNumber } from "./token_pump.ts";
+ * console.log(nextReadNumber() !== nextReadNumber()); // true
+ * ```
+ */
+export function nextReadNumber(): number {
+  return ++readCount;
+}
 
 /** Options of {@linkcode TokenPump}. */
 export interface TokenPumpOptions {
@@ -133,14 +152,14 @@ export class TokenPump {
       this.#done = true;
       this.#notify();
     }
-    await this.#takeBoundaries(scanner.finish());
+    await this.#takeBoundaries(scanner.finish(), nextReadNumber());
   }
 
   /** Takes a chunk's boundaries, passes it on; `false` when reading must stop. */
   async #handle(chunk: Uint8Array): Promise<boolean> {
     const { scanner, sink } = this.#options;
     const found = scanner.push(chunk);
-    if (found > 0) await this.#takeBoundaries(found);
+    if (found > 0) await this.#takeBoundaries(found, nextReadNumber());
     if (sink !== undefined) {
       sink.write(chunk);
       if (sink.broken) {
@@ -155,10 +174,10 @@ export class TokenPump {
     return !this.#stopping;
   }
 
-  async #takeBoundaries(found: number): Promise<void> {
+  async #takeBoundaries(found: number, read: number): Promise<void> {
     const { scanner, boundary, reportLines } = this.#options;
     for (let i = 0; i < found; i++) {
-      const pending = boundary(scanner.tokens[i]!, reportLines ? scanner.lines[i]! : -1, i > 0);
+      const pending = boundary(scanner.tokens[i]!, reportLines ? scanner.lines[i]! : -1, read);
       if (pending) await pending;
     }
   }
