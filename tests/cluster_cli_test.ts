@@ -197,6 +197,145 @@ Deno.test("merge: -o writes the job result (JSON, CSV, terminal); bad files leav
   );
 });
 
+/** The four task files of `srun -N2 -n4` (node1: ranks 0-1, node2: ranks 2-3), sampled every 10 ms. */
+let sampledJob: Promise<{ cwd: string; files: string[] }> | undefined;
+
+function sampledJobFiles(): Promise<{ cwd: string; files: string[] }> {
+  sampledJob ??= (async () => {
+    const cwd = await Deno.makeTempDir();
+    const env = await sourcesEnv();
+    for (const rank of [0, 1, 2, 3]) {
+      await profileTask(rank, cwd, env, ["--sample-interval", "10"]);
+    }
+    return {
+      cwd,
+      files: ["out-node1-0.json", "out-node1-1.json", "out-node2-2.json", "out-node2-3.json"],
+    };
+  })();
+  return sampledJob;
+}
+
+/** `;`-separated rows, header first, for cells without `;` (quotes removed). */
+function csvRows(text: string): Record<string, string>[] {
+  const [header, ...lines] = text.trimEnd().split("\n").map((line) =>
+    line.split(";").map((cell) => cell.replace(/^"(.*)"$/, "$1"))
+  );
+  return lines.map((cells) => Object.fromEntries(header!.map((name, i) => [name, cells[i]!])));
+}
+
+interface JobNode {
+  node: string;
+  ranks: number[];
+  leader_rank?: number;
+  measured: boolean;
+  phases: {
+    start_ns: number;
+    metrics: { name: string; value: number; unit: string; source: string }[];
+  }[];
+}
+
+Deno.test("merge: -o job.csv keeps the job rows and writes the per-node breakdown to job.nodes.csv", async () => {
+  const { cwd, files } = await sampledJobFiles();
+  const plain = await runCli(["--csv", "merge", ...files], { cwd });
+  assert.equal(plain.code, 0, plain.stderr);
+  const written = await runCli(["merge", ...files, "-o", "job.csv"], { cwd });
+  assert.equal(written.code, 0, written.stderr);
+  assert.match(written.stderr, /Per-node CSV written to: .*job\.nodes\.csv/);
+  assert.equal(
+    await Deno.readTextFile(`${cwd}/job.csv`),
+    plain.stdoutText,
+    "the job CSV is the same with or without the sidecar",
+  );
+  const nodesText = await Deno.readTextFile(`${cwd}/job.nodes.csv`);
+  assert.equal(
+    nodesText.split("\n")[0],
+    "node;job_id;ranks;leader_rank;measured;iteration_id;phase_id;phase_name;phase_duration_ms;" +
+      "metric_name;metric_value;metric_unit;metric_source;metric_method;start_ns;end_ns",
+  );
+  const rows = csvRows(nodesText);
+  const json = await runCli(["--json", "merge", ...files], { cwd });
+  assert.equal(json.code, 0, json.stderr);
+  const document = JSON.parse(json.stdoutText) as {
+    phases: { metrics: { name: string; value: number; unit: string; source: string }[] }[];
+    job: { nodes: JobNode[] };
+  };
+  // Every node metric of the JSON is one row, with the same value, and nothing else is.
+  const expected = document.job.nodes.flatMap((node) =>
+    node.phases.flatMap((phase, i) =>
+      phase.metrics.map((metric) =>
+        [
+          node.node,
+          node.ranks.join(" "),
+          String(node.leader_rank),
+          String(i),
+          metric.source,
+          metric.name,
+          String(metric.value),
+        ].join("|")
+      )
+    )
+  );
+  assert.deepEqual(
+    rows.map((row) =>
+      [
+        row.node,
+        row.ranks,
+        row.leader_rank,
+        row.phase_id,
+        row.metric_source,
+        row.metric_name,
+        row.metric_value,
+      ].join("|")
+    ),
+    expected,
+  );
+  assert.deepEqual([...new Set(rows.map((row) => row.node))], ["node1", "node2"]);
+  assert.deepEqual([...new Set(rows.map((row) => row.phase_name))], [
+    "START -> __A__",
+    "__A__ -> END",
+  ]);
+  assert.ok(rows.every((row) => row.job_id === "77" && row.measured === "true"));
+  assert.ok(rows.some((row) => row.metric_source === "RAPL (Powercap)"));
+  // The process counters of the two nodes add up to the job's.
+  const jobRss = document.phases[1]!.metrics.find((m) => m.source === "process" && m.unit !== "%")!;
+  const nodeSum = rows.filter((row) =>
+    row.phase_id === "1" && row.metric_source === "process" && row.metric_name === jobRss.name
+  ).reduce((sum, row) => sum + Number(row.metric_value), 0);
+  assert.ok(
+    Math.abs(nodeSum - jobRss.value) <= 1e-9 * Math.abs(jobRss.value),
+    `${nodeSum} vs ${jobRss.value}`,
+  );
+  // Exact in the CSV; JSON.parse keeps about 17 digits of the epoch nanoseconds.
+  const node2Start = rows.find((row) => row.node === "node2")!.start_ns!;
+  assert.match(node2Start, /^\d{19}$/);
+  assert.ok(Math.abs(Number(node2Start) - document.job.nodes[1]!.phases[0]!.start_ns) < 1000);
+});
+
+Deno.test("merge: --nodes-csv writes the per-node CSV anywhere; a clash with -o is refused", async () => {
+  const { cwd, files } = await sampledJobFiles();
+  const piped = await runCli(["merge", ...files, "-o", "job2.json", "--nodes-csv", "-"], { cwd });
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.match(piped.stdoutText, /^node;job_id;ranks;/);
+  assert.equal(csvRows(piped.stdoutText).filter((row) => row.metric_name === "").length, 0);
+  const named = await runCli(["--csv", "merge", ...files, "--nodes-csv", "per-node.csv"], { cwd });
+  assert.equal(named.code, 0, named.stderr);
+  assert.equal(await Deno.readTextFile(`${cwd}/per-node.csv`), piped.stdoutText);
+  const both = await runCli(["--csv", "merge", ...files, "--nodes-csv", "-"], { cwd });
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--nodes-csv -: the job result already goes to stdout/);
+  const clash = await runCli(["merge", ...files, "-o", "same.csv", "--nodes-csv", "same.csv"], {
+    cwd,
+  });
+  assert.equal(clash.code, 2);
+  assert.match(clash.stderr, /-o 'same\.csv' and --nodes-csv 'same\.csv' name the same file/);
+  const refused = await runCli(["merge", files[0]!, "-o", "bad.csv"], { cwd });
+  assert.equal(refused.code, 2);
+  assert.ok(
+    !(await listDir(cwd)).some((name) => name.startsWith("bad.") || name === "same.csv"),
+    "nothing written when the merge is refused",
+  );
+});
+
 Deno.test("the test cluster's scripts are shellcheck clean", async () => {
   const output = await new Deno.Command("shellcheck", {
     args: ["start_slurm.sh", "stop_slurm.sh"],

@@ -849,6 +849,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "merge files of different jobs (each job's nodes stay apart)",
     scope: "merge",
   },
+  {
+    long: "nodes-csv",
+    value: "file",
+    description: "write the per-node breakdown as ';'-separated CSV to FILE ('-': stdout, when " +
+      "the job result goes to a file); -o JOB.csv writes it beside, as JOB.nodes.csv",
+    scope: "merge",
+    complete: "file",
+  },
 
   // model (the model file is the global -o: `model fit a.json -o model.json`)
   {

@@ -8,7 +8,9 @@
 import { Logger } from "../../logger.ts";
 import { invokingUser } from "../../process/invoking_user.ts";
 import { mergeTaskFiles } from "../../cluster/merge.ts";
-import { prepareListOutput } from "../output_target.ts";
+import { type OutputTarget, prepareListOutput } from "../output_target.ts";
+import { refuseSharedDestinations, ResultFile } from "../../output/result_file.ts";
+import { UsageError } from "../../errors.ts";
 import { emit, type GlobalFlags, verbosityOf } from "../command_context.ts";
 
 /** `merge` flags. */
@@ -17,6 +19,37 @@ export interface MergeFlags {
   allowMissing?: boolean;
   /** `--force`: merge files of different jobs. */
   force?: boolean;
+  /** `--nodes-csv FILE`: the per-node breakdown as CSV (`-`: stdout). */
+  nodesCsv?: string;
+}
+
+/**
+ * Where the per-node CSV goes: `--nodes-csv FILE`, else beside a CSV job
+ * result written to a file (`job.csv` → `job.nodes.csv`), else nowhere.
+ * Reserved before the files are read, like the job result.
+ */
+async function prepareNodesCsv(
+  flags: MergeFlags,
+  target: OutputTarget,
+): Promise<OutputTarget | undefined> {
+  if (flags.nodesCsv === "-") {
+    if (target.destination === "stdout") {
+      throw new UsageError(
+        "--nodes-csv -: the job result already goes to stdout; give -o FILE for it, or a file " +
+          "name to --nodes-csv",
+      );
+    }
+    return { format: "csv", destination: "stdout" };
+  }
+  if (flags.nodesCsv !== undefined) {
+    return { format: "csv", destination: ResultFile.prepare(flags.nodesCsv) };
+  }
+  if (target.format !== "csv" || target.destination === "stdout") return undefined;
+  const { nodesSidecarPath } = await import("../../output/csv.ts");
+  return {
+    format: "csv",
+    destination: ResultFile.prepare(nodesSidecarPath(target.destination.path)),
+  };
 }
 
 /** The process's peak resident memory (VmHWM), MiB, or "?". */
@@ -33,11 +66,13 @@ function peakRssMiB(): string {
 /**
  * Runs `merge`: reads the files one at a time, checks they form one job,
  * and writes the job result to stdout (terminal layout by default) or to
- * `-o FILE` (format from `--json`/`--csv` or the extension). Nothing is
- * written when a file is refused.
+ * `-o FILE` (format from `--json`/`--csv` or the extension). The per-node
+ * breakdown, which the JSON holds in `job.nodes`, goes to a CSV sidecar
+ * beside a CSV file (`job.nodes.csv`) or to `--nodes-csv FILE`. Nothing
+ * is written when a file is refused.
  *
  * @param global The global flags (`-o`, `--json`, `--csv`, `-v`).
- * @param flags `--allow-missing`, `--force`.
+ * @param flags `--allow-missing`, `--force`, `--nodes-csv`.
  * @param files The per-task `--json` files.
  * @returns The exit status (0).
  * @throws {MergeError} On a file that cannot be merged (exit 2).
@@ -54,8 +89,16 @@ export async function mergeCommand(
   files: readonly string[],
 ): Promise<number> {
   const logger = new Logger(verbosityOf(global));
+  refuseSharedDestinations(
+    [
+      { option: "-o", path: global.outputFile ?? "-" },
+      { option: "--nodes-csv", path: flags.nodesCsv ?? "-" },
+    ].filter((output) => output.path !== "-"),
+  );
   const target = prepareListOutput(global);
+  let nodesCsv: OutputTarget | undefined;
   try {
+    nodesCsv = await prepareNodesCsv(flags, target);
     const started = performance.now();
     const result = await mergeTaskFiles(files, flags);
     logger.info(
@@ -97,9 +140,20 @@ export async function mergeCommand(
       }
     }
     emit(target, text, { logger, label: "Job result", owner: invokingUser() });
+    if (nodesCsv !== undefined) {
+      const { nodesCsvChunks } = await import("../../output/csv.ts");
+      emit(nodesCsv, nodesCsvChunks(result, { rawCells: global.csvRaw }), {
+        logger,
+        label: "Per-node CSV",
+        owner: invokingUser(),
+      });
+    }
     return 0;
   } catch (error) {
     if (target.destination !== "stdout") target.destination.discard();
+    if (nodesCsv !== undefined && nodesCsv.destination !== "stdout") {
+      nodesCsv.destination.discard();
+    }
     throw error;
   }
 }
