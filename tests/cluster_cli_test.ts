@@ -336,6 +336,116 @@ Deno.test("merge: --nodes-csv writes the per-node CSV anywhere; a clash with -o 
   );
 });
 
+interface SampledDocument {
+  start_ns: number;
+  sampling?: { interval_ms: number; ticks: number; missed: number };
+  samples?: {
+    name: string;
+    source: string;
+    scope?: string;
+    node?: string;
+    rank?: number;
+    time_ms: number[];
+    values: number[];
+  }[];
+  placement?: { rank: number; clock_anchor: { monotonic_ns: number; realtime_ns: number } };
+}
+
+Deno.test("merge: the tasks' samples on the job's wall clock, each node's machine-wide ones once", async () => {
+  const { cwd, files } = await sampledJobFiles();
+  const out = await runCli(["--json", "merge", ...files], { cwd });
+  assert.equal(out.code, 0, out.stderr);
+  const job: SampledDocument = JSON.parse(out.stdoutText);
+  const tasks: SampledDocument[] = await Promise.all(
+    files.map(async (file) => JSON.parse(await Deno.readTextFile(`${cwd}/${file}`))),
+  );
+  const expected: string[] = [];
+  for (const [i, task] of tasks.entries()) {
+    const node = files[i]!.split("-")[1]!;
+    const rank = task.placement!.rank;
+    const machine = task.samples!.filter((series) => series.scope === "machine");
+    // Only a node leader reads machine-wide sources (RAPL, NVML, system).
+    assert.equal(machine.length > 0, rank % 2 === 0, `rank ${rank}`);
+    assert.ok(task.samples!.some((series) => series.source === "process"));
+    for (const series of machine) expected.push(`${node}/${series.name}`);
+    for (const series of task.samples!) {
+      if (series.scope !== "machine") expected.push(`${node}/rank${rank}/${series.name}`);
+    }
+  }
+  assert.deepEqual(job.samples!.map((series) => series.name), expected);
+  assert.ok(job.samples!.some((series) => series.source === "RAPL (Powercap)"));
+  assert.equal(
+    job.sampling!.ticks,
+    tasks.reduce((sum, task) => sum + task.sampling!.ticks, 0),
+  );
+  // Each point, moved through its node's clock anchor, at the same wall-clock time as in its task.
+  for (const [i, task] of tasks.entries()) {
+    const anchor = task.placement!.clock_anchor;
+    const taskStartWallMs = (task.start_ns + anchor.realtime_ns - anchor.monotonic_ns) / 1e6;
+    const rank = task.placement!.rank;
+    for (const series of task.samples!) {
+      const merged = job.samples!.find((candidate) =>
+        candidate.name.endsWith(`/${series.name}`) &&
+        candidate.node === files[i]!.split("-")[1] &&
+        (series.scope === "machine" ? candidate.rank === undefined : candidate.rank === rank)
+      )!;
+      assert.deepEqual(merged.values, series.values);
+      for (const [k, time] of series.time_ms.entries()) {
+        const wall = job.start_ns / 1e6 + merged.time_ms[k]!;
+        assert.ok(
+          Math.abs(wall - (taskStartWallMs + time)) < 0.003,
+          `${merged.name} point ${k}: ${wall} vs ${taskStartWallMs + time}`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("merge: --timeline and --samples-csv draw and list the job's series", async () => {
+  const { cwd, files } = await sampledJobFiles();
+  const out = await runCli(
+    ["merge", ...files, "-o", "job3.json", "--timeline", "job.html", "--samples-csv", "s.csv"],
+    { cwd },
+  );
+  assert.equal(out.code, 0, out.stderr);
+  const job: SampledDocument = JSON.parse(await Deno.readTextFile(`${cwd}/job3.json`));
+  const rows = csvRows(await Deno.readTextFile(`${cwd}/s.csv`));
+  assert.deepEqual(
+    [...new Set(rows.map((row) => row.series))],
+    job.samples!.map((series) => series.name),
+  );
+  const rank3Rss = job.samples!.find((series) => series.name === "node2/rank3/RSS")!;
+  assert.deepEqual(
+    rows.filter((row) => row.series === "node2/rank3/RSS").map((row) => Number(row.time_ms)),
+    rank3Rss.time_ms,
+  );
+  const page = await Deno.readTextFile(`${cwd}/job.html`);
+  assert.match(page, /node1\/rank0\/CPU/);
+  assert.match(page, /node2\/PACKAGE-0/);
+  const svg = await runCli(["merge", ...files, "-o", "-", "--timeline", "job.svg"], { cwd });
+  assert.equal(svg.code, 0, svg.stderr);
+  assert.match(await Deno.readTextFile(`${cwd}/job.svg`), /^<svg[^]*node2\/rank2\/CPU/);
+  const wrong = await runCli(["merge", ...files, "--timeline", "job.txt"], { cwd });
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /--timeline must name a \.html or \.svg file/);
+  const clash = await runCli(["merge", ...files, "--timeline", "x.svg", "--samples-csv", "x.svg"], {
+    cwd,
+  });
+  assert.equal(clash.code, 2);
+  assert.match(clash.stderr, /--timeline 'x\.svg' and --samples-csv 'x\.svg' name the same file/);
+});
+
+Deno.test("merge: --samples-csv of unsampled tasks says why it is empty", async () => {
+  const cwd = await Deno.makeTempDir();
+  const env = await sourcesEnv();
+  for (const rank of [0, 1, 2, 3]) await profileTask(rank, cwd, env);
+  const files = ["out-node1-0.json", "out-node1-1.json", "out-node2-2.json", "out-node2-3.json"];
+  const out = await runCli(["merge", ...files, "-o", "-", "--samples-csv", "s.csv"], { cwd });
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stderr, /the task files hold no samples: .*--sample-interval MS/);
+  assert.equal(await Deno.readTextFile(`${cwd}/s.csv`), "run;time_ms;series;value;unit;source\n");
+});
+
 Deno.test("the test cluster's scripts are shellcheck clean", async () => {
   const output = await new Deno.Command("shellcheck", {
     args: ["start_slurm.sh", "stop_slurm.sh"],

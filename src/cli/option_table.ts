@@ -857,6 +857,23 @@ export const OPTIONS: readonly OptionSpec[] = [
     scope: "merge",
     complete: "file",
   },
+  {
+    long: "timeline",
+    value: "file",
+    description: "write the job's sampled series as a timeline: .html (interactive page, every " +
+      "run) or .svg (run 1); the tasks must have been profiled with --sample-interval",
+    parse: timelineFile,
+    scope: "merge",
+    complete: "file",
+  },
+  {
+    long: "samples-csv",
+    value: "file",
+    description: "write the job's sampled series as ';'-separated CSV " +
+      "(run;time_ms;series;value;unit;source)",
+    scope: "merge",
+    complete: "file",
+  },
 
   // model (the model file is the global -o: `model fit a.json -o model.json`)
   {

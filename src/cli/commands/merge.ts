@@ -12,6 +12,7 @@ import { type OutputTarget, prepareListOutput } from "../output_target.ts";
 import { refuseSharedDestinations, ResultFile } from "../../output/result_file.ts";
 import { UsageError } from "../../errors.ts";
 import { emit, type GlobalFlags, verbosityOf } from "../command_context.ts";
+import { type SampleOutputs, writeSampleOutputs } from "../sample_outputs.ts";
 
 /** `merge` flags. */
 export interface MergeFlags {
@@ -21,6 +22,10 @@ export interface MergeFlags {
   force?: boolean;
   /** `--nodes-csv FILE`: the per-node breakdown as CSV (`-`: stdout). */
   nodesCsv?: string;
+  /** `--timeline FILE`: the job's sampled series as `.html` or `.svg`. */
+  timeline?: string;
+  /** `--samples-csv FILE`: the job's sampled series as CSV. */
+  samplesCsv?: string;
 }
 
 /**
@@ -68,11 +73,12 @@ function peakRssMiB(): string {
  * and writes the job result to stdout (terminal layout by default) or to
  * `-o FILE` (format from `--json`/`--csv` or the extension). The per-node
  * breakdown, which the JSON holds in `job.nodes`, goes to a CSV sidecar
- * beside a CSV file (`job.nodes.csv`) or to `--nodes-csv FILE`. Nothing
- * is written when a file is refused.
+ * beside a CSV file (`job.nodes.csv`) or to `--nodes-csv FILE`; the
+ * tasks' sampled series to `--timeline` and `--samples-csv`. Nothing is
+ * written when a file is refused.
  *
  * @param global The global flags (`-o`, `--json`, `--csv`, `-v`).
- * @param flags `--allow-missing`, `--force`, `--nodes-csv`.
+ * @param flags `--allow-missing`, `--force`, `--nodes-csv`, `--timeline`, `--samples-csv`.
  * @param files The per-task `--json` files.
  * @returns The exit status (0).
  * @throws {MergeError} On a file that cannot be merged (exit 2).
@@ -93,12 +99,19 @@ export async function mergeCommand(
     [
       { option: "-o", path: global.outputFile ?? "-" },
       { option: "--nodes-csv", path: flags.nodesCsv ?? "-" },
+      { option: "--timeline", path: flags.timeline ?? "-" },
+      { option: "--samples-csv", path: flags.samplesCsv ?? "-" },
     ].filter((output) => output.path !== "-"),
   );
   const target = prepareListOutput(global);
   let nodesCsv: OutputTarget | undefined;
+  const sampleFiles: SampleOutputs = {};
   try {
     nodesCsv = await prepareNodesCsv(flags, target);
+    if (flags.timeline !== undefined) sampleFiles.timeline = ResultFile.prepare(flags.timeline);
+    if (flags.samplesCsv !== undefined) {
+      sampleFiles.samplesCsv = ResultFile.prepare(flags.samplesCsv);
+    }
     const started = performance.now();
     const result = await mergeTaskFiles(files, flags);
     logger.info(
@@ -115,6 +128,13 @@ export async function mergeCommand(
     }
     if (job.missingRanks.length > 0) {
       logger.warn(`merged without rank(s) ${job.missingRanks.join(", ")}`);
+    }
+    const sampled = result.runs.some((run) => run.samples !== undefined);
+    if (!sampled && (flags.timeline ?? flags.samplesCsv) !== undefined) {
+      logger.warn(
+        "the task files hold no samples: --timeline shows only the phases and --samples-csv " +
+          "only its header (profile the tasks with --sample-interval MS)",
+      );
     }
     const iterations = result.runs.length > 1;
     let text: string | Iterable<string>;
@@ -148,12 +168,19 @@ export async function mergeCommand(
         owner: invokingUser(),
       });
     }
+    await writeSampleOutputs(sampleFiles, result, {
+      logger,
+      owner: invokingUser(),
+      csvRaw: global.csvRaw,
+    });
     return 0;
   } catch (error) {
     if (target.destination !== "stdout") target.destination.discard();
     if (nodesCsv !== undefined && nodesCsv.destination !== "stdout") {
       nodesCsv.destination.discard();
     }
+    sampleFiles.timeline?.discard();
+    sampleFiles.samplesCsv?.discard();
     throw error;
   }
 }
