@@ -265,7 +265,11 @@ export class SourceOrchestrator {
     for (const source of this.#sources) {
       if (source.samples === undefined) continue;
       try {
-        series.push(...source.samples());
+        const recorded = source.samples();
+        // Said in the series, so `merge` keeps a node's machine-wide series once.
+        if (source.scope === "machine") {
+          for (const one of recorded) series.push({ ...one, scope: "machine" });
+        } else series.push(...recorded);
       } catch (error) {
         this.#warn(`${asSourceError(source, error).message} (its samples are left out)`);
       }

@@ -98,6 +98,16 @@ export interface SampleSeries {
   timesNs: Float64Array;
   /** The value at each time. */
   values: Float64Array;
+  /**
+   * `"machine"` when a machine-wide source (`Source.scope`) recorded it: in
+   * a Slurm or MPI job only the node leader has such series. Absent for
+   * per-process series.
+   */
+  scope?: SourceScope;
+  /** In a merged job result (`merge`): the node the series was recorded on. */
+  node?: string;
+  /** In a merged job result: the rank that recorded it (absent for a node's machine-wide series). */
+  rank?: number;
 }
 
 /**

@@ -4,7 +4,8 @@ import type { TaskPlacement } from "../src/cluster/placement.ts";
 import { formatJson } from "../src/output/json.ts";
 import { parseResultFile } from "../src/output/json_reader.ts";
 import type { PhaseResult, ProfileResult, RunResult } from "../src/result.ts";
-import type { Metric } from "../src/source.ts";
+import type { Metric, SampleSeries } from "../src/source.ts";
+import { samplesCsvChunks } from "../src/output/samples_csv.ts";
 import { compareResults } from "../src/stats/comparison.ts";
 
 /** Two nodes whose monotonic clocks differ by hours; their anchors put them on one wall clock. */
@@ -26,6 +27,11 @@ interface TaskSpec {
   tokens?: string[];
   runs?: number;
   leader?: boolean;
+  /**
+   * Sample every 10 ms from START: the leader's machine-wide `PACKAGE-0`
+   * (its node's watts) and every task's `CPU` (10 × rank + the sample's index).
+   */
+  sampled?: boolean;
 }
 
 /** A task's result as the profiler writes it: energy only on node leaders. */
@@ -78,6 +84,7 @@ function taskResult(spec: TaskSpec): ProfileResult {
       timestamp: 0,
       durationMs: Number(ns - startNs) / 1e6,
       phases,
+      ...(spec.sampled ? taskSamples(spec, startNs, ns, leader) : {}),
     });
   }
   const placement: TaskPlacement = {
@@ -105,6 +112,35 @@ function taskResult(spec: TaskSpec): ProfileResult {
     runs,
     placement,
   };
+}
+
+/** A task's samples, stamped on its node's monotonic clock like its phases. */
+function taskSamples(
+  spec: TaskSpec,
+  startNs: bigint,
+  endNs: bigint,
+  leader: boolean,
+): Pick<RunResult, "samples" | "sampling"> {
+  const times: number[] = [];
+  for (let ns = startNs + 10_000_000n; ns <= endNs; ns += 10_000_000n) times.push(Number(ns));
+  const samples: SampleSeries[] = [{
+    name: "CPU",
+    unit: "%",
+    source: "process",
+    timesNs: Float64Array.from(times),
+    values: Float64Array.from(times, (_, k) => 10 * spec.rank + k),
+  }];
+  if (leader) {
+    samples.unshift({
+      name: "PACKAGE-0",
+      unit: "W",
+      source: "RAPL (Powercap)",
+      scope: "machine",
+      timesNs: Float64Array.from(times),
+      values: Float64Array.from(times, () => WATTS[spec.node]),
+    });
+  }
+  return { samples, sampling: { intervalMs: 10, ticks: times.length, missed: spec.rank } };
 }
 
 const JOB: TaskSpec[] = [
@@ -318,4 +354,68 @@ Deno.test("merge: a merged result is not merged again; nothing to merge is an er
     "the per-node breakdown reads back as written",
   );
   assert.throws(() => new JobMerger().finish(), /merge needs at least one task's file/);
+});
+
+Deno.test("merge: sampled series on the job's wall clock, each node's machine-wide ones once", async () => {
+  const sampled = JOB.map((spec) => ({ ...spec, sampled: true }));
+  const job = await mergeTaskFiles(await writeTasks(sampled));
+  const run = job.runs[0]!;
+  assert.deepEqual(run.samples!.map((series) => [series.name, series.node, series.rank]), [
+    ["node1/PACKAGE-0", "node1", undefined],
+    ["node1/rank0/CPU", "node1", 0],
+    ["node1/rank1/CPU", "node1", 1],
+    ["node2/PACKAGE-0", "node2", undefined],
+    ["node2/rank2/CPU", "node2", 2],
+    ["node2/rank3/CPU", "node2", 3],
+  ]);
+  assert.deepEqual(run.sampling, { intervalMs: 10, ticks: 70 + 70 + 71 + 70, missed: 6 });
+  const document = JSON.parse(formatJson(job));
+  const byName = new Map<string, { time_ms: number[]; values: number[]; scope?: string }>(
+    document.samples.map((series: { name: string }) => [series.name, series]),
+  );
+  // The nodes' monotonic clocks are hours apart; on the wall clock rank 2 starts 7 ms after
+  // rank 0 (the job's START), so its first sample, 10 ms after its own START, is at 17 ms.
+  assert.deepEqual(byName.get("node2/rank2/CPU")!.time_ms.slice(0, 2), [17, 27]);
+  assert.deepEqual(byName.get("node2/rank2/CPU")!.values.slice(0, 2), [20, 21]);
+  assert.deepEqual(byName.get("node1/rank1/CPU")!.time_ms.slice(0, 2), [13, 23]);
+  assert.deepEqual(byName.get("node2/PACKAGE-0")!.time_ms[0], 17);
+  assert.equal(byName.get("node2/PACKAGE-0")!.scope, "machine");
+  assert.ok(byName.get("node2/PACKAGE-0")!.values.every((watts) => watts === 35));
+  // The samples CSV takes the merged series as they are.
+  const csv = [...samplesCsvChunks(job)].join("").split("\n");
+  assert.equal(csv[0], "run;time_ms;series;value;unit;source");
+  assert.ok(csv.includes("0;17;node2/rank2/CPU;20;%;process"), csv.slice(0, 5).join("\n"));
+  // Read back, the merged JSON keeps the series where they were.
+  const [reread] = parseResultFile(formatJson(job), "job.json");
+  assert.deepEqual(
+    reread!.runs[0]!.samples!.map((series) => [series.name, series.node, series.rank]),
+    run.samples!.map((series) => [series.name, series.node, series.rank]),
+  );
+});
+
+Deno.test("merge: each run's samples stay in that run; unsampled files give no samples", async () => {
+  const job = await mergeTaskFiles(
+    await writeTasks(JOB.map((spec) => ({ ...spec, sampled: true, runs: 2 }))),
+  );
+  assert.equal(job.runs.length, 2);
+  const second = JSON.parse(formatJson(job, true)).iterations[1];
+  const rank3 = second.samples.find((series: { name: string }) =>
+    series.name === "node2/rank3/CPU"
+  );
+  // Run 2 starts 1 s after run 1 on every task: rank 3 is 1 ms late, as in run 1.
+  assert.equal(rank3.time_ms[0], 11);
+  const plain = await mergeTaskFiles(await writeTasks(JOB));
+  assert.equal(plain.runs[0]!.samples, undefined);
+  assert.equal(JSON.parse(formatJson(plain)).samples, undefined);
+});
+
+Deno.test("merge: broken samples name the file and the series", async () => {
+  const paths = await writeTasks(JOB.map((spec) => ({ ...spec, sampled: true })));
+  const document = JSON.parse(await Deno.readTextFile(paths[3]!));
+  document.samples[0].values.pop();
+  await Deno.writeTextFile(paths[3]!, JSON.stringify(document));
+  await refusal(
+    paths,
+    /out-node2-3-3\.json is not a joule-profiler --json result \(result: sample series 0 \(CPU\): 70 time_ms but 69 values\)/,
+  );
 });

@@ -134,6 +134,8 @@ Deno.test("PowercapSource: samples give power, boundary energies stay exact", as
       name: "PACKAGE-0",
       unit: "W",
       source: "RAPL (Powercap)",
+      // A machine-wide source's series say so: `merge` keeps them once per node.
+      scope: "machine",
       timesNs: new Float64Array(),
       values: new Float64Array(),
     },

@@ -849,6 +849,31 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "merge files of different jobs (each job's nodes stay apart)",
     scope: "merge",
   },
+  {
+    long: "nodes-csv",
+    value: "file",
+    description: "write the per-node breakdown as ';'-separated CSV to FILE ('-': stdout, when " +
+      "the job result goes to a file); -o JOB.csv writes it beside, as JOB.nodes.csv",
+    scope: "merge",
+    complete: "file",
+  },
+  {
+    long: "timeline",
+    value: "file",
+    description: "write the job's sampled series as a timeline: .html (interactive page, every " +
+      "run) or .svg (run 1); the tasks must have been profiled with --sample-interval",
+    parse: timelineFile,
+    scope: "merge",
+    complete: "file",
+  },
+  {
+    long: "samples-csv",
+    value: "file",
+    description: "write the job's sampled series as ';'-separated CSV " +
+      "(run;time_ms;series;value;unit;source)",
+    scope: "merge",
+    complete: "file",
+  },
 
   // model (the model file is the global -o: `model fit a.json -o model.json`)
   {

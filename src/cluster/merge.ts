@@ -9,8 +9,13 @@
  * the earliest start to the latest end across tasks, on wall-clock time
  * (each node's monotonic times mapped through its own clock anchor).
  *
+ * Sampled series (`--sample-interval`, `--timeline`) are kept on the same
+ * wall-clock axis: each node's machine-wide series once (its leader's),
+ * each task's per-process series under its rank.
+ *
  * Files are folded in one at a time: memory grows with phases × metrics ×
- * nodes, not with the number of files.
+ * nodes, not with the number of files (sampled series excepted: they are
+ * kept per task).
  *
  * @module
  */
@@ -21,10 +26,11 @@ import {
   type PhaseResult,
   type ProfileResult,
   type RunResult,
+  type SamplingSummary,
   withAveragePower,
 } from "../result.ts";
 import type { SourceFailure } from "../orchestrator.ts";
-import type { Metric } from "../source.ts";
+import type { Metric, SampleSeries } from "../source.ts";
 import { DERIVED_METHOD, derivedMetricsOf } from "../derived_metrics.ts";
 import type { JobSummary, NodePhase, NodeSummary } from "./job_summary.ts";
 import type { Launcher, TaskPlacement } from "./placement.ts";
@@ -85,12 +91,24 @@ interface PhaseSum {
   metrics: Map<string, MetricSum>;
 }
 
+/** One task's sampled series, its times on the wall clock, until the job is built. */
+interface TaskSeries {
+  jobId?: string;
+  node: string;
+  /** The task's rank; absent for the node's machine-wide series (its leader's). */
+  rank?: number;
+  series: SampleSeries;
+}
+
 interface RunSum {
   exitCode: number;
   signal: string | null;
   interrupted: boolean;
   phases: PhaseSum[];
   failures: SourceFailure[][];
+  /** Sampled series of every task, when any task sampled this run. */
+  samples?: TaskSeries[];
+  sampling?: SamplingSummary;
 }
 
 interface NodeSum {
@@ -385,6 +403,7 @@ export class JobMerger {
         total.signal = run.signal;
       }
       if (run.interrupted) total.interrupted = true;
+      addSamples(total, run, placement);
       const nodeRun = node.runs[r]!;
       for (const [i, phase] of run.phases.entries()) {
         const startNs = phase.startNs + offset;
@@ -462,7 +481,7 @@ export class JobMerger {
       });
       const startNs = phases[0]?.startNs ?? 0n;
       const endNs = phases.at(-1)?.endNs ?? 0n;
-      return {
+      const merged: RunResult = {
         index: r,
         exitCode: run.exitCode,
         signal: run.signal,
@@ -473,6 +492,9 @@ export class JobMerger {
         durationMs: Number(endNs - startNs) / 1e6,
         phases,
       };
+      if (run.samples !== undefined) merged.samples = jobSeries(run.samples, this.#jobs.size > 1);
+      if (run.sampling !== undefined) merged.sampling = run.sampling;
+      return merged;
     });
     const job: JobSummary = {
       launcher: reference.launcher,
@@ -509,6 +531,60 @@ export class JobMerger {
       job,
     };
   }
+}
+
+/**
+ * Keeps a task's sampled series of one run, moved onto the wall clock
+ * through the task's clock anchor, like its phases. A machine-wide series
+ * counts as the node's only in its leader's file (no other task reads
+ * machine-wide sources); anything else belongs to the task.
+ */
+function addSamples(total: RunSum, run: RunResult, placement: TaskPlacement): void {
+  if (run.samples === undefined) return;
+  const offsetNs = Number(placement.clockAnchor.realtimeNs - placement.clockAnchor.monotonicNs);
+  const kept = total.samples ??= [];
+  for (const series of run.samples) {
+    const machine = series.scope === "machine" && placement.nodeLeader;
+    const entry: TaskSeries = {
+      node: placement.node,
+      series: { ...series, timesNs: series.timesNs.map((ns) => ns + offsetNs) },
+    };
+    if (placement.jobId !== undefined) entry.jobId = placement.jobId;
+    if (!machine) entry.rank = placement.rank;
+    kept.push(entry);
+  }
+  if (run.sampling !== undefined) {
+    // The job's figures: the coarsest interval, samples and missed deadlines of every task.
+    const sampling = total.sampling ??= { intervalMs: 0, ticks: 0, missed: 0 };
+    sampling.intervalMs = Math.max(sampling.intervalMs, run.sampling.intervalMs);
+    sampling.ticks += run.sampling.ticks;
+    sampling.missed += run.sampling.missed;
+  }
+}
+
+/**
+ * The job's series of one run, in node order, each node's machine-wide
+ * series first, then its ranks' in rank order; each named after where it
+ * was recorded (`node1/PACKAGE-0`, `node1/rank2/CPU`, with the job id in
+ * front when several jobs were merged), so no two nodes' series share a
+ * name.
+ */
+function jobSeries(kept: readonly TaskSeries[], severalJobs: boolean): SampleSeries[] {
+  const ordered = [...kept].sort((a, b) =>
+    compareNaturalNames(a.jobId ?? "", b.jobId ?? "") ||
+    compareNaturalNames(a.node, b.node) ||
+    (a.rank ?? -1) - (b.rank ?? -1)
+  );
+  return ordered.map(({ jobId, node, rank, series }) => {
+    const where = severalJobs && jobId !== undefined ? `${jobId}/${node}` : node;
+    const merged: SampleSeries = {
+      ...series,
+      name: rank === undefined ? `${where}/${series.name}` : `${where}/rank${rank}/${series.name}`,
+      node,
+    };
+    if (rank !== undefined) merged.rank = rank;
+    return merged;
+  });
 }
 
 function listed(ranks: number[]): string {

@@ -379,3 +379,107 @@ export function formatSourcesCsv(
 export function sourcesSidecarPath(path: string): string {
   return /\.csv$/i.test(path) ? path.replace(/\.csv$/i, ".sources.csv") : `${path}.sources.csv`;
 }
+
+/** The columns of the per-node sidecar of a merged job result. */
+export const NODES_CSV_COLUMNS = [
+  "node",
+  "job_id",
+  "ranks",
+  "leader_rank",
+  "measured",
+  "iteration_id",
+  "phase_id",
+  "phase_name",
+  "phase_duration_ms",
+  "metric_name",
+  "metric_value",
+  "metric_unit",
+  "metric_source",
+  "metric_method",
+  "start_ns",
+  "end_ns",
+] as const;
+
+/**
+ * The per-node breakdown of a merged job result (`merge`) as CSV, for the
+ * sidecar written beside its CSV (`job.csv` → `job.nodes.csv`): one row
+ * per node, run, phase and metric, the same figures as `job.nodes[]` in
+ * the JSON. `ranks` is space-separated; `start_ns`/`end_ns` are the
+ * node's wall-clock times (ns since the Unix epoch); `iteration_id` is
+ * always there (0 for one run). A node phase without metrics still gets
+ * one row. The job CSV itself keeps its columns and rows.
+ *
+ * @param result A merged job result (one without `job` gives the header only).
+ * @param options Formula neutralisation.
+ * @returns Pieces of CSV text, header first.
+ *
+ * @example Usage
+ * ```ts
+ * import { nodesCsvChunks } from "./csv.ts";
+ * const result = {
+ *   command: ["true"], tokenPattern: "__X__", exitCode: 0, durationMs: 1,
+ *   interrupted: false, runs: [],
+ * };
+ * console.log([...nodesCsvChunks(result)].join("")); // "node;job_id;ranks;..."
+ * ```
+ */
+export function* nodesCsvChunks(
+  result: ProfileResult,
+  options: CsvOptions = {},
+): Generator<string> {
+  yield write(NODES_CSV_COLUMNS, [], options);
+  let rows: Cell[][] = [];
+  for (const node of result.job?.nodes ?? []) {
+    for (const [r, run] of node.runs.entries()) {
+      for (const [i, phase] of run.entries()) {
+        const common = (metric: Cell[]): Cell[] => [
+          node.node,
+          node.jobId ?? "",
+          node.ranks.join(" "),
+          node.leaderRank ?? "",
+          String(node.measured),
+          result.runs[r]?.index ?? r,
+          i,
+          result.runs[r]?.phases[i]?.name ?? "",
+          Math.round(phase.durationMs * 1e6) / 1e6,
+          ...metric,
+          phase.startNs.toString(),
+          phase.endNs.toString(),
+        ];
+        if (phase.metrics.length === 0) rows.push(common(["", "", "", "", ""]));
+        for (const metric of phase.metrics) {
+          const method = metric.details?.method;
+          rows.push(common([
+            metric.name,
+            metric.value,
+            metric.unit,
+            metric.source,
+            typeof method === "string" ? method : "",
+          ]));
+        }
+        if (rows.length >= ROWS_PER_CHUNK) {
+          yield write(NODES_CSV_COLUMNS, rows, options, false);
+          rows = [];
+        }
+      }
+    }
+  }
+  if (rows.length > 0) yield write(NODES_CSV_COLUMNS, rows, options, false);
+}
+
+/**
+ * Where the per-node sidecar of a merged job's CSV goes: `.csv` becomes
+ * `.nodes.csv`; other names get `.nodes.csv` appended.
+ *
+ * @param path The job's CSV file.
+ * @returns The sidecar's path.
+ *
+ * @example Usage
+ * ```ts
+ * import { nodesSidecarPath } from "./csv.ts";
+ * console.log(nodesSidecarPath("runs/job.csv")); // "runs/job.nodes.csv"
+ * ```
+ */
+export function nodesSidecarPath(path: string): string {
+  return /\.csv$/i.test(path) ? path.replace(/\.csv$/i, ".nodes.csv") : `${path}.nodes.csv`;
+}

@@ -90,6 +90,9 @@ function addSamples(document: Record<string, unknown>, run: RunResult): void {
     name: series.name,
     unit: series.unit,
     source: series.source,
+    ...(series.scope === undefined ? {} : { scope: series.scope }),
+    ...(series.node === undefined ? {} : { node: series.node }),
+    ...(series.rank === undefined ? {} : { rank: series.rank }),
     time_ms: Array.from(series.timesNs, (ns) => Math.round((ns - origin) / 1e3) / 1e3),
     values: Array.from(series.values, (value) => Math.round(value * 1e4) / 1e4),
   }));
@@ -103,7 +106,8 @@ function addSamples(document: Record<string, unknown>, run: RunResult): void {
  * `end_ns`; several runs give `nb_iterations` and `iterations[]`, each
  * with its own index, exit code, duration and phases. A sampled run adds
  * `sampling` (`interval_ms`, `ticks`, `missed`) and `samples` (per series:
- * `name`, `unit`, `source`, `time_ms` since START, `values`). Every layout
+ * `name`, `unit`, `source`, `scope` of a machine-wide source's, `node` and
+ * `rank` in a merged job, `time_ms` since START, `values`). Every layout
  * has `totals` (the whole run's duration and energy per sensor, summed
  * over phases; with iterations, their mean, σ and range per run) and, when
  * the result records them, `sources` (`name`, `origin`, `active`,

@@ -7,7 +7,7 @@
 
 import { UsageError } from "../errors.ts";
 import type { PhaseResult, ProfileResult, RunResult } from "../result.ts";
-import type { Metric } from "../source.ts";
+import type { Metric, SampleSeries } from "../source.ts";
 import type { Launcher, TaskPlacement } from "../cluster/placement.ts";
 import type { JobSummary, NodePhase, NodeSummary } from "../cluster/job_summary.ts";
 
@@ -70,20 +70,66 @@ function readPhase(value: unknown, where: string): PhaseResult {
   };
 }
 
+/**
+ * A run's `samples`: `time_ms` (since the run's START) back to times on the
+ * clock of its `start_ns`, as the profiler recorded them.
+ */
+function readSamples(list: unknown, startNs: bigint, where: string): SampleSeries[] {
+  if (!Array.isArray(list)) throw new TypeError(`${where}: samples is not an array`);
+  const origin = Number(startNs);
+  return list.map((value, i) => {
+    if (!isObject(value)) throw new TypeError(`${where}: sample series ${i} is not an object`);
+    const here = `${where}: sample series ${i} (${text(value.name)})`;
+    const numbers = (items: unknown, what: string) => {
+      if (!Array.isArray(items)) throw new TypeError(`${here}: no ${what}[]`);
+      return Float64Array.from(items, (item) => number(item, `${here}: a ${what} value`));
+    };
+    const times = numbers(value.time_ms, "time_ms");
+    const values = numbers(value.values, "values");
+    if (times.length !== values.length) {
+      throw new TypeError(
+        `${here}: ${times.length} time_ms but ${values.length} values`,
+      );
+    }
+    const series: SampleSeries = {
+      name: text(value.name),
+      unit: text(value.unit),
+      source: text(value.source),
+      timesNs: times.map((ms) => origin + ms * 1e6),
+      values,
+    };
+    if (value.scope === "machine" || value.scope === "process") series.scope = value.scope;
+    if (typeof value.node === "string") series.node = value.node;
+    if (value.rank !== undefined) series.rank = count(value.rank, `${here}: rank`);
+    return series;
+  });
+}
+
 function readRun(value: Json, index: number, where: string): RunResult {
   if (!Array.isArray(value.phases)) throw new TypeError(`${where}: no phases[]`);
   const exitCode = typeof value.exit_code === "number" ? value.exit_code : 0;
-  return {
+  const startNs = nanoseconds(value.start_ns);
+  const run: RunResult = {
     index,
     exitCode,
     signal: typeof value.signal === "string" ? value.signal : null,
     interrupted: value.interrupted === true,
-    startNs: nanoseconds(value.start_ns),
+    startNs,
     endNs: nanoseconds(value.end_ns),
     timestamp: typeof value.timestamp === "number" ? value.timestamp : 0,
     durationMs: typeof value.duration_ms === "number" ? value.duration_ms : 0,
     phases: value.phases.map((phase) => readPhase(phase, where)),
   };
+  if (value.samples !== undefined) run.samples = readSamples(value.samples, startNs, where);
+  if (isObject(value.sampling)) {
+    const sampling = value.sampling;
+    run.sampling = {
+      intervalMs: number(sampling.interval_ms, `${where}: sampling.interval_ms`),
+      ticks: count(sampling.ticks, `${where}: sampling.ticks`),
+      missed: count(sampling.missed, `${where}: sampling.missed`),
+    };
+  }
+  return run;
 }
 
 function readResult(document: Json, where: string): ProfileResult {

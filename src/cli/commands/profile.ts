@@ -30,6 +30,7 @@ import { TaskContext } from "../../cluster/task_context.ts";
 import { type OutputTarget, prepareProfileOutput } from "../output_target.ts";
 import { emit, type GlobalFlags, LABELS, verbosityOf, writeStdout } from "../command_context.ts";
 import { AttachMode } from "./profile_attach.ts";
+import { type SampleOutputs, writeSampleOutputs } from "../sample_outputs.ts";
 import { type LiveIntervalOutput, openLiveIntervals } from "../live_interval_output.ts";
 import {
   applyCarbon,
@@ -113,12 +114,6 @@ function taskFileNames(task: TaskContext, global: GlobalFlags, flags: ProfileFla
   if (flags.intervalFile !== undefined) {
     flags.intervalFile = task.fileName("--interval-file", flags.intervalFile);
   }
-}
-
-/** The files sampling writes besides the results, reserved before the run. */
-interface SampleOutputs {
-  timeline?: ResultFile;
-  samplesCsv?: ResultFile;
 }
 
 const encoder = new TextEncoder();
@@ -624,38 +619,4 @@ async function writeSourcesSidecar(
     formatSourcesCsv(result.sources, { rawCells: options.csvRaw }),
     { ...options, label: "Sources CSV" },
   );
-}
-
-/** Writes `--timeline` (HTML with every run, or SVG of run 1) and `--samples-csv`. */
-async function writeSampleOutputs(
-  files: SampleOutputs,
-  result: ProfileResult,
-  options: { logger: Logger; owner?: { uid: number; gid: number }; csvRaw?: boolean },
-): Promise<void> {
-  const { timeline, samplesCsv } = files;
-  if (timeline !== undefined) {
-    const text = /\.svg$/i.test(timeline.path)
-      ? `${
-        (await loadLazily<typeof import("../../output/timeline_svg.ts")>(
-          "../../output/timeline_svg.ts",
-          import.meta.url,
-        )).timelineSvg(result.runs[0]!)
-      }\n`
-      : (await loadLazily<typeof import("../../output/timeline_html.ts")>(
-        "../../output/timeline_html.ts",
-        import.meta.url,
-      )).timelineHtml(result);
-    emit({ format: "json", destination: timeline }, text, { ...options, label: "Timeline" });
-  }
-  if (samplesCsv !== undefined) {
-    const { samplesCsvChunks } = await loadLazily<typeof import("../../output/samples_csv.ts")>(
-      "../../output/samples_csv.ts",
-      import.meta.url,
-    );
-    emit(
-      { format: "csv", destination: samplesCsv },
-      samplesCsvChunks(result, { rawCells: options.csvRaw }),
-      { ...options, label: "Samples CSV" },
-    );
-  }
 }
