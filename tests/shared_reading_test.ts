@@ -58,6 +58,10 @@ Deno.test("tokens of one read share one reading: the phase between them is empty
     ]);
     const shared = phases[1]!;
     assert.equal(shared.duration_ms, 0);
+    assert.deepEqual(
+      (phases as { shared_reading?: boolean }[]).map((p) => p.shared_reading ?? false),
+      [false, true, false, false],
+    );
     assert.equal(shared.start_ns, shared.end_ns);
     const value = (phase: typeof shared, source: string | RegExp, name: string) =>
       phase.metrics.find((m) => m.name === name && new RegExp(source).test(m.source))?.value;

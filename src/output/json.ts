@@ -37,6 +37,8 @@ function phaseDocument(phase: PhaseResult): Record<string, unknown> {
   document.duration_ms = ms(phase.durationMs);
   document.start_ns = phase.startNs;
   document.end_ns = phase.endNs;
+  // Both tokens came in one read: one reading served both ends (README, "Phases").
+  if (phase.startNs === phase.endNs && phase.index > 0) document.shared_reading = true;
   document.metrics = phase.metrics.map((metric) => {
     const entry: Record<string, unknown> = {
       name: metric.name,
