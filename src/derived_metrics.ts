@@ -26,6 +26,7 @@ import { additiveEnergies, CARBON_UNIT, energyMethod } from "./energy/carbon.ts"
 import type { PhaseResult, ProfileResult, RunResult } from "./result.ts";
 import type { Metric } from "./source.ts";
 import { compareNaturalNames } from "./text/natural_name_order.ts";
+import { readPhaseMetrics, writePhaseMetrics } from "./phase/compact_metrics.ts";
 
 /** Source name of the derived metrics that combine several sources. */
 export const DERIVED_SOURCE = "derived";
@@ -183,12 +184,17 @@ export function derivedMetricCount(
 export function addDerivedMetrics(run: RunResult): number {
   let count = 0;
   for (const phase of run.phases) {
-    const added = derivedMetricsOf(phase);
-    const kept = phase.metrics.filter((metric) => metric.details?.method !== DERIVED_METHOD);
-    if (added.length === 0 && kept.length === phase.metrics.length) continue;
+    // Each phase once, and stored again at once: a long run's lists never pile up in memory.
+    const metrics = readPhaseMetrics(phase);
+    const added = derivedMetricsOf({ metrics, durationMs: phase.durationMs });
+    const kept = metrics.filter((metric) => metric.details?.method !== DERIVED_METHOD);
+    if (added.length === 0 && kept.length === metrics.length) continue;
     // Phases without metrics share one frozen empty list: build a new one.
-    phase.metrics = [...kept, ...added].sort((a, b) =>
-      a.source === b.source ? compareNaturalNames(a.name, b.name) : a.source < b.source ? -1 : 1
+    writePhaseMetrics(
+      phase,
+      [...kept, ...added].sort((a, b) =>
+        a.source === b.source ? compareNaturalNames(a.name, b.name) : a.source < b.source ? -1 : 1
+      ),
     );
     count += added.length;
   }

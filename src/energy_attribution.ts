@@ -27,6 +27,7 @@ import { joulesPerUnit } from "./energy_units.ts";
 import type { Metric } from "./source.ts";
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { compareNaturalNames } from "./text/natural_name_order.ts";
+import { readPhaseMetrics, writePhaseMetrics } from "./phase/compact_metrics.ts";
 
 /** Suffix of an attributed metric's name: `PACKAGE-0` → `PACKAGE-0_ATTRIBUTED`. */
 export const ATTRIBUTED_SUFFIX = "_ATTRIBUTED";
@@ -75,7 +76,8 @@ export function attributeEnergy(run: RunResult, idle?: IdleBaseline): number {
 }
 
 function attributePhase(phase: PhaseResult, idle: IdleBaseline | undefined): number {
-  const metrics = phase.metrics;
+  // Each phase once, and stored again at once: a long run's lists never pile up in memory.
+  const metrics = readPhaseMetrics(phase);
   const find = (source: string, name: string) =>
     metrics.find((metric) => metric.source === source && metric.name === name)?.value;
   const program = find("process", "CPU_TIME");
@@ -127,6 +129,7 @@ function attributePhase(phase: PhaseResult, idle: IdleBaseline | undefined): num
   metrics.sort((a, b) =>
     a.source === b.source ? compareNaturalNames(a.name, b.name) : a.source < b.source ? -1 : 1
   );
+  writePhaseMetrics(phase, metrics);
   return added.length;
 }
 

@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ClockAnchor } from "../src/clock.ts";
 import { attributeEnergy } from "../src/energy_attribution.ts";
+import { addDerivedMetrics } from "../src/derived_metrics.ts";
 import { formatCsv } from "../src/output/csv.ts";
 import { formatJson } from "../src/output/json.ts";
+import { formatTerminal } from "../src/output/terminal.ts";
 import { BoundaryLog } from "../src/phase/boundary_log.ts";
 import { CompactMetrics } from "../src/phase/compact_metrics.ts";
 import type { PhaseMetrics } from "../src/orchestrator.ts";
@@ -66,13 +68,23 @@ function resultOf(run: RunResult): ProfileResult {
   };
 }
 
-Deno.test("compact phases give the same JSON and CSV as plain ones, after attribution", () => {
+Deno.test("compact phases give the same JSON and CSV as plain ones, after attribution and derived metrics", () => {
   const log = boundaries(600);
   const plain = runOf(log, Infinity);
   const compact = runOf(log, 0);
   assert.equal(attributeEnergy(compact), attributeEnergy(plain));
+  const derived = addDerivedMetrics(plain);
+  assert.ok(derived > 0);
+  assert.equal(addDerivedMetrics(compact), derived);
   assert.equal(formatJson(resultOf(compact)), formatJson(resultOf(plain)));
   assert.equal(formatCsv(resultOf(compact)), formatCsv(resultOf(plain)));
+  for (const allPhases of [false, true]) {
+    const options = { color: false, allPhases };
+    assert.equal(
+      formatTerminal(resultOf(compact), options),
+      formatTerminal(resultOf(plain), options),
+    );
+  }
   assert.deepEqual(compact.phases, plain.phases);
   // The source's frozen details object comes back as itself, never a copy.
   assert.equal(compact.phases[450]!.metrics.find((m) => m.name === "CPU_TIME")!.details, VIA);

@@ -232,6 +232,8 @@ Deno.test("100,000 phases with the default sources and two RAPL sockets: metrics
   assert.match(text, /\n99999;"__T\d+__ -> __T\d+__";[\d.]+;PACKAGE-1;[\d.]+;µJ;RAPL/);
   assert.match(text, /\n100000;"__T\d+__ -> END";[\d.]+;SYSTEM_CPU_TIME;\d+;ns;system;/);
   // 4.6 million metrics were 870 MiB as objects; kept compactly they are a small part of this.
+  // The target is 300 MB (286 MiB): ~205 MiB measured once the post-run steps and the writers
+  // stopped turning rebuilt metrics and held CSV pieces into old garbage (354-400 MiB before).
   const rss = Number(/profiler peak RSS ([\d.]+) MiB/.exec(stderr)?.[1]);
-  assert.ok(rss < 550, `peak RSS ${rss} MiB`);
+  assert.ok(rss <= 286, `peak RSS ${rss} MiB`);
 });

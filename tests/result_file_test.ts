@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ResultFile } from "../src/output/result_file.ts";
+import { ResultFile, writeText } from "../src/output/result_file.ts";
 import { UsageError } from "../src/errors.ts";
 import { listDir } from "./helpers.ts";
 
@@ -69,4 +69,31 @@ Deno.test("ResultFile follows an explicit symlink and replaces the file it names
   ResultFile.prepare(`${directory}/link.json`).commit("new\n");
   assert.ok((await Deno.lstat(`${directory}/link.json`)).isSymlink, "the link stays");
   assert.equal(await Deno.readTextFile(`${directory}/real/out.json`), "new\n");
+});
+
+Deno.test("writeText writes pieces as the UTF-8 of their joined text, pairs split across pieces included", () => {
+  const pieces = [
+    "phase;µJ;",
+    "x".repeat(70_000),
+    "a\ud83d",
+    "\ude00b",
+    ...Array.from({ length: 5_000 }, (_, i) => `${i};é€;\n`),
+    "end\ud83d",
+  ];
+  const written: Uint8Array[] = [];
+  // A writer that takes at most 1000 bytes a call, as a pipe may.
+  writeText({
+    writeSync(bytes: Uint8Array): number {
+      const taken = bytes.slice(0, 1000);
+      written.push(taken);
+      return taken.length;
+    },
+  }, pieces);
+  const bytes = new Uint8Array(written.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of written) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  assert.deepEqual(bytes, new TextEncoder().encode(pieces.join("")));
 });

@@ -9,6 +9,7 @@ import { stringify } from "csv-stringify/sync";
 import type { ProfileResult, SourceStatus } from "../result.ts";
 import type { Sensor } from "../source.ts";
 import type { Comparison } from "../stats/comparison.ts";
+import { readPhaseMetrics } from "../phase/compact_metrics.ts";
 
 /** The reference tool's columns, in order. */
 export const CSV_COLUMNS = [
@@ -186,8 +187,10 @@ export function* csvChunks(
         if (named) row.unshift(options.commandName!);
         return row;
       };
-      if (phase.metrics.length === 0) rows.push(common(["", "", "", ""]));
-      for (const metric of phase.metrics) {
+      // Read once and not kept: a long run's phases are written without piling up garbage.
+      const metrics = readPhaseMetrics(phase);
+      if (metrics.length === 0) rows.push(common(["", "", "", ""]));
+      for (const metric of metrics) {
         const method = metric.details?.method;
         rows.push(
           common(

@@ -11,6 +11,7 @@ import type { Sensor } from "../source.ts";
 import type { Description } from "../stats/descriptive.ts";
 import { type IdleBaseline, phaseStatistics } from "../stats/phase_statistics.ts";
 import { runTotals, totalsStatistics } from "../stats/run_totals.ts";
+import { readPhaseMetrics } from "../phase/compact_metrics.ts";
 
 /**
  * A list whose elements are built when serialised, one at a time: a long
@@ -39,7 +40,8 @@ function phaseDocument(phase: PhaseResult): Record<string, unknown> {
   document.end_ns = phase.endNs;
   // Both tokens came in one read: one reading served both ends (README, "Phases").
   if (phase.startNs === phase.endNs && phase.index > 0) document.shared_reading = true;
-  document.metrics = phase.metrics.map((metric) => {
+  // Read once and not kept: a long run's phases are written without piling up garbage.
+  document.metrics = readPhaseMetrics(phase).map((metric) => {
     const entry: Record<string, unknown> = {
       name: metric.name,
       value: metric.value,

@@ -19,6 +19,7 @@ import { quoteShellWords } from "./shell_quote.ts";
 import { type Column, textTable } from "./text_table.ts";
 import { PHASE_LIST_LIMIT } from "./terminal_limits.ts";
 import { groupDigits } from "../text/digit_grouping.ts";
+import { readPhaseMetrics } from "../phase/compact_metrics.ts";
 
 const WIDTH = 48;
 
@@ -154,7 +155,7 @@ function sensorMarks(result: ProfileResult): Map<string, SensorMarks> {
   const marks = new Map<string, SensorMarks>();
   for (const run of result.runs) {
     for (const phase of run.phases) {
-      for (const metric of phase.metrics) {
+      for (const metric of readPhaseMetrics(phase)) {
         const details = metric.details;
         if (details === undefined || marks.has(key(metric))) continue;
         const lasting: SensorMarks = {};
@@ -366,7 +367,7 @@ function phaseLines(phase: PhaseResult, paint: Paint): string[] {
     field("Start token", tokenLabel(phase.startToken, phase.startLine)),
     field("End token", tokenLabel(phase.endToken, phase.endLine)),
   ];
-  for (const [source, metrics] of groupBySource(phase.metrics)) {
+  for (const [source, metrics] of groupBySource(readPhaseMetrics(phase))) {
     const { rest, folded } = foldPerCpu(metrics, (metric) => metric.value);
     lines.push(
       ...singleBox(source, paint),
@@ -490,7 +491,7 @@ function summaryGroups(result: ProfileResult): SummaryGroup[] {
       }
       group.count++;
       group.durationMs += phase.durationMs;
-      for (const metric of phase.metrics) {
+      for (const metric of readPhaseMetrics(phase)) {
         const id = key(metric);
         const entry = group.metrics.get(id);
         if (entry === undefined) {

@@ -124,6 +124,19 @@ export class CompactMetrics {
   }
 
   /**
+   * The metrics of a phase, built without being kept: for code that reads
+   * every phase once, whose lists then die young instead of surviving in
+   * the cache long enough to be promoted to the old generation (where they
+   * would stay, as garbage, until the next full collection).
+   *
+   * @param phase 0-based phase.
+   * @returns The phase's metrics (the cached list when there is one).
+   */
+  peek(phase: number): Metric[] {
+    return this.#cache.get(phase) ?? this.#build(phase);
+  }
+
+  /**
    * Replaces the metrics of a phase; they are stored compactly when they
    * leave the cache of recently used phases.
    *
@@ -425,6 +438,58 @@ const metricsProperty: PropertyDescriptor = {
   enumerable: true,
   configurable: true,
 };
+
+/**
+ * A phase's metrics for code that reads each phase once (writers, post-run
+ * steps): for a phase kept compactly, a list built for this call and not
+ * kept (changes to it are lost unless given to {@linkcode writePhaseMetrics});
+ * otherwise `phase.metrics` itself. Reading `phase.metrics` instead keeps the
+ * last lists read, which a long run's post-run steps would turn into old
+ * garbage by the megabyte.
+ *
+ * @param phase A phase.
+ * @returns Its metrics.
+ *
+ * @example Usage
+ * ```ts
+ * import { readPhaseMetrics } from "./compact_metrics.ts";
+ * const phase = {
+ *   index: 0, name: "START -> END", startToken: "START", endToken: "END", startNs: 0n,
+ *   endNs: 1n, timestamp: 0, durationMs: 0, failures: [],
+ *   metrics: [{ name: "CPU_TIME", value: 5, unit: "ns", source: "process" }],
+ * };
+ * console.log(readPhaseMetrics(phase)[0]!.value); // 5
+ * ```
+ */
+export function readPhaseMetrics(phase: PhaseResult): Metric[] {
+  const compact = storeOf.get(phase);
+  return compact === undefined ? phase.metrics : compact.store.peek(compact.phase);
+}
+
+/**
+ * Sets a phase's metrics: for a phase kept compactly, stores them now
+ * (nothing is kept as objects); otherwise assigns `phase.metrics`.
+ *
+ * @param phase A phase.
+ * @param metrics Its new metrics.
+ *
+ * @example Usage
+ * ```ts
+ * import { readPhaseMetrics, writePhaseMetrics } from "./compact_metrics.ts";
+ * import type { PhaseResult } from "../result.ts";
+ * const phase: PhaseResult = {
+ *   index: 0, name: "START -> END", startToken: "START", endToken: "END", startNs: 0n,
+ *   endNs: 1n, timestamp: 0, durationMs: 0, failures: [], metrics: [],
+ * };
+ * writePhaseMetrics(phase, [{ name: "CPU_TIME", value: 5, unit: "ns", source: "process" }]);
+ * console.log(readPhaseMetrics(phase).length); // 1
+ * ```
+ */
+export function writePhaseMetrics(phase: PhaseResult, metrics: Metric[]): void {
+  const compact = storeOf.get(phase);
+  if (compact === undefined) phase.metrics = metrics;
+  else compact.store.write(compact.phase, metrics);
+}
 
 /**
  * Makes `phase.metrics` read from and write to a store.

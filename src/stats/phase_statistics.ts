@@ -10,6 +10,7 @@ import { joulesPerUnit } from "../energy_units.ts";
 import type { PhaseResult, ProfileResult } from "../result.ts";
 import { describe, type Description } from "./descriptive.ts";
 import { studentTQuantile } from "./student_t.ts";
+import { readPhaseMetrics } from "../phase/compact_metrics.ts";
 
 /** The machine at rest, measured before the runs (`--idle`). */
 export interface IdleBaseline {
@@ -124,7 +125,7 @@ export function phaseStatistics(result: ProfileResult, idle?: IdleBaseline): Pha
       { metric: Metric; values: number[]; powers: number[]; durations: number[] }
     >();
     for (const phase of group.phases) {
-      for (const metric of phase.metrics) {
+      for (const metric of readPhaseMetrics(phase)) {
         const key = metricKey(metric);
         let entry = byMetric.get(key);
         if (entry === undefined) {

@@ -10,6 +10,7 @@ import type { Logger } from "../logger.ts";
 import type { ProfileResult } from "../result.ts";
 import { phaseStatistics } from "./phase_statistics.ts";
 import { sharedReadingMessage, tokenBurstMessage } from "./token_burst.ts";
+import { readPhaseMetrics } from "../phase/compact_metrics.ts";
 
 /** Fewer runs make the median absolute deviation itself too uncertain to accuse one. */
 const MIN_RUNS_FOR_OUTLIERS = 5;
@@ -48,7 +49,7 @@ function shortPhases(result: ProfileResult): Map<string, ShortPhases> {
       runs++;
     }
     const meanMs = total / runs;
-    for (const metric of phase.metrics) {
+    for (const metric of readPhaseMetrics(phase)) {
       if (joulesPerUnit(metric.unit) === undefined || metric.details?.interpolated) continue;
       const update = metric.details?.counter_update_ms;
       const interval = typeof update === "number" && update > 0 ? update : DEFAULT_UPDATE_MS;

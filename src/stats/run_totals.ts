@@ -8,6 +8,7 @@
 import { joulesPerUnit } from "../energy_units.ts";
 import type { ProfileResult, RunResult } from "../result.ts";
 import { describe, type Description } from "./descriptive.ts";
+import { readPhaseMetrics } from "../phase/compact_metrics.ts";
 
 /** One energy sensor's total over a run, in its raw unit. */
 export interface EnergyTotal {
@@ -65,7 +66,7 @@ function key(source: string, name: string): string {
 export function runTotals(run: RunResult): RunTotals {
   const sums = new Map<string, EnergyTotal>();
   for (const phase of run.phases) {
-    for (const metric of phase.metrics) {
+    for (const metric of readPhaseMetrics(phase)) {
       if (joulesPerUnit(metric.unit) === undefined) continue;
       const id = key(metric.source, metric.name);
       const entry = sums.get(id);
