@@ -617,9 +617,16 @@ async function tokenLatency(program: string, reader: string): Promise<Figure> {
       "match) took 7 µs (p50; 17 µs p90) in a run instrumented by hand: the rest of the gap " +
       "to the C reader is the runtime's. Waiting with a blocking poll(2) on a runtime thread " +
       "instead of the stream was slower (the thread pool's hand-off; 340 ms against 240 ms " +
-      "for 200 MiB in one interleaved comparison). Meeting the p50 target would take a " +
-      "reader thread that blocks in read(2) and reads the sources itself, outside the event " +
-      "loop. The tail follows the host's load (these VMs are shared).",
+      "for 200 MiB in one interleaved comparison). The median swings with the VM's state: " +
+      "three runs of `--only latency` in a row gave 28.7, 12.3 and 13.6 µs (Deno alone 7.4, " +
+      "6.0 and 7.3 µs), a full report minutes earlier 79 µs (Deno alone 32 µs). Going below " +
+      "the runtime's own delivery would take a reader thread that blocks in read(2) and " +
+      "reads the sources itself, outside the event loop. The tail is the scheduler's: about 2 % of tokens wait about 1 ms, for Deno alone " +
+      "as for the profiler, mostly those after which the program spins; on these 2-vCPU VMs a " +
+      "woken runtime thread then waits for the spinning program's time slice (a C reader, one " +
+      "thread, is hit far less). Run by hand with the reader at nice −10 and the program at 0, " +
+      "Deno alone's p99 fell from 1.07–1.12 ms to 0.26–0.76 ms; the profiler does not raise " +
+      "its own priority, which on a shared machine would take CPU from other users' work.",
   };
 }
 
