@@ -92,9 +92,9 @@ export class OrphanWatchdog {
     this.#child = child;
     this.pid = child.pid;
     this.#fd = writeEndOf(child.pid);
-    // Opened now, not on the first guard(): loading libc takes ms, long enough for a signal to
-    // land between a temporary file's creation and its guard.
-    libc();
+    // Bound now, not on the first guard(): binding a libc symbol takes up to a millisecond,
+    // long enough for a signal to land between a temporary file's creation and its guard.
+    void libc().write;
     // It must never keep the profiler alive.
     child.unref();
   }
