@@ -36,8 +36,8 @@ const { values: options } = parseArgs({
   },
 });
 const RUNS = Number(options.runs);
-/** Runs of each passthrough case (each moves up to 200 MiB twice). */
-const PASSTHROUGH_RUNS = 9;
+/** Runs of each passthrough case (each moves up to 200 MiB four times); fewer swung by ±30 % here. */
+const PASSTHROUGH_RUNS = 15;
 /** MiB moved by each CPU-per-MiB run of the passthrough figures. */
 const CPU_MIB = 200;
 const IDLE_SECONDS = Number(options["idle-seconds"]);
@@ -773,15 +773,24 @@ async function idleCosts(): Promise<Figure> {
 }
 
 /** CPU seconds (user + system) of a command, read from its waiting shell's `cutime`. */
+/**
+ * CPU seconds of a command and everything it starts (threads and children), from perf stat's
+ * task-clock (nanoseconds; the rusage of a child counts whole 10 ms ticks, too coarse for a
+ * difference of a few percent over seconds).
+ */
 async function commandCpuSeconds(command: string[], env: Record<string, string>): Promise<number> {
-  const output = await new Deno.Command("sh", {
-    args: ["-c", '"$@" >/dev/null 2>&1; cat /proc/$$/stat', "sh", ...command],
+  const report = await Deno.makeTempFile();
+  await new Deno.Command("perf", {
+    args: ["stat", "-x,", "-e", "task-clock", "-o", report, "--", ...command],
     env,
+    stdout: "null",
     stderr: "null",
   }).output();
-  const stat = decoder.decode(output.stdout);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[13]) + Number(fields[14])) / 100; // cutime + cstime
+  const text = await Deno.readTextFile(report);
+  await Deno.remove(report);
+  const value = Number(/^([\d.]+),msec,task-clock/m.exec(text)?.[1]);
+  if (!Number.isFinite(value)) throw new Error(`no task-clock in perf stat's output: ${text}`);
+  return value / 1000;
 }
 
 async function samplingCost(): Promise<Figure> {
@@ -840,7 +849,8 @@ async function samplingCost(): Promise<Figure> {
       `timer and doing nothing: +${runtime.toFixed(1)} %`,
     target: "≤ 5 % of one core at 10 ms",
     met: at10 <= 5,
-    how: `profiler CPU time (utime+stime of the whole run, 10 ms resolution) over ` +
+    how: `profiler CPU time (perf stat's task-clock of the whole run: every thread, the ` +
+      `program included, which costs the same in every mode) over ` +
       `\`sleep ${seconds}\` with --sample-interval 10 and 1 vs none, fake two-socket powercap ` +
       `tree plus the default process and system sources, medians of ${repeats} interleaved ` +
       `runs; yardstick in the same rounds: tests/bench/timer_loop.ts (the sampler's timer ` +
