@@ -12,6 +12,7 @@ import { DEFAULT_MAX_PHASES } from "./run_limits.ts";
 import { type Logger, sinceStart } from "./logger.ts";
 import { SourceOrchestrator } from "./orchestrator.ts";
 import { BoundaryLog, END_TOKEN, START_TOKEN } from "./phase/boundary_log.ts";
+import { BoundaryTaker } from "./phase/boundary_taker.ts";
 import type { TokenPattern } from "./phase/token_pattern.ts";
 import { TokenScanner } from "./phase/token_scanner.ts";
 import { afterMs, type BoundaryFn, TokenPump } from "./phase/token_pump.ts";
@@ -192,8 +193,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     const maxPhases = options.maxPhases ?? DEFAULT_MAX_PHASES;
     let unmeasured = 0;
     let closing = false;
-    /** The read of the last boundary taken: a later token of the same read shares its reading. */
-    let lastRead = -1;
+    const taker = new BoundaryTaker(boundaries, orchestrator);
     const boundary = serializeBoundaries((token, line, read) => {
       if (ended) {
         // A channel token still in flight when the program's exit was taken as END.
@@ -210,16 +210,8 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
         }
         return;
       }
-      // Tokens of one read reached the profiler together: one reading serves them all, and
-      // the phases between them are empty (a reading per token would time the profiler).
-      // Only the last boundary taken counts (a token past --max-phases took none).
-      const sameRead = read >= 0 && read === lastRead;
-      lastRead = read;
-      if (sameRead) boundaries.recordRepeat(token, line);
-      else boundaries.record(token, line);
-      const measured = sameRead ? orchestrator.repeat() : orchestrator.measure();
-      if (measured) return measured.then(() => orchestrator.retrieve());
-      return orchestrator.retrieve();
+      // Tokens of one read share one reading; a token past --max-phases took none.
+      return taker.take(token, line, read);
     });
 
     // Readers start before the program does: once it runs, the profiler only waits.

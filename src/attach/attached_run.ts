@@ -13,6 +13,7 @@ import { ProfilerError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { SourceOrchestrator } from "../orchestrator.ts";
 import { BoundaryLog, END_TOKEN, START_TOKEN } from "../phase/boundary_log.ts";
+import { BoundaryTaker } from "../phase/boundary_taker.ts";
 import { TokenScanner } from "../phase/token_scanner.ts";
 import { TokenPump } from "../phase/token_pump.ts";
 import type { PhaseChannel } from "../process/phase_channel.ts";
@@ -153,8 +154,7 @@ export async function measureAttached(options: AttachedRunOptions): Promise<Atta
     let closed = false;
     let late = 0;
     let dropped = 0;
-    /** The read of the last boundary taken: a later token of the same read shares its reading. */
-    let lastRead = -1;
+    const taker = new BoundaryTaker(boundaries, orchestrator);
     const maxPhases = options.maxPhases ?? Infinity;
     const boundary = serializeBoundaries((token, line, read) => {
       if (closed) {
@@ -171,14 +171,8 @@ export async function measureAttached(options: AttachedRunOptions): Promise<Atta
         }
         return;
       }
-      // Lines of one read share one reading (see program_run.ts).
-      const sameRead = read >= 0 && read === lastRead;
-      lastRead = read;
-      if (sameRead) boundaries.recordRepeat(token, line);
-      else boundaries.record(token, line);
-      const measured = sameRead ? orchestrator.repeat() : orchestrator.measure();
-      if (measured) return measured.then(() => orchestrator.retrieve());
-      return orchestrator.retrieve();
+      // Lines of one read share one reading.
+      return taker.take(token, line, read);
     });
     if (channel !== undefined) {
       for (const readable of [channel.socket?.readable, channel.file.readable]) {
