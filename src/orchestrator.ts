@@ -387,7 +387,7 @@ export class SourceOrchestrator {
         }
       });
       metrics.sort((a, b) =>
-        a.source === b.source ? compareNames(a.name, b.name) : a.source < b.source ? -1 : 1
+        a.source === b.source ? compareNaturalNames(a.name, b.name) : a.source < b.source ? -1 : 1
       );
       // Phases with nothing to say share one entry: no two arrays per phase.
       return metrics.length === 0 && failures.length === 0 ? NOTHING : { metrics, failures };
@@ -414,6 +414,3 @@ function asSourceError(source: Source, error: unknown): SourceError {
   const message = error instanceof Error ? error.message : String(error);
   return new SourceError(source.name, message, { cause: error });
 }
-
-/** Orders `CORE-0` before `CORE-1` before `CORE-10` (no `Intl`: its first use costs ~10 ms). */
-const compareNames = compareNaturalNames;

@@ -15,6 +15,7 @@
 
 import { UsageError } from "../errors.ts";
 import { cString, errno, libc, SyscallError } from "../ffi/libc.ts";
+import { type FileStatus, fileStatus } from "../ffi/file_status.ts";
 import { invokingUser } from "../process/invoking_user.ts";
 import { OrphanWatchdog } from "../process/orphan_watchdog.ts";
 
@@ -27,9 +28,6 @@ const O_NOFOLLOW = 0o400000;
 const O_CLOEXEC = 0o2000000;
 const O_PATH = 0o10000000;
 const AT_FDCWD = -100;
-const AT_EMPTY_PATH = 0x1000;
-const AT_SYMLINK_NOFOLLOW = 0x100;
-const STATX_BASIC_STATS = 0x7ff;
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
 const S_IFDIR = 0o040000;
@@ -61,15 +59,6 @@ export interface SafeFileOptions {
   invokingUid?: number;
 }
 
-/** What `statx(2)` says about one file (the fields the checks need). */
-interface FileStat {
-  uid: number;
-  gid: number;
-  mode: number;
-  ino: bigint;
-  dev: string;
-}
-
 /** A destination checked component by component, held by its directory descriptor. */
 interface CheckedPath {
   /** Absolute path as given (what messages show). */
@@ -79,28 +68,12 @@ interface CheckedPath {
   /** The final name inside that directory. */
   base: string;
   /** The file already there (after following trusted links), or `undefined`. */
-  existing: FileStat | undefined;
+  existing: FileStatus | undefined;
   /**
    * One of the profiler's own descriptors, when the path names it
    * (`/dev/stdout`, `/dev/fd/3`, `/proc/self/fd/1`): written to directly.
    */
   descriptor?: number;
-}
-
-function statxOf(fd: number, name = ""): FileStat {
-  const buffer = new Uint8Array(256);
-  const flags = name === "" ? AT_EMPTY_PATH : AT_SYMLINK_NOFOLLOW;
-  if (libc().statx(fd, cString(name), flags, STATX_BASIC_STATS, buffer) !== 0) {
-    throw new SyscallError("statx", errno());
-  }
-  const view = new DataView(buffer.buffer);
-  return {
-    uid: view.getUint32(20, true),
-    gid: view.getUint32(24, true),
-    mode: view.getUint16(28, true),
-    ino: view.getBigUint64(32, true),
-    dev: `${view.getUint32(136, true)}:${view.getUint32(140, true)}`,
-  };
 }
 
 function closeFd(fd: number): void {
@@ -127,13 +100,13 @@ function defaultInvokingUid(): number {
  * it is theirs, or its folder is writable by nobody else (not group- or
  * world-writable, and owned by them or root).
  */
-function linkTrusted(link: FileStat, folder: FileStat, invokingUid: number): boolean {
+function linkTrusted(link: FileStatus, folder: FileStatus, invokingUid: number): boolean {
   if (link.uid === invokingUid || link.uid === 0) return true;
   const othersMayWrite = (folder.mode & 0o022) !== 0;
   return !othersMayWrite && (folder.uid === invokingUid || folder.uid === 0);
 }
 
-function describeFolder(folder: FileStat): string {
+function describeFolder(folder: FileStatus): string {
   if ((folder.mode & 0o1002) === 0o1002) return "a world-writable sticky folder";
   if ((folder.mode & 0o002) !== 0) return "a world-writable folder";
   if ((folder.mode & 0o020) !== 0) return "a group-writable folder";
@@ -197,17 +170,17 @@ function checkPath(path: string, options: SafeFileOptions, label: string): Check
         }
         fail(explain(code, last ? directoryShown || "/" : `${directoryShown}/${part}`));
       }
-      let stat: FileStat;
+      let stat: FileStatus;
       try {
-        stat = statxOf(fd);
+        stat = fileStatus(fd);
         if ((stat.mode & S_IFMT) === S_IFLNK) {
           // /proc/<our pid>/fd/N names a descriptor of ours, not a path to follow.
           if (last && /^\d+$/.test(part) && directoryShown === `/proc/${Deno.pid}/fd`) {
             closeFd(fd);
             const descriptor = Number(part);
-            let existing: FileStat;
+            let existing: FileStatus;
             try {
-              existing = statxOf(descriptor);
+              existing = fileStatus(descriptor);
             } catch {
               return fail(`descriptor ${descriptor} is not open`);
             }
@@ -216,7 +189,7 @@ function checkPath(path: string, options: SafeFileOptions, label: string): Check
           if (last && !follow) {
             return { shown, directoryFd, base: part, existing: undefined };
           }
-          const folder = statxOf(directoryFd);
+          const folder = fileStatus(directoryFd);
           if (!linkTrusted(stat, folder, invokingUid)) {
             fail(
               `'${part}' is a symbolic link of uid ${stat.uid} in ${
@@ -303,7 +276,7 @@ function openSpecial(checked: CheckedPath, label: string): Descriptor | undefine
   if (fd < 0) {
     throw new UsageError(`cannot write ${label}: ${explain(errno(), checked.shown)}`);
   }
-  const kind = statxOf(fd).mode & S_IFMT;
+  const kind = fileStatus(fd).mode & S_IFMT;
   if (kind === S_IFREG) {
     // Replaced by a regular file since the check: take the rename path instead.
     closeFd(fd);
@@ -358,7 +331,7 @@ function released(checked: CheckedPath, name: string): void {
 }
 
 /** Gives the new file the replaced file's mode and owner, or `owner` when new. */
-function settle(fd: number, existing: FileStat | undefined, owner: FileOwner | undefined): void {
+function settle(fd: number, existing: FileStatus | undefined, owner: FileOwner | undefined): void {
   if (existing !== undefined) {
     // umask narrowed the mode given to openat: set it exactly.
     if (libc().fchmod(fd, existing.mode & 0o7777) !== 0) {
@@ -515,7 +488,7 @@ function locationOf(checked: CheckedPath): string {
   ) {
     return `${checked.existing.dev}:${checked.existing.ino}`;
   }
-  const directory = statxOf(checked.directoryFd);
+  const directory = fileStatus(checked.directoryFd);
   return `${directory.dev}:${directory.ino}/${checked.base}`;
 }
 

@@ -8,6 +8,7 @@
  */
 
 import { cString, errno, libc, SyscallError, unwrap } from "../ffi/libc.ts";
+import { fileStatus } from "../ffi/file_status.ts";
 import { OrphanWatchdog } from "./orphan_watchdog.ts";
 
 /** Environment variable holding the inherited write descriptor. */
@@ -74,8 +75,6 @@ export class PhaseChannel {
   /** A non-blocking read end of the FIFO used only to ask how many bytes wait unread. */
   #probeFd: number;
   readonly #pending = new Int32Array(1);
-  /** statx(2) buffer of `fifoWritten()`. */
-  readonly #stat = new Uint8Array(256);
 
   private constructor(parts: {
     directory: string;
@@ -211,13 +210,11 @@ export class PhaseChannel {
   fifoWritten(): boolean {
     if (!this.#fifoMarked || this.#probeFd < 0) return true;
     // statx(2) through FFI: the runtime's statSync costs ~50 µs, on the path to END.
-    const stat = this.#stat;
-    if (libc().statx(this.#probeFd, EMPTY_PATH, AT_EMPTY_PATH, STATX_MTIME, stat) !== 0) {
+    try {
+      return fileStatus(this.#probeFd).mtimeNs !== 0n;
+    } catch {
       return true;
     }
-    const view = new DataView(stat.buffer);
-    // struct statx: stx_mtime at byte 112 (tv_sec i64, tv_nsec u32).
-    return view.getBigInt64(STX_MTIME, true) !== 0n || view.getUint32(STX_MTIME + 8, true) !== 0;
   }
 
   /**
@@ -269,11 +266,6 @@ export class PhaseChannel {
 }
 
 const NEWLINE = new Uint8Array([10]);
-const EMPTY_PATH = new Uint8Array([0]);
-const AT_EMPTY_PATH = 0x1000;
-const STATX_MTIME = 0x40;
-/** Byte offset of `stx_mtime` in `struct statx`. */
-const STX_MTIME = 112;
 
 /** Lets `owner` (and nobody else) reach and write the FIFO open as `fifoFd`. */
 function shareWith(directory: string, fifoFd: number, owner: { uid: number; gid: number }) {
