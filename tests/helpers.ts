@@ -190,3 +190,37 @@ export function skipUnlessNobodyRunsDeno(name: string): boolean {
   console.warn(`skipping "${name}": ${reason}`);
   return true;
 }
+
+/** One line of the product's code (src/ and sources/), comments left out. */
+export interface CodeLine {
+  /** Absolute path of the file. */
+  file: string;
+  /** 1-based line number. */
+  line: number;
+  /** The line's text. */
+  text: string;
+}
+
+/**
+ * Every non-comment line of the TypeScript under src/ and sources/, for
+ * tests that keep a construct off the product's code (Intl, literal
+ * dynamic imports).
+ *
+ * @returns The lines, file by file.
+ */
+export async function productCodeLines(): Promise<CodeLine[]> {
+  const lines: CodeLine[] = [];
+  const walk = async (folder: string): Promise<void> => {
+    for await (const entry of Deno.readDir(folder)) {
+      const path = `${folder}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else if (entry.name.endsWith(".ts")) {
+        (await Deno.readTextFile(path)).split("\n").forEach((text, i) => {
+          if (!/^\s*(\*|\/\/|\/\*)/.test(text)) lines.push({ file: path, line: i + 1, text });
+        });
+      }
+    }
+  };
+  for (const root of ["src", "sources"]) await walk(`${REPO_ROOT}${root}`);
+  return lines;
+}

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { loadLazily } from "../src/lazy_module.ts";
-import { REPO_ROOT, runCli } from "./helpers.ts";
+import { productCodeLines, runCli } from "./helpers.ts";
 
 Deno.test("loadLazily() imports relative to the caller's URL", async () => {
   const module = await loadLazily<typeof import("../src/text/digit_grouping.ts")>(
@@ -17,19 +17,11 @@ Deno.test("loadLazily() imports relative to the caller's URL", async () => {
 });
 
 Deno.test("no literal dynamic import of project modules in src/ or sources/", async () => {
-  const literal = /(?<!typeof )\bimport\("([^"]+)"\)/;
-  const offenders: string[] = [];
-  for (const root of ["src", "sources"]) {
-    for await (const file of walkTs(`${REPO_ROOT}${root}`)) {
-      const lines = (await Deno.readTextFile(file)).split("\n");
-      lines.forEach((line, i) => {
-        if (/^\s*(\*|\/\/)/.test(line)) return;
-        const match = literal.exec(line);
-        // A bare npm specifier inside a module that is itself loaded on use is fine.
-        if (match && match[1]!.startsWith(".")) offenders.push(`${file}:${i + 1}`);
-      });
-    }
-  }
+  const literal = /(?<!typeof )\bimport\("(\.[^"]+)"\)/;
+  // A bare npm specifier inside a module that is itself loaded on use is fine.
+  const offenders = (await productCodeLines())
+    .filter(({ text }) => literal.test(text))
+    .map(({ file, line }) => `${file}:${line}`);
   assert.deepEqual(offenders, [], "use loadLazily() (src/lazy_module.ts)");
 });
 
@@ -44,11 +36,3 @@ Deno.test("profile, list-sensors and --help still load their modules on use", as
   assert.equal(help.code, 0, help.stderr);
   assert.match(help.stdoutText, /Usage:/);
 });
-
-async function* walkTs(folder: string): AsyncGenerator<string> {
-  for await (const entry of Deno.readDir(folder)) {
-    const path = `${folder}/${entry.name}`;
-    if (entry.isDirectory) yield* walkTs(path);
-    else if (entry.name.endsWith(".ts")) yield path;
-  }
-}
