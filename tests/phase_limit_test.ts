@@ -109,31 +109,19 @@ Deno.test("the default phase limit shrinks with the sensors, never below 1,000",
   }
 });
 
-Deno.test("1 M tokens with two fake RAPL sockets (7 sensors) stay under 300 MB in CSV", async () => {
+/**
+ * The CLI with the runtime flags the binary and `deno task start` use (deno.json), a fake
+ * two-socket powercap tree and no perf PMU; `-v`, so it reports its peak RSS.
+ */
+async function profileWithTwoSockets(
+  args: string[],
+  cwd?: string,
+): Promise<{ code: number; stderr: string; rss: number }> {
   const root = await Deno.makeTempDir();
   await writeFakePowercap(root, twoSocketZones());
-  // With the runtime flags the binary and `deno task start` use (deno.json).
   const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--v8-flags=--max-semi-space-size=4",
-      `${REPO_ROOT}main.ts`,
-      "-v",
-      "--no-process",
-      "--no-system",
-      "--csv",
-      "-o",
-      "r.csv",
-      "profile",
-      "--stdout-file",
-      "/dev/null",
-      "--",
-      "sh",
-      "-c",
-      "yes __A__ | head -n 1000000",
-    ],
-    cwd: await Deno.makeTempDir(),
+    args: ["run", "-A", "--v8-flags=--max-semi-space-size=4", `${REPO_ROOT}main.ts`, "-v", ...args],
+    cwd: cwd ?? await Deno.makeTempDir(),
     env: {
       NO_COLOR: "1",
       JOULE_PROFILER_EVENT_SOURCE_PATH: await Deno.makeTempDir(),
@@ -141,85 +129,70 @@ Deno.test("1 M tokens with two fake RAPL sockets (7 sensors) stay under 300 MB i
     },
   }).output();
   const stderr = new TextDecoder().decode(output.stderr);
-  assert.equal(output.code, 0, stderr);
+  const rss = Number(/profiler peak RSS ([\d.]+) MiB/.exec(stderr)?.[1]);
+  return { code: output.code, stderr, rss };
+}
+
+Deno.test("1 M tokens with two fake RAPL sockets (7 sensors) stay under 300 MB in CSV", async () => {
+  const { code, stderr, rss } = await profileWithTwoSockets([
+    "--no-process",
+    "--no-system",
+    "--csv",
+    "-o",
+    "r.csv",
+    "profile",
+    "--stdout-file",
+    "/dev/null",
+    "--",
+    "sh",
+    "-c",
+    "yes __A__ | head -n 1000000",
+  ]);
+  assert.equal(code, 0, stderr);
   // 7 energy sensors and their 8 derived metrics (an average power each, the energy-delay product).
   assert.match(stderr, /reached 28149 phases/);
-  const rss = Number(/profiler peak RSS ([\d.]+) MiB/.exec(stderr)?.[1]);
   assert.ok(rss * 1.048576 < 300, `peak RSS ${rss} MiB`);
 });
 
 Deno.test("10 M tokens with the default sources (RAPL, process, system) stay under 300 MB", async () => {
-  const root = await Deno.makeTempDir();
-  await writeFakePowercap(root, twoSocketZones());
   const generator = await compileC("tests/fixtures/output_generator.c");
   for (const format of ["json", "csv"]) {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--v8-flags=--max-semi-space-size=4",
-        `${REPO_ROOT}main.ts`,
-        "-v",
-        `--${format}`,
-        "-o",
-        `r.${format}`,
-        "profile",
-        "--stdout-file",
-        "/dev/null",
-        "--",
-        generator,
-        "tokens",
-        "10000000",
-      ],
-      cwd: await Deno.makeTempDir(),
-      env: {
-        NO_COLOR: "1",
-        JOULE_PROFILER_EVENT_SOURCE_PATH: await Deno.makeTempDir(),
-        JOULE_PROFILER_RAPL_PATH: `${root}/intel-rapl`,
-      },
-    }).output();
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 0, stderr);
-    assert.match(stderr, /reached \d+ phases/);
-    const rss = Number(/profiler peak RSS ([\d.]+) MiB/.exec(stderr)?.[1]);
-    assert.ok(rss * 1.048576 < 300, `${format}: peak RSS ${rss} MiB`);
-  }
-});
-
-Deno.test("100,000 phases with the default sources and two RAPL sockets: metrics kept compactly", async () => {
-  const root = await Deno.makeTempDir();
-  await writeFakePowercap(root, twoSocketZones());
-  const generator = await compileC("tests/fixtures/output_generator.c");
-  const cwd = await Deno.makeTempDir();
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--v8-flags=--max-semi-space-size=4",
-      `${REPO_ROOT}main.ts`,
-      "-v",
-      "--csv",
+    const { code, stderr, rss } = await profileWithTwoSockets([
+      `--${format}`,
       "-o",
-      "r.csv",
+      `r.${format}`,
       "profile",
-      "--max-phases",
-      "1000000",
       "--stdout-file",
       "/dev/null",
       "--",
       generator,
       "tokens",
-      "100000",
-    ],
-    cwd,
-    env: {
-      NO_COLOR: "1",
-      JOULE_PROFILER_EVENT_SOURCE_PATH: await Deno.makeTempDir(),
-      JOULE_PROFILER_RAPL_PATH: `${root}/intel-rapl`,
-    },
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  assert.equal(output.code, 0, stderr);
+      "10000000",
+    ]);
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /reached \d+ phases/);
+    assert.ok(rss * 1.048576 < 300, `${format}: peak RSS ${rss} MiB`);
+  }
+});
+
+Deno.test("100,000 phases with the default sources and two RAPL sockets: metrics kept compactly", async () => {
+  const generator = await compileC("tests/fixtures/output_generator.c");
+  const cwd = await Deno.makeTempDir();
+  const { code, stderr, rss } = await profileWithTwoSockets([
+    "--csv",
+    "-o",
+    "r.csv",
+    "profile",
+    "--max-phases",
+    "1000000",
+    "--stdout-file",
+    "/dev/null",
+    "--",
+    generator,
+    "tokens",
+    "100000",
+  ], cwd);
+  assert.equal(code, 0, stderr);
   assert.match(stderr, /run 1: 100001 phases/);
   // The file is over a gigabyte: its end says the last phases kept their metrics.
   const file = await Deno.open(`${cwd}/r.csv`);
@@ -234,6 +207,5 @@ Deno.test("100,000 phases with the default sources and two RAPL sockets: metrics
   // 4.6 million metrics were 870 MiB as objects; kept compactly they are a small part of this.
   // The target is 300 MB (286 MiB): ~205 MiB measured once the post-run steps and the writers
   // stopped turning rebuilt metrics and held CSV pieces into old garbage (354-400 MiB before).
-  const rss = Number(/profiler peak RSS ([\d.]+) MiB/.exec(stderr)?.[1]);
   assert.ok(rss <= 286, `peak RSS ${rss} MiB`);
 });
