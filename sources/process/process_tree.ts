@@ -22,7 +22,7 @@
  */
 
 import { libc } from "../../src/ffi/libc.ts";
-import { openKeptFile, readKeptFile } from "../../src/ffi/kept_file.ts";
+import { appendNumberList, openKeptFile, readKeptFile } from "../../src/ffi/kept_file.ts";
 
 /** Positions of the values of one snapshot. */
 export const FIELD = {
@@ -64,7 +64,6 @@ export const COUNTER_COUNT = 11;
 const SC_CLK_TCK = 2;
 const SC_PAGESIZE = 30;
 const CLOSE_PAREN = 41;
-const NEWLINE = 10;
 
 /** One read buffer for every file (`status` is about 1.5 KiB). */
 const buffer = new Uint8Array(8192);
@@ -253,21 +252,7 @@ export class ProcessTree {
       queue.push(this.pid);
       return queue;
     }
-    const length = readFile(this.#cgroupProcs);
-    let value = 0;
-    let digits = 0;
-    for (let i = 0; i < length; i++) {
-      const byte = buffer[i]!;
-      if (byte >= 48 && byte <= 57) {
-        value = value * 10 + byte - 48;
-        digits++;
-      } else if (digits > 0) {
-        queue.push(value);
-        value = 0;
-        digits = 0;
-      }
-    }
-    if (digits > 0) queue.push(value);
+    appendNumberList(buffer, readFile(this.#cgroupProcs), queue);
     // A process that exited leaves cgroup.procs at once, but its /proc files stay readable
     // until it is reaped: the program itself is read until then (its end counters).
     if (!queue.includes(this.pid)) queue.push(this.pid);
@@ -359,22 +344,7 @@ export class ProcessTree {
   }
 
   #queueChildren(tracked: Tracked, queue: number[]): void {
-    const length = readFile(tracked.children);
-    let child = 0;
-    let digits = 0;
-    for (let j = 0; j < length; j++) {
-      const byte = buffer[j]!;
-      if (byte >= 48 && byte <= 57) {
-        child = child * 10 + byte - 48;
-        digits++;
-      } else if (digits > 0) {
-        queue.push(child);
-        child = 0;
-        digits = 0;
-      }
-    }
-    if (digits > 0) queue.push(child);
-    void NEWLINE;
+    appendNumberList(buffer, readFile(tracked.children), queue);
   }
 
   #track(pid: number): Tracked | undefined {

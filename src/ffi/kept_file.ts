@@ -45,3 +45,37 @@ export function openKeptFile(path: string): number {
 export function readKeptFile(fd: number, buffer: Uint8Array): number {
   return fd < 0 ? -1 : Number(libc().pread(fd, buffer, BigInt(buffer.length), 0n));
 }
+
+/**
+ * Appends the decimal numbers of a kept file's text (`cgroup.procs`, a
+ * task's `children`: pids separated by spaces or newlines) to `into`,
+ * without decoding the bytes to a string.
+ *
+ * @param bytes The bytes read.
+ * @param length How many of them are the file's.
+ * @param into Where the numbers go, in order.
+ *
+ * @example Usage
+ * ```ts
+ * import { appendNumberList } from "./kept_file.ts";
+ * const pids: number[] = [];
+ * appendNumberList(new TextEncoder().encode("12 345\n"), 7, pids);
+ * console.log(pids); // [ 12, 345 ]
+ * ```
+ */
+export function appendNumberList(bytes: Uint8Array, length: number, into: number[]): void {
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < length; i++) {
+    const byte = bytes[i]!;
+    if (byte >= 48 && byte <= 57) {
+      value = value * 10 + byte - 48;
+      digits++;
+    } else if (digits > 0) {
+      into.push(value);
+      value = 0;
+      digits = 0;
+    }
+  }
+  if (digits > 0) into.push(value);
+}

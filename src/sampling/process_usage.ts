@@ -18,7 +18,7 @@
  */
 
 import { libc } from "../ffi/libc.ts";
-import { openKeptFile, readKeptFile } from "../ffi/kept_file.ts";
+import { appendNumberList, openKeptFile, readKeptFile } from "../ffi/kept_file.ts";
 import type { SampleSeries } from "../source.ts";
 import { SampleBuffer } from "./sample_buffer.ts";
 
@@ -148,21 +148,7 @@ export class ProcessUsageSampler {
         const resident = numberAt(statm, 0, 1);
         if (Number.isFinite(resident)) pages += resident;
       }
-      const children = readProc(tracked.children);
-      let child = 0;
-      let digits = 0;
-      for (let j = 0; j < children; j++) {
-        const byte = buffer[j]!;
-        if (byte >= 48 && byte <= 57) {
-          child = child * 10 + byte - 48;
-          digits++;
-        } else if (digits > 0) {
-          queue.push(child);
-          child = 0;
-          digits = 0;
-        }
-      }
-      if (digits > 0) queue.push(child);
+      appendNumberList(buffer, readProc(tracked.children), queue);
     }
     const offset = this.#buffer.append();
     const values = this.#buffer.values;
