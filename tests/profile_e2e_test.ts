@@ -189,7 +189,7 @@ Deno.test("profile -n runs the program n times and keeps each iteration", async 
   const terminal = await runCli(["profile", "-n", "2", "--", "sh", "-c", script], { cwd });
   assert.match(terminal.stdoutText, /Iterations +: 2/);
   assert.match(terminal.stdoutText, /Phase: START -> __MID__/);
-  assert.match(terminal.stdoutText, /Duration +: [\d.]+ ± [\d.]+ m?s/);
+  assert.match(terminal.stdoutText, /Duration +: [\d.]+ ± [\d.]+ [µm]?s/);
 });
 
 Deno.test("profile --stdout-file writes the program's output to a file", async () => {
