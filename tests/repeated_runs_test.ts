@@ -287,7 +287,10 @@ Deno.test("profile -n prints mean ± σ and min … max; JSON carries per-run va
   assert.match(terminal.stdoutText, /Warm-up runs\s+: 1 \(discarded\)/);
   assert.match(terminal.stdoutText, /Per run\s+Mean ± σ\s+Min … Max/);
   assert.match(terminal.stdoutText, /Duration\s+[\d.]+ ± [\d.]+ [µm]?s\s+[\d.]+ … [\d.]+ [µm]?s/);
-  assert.match(terminal.stdoutText, /Duration +: [\d.]+ ± [\d.]+ [µm]?s {2}\([\d.]+ … [\d.]+ [µm]?s\)/);
+  assert.match(
+    terminal.stdoutText,
+    /Duration +: [\d.]+ ± [\d.]+ [µm]?s {2}\([\d.]+ … [\d.]+ [µm]?s\)/,
+  );
   const json = await runCli(
     ["--json", "-o", "-", "profile", "-n", "3", "--warmup", "2", "--", "sh", "-c", "echo __W__"],
     { cwd },
