@@ -6,6 +6,28 @@ Deno.test("--version prints the version from deno.json", async () => {
   const out = await runCli(["--version"]);
   assert.equal(out.code, 0);
   assert.equal(out.stdoutText.trim(), denoConfig.version);
+  for (const args of [["-V"], ["-v", "--version"], ["profile", "--version"]]) {
+    const other = await runCli(args);
+    assert.equal(other.code, 0, args.join(" "));
+    assert.equal(other.stdoutText.trim(), denoConfig.version, args.join(" "));
+  }
+});
+
+Deno.test("--version alone loads neither the option table nor the parser", async () => {
+  // The runtime's debug log names every module it fetches: what --version pays for.
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-L", "debug", "-A", new URL("../main.ts", import.meta.url).pathname, "-V"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(run.success);
+  const fetched = [
+    ...new TextDecoder().decode(run.stderr).matchAll(/fetch_no_follow - specifier: (\S+)/g),
+  ].map((match) => match[1]!);
+  assert.ok(fetched.some((specifier) => specifier.endsWith("/src/cli/version_option.ts")));
+  for (const heavy of ["/src/cli/option_table.ts", "/src/cli/arg_parser.ts"]) {
+    assert.ok(!fetched.some((specifier) => specifier.endsWith(heavy)), `${heavy} in ${fetched}`);
+  }
 });
 
 Deno.test("--help lists the subcommands and the global flags", async () => {

@@ -9,7 +9,7 @@
 
 import denoConfig from "../../deno.json" with { type: "json" };
 import { EXIT_PROFILER_FAILURE, ProfilerError } from "../errors.ts";
-import { parseCommandLine } from "./arg_parser.ts";
+import type * as ArgParserModule from "./arg_parser.ts";
 import type { GlobalFlags } from "./command_context.ts";
 import type * as CompareModule from "./commands/compare.ts";
 import type * as CompletionsModule from "./commands/completions.ts";
@@ -25,6 +25,7 @@ import type { MergeFlags } from "./commands/merge.ts";
 import type { ProfileFlags } from "./commands/profile.ts";
 import type { Shell } from "./commands/completions.ts";
 import { loadLazily } from "../lazy_module.ts";
+import { asksOnlyVersion } from "./version_option.ts";
 
 /** The version printed by `--version`, from `deno.json`. */
 export const VERSION: string = denoConfig.version;
@@ -69,11 +70,16 @@ function warmUpCgroupMove(): void {
  */
 export async function main(args: string[]): Promise<number> {
   try {
+    // Answered before the option table loads (see version_option.ts).
+    if (asksOnlyVersion(args)) return printVersion();
+    const { parseCommandLine } = await loadLazily<typeof ArgParserModule>(
+      "./arg_parser.ts",
+      import.meta.url,
+    );
     const parsed = parseCommandLine(args);
     switch (parsed.action) {
       case "version":
-        Deno.stdout.writeSync(encoder.encode(`${VERSION}\n`));
-        return 0;
+        return printVersion();
       case "help": {
         const { defaultHelpWidth, helpText } = await loadLazily<typeof import("./help_text.ts")>(
           "./help_text.ts",
@@ -137,6 +143,11 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     return await report(error, verbosityFromArgs(args));
   }
+}
+
+function printVersion(): number {
+  Deno.stdout.writeSync(encoder.encode(`${VERSION}\n`));
+  return 0;
 }
 
 function writeAll(text: string): void {

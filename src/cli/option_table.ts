@@ -42,6 +42,7 @@
  * @module
  */
 
+import { VERSION_OPTION } from "./version_option.ts";
 import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
 import { PHASE_LIST_LIMIT } from "../output/terminal_limits.ts";
 import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/default_events.ts";
@@ -293,13 +294,7 @@ export const COMMANDS: readonly CommandSpec[] = [
 /** Every flag, in help order within its scope. */
 export const OPTIONS: readonly OptionSpec[] = [
   // Global flags.
-  {
-    long: "version",
-    short: "V",
-    description: "print the version and exit",
-    scope: "global",
-    action: "version",
-  },
+  VERSION_OPTION,
   {
     long: "verbose",
     short: "v",
