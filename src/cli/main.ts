@@ -11,6 +11,7 @@ import denoConfig from "../../deno.json" with { type: "json" };
 import { EXIT_PROFILER_FAILURE, ProfilerError } from "../errors.ts";
 import type * as ArgParserModule from "./arg_parser.ts";
 import type { GlobalFlags } from "./command_context.ts";
+import type { CommandName } from "./option_table.ts";
 import type * as CompareModule from "./commands/compare.ts";
 import type * as CompletionsModule from "./commands/completions.ts";
 import type * as DoctorModule from "./commands/doctor.ts";
@@ -25,7 +26,7 @@ import type { MergeFlags } from "./commands/merge.ts";
 import type { ProfileFlags } from "./commands/profile.ts";
 import type { Shell } from "./commands/completions.ts";
 import { loadLazily } from "../lazy_module.ts";
-import { asksOnlyVersion } from "./version_option.ts";
+import { builtinAction } from "./builtin_options.ts";
 
 /** The version printed by `--version`, from `deno.json`. */
 export const VERSION: string = denoConfig.version;
@@ -70,8 +71,10 @@ function warmUpCgroupMove(): void {
  */
 export async function main(args: string[]): Promise<number> {
   try {
-    // Answered before the option table loads (see version_option.ts).
-    if (asksOnlyVersion(args)) return printVersion();
+    // Answered before the parser loads (see builtin_options.ts).
+    const builtin = builtinAction(args);
+    if (builtin === "version") return printVersion();
+    if (builtin === "help") return await printHelp();
     const { parseCommandLine } = await loadLazily<typeof ArgParserModule>(
       "./arg_parser.ts",
       import.meta.url,
@@ -80,14 +83,8 @@ export async function main(args: string[]): Promise<number> {
     switch (parsed.action) {
       case "version":
         return printVersion();
-      case "help": {
-        const { defaultHelpWidth, helpText } = await loadLazily<typeof import("./help_text.ts")>(
-          "./help_text.ts",
-          import.meta.url,
-        );
-        writeAll(helpText(parsed.command, defaultHelpWidth()));
-        return 0;
-      }
+      case "help":
+        return await printHelp(parsed.command);
     }
     if (parsed.warnings.length > 0) {
       const { Logger } = await loadLazily<typeof import("../logger.ts")>(
@@ -143,6 +140,15 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     return await report(error, verbosityFromArgs(args));
   }
+}
+
+async function printHelp(command?: CommandName): Promise<number> {
+  const { defaultHelpWidth, helpText } = await loadLazily<typeof import("./help_text.ts")>(
+    "./help_text.ts",
+    import.meta.url,
+  );
+  writeAll(helpText(command, defaultHelpWidth()));
+  return 0;
 }
 
 function printVersion(): number {

@@ -42,7 +42,7 @@
  * @module
  */
 
-import { VERSION_OPTION } from "./version_option.ts";
+import { HELP_OPTION, VERSION_OPTION } from "./builtin_options.ts";
 import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
 import { PHASE_LIST_LIMIT } from "../output/terminal_limits.ts";
 import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/default_events.ts";
@@ -903,14 +903,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
 ];
 
-/** The help flag every command has; listed last in each help. */
-export const HELP_OPTION: OptionSpec = {
-  long: "help",
-  short: "h",
-  description: "print help and exit",
-  scope: "global",
-  action: "help",
-};
+/** The help flag every command has; listed last in each help (declared in builtin_options.ts). */
+export { HELP_OPTION };
 
 /**
  * The key a flag's value is stored under: camelCase of its long name,
