@@ -4,7 +4,7 @@
  * first FFI call (3–6 ms of start-up).
  */
 import assert from "node:assert/strict";
-import { libc } from "../src/ffi/libc.ts";
+import { cString, errno, libc } from "../src/ffi/libc.ts";
 
 Deno.test("libc() binds a symbol on first use and keeps it", () => {
   const symbols = libc();
@@ -39,5 +39,35 @@ catch (error) { console.log(error instanceof Deno.errors.NotCapable ? "NotCapabl
     assert.equal(new TextDecoder().decode(output.stdout).trim(), "NotCapable");
   } finally {
     await Deno.remove(file);
+  }
+});
+
+Deno.test("symbols bound without a fast-call stub return what the plain declaration returns", () => {
+  const plain = Deno.dlopen("libc.so.6", {
+    kill: { parameters: ["i32", "i32"], result: "i32" },
+    sysconf: { parameters: ["i32"], result: "i64" },
+    dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
+  });
+  try {
+    const symbols = libc();
+    // int: success, and -1 with errno (ESRCH) read after the call.
+    assert.equal(symbols.kill(Deno.pid, 0), plain.symbols.kill(Deno.pid, 0));
+    assert.equal(symbols.kill(0x3fffffff, 0), -1);
+    assert.equal(errno(), 3);
+    // long: a bigint, as from the plain declaration's generic path.
+    assert.equal(symbols.sysconf(30), plain.symbols.sysconf(30)); // _SC_PAGESIZE
+    assert.equal(typeof symbols.sysconf(30), "bigint");
+    // ssize_t, negative.
+    const buffer = new Uint8Array(16);
+    assert.equal(symbols.readlinkat(-1, cString("/nonexistent"), buffer, 16n), -1n);
+    // Pointers: the same address, and null for none.
+    const name = cString("getpid");
+    assert.ok(
+      Deno.UnsafePointer.equals(symbols.dlsym(null, name), plain.symbols.dlsym(null, name)),
+    );
+    assert.notEqual(symbols.dlsym(null, name), null);
+    assert.equal(symbols.dlsym(null, cString("no_such_symbol_in_libc")), null);
+  } finally {
+    plain.close();
   }
 });
