@@ -29,9 +29,9 @@ import { buildSources, machineWideSourceKinds } from "../sources.ts";
 import { TaskContext } from "../../cluster/task_context.ts";
 import { type OutputTarget, prepareProfileOutput } from "../output_target.ts";
 import { emit, type GlobalFlags, LABELS, verbosityOf, writeStdout } from "../command_context.ts";
-import { AttachMode } from "./profile_attach.ts";
-import { type SampleOutputs, writeSampleOutputs } from "../sample_outputs.ts";
-import { type LiveIntervalOutput, openLiveIntervals } from "../live_interval_output.ts";
+import type { AttachMode } from "./profile_attach.ts";
+import type { SampleOutputs } from "../sample_outputs.ts";
+import type { LiveIntervalOutput } from "../live_interval_output.ts";
 import {
   applyCarbon,
   discardExports,
@@ -341,7 +341,14 @@ export async function profileCommand(
   );
   logger.debug(`the CLI and the profile command are loaded, ${sinceStart()}`);
   // -p/-a: no program of ours; checked (PIDs included) before anything starts.
-  const attach = AttachMode.fromFlags({ ...global, ...flags }, positional);
+  // -p, -a (and --duration, which needs one of them): their module loads only then.
+  const attach = flags.pid !== undefined || flags.systemWide || flags.duration !== undefined
+    ? (await loadLazily<typeof import("./profile_attach.ts")>(
+      "./profile_attach.ts",
+      import.meta.url,
+    ))
+      .AttachMode.fromFlags({ ...global, ...flags }, positional)
+    : undefined;
   // A parameter scan: each value set is a command of its own, `{VAR}` replaced.
   const commands = attach !== undefined
     ? [{ command: attach.command }]
@@ -437,7 +444,10 @@ export async function profileCommand(
     }
     programStdout = openProgramStdout(flags, target, runAs, logger, echo);
     if (flags.intervalPrint !== undefined) {
-      live = openLiveIntervals(target.format, flags.intervalFile, runAs);
+      live = (await loadLazily<typeof import("../live_interval_output.ts")>(
+        "../live_interval_output.ts",
+        import.meta.url,
+      )).openLiveIntervals(target.format, flags.intervalFile, runAs);
     }
     // Model files are read and checked before the sources open and the program runs.
     const estimators = flags.energyModel !== undefined || flags.tdp !== undefined
@@ -573,12 +583,20 @@ export async function profileCommand(
     }
     emit(target, text, { logger, label: LABELS[target.format], owner: runAs });
     await writeSourcesSidecar(target, results[0]!, { logger, owner: runAs, csvRaw: global.csvRaw });
-    await writeSampleOutputs(extra, results[0]!, { logger, owner: runAs, csvRaw: global.csvRaw });
+    if (extra.timeline !== undefined || extra.samplesCsv !== undefined) {
+      await (await loadLazily<typeof import("../sample_outputs.ts")>(
+        "../sample_outputs.ts",
+        import.meta.url,
+      )).writeSampleOutputs(extra, results[0]!, { logger, owner: runAs, csvRaw: global.csvRaw });
+    }
     await writeExports(exports, results, { logger, owner: runAs });
-    logger.info(
-      `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
-        `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
-    );
+    if (logger.verbosity >= 1) {
+      // Two /proc reads, only when shown.
+      logger.info(
+        `results formatted and written in ${(performance.now() - formatting).toFixed(1)} ms; ` +
+          `profiler peak RSS ${peakRssMiB()} MiB, CPU ${cpuSeconds()} s`,
+      );
+    }
     logger.debug(`results written, ${sinceStart()}`);
     completed = true;
     // A failed hook stopped the profile: its completed runs are written, and the status says so.
