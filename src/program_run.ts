@@ -15,7 +15,8 @@ import { BoundaryLog, END_TOKEN, START_TOKEN } from "./phase/boundary_log.ts";
 import { BoundaryTaker } from "./phase/boundary_taker.ts";
 import type { TokenPattern } from "./phase/token_pattern.ts";
 import { TokenScanner } from "./phase/token_scanner.ts";
-import { afterMs, type BoundaryFn, TokenPump } from "./phase/token_pump.ts";
+import { type BoundaryFn, TokenPump } from "./phase/token_pump.ts";
+import { afterMs } from "./one_shot_timer.ts";
 import { PhaseChannel } from "./process/phase_channel.ts";
 import type { ByteSink } from "./process/byte_sink.ts";
 import { ProgramProcess } from "./process/program_process.ts";
@@ -167,7 +168,6 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     throw error;
   }
   channel?.closeInheritedEnd();
-  logger.debug(`program spawned and held, ${sinceStart()}`);
   const stdout = program.stdout!;
   let started = false;
   const pumps: { pump: TokenPump; running: Promise<void> }[] = [];
@@ -177,16 +177,6 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     tree = reaper.adopt(program);
     // Signals reach every process of the program, unless its descendants are to be kept.
     relay.target = reaper.policy === "keep" ? program : tree;
-    await orchestrator.init(program.pid, options.initTimeoutMs);
-    initialized = true;
-    // The process source may have moved the program into a cgroup of its own.
-    const cgroup = programCgroupOf(options.sources);
-    if (cgroup !== undefined) reaper.attachContainer(tree, cgroupContainer(cgroup));
-    if (relay.interrupted) {
-      throw new ProfilerError(`interrupted by ${relay.received} before the program started`, {
-        exitCode: 130,
-      });
-    }
     let ended = false;
     let late = 0;
     // START and END are boundaries too: the tokens in between make maxPhases - 1.
@@ -251,6 +241,19 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       // instead of the program's first token or its exit.
       channel!.wake();
       await Promise.race(channelPumps.map(({ pump }) => pump.activity(WARM_UP_MS)));
+    }
+    // The readers above were set up while the launcher exec'd its way to the gate.
+    await program.untilHeld();
+    logger.debug(`program spawned and held, ${sinceStart()}`);
+    await orchestrator.init(program.pid, options.initTimeoutMs);
+    initialized = true;
+    // The process source may have moved the program into a cgroup of its own.
+    const cgroup = programCgroupOf(options.sources);
+    if (cgroup !== undefined) reaper.attachContainer(tree, cgroupContainer(cgroup));
+    if (relay.interrupted) {
+      throw new ProfilerError(`interrupted by ${relay.received} before the program started`, {
+        exitCode: 130,
+      });
     }
     // The checks made at the program's exit run once now, so that they are compiled before
     // the exit they time (the program is stopped: this answers at once).

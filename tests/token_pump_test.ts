@@ -87,6 +87,7 @@ Deno.test("a held program's stdout pipe is grown to 1 MiB (or the system's most)
     args: ["-c", "exit 0"],
     stdout: "piped",
   });
+  await program.untilHeld();
   try {
     const pipe = Deno.readLinkSync(`/proc/${program.pid}/fd/1`);
     let size = -1;
@@ -118,6 +119,7 @@ Deno.test("TokenPump reads what waits in the pipe directly: bytes exact, tokens 
     stdout: "piped",
   });
   assert.ok(program.stdoutFd !== undefined, "the pipe's descriptor was found");
+  await program.untilHeld();
   program.resume();
   await program.exit;
   const received: Uint8Array[] = [];

@@ -263,6 +263,18 @@ const symbols = {
     // Waits in the runtime's blocking pool: the event loop goes on meanwhile.
     nonblocking: true,
   },
+  waitid_blocking: {
+    name: "waitid",
+    parameters: [
+      "i32", /* idtype_t idtype */
+      "u32", /* id_t id */
+      "buffer", /* siginfo_t *infop */
+      "i32", /* int options */
+    ],
+    result: "i32", /* int */
+    // Waits in the runtime's blocking pool: the event loop goes on meanwhile.
+    nonblocking: true,
+  },
   __errno_location: {
     parameters: [],
     result: "pointer", /* int * */

@@ -8,6 +8,7 @@
 import type { ByteSink } from "../process/byte_sink.ts";
 import type { TokenScanner } from "./token_scanner.ts";
 import { readNonBlocking } from "../ffi/libc.ts";
+import { afterMs } from "../one_shot_timer.ts";
 
 /**
  * Bytes asked for per read: a read returns what the pipe holds, so a
@@ -242,14 +243,4 @@ export class TokenPump {
     this.#waiters = [];
     for (const wake of waiters) wake();
   }
-}
-
-/**
- * Calls `fn` after `ms` milliseconds. `AbortSignal.timeout` rather than the
- * global `setTimeout`, whose first use loads Deno's Node.js timers module
- * (about 5 ms of start-up); the timer cannot be cancelled, so `fn` must
- * tolerate coming late.
- */
-export function afterMs(ms: number, fn: () => void): void {
-  AbortSignal.timeout(Math.max(0, Math.ceil(ms))).addEventListener("abort", fn, { once: true });
 }

@@ -29,7 +29,6 @@ import { buildSources, machineWideSourceKinds } from "../sources.ts";
 import { TaskContext } from "../../cluster/task_context.ts";
 import { type OutputTarget, prepareProfileOutput } from "../output_target.ts";
 import { emit, type GlobalFlags, LABELS, verbosityOf, writeStdout } from "../command_context.ts";
-import type { AttachMode } from "./profile_attach.ts";
 import type { SampleOutputs } from "../sample_outputs.ts";
 import type { LiveIntervalOutput } from "../live_interval_output.ts";
 import {
