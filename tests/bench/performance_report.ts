@@ -36,7 +36,7 @@ const PASSTHROUGH_RUNS = 15;
 /** MiB moved by each CPU-per-MiB run of the passthrough figures. */
 const CPU_MIB = 200;
 const IDLE_SECONDS = Number(options["idle-seconds"]);
-const V8_FLAGS = "--v8-flags=--max-semi-space-size=4";
+const V8_FLAGS = "--v8-flags=--max-semi-space-size=4,--no-lazy";
 const PROFILER = [Deno.execPath(), "run", "-A", V8_FLAGS, `${REPO_ROOT}main.ts`];
 
 const decoder = new TextDecoder();
@@ -148,9 +148,13 @@ const ratioText = (value: number) => `${value.toFixed(2)} ×`;
 
 async function startUp(): Promise<Figure[]> {
   const env = await noRaplEnv();
-  const empty = [Deno.execPath(), "run", "-A", V8_FLAGS, `${REPO_ROOT}tests/bench/empty.ts`];
+  // The yardstick as the targets state it: `deno run -A empty.ts`, no V8 flags. The profiler
+  // runs as `deno task start` and the release binary do, with V8_FLAGS; the empty script with
+  // those flags is reported beside it.
+  const empty = [Deno.execPath(), "run", "-A", `${REPO_ROOT}tests/bench/empty.ts`];
   const m = await interleavedWallMs({
     empty,
+    emptyFlagged: [Deno.execPath(), "run", "-A", V8_FLAGS, `${REPO_ROOT}tests/bench/empty.ts`],
     version: [...PROFILER, "--version"],
     help: [...PROFILER, "--help"],
     profile: [...PROFILER, "profile", "--", "true"],
@@ -168,6 +172,20 @@ async function startUp(): Promise<Figure[]> {
       "true",
     ],
     perf: ["perf", "stat", "-e", "task-clock", "-x,", "-o", "/dev/null", "true"],
+    // 20 runs more, for the cost of each further run (`-n`, as hyperfine or perf stat -r).
+    repeated: [...PROFILER, "--json", "-o", "/dev/null", "profile", "-n", "21", "--", "true"],
+    perfRepeated: [
+      "perf",
+      "stat",
+      "-r",
+      "21",
+      "-e",
+      "task-clock",
+      "-x,",
+      "-o",
+      "/dev/null",
+      "true",
+    ],
   }, env);
   // Where the time goes inside the profiler: its own -vv milestones, ms since the runtime started.
   const milestones: Record<string, number[]> = {};
@@ -194,7 +212,8 @@ async function startUp(): Promise<Figure[]> {
   return [{
     name: "start-up: `profile -- true`",
     measured: `${ms(m.profile!)} vs Deno running an empty script ${ms(m.empty!)} ` +
-      `(${ratioText(profileRatio)}); perf stat ${ms(m.perf!)}. Parts, from the same rounds: ` +
+      `(${ratioText(profileRatio)}; the empty script with the profiler's V8 flags ` +
+      `${ms(m.emptyFlagged!)}); perf stat ${ms(m.perf!)}. Parts, from the same rounds: ` +
       `loading the CLI (\`--version\`) +${ms(m.version! - m.empty!)}; profiling \`true\` with ` +
       `JSON output to /dev/null +${ms(m.json! - m.version!)} more, of which the process and ` +
       `system sources +${ms(m.json! - m.lean!)} and the phase channel ` +
@@ -202,7 +221,9 @@ async function startUp(): Promise<Figure[]> {
       timeline,
     target: "≤ 1.6 × the empty script",
     met: profileRatio <= 1.6,
-    how: `\`joule-profiler profile -- true\` with terminal output to /dev/null; ${how}`,
+    how: `\`joule-profiler profile -- true\` (\`deno run -A ${V8_FLAGS} main.ts\`, as ` +
+      `\`deno task start\` and the release binary run it) with terminal output to /dev/null, ` +
+      `against \`deno run -A empty.ts\`; ${how}`,
     note: "The parts are differences of medians, so they are rough; the -vv milestones say " +
       "where one run spends its time. Loading the CLI and the profile command is ~110 modules " +
       "(a bundle of the same code loads in about a third of the time: most of it is Deno's " +
@@ -222,13 +243,37 @@ async function startUp(): Promise<Figure[]> {
       "(a Cranelift compile at `Deno.dlopen`: 0.1–0.3 ms per symbol here, about 5 ms for the " +
       "22 this path binds; those called a few times per run are now bound without one, " +
       "src/ffi/libc.ts) and the modules of -p/-a, -I and the timeline outputs (loaded only " +
-      "with those flags): 71.6 → 69.1 ms in one interleaved comparison of 60 rounds. Each exec " +
+      "with those flags): 71.6 → 69.1 ms in one interleaved comparison of 60 rounds; then the " +
+      "readers and the channel's warm-up set up during the launcher's execs, and the wait for " +
+      "the gate woken by waitid(2) instead of polling /proc with sleeps: 69.9 → 66.0 ms; then " +
+      "V8's `--no-lazy` among the profiler's flags: every function of a module is compiled " +
+      "when the module loads, so Deno's code cache holds them all and none is compiled at its " +
+      "first call during the run (measured with a code cache of each flag set: 66.7 → 56.7 ms; " +
+      "--help 19.6 → 17.9 ms; exit → END 0.55–0.58 → 0.28–0.30 ms; without any code cache, " +
+      "as at the first run after an install, it costs 75.6 → 78.2 ms; peak RSS +1.8 MiB). " +
+      "V8 refuses a code cache made under other flags, so running the checkout both with and " +
+      "without them makes each rebuild the other's (87 and 96 ms in that case). Each exec " +
       "of the spawn chain costs about 0.85 ms here (sh alone 0.83 ms, setsid + sh 1.70 ms, " +
       "setpriv + setsid + sh 2.61 ms, spawn to exit); Deno.Command's `detached` does not start " +
       "a new session in Deno 2.9.6 (checked), so setsid's exec stays. The process source's move of the held program into its cgroup would " +
       "wait in the kernel for an RCU grace period (10–30 ms here); `profile` starts that wait " +
       'on a runtime thread as it starts and again just before the spawn ("process source: ' +
       'cgroup move").',
+  }, {
+    name: "each further run (`-n`)",
+    measured: `${ms((m.repeated! - m.json!) / 20)} per run of \`true\` after the first ` +
+      `(\`profile -n 21\` against \`profile\`, JSON output); perf stat -r: ` +
+      `${ms((m.perfRepeated! - m.perf!) / 20)}`,
+    target: "none (reported)",
+    met: true,
+    how: `(wall time of 21 runs − wall time of 1) / 20, from the same rounds; ${how}`,
+    note: "Each run opens the phase channel, spawns the held program through setpriv, setsid " +
+      "and sh (about 0.85 ms an exec here), moves it into its cgroup, reads the sources at " +
+      "START and END and converts the run. The readers and the channel's warm-up are set up " +
+      "while the launcher execs its way to the gate, and the wait for the gate is woken by " +
+      "waitid(2) rather than a poll (7.7 → 6.6 ms per run in one interleaved comparison, " +
+      "2026-12-05). perf stat forks and execs the program once per run and reads counters " +
+      "only.",
   }, {
     name: "start-up: `--version`",
     measured: `--version ${ms(m.version!)} (${ratioText(versionRatio)}) vs the empty script ` +
@@ -340,11 +385,13 @@ async function runWindow(program: string, reader: string): Promise<Figure[]> {
       "the process exiting (`PF_EXITING` in /proc/<pid>/stat: one pread of a descriptor " +
       "kept open since the held start). The readers wait on the runtime's own wake-up, no " +
       "timer. The C yardstick is what the kernel and this VM take to wake a sleeping reader " +
-      "with the end of output; the Deno one adds the runtime's delivery to JavaScript; the " +
-      "profiler adds about 0.15 ms more (measured inside it: the end-of-output promise, the " +
-      "exit check, asking the phase channel what is unread, and the END reads, each code path " +
-      "run for the first time in a process whose caches went cold while it waited). Taken " +
-      "off this path in this round: the FIFO round trip (a marker through the FIFO's read " +
+      "with the end of output; the Deno one adds the runtime's delivery to JavaScript. The " +
+      "profiler added about 0.25 ms more while V8 compiled each function of that path (the " +
+      "end-of-output promise, the exit check, asking the phase channel what is unread, the " +
+      "END reads) at its first call, there at the end of the run: with `--no-lazy` among the " +
+      "profiler's V8 flags they come compiled from Deno's code cache (0.55–0.58 → 0.28–0.30 " +
+      'ms in two runs each of `--only "run end"`, 2026-12-05). Taken off this path ' +
+      "earlier: the FIFO round trip (a marker through the FIFO's read " +
       "thread, now only when something wrote to the FIFO: its mtime is reset at START), the " +
       "Node.js timers the sync's setTimeout loaded (about 5 ms), and the runtime's " +
       "statSync/readTextFileSync (about 50 µs each). A target below the C reader's own " +

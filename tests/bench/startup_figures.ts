@@ -11,7 +11,7 @@
 import { REPO_ROOT } from "../helpers.ts";
 import { type Figure, median } from "./figure.ts";
 
-const V8_FLAGS = "--v8-flags=--max-semi-space-size=4";
+const V8_FLAGS = "--v8-flags=--max-semi-space-size=4,--no-lazy";
 
 async function wallMs(command: string[], env: Record<string, string>): Promise<number> {
   const start = performance.now();
