@@ -19,7 +19,7 @@ import { processSourceFigures } from "./process_source_figures.ts";
 import { mergeScaleFigure } from "./merge_figures.ts";
 import { attachExitLatency, liveIntervalCost } from "./live_interval_figures.ts";
 import { type Figure, median, percentile } from "./figure.ts";
-import { STAND_IN_PMU_CPU } from "./boundary_cost.ts";
+import { STAND_IN_PMU_CPU } from "./fake_rapl_sources.ts";
 
 const { values: options } = parseArgs({
   args: Deno.args,
