@@ -717,8 +717,12 @@ async function tokenLatency(program: string, reader: string): Promise<Figure> {
       "The C reader shows what the kernel and this VM take to wake a sleeping reader; the " +
       "Deno yardstick adds the runtime's delivery of a read to JavaScript. Inside the " +
       "profiler, from the stream read's return to the boundary's clock stamp (scan, decode, " +
-      "match) took 7 µs (p50; 17 µs p90) in a run instrumented by hand: the rest of the gap " +
-      "to the C reader is the runtime's. Waiting with a blocking poll(2) on a runtime thread " +
+      "match) took 6 µs (p50; 16 µs p90) in a run instrumented by hand on 2026-12-05, and " +
+      "the runtime's delivery, from the program's write to the read's return in JavaScript, " +
+      "21 µs (p50; a fresh Deno process reading the same program: 7–11 µs). Without the " +
+      "process and system sources that delivery took 16 µs and the whole latency 21.6 µs " +
+      "(28.6 µs with them): their /proc and cgroup reads after each boundary leave the next " +
+      "wake-up's path colder; without the phase channel as well, 15 µs. Waiting with a blocking poll(2) on a runtime thread " +
       "instead of the stream was slower (the thread pool's hand-off; 340 ms against 240 ms " +
       "for 200 MiB in one interleaved comparison). The median swings with the VM's state: " +
       "three runs of `--only latency` in a row gave 28.7, 12.3 and 13.6 µs (Deno alone 7.4, " +
