@@ -792,7 +792,14 @@ async function durationFidelity(program: string, reader: string): Promise<Figure
       "the two ends of a phase. The C reader, which only sleeps in read(2) and stamps each " +
       "arrival, shows this VM's own floor: by hand on 2026-12-05 it gave 96, 292 and 436 µs " +
       "(worst gaps 1.8–3.8 ms) in three runs in a row, so no reader that sleeps between " +
-      "tokens meets 0.2 ms here every time. Spinning instead of sleeping would hide it, at " +
+      "tokens meets 0.2 ms here every time. Per token, after 20 ms asleep (by hand, " +
+      "2026-12-05, `phases.c 40 20`): a C reader sees a token 10–40 µs after it is written " +
+      "(p50), a fresh Deno process reading the same program 72–110 µs, the profiler 160–390 " +
+      "µs, of which the runtime's delivery 135–320 µs and its own path from the read's return " +
+      "to the clock stamp 30–65 µs (6 µs when tokens come 1 ms apart): everything that woke " +
+      "up runs from cold caches, and the runtime's and the profiler's paths are longer than " +
+      "the C reader's. Leaving out the phase channel or the default sources moved the median " +
+      "less than it swings between runs. Spinning instead of sleeping would hide it, at " +
       "the cost of a busy core in every energy figure.",
   };
 }
