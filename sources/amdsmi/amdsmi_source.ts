@@ -20,6 +20,7 @@ import { stampMonotonic } from "../../src/clock.ts";
 import { SourceError, UsageError } from "../../src/errors.ts";
 import { SampleBuffer } from "../../src/sampling/sample_buffer.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
+import { wrappingDelta } from "../../src/counter_words.ts";
 import type { Metric, SampleSeries, Sensor, Source } from "../../src/source.ts";
 import {
   AMDSMI_FIX,
@@ -181,15 +182,7 @@ export function countDelta(
     const delta = afterLow - beforeLow;
     return delta < 0 ? delta + TWO_POW_32 : delta;
   }
-  let low = afterLow - beforeLow;
-  let borrow = 0;
-  if (low < 0) {
-    low += TWO_POW_32;
-    borrow = 1;
-  }
-  let high = afterHigh - beforeHigh - borrow;
-  if (high < 0) high += TWO_POW_32;
-  return high * TWO_POW_32 + low;
+  return wrappingDelta(beforeLow, beforeHigh, afterLow, afterHigh);
 }
 
 /** Default wrap-check period for the given resolutions, ms. */

@@ -26,6 +26,7 @@
 
 import { stampMonotonic } from "../../src/clock.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
+import { wrappingDelta } from "../../src/counter_words.ts";
 import type { NvmlDevice } from "./nvml_library.ts";
 
 /** Pause between reads while the counter's rhythm is being learnt, ms. */
@@ -39,41 +40,7 @@ const ANCHOR_BRACKET_NS = 12e6;
 /** How long after the expected step the single read is made. */
 const AFTER_STEP_NS = 3e6;
 
-const TWO_POW_32 = 2 ** 32;
-
-/**
- * `(after - before) mod 2^64` of two unsigned 64-bit counter readings given
- * as 32-bit words, exact while the difference stays below 2^53.
- *
- * @param beforeLow Low word of the earlier reading.
- * @param beforeHigh High word of the earlier reading.
- * @param afterLow Low word of the later reading.
- * @param afterHigh High word of the later reading.
- * @returns The increase, with a wrap past 2^64 - 1 counted as an increase.
- *
- * @example Usage
- * ```ts
- * import { wrappingDelta } from "./energy_counter_reader.ts";
- * // From 2^64 - 10 to 5: the counter wrapped and grew by 15.
- * console.log(wrappingDelta(2 ** 32 - 10, 2 ** 32 - 1, 5, 0)); // 15
- * ```
- */
-export function wrappingDelta(
-  beforeLow: number,
-  beforeHigh: number,
-  afterLow: number,
-  afterHigh: number,
-): number {
-  let low = afterLow - beforeLow;
-  let borrow = 0;
-  if (low < 0) {
-    low += TWO_POW_32;
-    borrow = 1;
-  }
-  let high = afterHigh - beforeHigh - borrow;
-  if (high < 0) high += TWO_POW_32;
-  return high * TWO_POW_32 + low;
-}
+export { wrappingDelta };
 
 const clock = new Float64Array(2);
 
