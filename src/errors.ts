@@ -50,7 +50,8 @@ export class ProfilerError extends Error {
  * @example Usage
  * ```ts
  * import { UsageError } from "./errors.ts";
- * throw new UsageError("--iterations must be a positive integer, got '0'");
+ * const error = new UsageError("--iterations must be a positive integer, got '0'");
+ * console.log(error.exitCode); // 2
  * ```
  */
 export class UsageError extends ProfilerError {
@@ -100,7 +101,8 @@ export class CommandNotFoundError extends ProfilerError {
  * @example Usage
  * ```ts
  * import { SourceError } from "./errors.ts";
- * throw new SourceError("NVML", "nvmlInit_v2 failed: Driver Not Loaded");
+ * const error = new SourceError("NVML", "nvmlInit_v2 failed: Driver Not Loaded");
+ * console.log(error.message); // "NVML: nvmlInit_v2 failed: Driver Not Loaded"
  * ```
  */
 export class SourceError extends ProfilerError {

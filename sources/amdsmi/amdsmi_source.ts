@@ -863,7 +863,7 @@ export class AmdSmiSource implements Source<number> {
  * import { SnapshotStore } from "../../src/snapshot_store.ts";
  * import { integratePowerWatts } from "./amdsmi_source.ts";
  * const samples = new SnapshotStore(3);
- * for (const [sec, watts] of [[10, 100], [11, 300]]) {
+ * for (const [sec, watts] of [[10, 100], [11, 300]] as const) {
  *   const row = samples.append();
  *   samples.values.set([sec, 0, watts], row);
  * }

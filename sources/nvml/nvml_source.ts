@@ -594,7 +594,7 @@ function nowNs(): number {
  * import { SnapshotStore } from "../../src/snapshot_store.ts";
  * import { integratePower } from "./nvml_source.ts";
  * const samples = new SnapshotStore(3);
- * for (const [sec, mW] of [[10, 1000], [11, 3000]]) {
+ * for (const [sec, mW] of [[10, 1000], [11, 3000]] as const) {
  *   const row = samples.append();
  *   samples.values.set([sec, 0, mW], row);
  * }

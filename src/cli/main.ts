@@ -66,7 +66,8 @@ function warmUpCgroupMove(): void {
  * @example Usage
  * ```ts
  * import { main } from "./main.ts";
- * Deno.exit(await main(["--version"]));
+ * const code = await main(["--version"]); // prints the version
+ * console.log(code); // 0
  * ```
  */
 export async function main(args: string[]): Promise<number> {

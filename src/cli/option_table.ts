@@ -9,7 +9,7 @@
  * Add ONE entry to {@linkcode OPTIONS}, in the place it should appear in
  * `--help`:
  *
- * ```ts
+ * ```ts ignore
  * {
  *   long: "max-power",           // --max-power; the parsed key is camelCase: maxPower
  *   short: "p",                  // optional: -p

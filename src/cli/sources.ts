@@ -197,7 +197,7 @@ export function machineWideSourceKinds(flags: SourceFlags): string[] {
  * @example Usage
  * ```ts
  * import { raplPath } from "./sources.ts";
- * console.log(raplPath({ verbose: 0 }));
+ * console.log(raplPath({})); // "/sys/devices/virtual/powercap/intel-rapl" unless set otherwise
  * ```
  */
 export function raplPath(flags: Pick<SourceFlags, "raplPath">): string {

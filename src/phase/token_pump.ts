@@ -73,11 +73,10 @@ export interface TokenPumpOptions {
  * ```ts
  * import { TokenPump } from "./token_pump.ts";
  * import { TokenScanner } from "./token_scanner.ts";
- * const stream = ReadableStream.from([new TextEncoder().encode("__A__\n")]);
  * const bytes = new ReadableStream({
  *   type: "bytes",
- *   async pull(controller) {
- *     for await (const chunk of stream) controller.enqueue(chunk);
+ *   start(controller) {
+ *     controller.enqueue(new TextEncoder().encode("__A__\n"));
  *     controller.close();
  *   },
  * });

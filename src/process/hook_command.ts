@@ -27,7 +27,8 @@ export interface HookOptions {
  * @example Usage
  * ```ts
  * import { HookError } from "./hook_command.ts";
- * throw new HookError("--cleanup 'false' exited with code 1; profile stopped");
+ * const error = new HookError("--cleanup 'false' exited with code 1; profile stopped");
+ * console.log(error.name); // "HookError"
  * ```
  */
 export class HookError extends ProfilerError {

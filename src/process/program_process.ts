@@ -245,6 +245,8 @@ function containsBytes(haystack: Uint8Array, needle: Uint8Array): boolean {
  * ```ts
  * import { ProgramProcess } from "./program_process.ts";
  * const program = ProgramProcess.spawnHeld({ executable: "/bin/true", args: [], stdout: "null" });
+ * // ... set up what needs only program.pid ...
+ * await program.untilHeld();
  * // ... attach counters to program.pid ...
  * program.resume();
  * console.log(await program.exit); // { code: 0, signal: null }

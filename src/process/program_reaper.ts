@@ -79,6 +79,7 @@ const STDOUT_HELD = "stopped reading it (output after this point is not passed o
  *   onSpawn: (pid) => reaper.spawned(pid),
  * });
  * const tree = reaper.adopt(program);
+ * await program.untilHeld();
  * program.resume();
  * await program.exit;
  * await reaper.programExited(tree, { interrupted: false, stdoutHeld: false }); // ends the sleep
