@@ -311,10 +311,22 @@ const FAST_CALL_SYMBOLS: ReadonlySet<SymbolName> = new Set<SymbolName>([
   "ioctl",
 ]);
 
+/** The results {@linkcode bindWithoutFastCall} can return through a one-scalar struct. */
+type ScalarResult = "i32" | "i64" | "isize" | "pointer";
+const SCALAR_RESULTS: ReadonlySet<unknown> = new Set<ScalarResult>([
+  "i32",
+  "i64",
+  "isize",
+  "pointer",
+]);
+
 /** Opens libc (already mapped in the process, so `dlopen` only counts a reference) with one symbol. */
 function bind<Name extends SymbolName>(name: Name): LibcSymbols[Name] {
   const definition: Deno.ForeignFunction = symbols[name];
-  if (FAST_CALL_SYMBOLS.has(name) || definition.nonblocking === true) {
+  if (
+    FAST_CALL_SYMBOLS.has(name) || definition.nonblocking === true ||
+    !SCALAR_RESULTS.has(definition.result)
+  ) {
     const library = openLibc({ [name]: definition });
     return library.symbols[name] as LibcSymbols[Name];
   }
@@ -333,7 +345,7 @@ function bind<Name extends SymbolName>(name: Name): LibcSymbols[Name] {
  * in `x0`), converted back to what the plain declaration returns.
  */
 function bindWithoutFastCall(name: SymbolName, definition: Deno.ForeignFunction): unknown {
-  const result = definition.result as "i32" | "i64" | "isize" | "pointer";
+  const result = definition.result as ScalarResult;
   const library = openLibc({
     [name]: { ...definition, result: { struct: [result] } },
   });
