@@ -285,12 +285,10 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     logger.debug(`program started (START), pid ${program.pid}, ${sinceStart()}`);
 
     const stdoutDone = pumps[0]!.running;
-    const first = await Promise.race([
-      stdoutDone.then(() => "eof"),
-      program.exit.then(() => "exit"),
-    ]);
+    // Raced as they are (no mapping step on the way to END); the pump says which came first.
+    await Promise.race([stdoutDone, program.exit]);
     // A process the program started holds its stdout: the run ends at the program's exit.
-    const stdoutHeld = first === "exit" &&
+    const stdoutHeld = !stdoutPump.done &&
       !(await stdoutPump.drain(DRAIN_QUIET_MS, DRAIN_MAX_MS));
     if (stdoutHeld) await stdoutPump.cancel();
     await stdoutDone;

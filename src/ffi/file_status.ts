@@ -61,3 +61,32 @@ export function fileStatus(fd: number, name = ""): FileStatus {
     mtimeNs: view.getBigInt64(112, true) * 1_000_000_000n + BigInt(view.getUint32(120, true)),
   };
 }
+
+const STATX_MTIME = 0x40;
+const EMPTY_NAME = cString("");
+/** Kept for {@linkcode modifiedAtEpoch}: it is called on the way to END, where allocations show. */
+const mtimeBuffer = new Uint8Array(256);
+const mtimeView = new DataView(mtimeBuffer.buffer);
+
+/**
+ * Whether an open file's modification time is the epoch (0 s, 0 ns): one
+ * `statx(2)` asking for the modification time only, into a kept buffer.
+ *
+ * @param fd An open descriptor.
+ * @returns `true` at the epoch.
+ * @throws {SyscallError} When `statx` fails.
+ *
+ * @example Usage
+ * ```ts
+ * import { modifiedAtEpoch } from "./file_status.ts";
+ * import { openKeptFile } from "./kept_file.ts";
+ * console.log(modifiedAtEpoch(openKeptFile("/proc/self/status"))); // false
+ * ```
+ */
+export function modifiedAtEpoch(fd: number): boolean {
+  if (libc().statx(fd, EMPTY_NAME, AT_EMPTY_PATH, STATX_MTIME, mtimeBuffer) !== 0) {
+    throw new SyscallError("statx", errno());
+  }
+  // struct statx: stx_mtime at 112 (i64 seconds, u32 nanoseconds).
+  return mtimeView.getBigInt64(112, true) === 0n && mtimeView.getUint32(120, true) === 0;
+}

@@ -152,7 +152,9 @@ export class TokenPump {
       this.#done = true;
       this.#notify();
     }
-    await this.#takeBoundaries(scanner.finish(), nextReadNumber());
+    // The last line, when it had no newline (usually there is none: no wait on the way to END).
+    const found = scanner.finish();
+    if (found > 0) await this.#takeBoundaries(found, nextReadNumber());
   }
 
   /** Takes a chunk's boundaries, passes it on; `false` when reading must stop. */
