@@ -130,3 +130,24 @@ Deno.test(AS_NOBODY, { ignore: skipUnlessNobodyRunsDeno(AS_NOBODY) }, async () =
     assert.ok(perf.fixes.some((fix) => fix.startsWith("sudo sysctl kernel.perf_event_paranoid=0")));
   }
 });
+
+Deno.test("doctor says whether profile can wake at once on a busy machine (short slices)", async () => {
+  const reported = /^se\.slice\s/m.test(await Deno.readTextFile("/proc/self/sched"));
+  const out = await runCli(["--json", "doctor"]);
+  assert.equal(out.code, 0, out.stderr);
+  const { shortSlices } = JSON.parse(out.stdoutText).environment;
+  assert.equal(shortSlices.available, reported, shortSlices.reason);
+  const text = await runCli(["doctor"]);
+  assert.match(
+    text.stdoutText,
+    reported
+      ? /^Scheduler: profile runs its main thread with 0\.1 ms slices \(default \d/m
+      : /^Scheduler: default slices \(this kernel keeps no custom slice/m,
+  );
+  // Under a negative nice the profiler leaves its schedule alone, and doctor says why.
+  const niced = await new Deno.Command("nice", {
+    args: ["-n", "-4", Deno.execPath(), "run", "-A", `${REPO_ROOT}main.ts`, "doctor"],
+    env: { NO_COLOR: "1" },
+  }).output();
+  assert.match(new TextDecoder().decode(niced.stdout), /^Scheduler: default slices \(nice -4:/m);
+});

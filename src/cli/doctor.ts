@@ -18,6 +18,7 @@ import { PowercapSource } from "../../sources/rapl/powercap_source.ts";
 import { CgroupCounters } from "../../sources/process/mod.ts";
 import { SystemSource } from "../../sources/system/mod.ts";
 import { ProgramCgroup } from "../process/program_cgroup.ts";
+import { SHORT_SLICE_NS, shortSliceAvailability } from "../process/scheduler_slice.ts";
 
 /** How usable a source is. */
 export type DoctorStatus = "available" | "partial" | "unavailable";
@@ -48,6 +49,12 @@ export interface DoctorEnvironment {
   root: boolean;
   /** `kernel.perf_event_paranoid`, when readable. */
   perfEventParanoid: number | undefined;
+  /**
+   * Whether `profile` can shorten its main thread's scheduler slice (Linux ≥
+   * 6.12; prompt wake-ups on a busy machine), with the current slice in ns or
+   * why not.
+   */
+  shortSlices?: { available: boolean; sliceNs?: number; reason?: string };
 }
 
 /** Everything `doctor` found. */
@@ -100,6 +107,7 @@ export function readEnvironment(): DoctorEnvironment {
     virtualMachine: /\bhypervisor\b/.test(flags),
     root: Deno.uid() === 0,
     perfEventParanoid: readPerfEventParanoid(),
+    shortSlices: shortSliceAvailability(),
   };
 }
 
@@ -512,8 +520,19 @@ export function formatDoctorReport(report: DoctorReport): string {
     (environment.virtualMachine ? " (virtual machine)" : ""),
     `Running as ${environment.root ? "root" : `uid ${Deno.uid()}`}; ` +
     `kernel.perf_event_paranoid = ${environment.perfEventParanoid ?? "unknown"}`,
-    "",
   ];
+  const slices = environment.shortSlices;
+  if (slices !== undefined) {
+    const ms = (ns: number) => `${ns / 1e6} ms`;
+    lines.push(
+      slices.available
+        ? `Scheduler: profile runs its main thread with ${ms(SHORT_SLICE_NS)} slices (default ` +
+          `${ms(slices.sliceNs!)}), so it wakes at once on a token even when every core is busy`
+        : `Scheduler: default slices (${slices.reason}); when every core is busy, a token ` +
+          "can wait for the running task's slice (about 1 ms)",
+    );
+  }
+  lines.push("");
   for (const check of report.checks) {
     lines.push(`${check.source}: ${MARKS[check.status]} — ${check.summary}`);
     for (const why of check.why) lines.push(`    why: ${why}`);

@@ -245,6 +245,27 @@ const symbols = {
     ],
     result: "i64", /* long: a descriptor, or -1 */
   },
+  sched_getattr: {
+    name: "syscall",
+    parameters: [
+      "i64", /* long number (SYS_sched_getattr: 315 on x86-64, 275 on AArch64) */
+      "i32", /* pid_t pid (0: the calling thread) */
+      "buffer", /* struct sched_attr *attr */
+      "u32", /* unsigned int size */
+      "u32", /* unsigned int flags */
+    ],
+    result: "i64", /* long: 0, or -1 */
+  },
+  sched_setattr: {
+    name: "syscall",
+    parameters: [
+      "i64", /* long number (SYS_sched_setattr: 314 on x86-64, 274 on AArch64) */
+      "i32", /* pid_t pid (0: the calling thread) */
+      "buffer", /* struct sched_attr *attr */
+      "u32", /* unsigned int flags */
+    ],
+    result: "i64", /* long: 0, or -1 */
+  },
   eventfd: {
     parameters: [
       "u32", /* unsigned int initval */

@@ -180,6 +180,7 @@ async function startUp(): Promise<Figure[]> {
   }, env);
   const full = await interleavedWallMs({
     empty,
+    spawnOnly: [Deno.execPath(), "run", "-A", `${REPO_ROOT}tests/bench/spawn_true.ts`],
     profile: [...PROFILER, "profile", "--", "true"],
     json,
     lean: [...PROFILER, ...NO_PROCESS, "--json", "-o", "/dev/null", "profile", "--", "true"],
@@ -237,7 +238,11 @@ async function startUp(): Promise<Figure[]> {
   return [{
     name: "start-up: `profile -- true`",
     measured: `${ms(m.profile!)} vs Deno running an empty script ${ms(m.empty!)} ` +
-      `(${ratioText(profileRatio)}); perf stat ${ms(m.perf!)}. Parts, from the same rounds: ` +
+      `(${ratioText(profileRatio)}); perf stat ${ms(m.perf!)}; a Deno script that only runs ` +
+      `\`true\` (spawned with its stdout piped, read to its end, its exit awaited) ` +
+      `${ms(m.spawnOnly!)} (${ratioText(m.spawnOnly! / m.empty!)}), which leaves ` +
+      `${ms(1.6 * m.empty! - m.spawnOnly!)} under the target for loading the CLI, the ` +
+      `sources, the phase channel and the output. Parts, from the same rounds: ` +
       `profiling \`true\` with JSON output to /dev/null +${ms(m.json! - m.empty!)} over the ` +
       `empty script (loading the CLI alone: \`--version\`, +${
         ms(m.version! - m.lightEmpty!)
@@ -251,13 +256,25 @@ async function startUp(): Promise<Figure[]> {
       `\`deno task start\` and the release binary run it) with terminal output to /dev/null, ` +
       `against \`deno run -A empty.ts\`; ${how}`,
     note: "The parts are differences of medians, so they are rough; the -vv milestones say " +
-      "where one run spends its time. Loading the CLI and the profile command is ~110 modules " +
-      "(a bundle of the same code loads in about a third of the time: most of it is Deno's " +
-      "per-module work of reading, checking its caches and instantiating). Set-up then opens " +
-      "the phase channel (a Unix socket and a FIFO), spawns the gate through util-linux " +
-      "setpriv (parent-death signal) and setsid (its own session), each an exec, and waits " +
-      "until it has stopped itself; a warm-up line on the channel and the baseline reads come " +
-      "before START. Removed from this path in this round, each measured: the first use of " +
+      "where one run spends its time. The script that only runs `true` is the floor of any " +
+      "profiler on this runtime: the first use of `Deno.Command` alone costs about 2.4 ms (the " +
+      "runtime loads its process module, and the fetch body code that imports, on that first " +
+      "use: a script that only reads `Deno.Command` took 18.2 ms against 15.8 ms, " +
+      "2026-12-05), then the spawn, the pipe and the wait. Inside the profiler, marks in the " +
+      "process (medians of 6 runs, 2026-12-05, ms after the runtime's clock origin; the " +
+      "empty script's first statement runs at about 0.9): main.ts's static graph 2.2; " +
+      "closing the debugger signal 3.5; the parser 6.4; the profile command's ~95 modules " +
+      "23–25.5 (the largest part: a code-split bundle of the same code, made with `deno " +
+      "bundle`, loaded them in 5.6 ms and ran `profile -- true` in 55.9 ms against 66.5 ms " +
+      "from the source in one interleaved comparison: most of it is Deno's per-module work of " +
+      "reading, hashing against its caches and instantiating; the release binary is made by " +
+      "`deno compile`, which cannot run here, so neither its loading nor a bundled compile " +
+      "could be measured); options and sources 27.2; the orphan watchdog's spawn 4.0–4.2 " +
+      "(the process's first `Deno.Command`, see above); the phase channel 1.5 (a private " +
+      "folder, a FIFO, a Unix socket); the spawn 1.7, the readers and the channel's warm-up " +
+      "1.7, the gate held 0.5 later; the sources' init 1.3–2.6 and baseline 0.6–3.8; START→END " +
+      "1.1–1.8; the terminal output 5 (its module, formatting, writing). Removed from this " +
+      "path earlier, each measured: the first use of " +
       "Intl (a collator or toLocaleString loads ICU data, 6–14 ms; names are ordered and " +
       "digits grouped without it, src/text/), the literal dynamic imports whose graph `deno " +
       "run` prepares before running (every output format, estimator, GPU source and two npm " +
@@ -281,10 +298,10 @@ async function startUp(): Promise<Figure[]> {
       "without them makes each rebuild the other's (87 and 96 ms in that case). Each exec " +
       "of the spawn chain costs about 0.85 ms here (sh alone 0.83 ms, setsid + sh 1.70 ms, " +
       "setpriv + setsid + sh 2.61 ms, spawn to exit); Deno.Command's `detached` does not start " +
-      "a new session in Deno 2.9.6 (checked), so setsid's exec stays. The process source's move of the held program into its cgroup would " +
-      "wait in the kernel for an RCU grace period (10–30 ms here); `profile` starts that wait " +
-      'on a runtime thread as it starts and again just before the spawn ("process source: ' +
-      'cgroup move").',
+      "a new session in Deno 2.9.6 (checked), so setsid's exec stays. The process source's " +
+      "move of the held program into its cgroup would wait in the kernel for an RCU grace " +
+      "period (10–30 ms here); `profile` starts that wait on a runtime thread as it starts " +
+      'and again just before the spawn ("process source: cgroup move").',
   }, {
     name: "each further run (`-n`)",
     measured: `${ms((repeated.repeated! - repeated.json!) / 20)} per run of \`true\` after ` +
@@ -734,12 +751,18 @@ async function tokenLatency(program: string, reader: string): Promise<Figure> {
       "three runs of `--only latency` in a row gave 28.7, 12.3 and 13.6 µs (Deno alone 7.4, " +
       "6.0 and 7.3 µs), a full report minutes earlier 79 µs (Deno alone 32 µs). Going below " +
       "the runtime's own delivery would take a reader thread that blocks in read(2) and " +
-      "reads the sources itself, outside the event loop. The tail is the scheduler's: about 2 % of tokens wait about 1 ms, for Deno alone " +
-      "as for the profiler, mostly those after which the program spins; on these 2-vCPU VMs a " +
-      "woken runtime thread then waits for the spinning program's time slice (a C reader, one " +
-      "thread, is hit far less). Run by hand with the reader at nice −10 and the program at 0, " +
-      "Deno alone's p99 fell from 1.07–1.12 ms to 0.26–0.76 ms; the profiler does not raise " +
-      "its own priority, which on a shared machine would take CPU from other users' work.",
+      "reads the sources itself, outside the event loop. The tail is the scheduler's: with " +
+      "the default slices about 2 % of tokens waited about 1 ms, for Deno alone as for the " +
+      "profiler, mostly those after which the program spins; on these 2-vCPU VMs a woken " +
+      "runtime thread then waits for the running task's time slice (1.4 ms by default here, " +
+      "/proc/<pid>/sched). Since 2026-12-05 `profile` asks the kernel for 0.1 ms slices on its " +
+      "main thread (sched_setattr's sched_runtime, Linux ≥ 6.12: no privilege, no more CPU " +
+      "share, but the woken thread preempts at once; the program and every other child keep " +
+      "the default slice; src/process/scheduler_slice.ts): p99 1.09–1.13 ms → 0.31–0.35 ms " +
+      "in three interleaved pairs of `--only latency` runs, 0.21–0.27 ms in three more, p50 " +
+      "unchanged (32–42 µs either way). Deno alone, in the report's own process, keeps the " +
+      "default slice and the 1 ms tail. The profiler does not raise its priority (nice), " +
+      "which on a shared machine would take CPU from other users' work.",
   };
 }
 

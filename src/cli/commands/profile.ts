@@ -7,6 +7,7 @@
 
 import { EXIT_PROFILER_FAILURE, ProfilerError, UsageError } from "../../errors.ts";
 import { Logger, sinceStart } from "../../logger.ts";
+import { requestShortSlice } from "../../process/scheduler_slice.ts";
 import { openStreamFile, refuseSharedDestinations, ResultFile } from "../../output/result_file.ts";
 import { type ByteSink, DiscardSink, WriterSink } from "../../process/byte_sink.ts";
 import {
@@ -339,6 +340,14 @@ export async function profileCommand(
     (line) => progress === undefined ? writeStderrLine(line) : progress.printAbove(line),
   );
   logger.debug(`the CLI and the profile command are loaded, ${sinceStart()}`);
+  // Wake-ups on tokens and at the program's exit are not to wait out a busy task's slice.
+  const slice = requestShortSlice();
+  logger.debug(
+    slice.applied
+      ? `scheduler slice of the profiler's main thread: ${(slice.sliceNs! / 1e6).toFixed(1)} ms ` +
+        `(was ${(slice.previousNs! / 1e6).toFixed(1)} ms; its children keep the default)`
+      : `scheduler slice left as it is: ${slice.reason}`,
+  );
   // -p/-a: no program of ours; checked (PIDs included) before anything starts.
   // -p, -a (and --duration, which needs one of them): their module loads only then.
   const attach = flags.pid !== undefined || flags.systemWide || flags.duration !== undefined
