@@ -243,7 +243,17 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       await Promise.race(channelPumps.map(({ pump }) => pump.activity(WARM_UP_MS)));
     }
     // The readers above were set up while the launcher exec'd its way to the gate.
-    await program.untilHeld();
+    try {
+      await program.untilHeld();
+    } catch (error) {
+      // A signal forwarded to the tree can reach the launcher before it stops at its gate, and
+      // end it there: that is the interrupt, not a launch failure (runs done before are kept).
+      if (!relay.interrupted) throw error;
+      throw new ProfilerError(`interrupted by ${relay.received} before the program started`, {
+        exitCode: 130,
+        cause: error,
+      });
+    }
     logger.debug(`program spawned and held, ${sinceStart()}`);
     await orchestrator.init(program.pid, options.initTimeoutMs);
     initialized = true;

@@ -10,10 +10,16 @@ import {
 import { JouleProfiler } from "../src/profiler.ts";
 import { Logger } from "../src/logger.ts";
 import { DiscardSink } from "../src/process/byte_sink.ts";
-import { SignalRelay } from "../src/process/signal_relay.ts";
+import { type RelayTarget, SignalRelay } from "../src/process/signal_relay.ts";
+import { runProgram } from "../src/program_run.ts";
+import { compileTokenPattern } from "../src/phase/token_pattern.ts";
+import { ProfilerError } from "../src/errors.ts";
 import { ProgramTree } from "../src/process/program_tree.ts";
 import { OrphanWatchdog } from "../src/process/orphan_watchdog.ts";
 import { ProgramCgroup } from "../src/process/program_cgroup.ts";
+import { ProgramReaper } from "../src/process/program_reaper.ts";
+import { PhaseChannel } from "../src/process/phase_channel.ts";
+import { ResultFile } from "../src/output/result_file.ts";
 
 interface Profiler {
   child: Deno.ChildProcess;
@@ -330,4 +336,109 @@ Deno.test({
       });
     }
   },
+});
+
+Deno.test("a signal that ends the launcher before its gate is an interrupt (130), not a launch failure", async () => {
+  /**
+   * A SIGHUP that arrives while the launcher is on its way to the gate: once it leads its own
+   * process group (setsid has run), before the gate's shell has stopped itself.
+   */
+  class LaunchTimeSignal extends SignalRelay {
+    pid: number | undefined;
+    override set target(target: RelayTarget | undefined) {
+      super.target = target;
+      if (target === undefined || this.interrupted || this.pid === undefined) return;
+      const deadline = performance.now() + 1000;
+      while (performance.now() < deadline) {
+        const stat = Deno.readTextFileSync(`/proc/${this.pid}/stat`);
+        const [state, , group] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        if (state === "T" || Number(group) === this.pid) break;
+      }
+      this.handle("SIGHUP");
+    }
+    override get target(): RelayTarget | undefined {
+      return super.target;
+    }
+  }
+  const marker = newMarker("launch-interrupt");
+  const relay = new LaunchTimeSignal({ isForeground: () => false, killAfterMs: 60_000 });
+  try {
+    // Several tries: the SIGHUP ends the launcher on its way to the gate, or (rarely) finds it
+    // held at the gate, where the run sees the interrupt: both must read as the interrupt.
+    let died = 0;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      relay.received = undefined;
+      relay.pid = undefined;
+      await assert.rejects(
+        runProgram({
+          index: 0,
+          executable: "/bin/echo",
+          args: ["__A__"],
+          pattern: compileTokenPattern("__[A-Z]+__"),
+          sources: [],
+          sink: new DiscardSink(),
+          relay,
+          logger: new Logger(0),
+          env: { [MARKER_VARIABLE]: marker },
+          reaper: new class extends ProgramReaper {
+            override spawned(pid: number): void {
+              relay.pid = pid;
+              super.spawned(pid);
+            }
+          }({ ownProcessGroup: true }),
+        }),
+        (error: unknown) => {
+          assert.ok(error instanceof ProfilerError, String(error));
+          assert.equal(error.exitCode, 130, error.message);
+          assert.equal(error.message, "interrupted by SIGHUP before the program started");
+          if (/launcher exited/.test(String((error.cause as Error | undefined)?.message))) died++;
+          return true;
+        },
+      );
+    }
+    assert.ok(died > 0, "the signal never reached a launcher before its gate");
+    assert.deepEqual(await waitUntilNoneMarked(marker, 1000), []);
+  } finally {
+    relay.dispose();
+    killMarked(marker);
+  }
+});
+
+Deno.test("temporary result files and channel folders are guarded before they exist", async () => {
+  // Created first and guarded after, a signal landing in between left them behind for good.
+  const seen: { path: string; existed: boolean }[] = [];
+  const guard = OrphanWatchdog.prototype.guard;
+  OrphanWatchdog.prototype.guard = function (thing) {
+    if ("temporaryPath" in thing) {
+      let existed = true;
+      try {
+        Deno.lstatSync(thing.temporaryPath);
+      } catch {
+        existed = false;
+      }
+      seen.push({ path: thing.temporaryPath, existed });
+    }
+    return guard.call(this, thing);
+  };
+  const folder = await Deno.makeTempDir({ prefix: "jp-guard-" });
+  try {
+    const file = ResultFile.prepare(`${folder}/r.json`);
+    const channel = await PhaseChannel.open();
+    assert.equal(seen.length, 2, JSON.stringify(seen));
+    assert.match(seen[0]!.path, /\/\.r\.json\.\d+\.\w+\.tmp$/);
+    assert.ok(seen[1]!.path.startsWith(`${Deno.env.get("TMPDIR") ?? "/tmp"}/joule-profiler-`));
+    assert.deepEqual(seen.map((entry) => entry.existed), [false, false]);
+    // Both exist now, and go as they should.
+    assert.ok(Deno.lstatSync(seen[0]!.path).isFile);
+    assert.ok(Deno.lstatSync(seen[1]!.path).isDirectory);
+    assert.equal(Deno.lstatSync(seen[1]!.path).mode! & 0o777, 0o700);
+    file.commit("{}");
+    await channel.close();
+    assert.deepEqual([...Deno.readDirSync(folder)].map((entry) => entry.name), ["r.json"]);
+    assert.throws(() => Deno.lstatSync(seen[1]!.path), Deno.errors.NotFound);
+  } finally {
+    OrphanWatchdog.prototype.guard = guard;
+    await OrphanWatchdog.closeSharedIfIdle();
+    await Deno.remove(folder, { recursive: true });
+  }
 });

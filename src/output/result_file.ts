@@ -296,9 +296,10 @@ function dupOf(checked: CheckedPath, label: string): Descriptor {
 
 function createTemporary(checked: CheckedPath, label: string): [number, string] {
   const temporary = temporaryName(checked.base);
-  // Started before the file exists: it removes the file if the profiler is killed before
-  // commit or discard.
-  const watchdog = OrphanWatchdog.shared();
+  // Guarded before it exists: the watchdog removes it if the profiler is killed before commit
+  // or discard, even by a signal landing between the file's creation and the next instruction.
+  const guarded = { temporaryPath: pathIn(checked, temporary) };
+  OrphanWatchdog.shared().guard(guarded);
   const mode = checked.existing === undefined ? 0o644 : checked.existing.mode & 0o777;
   const fd = openAt(
     checked.directoryFd,
@@ -307,10 +308,11 @@ function createTemporary(checked: CheckedPath, label: string): [number, string] 
     mode,
   );
   if (fd < 0) {
+    const code = errno();
+    OrphanWatchdog.shared().release(guarded);
     const directory = checked.shown.slice(0, checked.shown.lastIndexOf("/")) || "/";
-    throw new UsageError(`cannot write ${label}: ${explain(errno(), directory)}`);
+    throw new UsageError(`cannot write ${label}: ${explain(code, directory)}`);
   }
-  watchdog.guard({ temporaryPath: pathIn(checked, temporary) });
   return [fd, temporary];
 }
 

@@ -112,10 +112,7 @@ export class PhaseChannel {
    * @returns The channel.
    */
   static async open(options: { owner?: { uid: number; gid: number } } = {}): Promise<PhaseChannel> {
-    // Started before the folder exists: it removes it if the profiler is killed before close().
-    const watchdog = OrphanWatchdog.shared();
-    const directory = Deno.makeTempDirSync({ prefix: "joule-profiler-" });
-    watchdog.guard({ temporaryPath: directory });
+    const directory = guardedTemporaryFolder("joule-profiler-");
     const path = `${directory}/phases`;
     let file: Deno.FsFile | undefined;
     let probeFd = -1;
@@ -331,4 +328,33 @@ function socketAddress(path: string): Uint8Array<ArrayBuffer> {
   // Deno.listen() refused longer paths already.
   address.set(bytes.subarray(0, SOCKADDR_UN_SIZE - 3), 2);
   return address;
+}
+
+/** How many names {@linkcode guardedTemporaryFolder} tries before it gives up. */
+const FOLDER_NAME_TRIES = 16;
+
+/**
+ * Makes a private (0700) folder under `TMPDIR` (or `/tmp`), guarded by the
+ * watchdog before it exists: it is removed if the profiler is killed before
+ * `close()`, even by a signal landing between its creation and the guard.
+ * `mkdir` neither follows nor reuses what is already at the name: a name
+ * taken (or planted) is given up for another.
+ */
+function guardedTemporaryFolder(prefix: string): string {
+  const parent = (Deno.env.get("TMPDIR") || "/tmp").replace(/\/+$/, "");
+  for (let tries = 0;; tries++) {
+    const random = crypto.getRandomValues(new Uint32Array(2));
+    const directory = `${parent}/${prefix}${random[0]!.toString(36)}${random[1]!.toString(36)}`;
+    const guarded = { temporaryPath: directory };
+    OrphanWatchdog.shared().guard(guarded);
+    try {
+      Deno.mkdirSync(directory, { mode: 0o700 });
+      return directory;
+    } catch (error) {
+      OrphanWatchdog.shared().release(guarded);
+      if (!(error instanceof Deno.errors.AlreadyExists) || tries + 1 >= FOLDER_NAME_TRIES) {
+        throw error;
+      }
+    }
+  }
 }
