@@ -71,3 +71,42 @@ Deno.test("symbols bound without a fast-call stub return what the plain declarat
     plain.close();
   }
 });
+
+Deno.test("a held program's resume() finds kill bound already: START's window holds no bind", async () => {
+  // A fresh process: in this one, other tests may have bound kill already.
+  const probe = `import { libc, bindNow } from "${
+    new URL("../src/ffi/libc.ts", import.meta.url).href
+  }";
+import { ProgramProcess } from "${
+    new URL("../src/process/program_process.ts", import.meta.url).href
+  }";
+const bound = () => Object.getOwnPropertyDescriptor(libc(), "kill")?.get === undefined;
+const before = bound();
+bindNow("getrusage");
+const other = Object.getOwnPropertyDescriptor(libc(), "getrusage")?.get === undefined;
+const program = ProgramProcess.spawnHeld({ executable: "true", args: [], stdout: "null" });
+await program.untilHeld();
+const held = bound();
+program.resume();
+const exit = await program.exit;
+console.log(JSON.stringify({ before, other, held, code: exit.code }));`;
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(file, probe);
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", file],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, stderr);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(output.stdout)), {
+      before: false,
+      other: true,
+      held: true,
+      code: 0,
+    });
+  } finally {
+    await Deno.remove(file);
+  }
+});

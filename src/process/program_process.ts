@@ -7,6 +7,7 @@
 import { openKeptFile, readKeptFile } from "../ffi/kept_file.ts";
 import { ProfilerError } from "../errors.ts";
 import {
+  bindNow,
   isNonBlocking,
   libc,
   sendSignal,
@@ -341,6 +342,8 @@ export class ProgramProcess {
       // Gone already: the wait for the gate says so.
     }
     if (program.stdout !== null) program.#stdoutFd = growStdoutPipe(program.pid);
+    // resume() is START's first kill(2): bound while the launcher execs, not in the window.
+    bindNow("kill");
     program.#gate = program.#untilStopped(options.gateTimeoutMs ?? 10_000);
     // Awaited by the caller through untilHeld(); a failure nobody awaits is no crash.
     program.#gate.catch(() => {});
