@@ -264,8 +264,7 @@ export class SystemSource implements Source<number> {
     // Two header lines, then "  name: rx_bytes rx_packets 6×… tx_bytes tx_packets …".
     let line = 0;
     for (let i = 0; i < length; line++) {
-      let end = i;
-      while (end < length && buffer[end] !== NEWLINE) end++;
+      const end = lineEnd(i, length);
       if (line >= 2) {
         let colon = i;
         while (colon < end && buffer[colon] !== COLON) colon++;
@@ -293,8 +292,7 @@ export class SystemSource implements Source<number> {
     if (length <= 0) throw new SyscallError("pread", errno(), this.#statPath);
     let cpus = 0;
     for (let i = 0; i < length;) {
-      let end = i;
-      while (end < length && buffer[end] !== NEWLINE) end++;
+      const end = lineEnd(i, length);
       // "cpu " (machine) or "cpuN ": the cpu lines come first.
       if (buffer[i] !== 99 || buffer[i + 1] !== 112 || buffer[i + 2] !== 117) break;
       let at = i + 3;
@@ -331,6 +329,16 @@ const NET_DETAILS = Object.freeze({
 const NET_NAMES = ["NET_RX_BYTES", "NET_TX_BYTES", "NET_RX_PACKETS", "NET_TX_PACKETS"];
 const NET_UNITS = ["bytes", "bytes", "count", "count"];
 const fields = new Float64Array(16);
+
+/**
+ * Where the line starting at `from` ends (its newline, or `length`). Found by the runtime's own
+ * search: a loop over every byte makes the read hot enough for V8 to optimize it on a worker
+ * thread, and the optimized code then lands during the run (see process_tree.ts `after`).
+ */
+function lineEnd(from: number, length: number): number {
+  const end = buffer.indexOf(NEWLINE, from);
+  return end < 0 || end > length ? length : end;
+}
 
 /** Parses up to `max` space-separated numbers of `buffer[start, end)` into `into`. */
 function numbers(start: number, end: number, into: Float64Array, max: number): number {
