@@ -301,7 +301,17 @@ async function startUp(): Promise<Figure[]> {
       "a new session in Deno 2.9.6 (checked), so setsid's exec stays. The process source's " +
       "move of the held program into its cgroup would wait in the kernel for an RCU grace " +
       "period (10–30 ms here); `profile` starts that wait on a runtime thread as it starts " +
-      'and again just before the spawn ("process source: cgroup move").',
+      'and again just before the spawn ("process source: cgroup move"). On the AMD EPYC ' +
+      "VM of 2026-12-06, where every system call, page fault and wake-up costs 2.5–4 × the " +
+      "Intel VM's (the empty script alone 51 ms), marks in 7 runs: the profile command's " +
+      "modules loaded about 55 ms after the clock origin (importing that graph alone: 30–36 " +
+      "ms), the phase channel 13–15 ms, of which 10 ms is the first `Deno.Command`: 8–9 ms of " +
+      "it loads the runtime's web-streams code (06_streams.js, 208 KB, which the process module " +
+      "extends as it loads; a script's first `new ReadableStream()` took 7.7–8.8 ms, and " +
+      "`Deno.Command` 1.4 ms after it). Every pipe and socket the profiler reads is such a " +
+      "stream, so only a profiler that spawned through posix_spawn(3) and read with read(2) " +
+      "alone would avoid it. That work and the module loading both run on the main thread: " +
+      "started together they took 42–45 ms against 32–36 ms and 9–10 ms apart.",
   }, {
     name: "each further run (`-n`)",
     measured: `${ms((repeated.repeated! - repeated.json!) / 20)} per run of \`true\` after ` +
@@ -446,7 +456,15 @@ async function runWindow(program: string, reader: string): Promise<Figure[]> {
       "thread, now only when something wrote to the FIFO: its mtime is reset at START), the " +
       "Node.js timers the sync's setTimeout loaded (about 5 ms), and the runtime's " +
       "statSync/readTextFileSync (about 50 µs each). A target below the C reader's own " +
-      "figure cannot be met by any reader that sleeps until the end of output arrives.",
+      "figure cannot be met by any reader that sleeps until the end of output arrives. On " +
+      "the AMD EPYC VM (2026-12-06; ftrace sched events against the program's stamps, 12 " +
+      "runs): the kernel wakes the profiler 0.18–0.28 ms after the program's exit stamp (its " +
+      "address space torn down, then the pipe closed), the runtime hands the end of output to " +
+      "JavaScript 0.35 ms after that wake-up, and END is stamped 0.06–0.07 ms later. The " +
+      "Deno yardstick is a process that has read many children already: a fresh process's " +
+      "first end of output took 0.43–0.63 ms there, its later ones 0.21–0.32 ms; reading a " +
+      "throwaway child's output to its end before START left the profiler's exit → END as " +
+      "it was (0.66 against 0.63 ms in 25 interleaved runs), so it was not kept.",
   }, {
     name: "START→END of `true`",
     measured: `${median(trueWindow).toFixed(3)} ms vs perf stat's own "time elapsed" ` +
@@ -458,7 +476,18 @@ async function runWindow(program: string, reader: string): Promise<Figure[]> {
     note: "Both include exec of /usr/bin/true and its exit. START is taken just before the " +
       "held program is released (SIGCONT), so START→END also holds the gate shell waking " +
       "up and exec'ing; on a loaded 2-core VM that wake-up waits for a free core (see " +
-      "START→main in the window figure).",
+      "START→main in the window figure). Two causes found with kernel scheduler traces and " +
+      "marks in the profiler (2026-12-06, AMD EPYC VM): the first `kill(2)` bound its libc " +
+      "symbol at START (0.15–0.2 ms between START and the SIGCONT; now bound while the " +
+      "launcher execs), and the process source's parser of `/proc/<pid>/status` looped over " +
+      "every byte, which made it hot at the baseline read: V8 optimized it on a worker thread " +
+      "(`--trace-opt`: Maglev, then TurboFan on-stack replacement, 1–7 ms of compiling) and " +
+      "the code landed while the program started (the exec took 0.6 ms longer, the end of " +
+      "output reached JavaScript 0.2 ms later). Bytes are now found with the runtime's " +
+      "`indexOf`: START→END 3.25 → 2.30 ms in 25 interleaved runs each (perf stat 2.5 ms), " +
+      "and tests/window_optimization_test.ts checks that `profile -- true` optimizes nothing. " +
+      "V8's `--no-concurrent-recompilation` removed the same delay but moved every later " +
+      "optimization onto the token path (token latency p99 0.47 → 0.99–1.84 ms): not used.",
   }, {
     name: "window overhead",
     measured: `${gap.toFixed(3)} ms (START→main ${median(before).toFixed(3)} ms, ` +
@@ -968,8 +997,12 @@ async function samplingCost(): Promise<Figure> {
     JOULE_PROFILER_EVENT_SOURCE_PATH: root,
     JOULE_PROFILER_RAPL_PATH: `${root}/intel-rapl`,
   };
-  const seconds = 2;
-  const profile = (flags: string[]) => [
+  // Two lengths of run: the difference is what sampling costs per second once running, apart
+  // from the one-time part (V8 optimizing the sampling code in the first half second or so),
+  // which a single short run would spread over its length.
+  const short = 1;
+  const long = 3;
+  const profile = (flags: string[], seconds: number) => [
     ...PROFILER,
     "--json",
     "-o",
@@ -980,7 +1013,7 @@ async function samplingCost(): Promise<Figure> {
     "sleep",
     String(seconds),
   ];
-  const timerLoop = (intervalMs: number) => [
+  const timerLoop = (intervalMs: number, seconds: number) => [
     Deno.execPath(),
     "run",
     "-A",
@@ -989,43 +1022,54 @@ async function samplingCost(): Promise<Figure> {
     String(intervalMs),
     String(seconds),
   ];
-  const modes: Record<string, string[]> = {
-    off: profile([]),
-    "10 ms": profile(["--sample-interval", "10"]),
-    "1 ms": profile(["--sample-interval", "1"]),
-    "timer off": timerLoop(0),
-    "timer 10 ms": timerLoop(10),
+  const kinds: Record<string, (seconds: number) => string[]> = {
+    off: (seconds) => profile([], seconds),
+    "10 ms": (seconds) => profile(["--sample-interval", "10"], seconds),
+    "1 ms": (seconds) => profile(["--sample-interval", "1"], seconds),
+    "timer off": (seconds) => timerLoop(0, seconds),
+    "timer 10 ms": (seconds) => timerLoop(10, seconds),
   };
-  const cpu: Record<string, number[]> = Object.fromEntries(
-    Object.keys(modes).map((mode) => [mode, []]),
-  );
+  const cpu: Record<string, number[]> = {};
   const repeats = 5;
   for (let i = 0; i < repeats; i++) {
     // Interleaved, so a noisy neighbour hits every mode alike.
-    for (const [mode, command] of Object.entries(modes)) {
-      cpu[mode]!.push(await commandCpuSeconds(command, env));
+    for (const [kind, command] of Object.entries(kinds)) {
+      for (const seconds of [short, long]) {
+        (cpu[`${kind} ${seconds}`] ??= []).push(await commandCpuSeconds(command(seconds), env));
+      }
     }
   }
-  const extra = (mode: string, base: string) =>
-    (median(cpu[mode]!) - median(cpu[base]!)) / seconds * 100;
+  const at = (kind: string, seconds: number) => median(cpu[`${kind} ${seconds}`]!);
+  /** CPU seconds per second of run, from the two lengths. */
+  const rate = (kind: string) => (at(kind, long) - at(kind, short)) / (long - short);
+  const extra = (kind: string, base: string) => (rate(kind) - rate(base)) * 100;
   const at10 = extra("10 ms", "off");
   const runtime = extra("timer 10 ms", "timer off");
+  // What the short run cost beyond its length at the steady rate: the one-time part.
+  const once = (kind: string) =>
+    ((at(kind, short) - at("off", short)) - (rate(kind) - rate("off")) * short) * 1000;
   return {
     name: "sampling cost",
     measured: `+${at10.toFixed(1)} % of one core at 10 ms, +${extra("1 ms", "off").toFixed(1)} % ` +
-      `at 1 ms (off: ${median(cpu.off!).toFixed(2)} s CPU per run); Deno waking on a 10 ms ` +
-      `timer and doing nothing: +${runtime.toFixed(1)} %`,
+      `at 1 ms, once running (and once per run ${once("10 ms").toFixed(0)} ms and ` +
+      `${once("1 ms").toFixed(0)} ms at the start; off: ${at("off", short).toFixed(2)} s CPU ` +
+      `per run); Deno waking on a 10 ms timer and doing nothing: +${runtime.toFixed(1)} %`,
     target: "≤ 5 % of one core at 10 ms",
     met: at10 <= 5,
     how: `profiler CPU time (perf stat's task-clock of the whole run: every thread, the ` +
-      `program included, which costs the same in every mode) over ` +
-      `\`sleep ${seconds}\` with --sample-interval 10 and 1 vs none, fake two-socket powercap ` +
-      `tree plus the default process and system sources, medians of ${repeats} interleaved ` +
-      `runs; yardstick in the same rounds: tests/bench/timer_loop.ts (the sampler's timer ` +
-      `schedule, nothing sampled)`,
+      `program included, which costs the same in every mode) of \`sleep ${short}\` and ` +
+      `\`sleep ${long}\` with --sample-interval 10 and 1 vs none: the rate is the difference ` +
+      `between the two lengths over ${long - short} s, and the one-time part what the short ` +
+      `run cost beyond it; fake two-socket powercap tree plus the default process and system ` +
+      `sources, medians of ${repeats} interleaved runs; yardstick in the same rounds: ` +
+      `tests/bench/timer_loop.ts (the sampler's timer schedule, nothing sampled)`,
     note: "Each tick is a Deno timer wake-up plus seven `pread`s of powercap, the process " +
       "source's reads of the program's tree and the system source's two `/proc` files. The " +
-      "timer yardstick is the runtime's own part; the rest is the reads and storing the points.",
+      "timer yardstick is the runtime's own part; the rest is the reads and storing the " +
+      "points. The one-time part is mostly V8 optimizing the sampling code on its worker " +
+      "threads (about 40 functions, seen with --trace-opt) as the first ticks make it hot; " +
+      "over a 2 s run it added about 2 % of a core to the figure measured before 2026-12-06, " +
+      "which divided one run's whole cost by its length.",
   };
 }
 
