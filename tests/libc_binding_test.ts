@@ -28,18 +28,8 @@ Deno.test("libc() without FFI permission fails at the first use, with NotCapable
 const symbols = libc();
 try { symbols.kill(Deno.pid, 0); console.log("bound"); }
 catch (error) { console.log(error instanceof Deno.errors.NotCapable ? "NotCapable" : String(error)); }`;
-  const file = await Deno.makeTempFile({ suffix: ".ts" });
-  try {
-    await Deno.writeTextFile(file, probe);
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read", file],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(new TextDecoder().decode(output.stdout).trim(), "NotCapable");
-  } finally {
-    await Deno.remove(file);
-  }
+  const { stdout } = await runProbe(probe, ["--allow-read"]);
+  assert.equal(stdout.trim(), "NotCapable");
 });
 
 Deno.test("symbols bound without a fast-call stub return what the plain declaration returns", () => {
@@ -90,23 +80,31 @@ const held = bound();
 program.resume();
 const exit = await program.exit;
 console.log(JSON.stringify({ before, other, held, code: exit.code }));`;
+  const { code, stdout, stderr } = await runProbe(probe, ["-A"]);
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(JSON.parse(stdout), { before: false, other: true, held: true, code: 0 });
+});
+
+/** Runs `source` as a script in a fresh Deno process (with `permissions`): where no symbol is bound yet. */
+async function runProbe(
+  source: string,
+  permissions: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const file = await Deno.makeTempFile({ suffix: ".ts" });
   try {
-    await Deno.writeTextFile(file, probe);
+    await Deno.writeTextFile(file, source);
     const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", file],
+      args: ["run", ...permissions, file],
       stdout: "piped",
       stderr: "piped",
     }).output();
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 0, stderr);
-    assert.deepEqual(JSON.parse(new TextDecoder().decode(output.stdout)), {
-      before: false,
-      other: true,
-      held: true,
-      code: 0,
-    });
+    const decoder = new TextDecoder();
+    return {
+      code: output.code,
+      stdout: decoder.decode(output.stdout),
+      stderr: decoder.decode(output.stderr),
+    };
   } finally {
     await Deno.remove(file);
   }
-});
+}
