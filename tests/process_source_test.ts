@@ -14,6 +14,7 @@ import { JouleProfiler } from "../src/profiler.ts";
 import { CGROUP_NAME_PREFIX, ProgramCgroup } from "../src/process/program_cgroup.ts";
 import type { Metric, RunResult } from "../src/mod.ts";
 import { PROCESS_METRIC_NAMES, ProcessSource } from "../sources/process/mod.ts";
+import { FIELD, FIELD_COUNT, ProcessTree } from "../sources/process/process_tree.ts";
 import { REPO_ROOT } from "./helpers.ts";
 
 const quiet = () => new Logger(0, () => {});
@@ -329,5 +330,51 @@ Deno.test("process source: on a cgroup v2 hierarchy alone, CPU time comes from c
     assert.ok(Math.abs(cpu - rusage) <= 0.1 * rusage, `${cpu / 1e6} ms vs ${rusage / 1e6} ms`);
   } finally {
     await Deno.remove(procSelf, { recursive: true });
+  }
+});
+
+Deno.test("ProcessTree: RSS and virtual size, read from /proc/<pid>/status, equal /proc/<pid>/statm's", async () => {
+  // A process that touched 48 MiB and then only sleeps: its memory stays put while both are read.
+  const child = new Deno.Command("python3", {
+    args: [
+      "-c",
+      "b = bytearray(48 << 20)\nprint('ready', flush=True)\nimport time; time.sleep(30)",
+    ],
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  try {
+    assert.match(new TextDecoder().decode((await reader.read()).value), /ready/);
+    const statm = () => Deno.readTextFileSync(`/proc/${child.pid}/statm`).split(" ").map(Number);
+    const pageBytes = Number(libc().sysconf(30)); // _SC_PAGESIZE
+    const tree = new ProcessTree(child.pid);
+    const values = new Float64Array(FIELD_COUNT);
+    const [sizePages, residentPages] = statm();
+    tree.read(values, 0);
+    // The files kept open between reads (and, without a cgroup, the list of its children):
+    // statm is not one of them.
+    const kept = [...Deno.readDirSync("/proc/self/fd")].map((entry) => {
+      try {
+        return Deno.readLinkSync(`/proc/self/fd/${entry.name}`);
+      } catch {
+        return ""; // the listing's own descriptor, closed by now
+      }
+    }).filter((target) => target.startsWith(`/proc/${child.pid}/`)).sort();
+    tree.close();
+    assert.deepEqual(
+      kept,
+      [
+        ...["io", "schedstat", "stat", "status"].map((file) => `/proc/${child.pid}/${file}`),
+        `/proc/${child.pid}/task/${child.pid}/children`,
+      ].sort(),
+    );
+    assert.deepEqual(statm().slice(0, 2), [sizePages, residentPages], "the process's memory moved");
+    assert.ok(residentPages! * pageBytes >= 48 << 20, `resident ${residentPages} pages`);
+    assert.equal(values[FIELD.RSS], residentPages! * pageBytes);
+    assert.equal(values[FIELD.VMS], sizePages! * pageBytes);
+  } finally {
+    child.kill("SIGKILL");
+    await reader.cancel();
+    await child.status;
   }
 });

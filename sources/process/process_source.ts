@@ -7,7 +7,7 @@
  * ({@linkcode ProgramCgroup}) and CPU time, page faults, RSS and swap come
  * from the kernel's per-cgroup counters, which keep counting processes that
  * exited. Everything else (and everything, without a cgroup) comes from
- * `/proc/<pid>/{stat,status,io,statm}` of each process of the tree
+ * `/proc/<pid>/{stat,status,io}` of each process of the tree
  * ({@linkcode ProcessTree}). At the end of a run, the counters are raised
  * to the totals of the profiler's reaped children where those are higher
  * (`getrusage(RUSAGE_CHILDREN)`; `/proc/self/io` less the profiler's own
@@ -342,8 +342,8 @@ export class ProcessSource implements Source<number> {
       metric(8, delta(FIELD.WRITE_BYTES), { via: via(FIELD.WRITE_BYTES, "/proc io") }),
       metric(9, delta(FIELD.READ_CHARS), { via: via(FIELD.READ_CHARS, "/proc io") }),
       metric(10, delta(FIELD.WRITE_CHARS), { via: via(FIELD.WRITE_CHARS, "/proc io") }),
-      metric(11, peaks[phase * PEAKS]!, peakDetails("/proc statm")),
-      metric(12, peaks[phase * PEAKS + 1]!, peakDetails("/proc statm")),
+      metric(11, peaks[phase * PEAKS]!, peakDetails("/proc status")),
+      metric(12, peaks[phase * PEAKS + 1]!, peakDetails("/proc status")),
       metric(
         13,
         peaks[phase * PEAKS + 2]!,

@@ -62,7 +62,6 @@ export const FIELD_COUNT = 14;
 export const COUNTER_COUNT = 11;
 
 const SC_CLK_TCK = 2;
-const SC_PAGESIZE = 30;
 const CLOSE_PAREN = 41;
 
 /** One read buffer for every file (`status` is about 1.5 KiB). */
@@ -121,6 +120,8 @@ function numberAfter(at: number, end: number): number {
 const encoder = new TextEncoder();
 const KEY_PPID = encoder.encode("\nPPid:");
 const KEY_THREADS = encoder.encode("\nThreads:");
+const KEY_SIZE = encoder.encode("\nVmSize:");
+const KEY_RSS = encoder.encode("\nVmRSS:");
 const KEY_SWAP = encoder.encode("\nVmSwap:");
 const KEY_VOLUNTARY = encoder.encode("\nvoluntary_ctxt_switches:");
 const KEY_INVOLUNTARY = encoder.encode("\nnonvoluntary_ctxt_switches:");
@@ -132,7 +133,6 @@ interface Tracked {
   stat: number;
   status: number;
   io: number;
-  statm: number;
   children: number;
   /** Its own values (fields as in a snapshot); I/O includes reaped children. */
   values: Float64Array;
@@ -174,7 +174,6 @@ export class ProcessTree {
   /** Values of processes that left the tree (counters only). */
   readonly #departed = new Float64Array(COUNTER_COUNT);
   readonly #nsPerTick: number;
-  readonly #pageBytes: number;
   readonly #cgroupProcs: number;
   /** Pids of the current read (reused). */
   #queue: number[] = [];
@@ -191,9 +190,7 @@ export class ProcessTree {
   constructor(pid: number, options: ProcessTreeOptions = {}) {
     this.pid = pid;
     const ticks = Number(libc().sysconf(SC_CLK_TCK));
-    const page = Number(libc().sysconf(SC_PAGESIZE));
     this.#nsPerTick = 1e9 / (ticks > 0 ? ticks : 100);
-    this.#pageBytes = page > 0 ? page : 4096;
     this.#cgroupProcs = options.cgroupProcs === undefined ? -1 : openFile(options.cgroupProcs);
     if (options.cgroupProcs !== undefined && this.#cgroupProcs < 0) {
       throw new Error(`cannot open ${options.cgroupProcs}`);
@@ -318,17 +315,22 @@ export class ProcessTree {
       values[FIELD.READ_BYTES] = runs[4]!;
       values[FIELD.WRITE_BYTES] = runs[5]!;
     }
-    const statm = readFile(tracked.statm);
-    if (statm > 0 && digitRuns(0, statm, 2) === 2) {
-      values[FIELD.VMS] = runs[0]! * this.#pageBytes;
-      values[FIELD.RSS] = runs[1]! * this.#pageBytes;
-    }
     const status = readFile(tracked.status);
     if (status > 0) {
       // The keys come in this order in `status`: each is looked for after the one before
       // (from the same place when one is missing, e.g. VmSwap of a kernel thread), so the
       // 1.4 KiB are scanned once rather than once per key.
       let from = 0;
+      // VmSize and VmRSS here rather than from `statm`, a fifth file per process (a system
+      // call costs 2.4 µs or more through the FFI on the 2-vCPU VM of docs/PERFORMANCE.md), or
+      // from `stat`, whose rss the kernel may sum only approximately (per-CPU counters: 26
+      // pages off `statm` and `status` on Linux 6.18).
+      const sizeAt = after(KEY_SIZE, from, status);
+      const sizeKb = numberAfter(sizeAt, status);
+      if (sizeAt >= 0) from = sizeAt;
+      const rssAt = after(KEY_RSS, from, status);
+      const rssKb = numberAfter(rssAt, status);
+      if (rssAt >= 0) from = rssAt;
       const swapAt = after(KEY_SWAP, from, status);
       const swapKb = numberAfter(swapAt, status);
       if (swapAt >= 0) from = swapAt;
@@ -342,6 +344,9 @@ export class ProcessTree {
       if (!Number.isNaN(voluntary)) values[FIELD.VOLUNTARY] = voluntary;
       if (!Number.isNaN(involuntary)) values[FIELD.INVOLUNTARY] = involuntary;
       values[FIELD.SWAP] = Number.isNaN(swapKb) ? 0 : swapKb * 1024;
+      // A kernel thread or a zombie has no Vm lines: no memory of its own.
+      values[FIELD.VMS] = Number.isNaN(sizeKb) ? 0 : sizeKb * 1024;
+      values[FIELD.RSS] = Number.isNaN(rssKb) ? 0 : rssKb * 1024;
       tracked.threads = Number.isNaN(threads) ? 2 : threads;
       if (tracked.ppid === 0) tracked.ppid = numberAfter(after(KEY_PPID, 0, status), status) || 0;
     }
@@ -361,7 +366,6 @@ export class ProcessTree {
       stat,
       status: openFile(`/proc/${pid}/status`),
       io: openFile(`/proc/${pid}/io`),
-      statm: openFile(`/proc/${pid}/statm`),
       children: this.#cgroupProcs < 0 ? openFile(`/proc/${pid}/task/${pid}/children`) : -1,
       values: new Float64Array(FIELD_COUNT),
       ppid: 0,
@@ -393,7 +397,6 @@ export class ProcessTree {
         tracked.stat,
         tracked.status,
         tracked.io,
-        tracked.statm,
         tracked.children,
       ]
     ) {

@@ -746,6 +746,9 @@ async function arrivalFloors(
   return { deno, c };
 }
 
+/** Tokens of the latency run (1 ms apart) reported apart as the profiler's warm-up. */
+const WARM_UP_TOKENS = 600;
+
 async function tokenLatency(program: string, reader: string): Promise<Figure> {
   const env = await noRaplEnv();
   const { phases, stderr } = await profileJson([program, "2000", "1"], env, [], "null");
@@ -755,12 +758,18 @@ async function tokenLatency(program: string, reader: string): Promise<Figure> {
   const p99 = percentile(latencies, 99);
   const floors = await arrivalFloors(program, reader);
   const p = (values: number[], at: number) => `${percentile(values, at).toFixed(1)} µs`;
+  // The run's first tokens meet code V8 has not optimized yet (see the note): reported apart,
+  // beside the whole run's figures, which the target is about.
+  const early = latencies.slice(0, WARM_UP_TOKENS);
+  const later = latencies.slice(WARM_UP_TOKENS);
   return {
     name: "token → measurement latency",
     measured:
       `p50 ${p50.toFixed(1)} µs, p99 ${p99.toFixed(1)} µs (max ${
         Math.max(...latencies).toFixed(0)
-      } µs); Deno alone p50 ${p(floors.deno, 50)}, p99 ${p(floors.deno, 99)}; a C reader p50 ` +
+      } µs): the first ${WARM_UP_TOKENS} tokens p50 ${p(early, 50)}, p99 ${p(early, 99)}, ` +
+      `the later ${later.length} p50 ${p(later, 50)}, p99 ${p(later, 99)}; ` +
+      `Deno alone p50 ${p(floors.deno, 50)}, p99 ${p(floors.deno, 99)}; a C reader p50 ` +
       `${p(floors.c, 50)}, p99 ${p(floors.c, 99)}`,
     target: "p50 ≤ 30 µs, p99 ≤ 250 µs",
     met: p50 <= 30 && p99 <= 250,
@@ -795,7 +804,23 @@ async function tokenLatency(program: string, reader: string): Promise<Figure> {
       "in three interleaved pairs of `--only latency` runs, 0.21–0.27 ms in three more, p50 " +
       "unchanged (32–42 µs either way). Deno alone, in the report's own process, keeps the " +
       "default slice and the 1 ms tail. The profiler does not raise its priority (nice), " +
-      "which on a shared machine would take CPU from other users' work.",
+      "which on a shared machine would take CPU from other users' work. On the AMD EPYC VM " +
+      "(2026-12-06) most of the miss is the run's first few hundred tokens: in runs by hand, " +
+      "the median of tokens 0–199 was 78–176 µs, of tokens 200–399 32–164 µs, and from about " +
+      "token 600 on 21–25 µs with a few tails, while a C reader's stayed at 7 µs throughout. " +
+      "`perf record` of the profiler's main thread showed why: V8 runs the boundary's code " +
+      "(the sources' reads, the orchestrator) as baseline code until a function has run " +
+      "about 400 times (`--invocation-count-for-maglev`), and a boundary then took 255 µs " +
+      "of main-thread CPU against 57 µs once optimized; with each token's work near the 1 ms " +
+      "between tokens, the next token waits for it. Every system call costs 2.4 µs or more " +
+      "through the FFI there (a pread of /dev/zero), and a boundary makes about 11 " +
+      "(cgroup counters, cgroup.procs, the program's schedstat, stat, io and status, " +
+      "/proc/stat, /proc/net/dev): `statm` is no longer one of them (VmSize and VmRSS come " +
+      "from `status`, which is read anyway). Lower thresholds (Maglev after 40 calls) " +
+      "halved the median of tokens 200–399 in four interleaved pairs of runs but left the " +
+      "first 200 as they were, and made V8 optimize start-up code during `profile -- true` " +
+      "(`--trace-opt`: six functions, where tests/window_optimization_test.ts expects none): " +
+      "not used.",
   };
 }
 

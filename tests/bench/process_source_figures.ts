@@ -109,9 +109,13 @@ export async function processSourceFigures(): Promise<Figure[]> {
       note: cgroup
         ? "Per boundary: the cgroup's CPU counters, its process list, and one `schedstat` read " +
           "per process (about 0.8 µs). A process that ran since the last read is re-read in " +
-          "full: `stat`, `status`, `io` and `statm` took 3.2, 7.1, 1.2 and 1.1 µs each on this " +
-          "VM (50 processes), so a tree whose 50 processes all ran between two boundaries costs " +
-          "about 0.65 ms (not measured as such)."
+          "full: `stat`, `status` and `io` took 3.2, 7.1 and 1.2 µs each on the Intel VM of " +
+          "2026-12-05 (50 processes), so a tree whose 50 processes all ran between two " +
+          "boundaries cost about 0.6 ms (not measured as such). Memory sizes come from " +
+          "`status` (VmSize, VmRSS), not from a fourth file, `statm` (1.1 µs there, 2.7 µs on " +
+          "the AMD EPYC VM of 2026-12-06, where a pread of /dev/zero through the FFI took 2.4 " +
+          "µs), nor from `stat`, whose rss the kernel sums only approximately (26 pages off " +
+          "on Linux 6.18)."
         : undefined,
     });
     figures.push({
