@@ -487,9 +487,12 @@ async function runWindow(program: string, reader: string): Promise<Figure[]> {
       "`indexOf`: START→END 3.25 → 2.30 ms in 25 interleaved runs each (perf stat 2.5 ms), " +
       "and tests/window_optimization_test.ts checks that `profile --no-system -- true` " +
       "optimizes nothing. Still open: the system source's number parser reads every digit " +
-      "of /proc/stat and /proc/net/dev, and with two more network interfaces here it too " +
-      "became hot at the baseline read (`--trace-opt`); how much that costs in the window " +
-      "was not measured (the VM was too noisy by then). " +
+      "of /proc/stat and /proc/net/dev, so with more CPUs or interfaces it can become hot at " +
+      "the baseline read. With this VM's three interfaces V8 marks it at the END read " +
+      "(`--trace-opt` shows no compile finished before exit): START→END 2.51 ms with it and " +
+      "with a parser that cannot become hot (regular expressions over the decoded text, 25 " +
+      "interleaved runs each, 2026-12-06), which cost 2.7 µs more per reading and was not " +
+      "kept. " +
       "V8's `--no-concurrent-recompilation` removed the same delay but moved every later " +
       "optimization onto the token path (token latency p99 0.47 → 0.99–1.84 ms): not used.",
   }, {
