@@ -119,12 +119,45 @@ function numberAfter(at: number, end: number): number {
 
 const encoder = new TextEncoder();
 const KEY_PPID = encoder.encode("\nPPid:");
-const KEY_THREADS = encoder.encode("\nThreads:");
-const KEY_SIZE = encoder.encode("\nVmSize:");
-const KEY_RSS = encoder.encode("\nVmRSS:");
-const KEY_SWAP = encoder.encode("\nVmSwap:");
-const KEY_VOLUNTARY = encoder.encode("\nvoluntary_ctxt_switches:");
-const KEY_INVOLUNTARY = encoder.encode("\nnonvoluntary_ctxt_switches:");
+/**
+ * The keys read from `status` at each full read, in the order the kernel writes them. VmSize and
+ * VmRSS come from here rather than from `statm`, a fifth file per process (a system call costs
+ * 2.4 µs or more through the FFI on the 2-vCPU VM of docs/PERFORMANCE.md), or from `stat`, whose
+ * rss the kernel may sum only approximately (per-CPU counters: 26 pages off `statm` and `status`
+ * on Linux 6.18).
+ */
+const STATUS_KEYS = [
+  "VmSize",
+  "VmRSS",
+  "VmSwap",
+  "Threads",
+  "voluntary_ctxt_switches",
+  "nonvoluntary_ctxt_switches",
+].map((key) => encoder.encode(`\n${key}:`));
+/** Positions in {@linkcode statusValues}. */
+const STATUS = { SIZE_KB: 0, RSS_KB: 1, SWAP_KB: 2, THREADS: 3, VOLUNTARY: 4, INVOLUNTARY: 5 };
+/** The numbers after {@linkcode STATUS_KEYS} in the last `status` read (NaN: no such line). */
+const statusValues = new Float64Array(STATUS_KEYS.length);
+
+/** A `kB` value of {@linkcode statusValues} in bytes (0 when its line is missing). */
+function statusBytes(k: number): number {
+  const kb = statusValues[k]!;
+  return Number.isNaN(kb) ? 0 : kb * 1024;
+}
+
+/**
+ * Fills {@linkcode statusValues} from `buffer[0, end)`. Each key is looked for after the one
+ * before (from the same place when one is missing, e.g. VmSwap of a kernel thread), so the
+ * 1.4 KiB are scanned once rather than once per key.
+ */
+function readStatusValues(end: number): void {
+  let from = 0;
+  for (let k = 0; k < STATUS_KEYS.length; k++) {
+    const at = after(STATUS_KEYS[k]!, from, end);
+    statusValues[k] = numberAfter(at, end);
+    if (at >= 0) from = at;
+  }
+}
 
 /** Open files and last values of one process. */
 interface Tracked {
@@ -317,36 +350,16 @@ export class ProcessTree {
     }
     const status = readFile(tracked.status);
     if (status > 0) {
-      // The keys come in this order in `status`: each is looked for after the one before
-      // (from the same place when one is missing, e.g. VmSwap of a kernel thread), so the
-      // 1.4 KiB are scanned once rather than once per key.
-      let from = 0;
-      // VmSize and VmRSS here rather than from `statm`, a fifth file per process (a system
-      // call costs 2.4 µs or more through the FFI on the 2-vCPU VM of docs/PERFORMANCE.md), or
-      // from `stat`, whose rss the kernel may sum only approximately (per-CPU counters: 26
-      // pages off `statm` and `status` on Linux 6.18).
-      const sizeAt = after(KEY_SIZE, from, status);
-      const sizeKb = numberAfter(sizeAt, status);
-      if (sizeAt >= 0) from = sizeAt;
-      const rssAt = after(KEY_RSS, from, status);
-      const rssKb = numberAfter(rssAt, status);
-      if (rssAt >= 0) from = rssAt;
-      const swapAt = after(KEY_SWAP, from, status);
-      const swapKb = numberAfter(swapAt, status);
-      if (swapAt >= 0) from = swapAt;
-      const threadsAt = after(KEY_THREADS, from, status);
-      const threads = numberAfter(threadsAt, status);
-      if (threadsAt >= 0) from = threadsAt;
-      const voluntaryAt = after(KEY_VOLUNTARY, from, status);
-      const voluntary = numberAfter(voluntaryAt, status);
-      if (voluntaryAt >= 0) from = voluntaryAt;
-      const involuntary = numberAfter(after(KEY_INVOLUNTARY, from, status), status);
+      readStatusValues(status);
+      const voluntary = statusValues[STATUS.VOLUNTARY]!;
+      const involuntary = statusValues[STATUS.INVOLUNTARY]!;
+      const threads = statusValues[STATUS.THREADS]!;
       if (!Number.isNaN(voluntary)) values[FIELD.VOLUNTARY] = voluntary;
       if (!Number.isNaN(involuntary)) values[FIELD.INVOLUNTARY] = involuntary;
-      values[FIELD.SWAP] = Number.isNaN(swapKb) ? 0 : swapKb * 1024;
       // A kernel thread or a zombie has no Vm lines: no memory of its own.
-      values[FIELD.VMS] = Number.isNaN(sizeKb) ? 0 : sizeKb * 1024;
-      values[FIELD.RSS] = Number.isNaN(rssKb) ? 0 : rssKb * 1024;
+      values[FIELD.SWAP] = statusBytes(STATUS.SWAP_KB);
+      values[FIELD.VMS] = statusBytes(STATUS.SIZE_KB);
+      values[FIELD.RSS] = statusBytes(STATUS.RSS_KB);
       tracked.threads = Number.isNaN(threads) ? 2 : threads;
       if (tracked.ppid === 0) tracked.ppid = numberAfter(after(KEY_PPID, 0, status), status) || 0;
     }
