@@ -66,6 +66,45 @@ export async function runCli(args: string[], options: RunCliOptions = {}): Promi
   };
 }
 
+/** What {@linkcode runCommand} collected. */
+export interface CommandOutput {
+  /** Exit status. */
+  code: number;
+  /** stdout decoded as UTF-8. */
+  stdout: string;
+  /** stderr decoded as UTF-8. */
+  stderr: string;
+}
+
+/**
+ * Runs any command to its end (stdin /dev/null) and decodes its output.
+ *
+ * @param command The program.
+ * @param args Its arguments.
+ * @param options Working directory and environment (default: the test's own).
+ * @returns Exit status and output.
+ */
+export async function runCommand(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CommandOutput> {
+  const output = await new Deno.Command(command, {
+    args,
+    cwd: options.cwd,
+    env: options.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
 /**
  * Spawns the CLI without waiting, for tests that signal it.
  *

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { cString, errno, libc } from "../src/ffi/libc.ts";
+import { type CommandOutput, runCommand } from "./helpers.ts";
 
 Deno.test("libc() binds a symbol on first use and keeps it", () => {
   const symbols = libc();
@@ -86,24 +87,11 @@ console.log(JSON.stringify({ before, other, held, code: exit.code }));`;
 });
 
 /** Runs `source` as a script in a fresh Deno process (with `permissions`): where no symbol is bound yet. */
-async function runProbe(
-  source: string,
-  permissions: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
+async function runProbe(source: string, permissions: string[]): Promise<CommandOutput> {
   const file = await Deno.makeTempFile({ suffix: ".ts" });
   try {
     await Deno.writeTextFile(file, source);
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...permissions, file],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decoder = new TextDecoder();
-    return {
-      code: output.code,
-      stdout: decoder.decode(output.stdout),
-      stderr: decoder.decode(output.stderr),
-    };
+    return await runCommand(Deno.execPath(), ["run", ...permissions, file]);
   } finally {
     await Deno.remove(file);
   }

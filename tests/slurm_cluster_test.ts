@@ -12,7 +12,7 @@
  */
 
 import assert from "node:assert/strict";
-import { compileC, REPO_ROOT } from "./helpers.ts";
+import { type CommandOutput, compileC, REPO_ROOT, runCommand } from "./helpers.ts";
 import { writeFakePowercap } from "./fixtures/fake_powercap.ts";
 
 const CI = Deno.env.get("CI") !== undefined;
@@ -135,20 +135,11 @@ async function tearDown(writer: Deno.ChildProcess): Promise<void> {
 async function run(
   command: string[],
   options: { cwd: string; env?: Record<string, string> },
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command("timeout", {
-    args: [TIMEOUT, ...command],
+): Promise<CommandOutput> {
+  return await runCommand("timeout", [TIMEOUT, ...command], {
     cwd: options.cwd,
     env: { NO_COLOR: "1", ...options.env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  });
 }
 
 /** Three consecutive free TCP ports on 127.0.0.1 (slurmctld, node1, node2). */
