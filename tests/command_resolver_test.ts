@@ -30,3 +30,24 @@ Deno.test("resolveCommand() says 127 for unknown commands and 126 for unrunnable
   assert.equal(code(() => resolveCommand(`${directory}/folder`)), 126);
   assert.equal(resolveCommand("sh", { path: "/usr/bin:/bin" }).endsWith("/sh"), true);
 });
+
+Deno.test("resolveCommand() skips PATH entries that are files or missing, and names a link loop", async () => {
+  const directory = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${directory}/file`, "data");
+  const bin = `${directory}/bin`;
+  await Deno.mkdir(bin);
+  await Deno.writeTextFile(`${bin}/tool`, "#!/bin/sh\n", { mode: 0o755 });
+  // ENOTDIR (an entry that is a file) and ENOENT are misses, as for execvp.
+  const path = `${directory}/file:${directory}/missing:${bin}`;
+  assert.equal(resolveCommand("tool", { path }), `${bin}/tool`);
+  // A relative entry is resolved against cwd.
+  assert.equal(resolveCommand("tool", { path: "bin", cwd: directory }), "bin/tool");
+  // A link loop cannot be run: 126, with the reason in words.
+  await Deno.symlink(`${directory}/loop`, `${directory}/loop`);
+  assert.throws(
+    () => resolveCommand(`${directory}/loop`),
+    (error: unknown) =>
+      error instanceof CommandNotFoundError && error.exitCode === 126 &&
+      /symbolic links/i.test(error.message),
+  );
+});

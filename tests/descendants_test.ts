@@ -5,6 +5,7 @@ import {
   markedProcesses,
   MARKER_VARIABLE,
   newMarker,
+  waitUntilMarked,
   waitUntilNoneMarked,
 } from "./process_marker.ts";
 import { JouleProfiler } from "../src/profiler.ts";
@@ -88,7 +89,11 @@ async function readResult(cwd: string): Promise<Record<string, unknown>> {
 Deno.test("SIGTERM to the profiler: no sleep of sh -c 'sleep 30 & sleep 30' alive within --kill-after + 1 s; results written, exit 143", async () => {
   const run = await startProfiler("echo __UP__; sleep 30 & sleep 30");
   try {
-    assert.equal(markedProcesses(run.marker, [run.child.pid]).length, 3, "sh and two sleeps");
+    assert.equal(
+      (await waitUntilMarked(run.marker, 3, 2000, [run.child.pid])).length,
+      3,
+      "sh and two sleeps",
+    );
     const sent = performance.now();
     run.child.kill("SIGTERM");
     const status = await run.child.status;
@@ -144,7 +149,10 @@ Deno.test("SIGKILL to the profiler: no process of the program alive within 1 s, 
   // A child, and a grandchild whose parent exited (re-parented away from the program's tree).
   const run = await startProfiler("sleep 30 & (sleep 30 &); echo __UP__; sleep 30");
   try {
-    assert.ok(markedProcesses(run.marker, [run.child.pid]).length >= 3, "sh and its sleeps");
+    assert.ok(
+      (await waitUntilMarked(run.marker, 3, 2000, [run.child.pid])).length >= 3,
+      "sh and its sleeps",
+    );
     run.child.kill("SIGKILL");
     const status = await run.child.status;
     assert.equal(status.signal, "SIGKILL");

@@ -69,6 +69,31 @@ export async function waitUntilNoneMarked(
 }
 
 /**
+ * Waits until at least `count` processes hold the marker: a program can print
+ * its token before the processes it starts have exec'd (and before then
+ * their environment is not readable).
+ *
+ * @param marker The marker value.
+ * @param count How many to wait for.
+ * @param timeoutMs How long at most.
+ * @param except Pids to leave out.
+ * @returns Those found last.
+ */
+export async function waitUntilMarked(
+  marker: string,
+  count: number,
+  timeoutMs: number,
+  except: number[] = [],
+): Promise<{ pid: number; command: string }[]> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const found = markedProcesses(marker, except);
+    if (found.length >= count || performance.now() >= deadline) return found;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
  * SIGKILLs every process holding the marker (test clean-up).
  *
  * @param marker The marker value.

@@ -62,6 +62,37 @@ export function fileStatus(fd: number, name = ""): FileStatus {
   };
 }
 
+const AT_FDCWD = -100;
+const STATX_TYPE_AND_MODE = 0x3;
+/** Kept for {@linkcode pathMode}: the command search calls it once per `PATH` entry. */
+const modeBuffer = new Uint8Array(256);
+const modeView = new DataView(modeBuffer.buffer);
+
+/**
+ * The type and permission bits (`st_mode`) of the file at `path`, links
+ * followed as `stat(2)` does; or, when it cannot be read, the error number
+ * negated. A miss costs one `statx(2)` and no exception: a `PATH` search
+ * misses in most folders, and the runtime's `statSync` throws an error
+ * object for each (about 0.15 ms apiece, 1 ms for the first).
+ *
+ * @param path The file (relative names: to the working directory).
+ * @returns `st_mode` (≥ 0), or `-errno` (e.g. -2 for ENOENT).
+ *
+ * @example Usage
+ * ```ts
+ * import { pathMode } from "./file_status.ts";
+ * console.log((pathMode("/bin/sh") & 0o170000) === 0o100000); // true: a regular file
+ * console.log(pathMode("/no/such/file")); // -2 (ENOENT)
+ * ```
+ */
+export function pathMode(path: string): number {
+  if (libc().statx(AT_FDCWD, cString(path), 0, STATX_TYPE_AND_MODE, modeBuffer) !== 0) {
+    return -errno();
+  }
+  // struct statx: stx_mode at 28 (u16).
+  return modeView.getUint16(28, true);
+}
+
 const STATX_MTIME = 0x40;
 const EMPTY_NAME = cString("");
 /** Kept for {@linkcode modifiedAtEpoch}: it is called on the way to END, where allocations show. */

@@ -296,6 +296,79 @@ const symbols = {
     // Waits in the runtime's blocking pool: the event loop goes on meanwhile.
     nonblocking: true,
   },
+  pipe2: {
+    parameters: [
+      "buffer", /* int pipefd[2] */
+      "i32", /* int flags */
+    ],
+    result: "i32", /* int */
+  },
+  posix_spawn: {
+    parameters: [
+      "buffer", /* pid_t *pid */
+      "buffer", /* const char *path */
+      "buffer", /* const posix_spawn_file_actions_t *file_actions */
+      "buffer", /* const posix_spawnattr_t *attrp */
+      "buffer", /* char *const argv[] */
+      "buffer", /* char *const envp[] */
+    ],
+    result: "i32", /* int (an error number, not -1 and errno) */
+  },
+  posix_spawn_file_actions_init: {
+    parameters: ["buffer" /* posix_spawn_file_actions_t *file_actions */],
+    result: "i32", /* int */
+  },
+  posix_spawn_file_actions_destroy: {
+    parameters: ["buffer" /* posix_spawn_file_actions_t *file_actions */],
+    result: "i32", /* int */
+  },
+  posix_spawn_file_actions_adddup2: {
+    parameters: [
+      "buffer", /* posix_spawn_file_actions_t *file_actions */
+      "i32", /* int fildes */
+      "i32", /* int newfildes */
+    ],
+    result: "i32", /* int */
+  },
+  posix_spawn_file_actions_addopen: {
+    parameters: [
+      "buffer", /* posix_spawn_file_actions_t *file_actions */
+      "i32", /* int fildes */
+      "buffer", /* const char *path */
+      "i32", /* int oflag */
+      "u32", /* mode_t mode */
+    ],
+    result: "i32", /* int */
+  },
+  posix_spawnattr_init: {
+    parameters: ["buffer" /* posix_spawnattr_t *attr */],
+    result: "i32", /* int */
+  },
+  posix_spawnattr_destroy: {
+    parameters: ["buffer" /* posix_spawnattr_t *attr */],
+    result: "i32", /* int */
+  },
+  posix_spawnattr_setflags: {
+    parameters: [
+      "buffer", /* posix_spawnattr_t *attr */
+      "i16", /* short flags */
+    ],
+    result: "i32", /* int */
+  },
+  posix_spawnattr_setsigmask: {
+    parameters: [
+      "buffer", /* posix_spawnattr_t *attr */
+      "buffer", /* const sigset_t *sigmask */
+    ],
+    result: "i32", /* int */
+  },
+  posix_spawnattr_setsigdefault: {
+    parameters: [
+      "buffer", /* posix_spawnattr_t *attr */
+      "buffer", /* const sigset_t *sigdefault */
+    ],
+    result: "i32", /* int */
+  },
   __errno_location: {
     parameters: [],
     result: "pointer", /* int * */

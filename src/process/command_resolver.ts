@@ -10,7 +10,8 @@ import {
   EXIT_NOT_FOUND,
   UsageError,
 } from "../errors.ts";
-import { cString, errno, libc } from "../ffi/libc.ts";
+import { cString, errno, libc, strerror } from "../ffi/libc.ts";
+import { pathMode } from "../ffi/file_status.ts";
 
 const X_OK = 1;
 
@@ -68,21 +69,28 @@ export function resolveCommand(command: string, options: ResolveOptions = {}): s
   throw new CommandNotFoundError(command, "command not found on PATH", EXIT_NOT_FOUND);
 }
 
+/** Error numbers of `<errno.h>` that {@linkcode checkCandidate} tells apart. */
+const ENOENT = 2;
+const EACCES = 13;
+const ENOTDIR = 20;
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+
 /** Returns why `path` cannot be executed, or `undefined` when it can. */
 function checkCandidate(path: string, cwd: string | undefined): string | undefined {
   const absolute = path.startsWith("/") || cwd === undefined ? path : `${cwd}/${path}`;
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(absolute);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return "no such file";
-    if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-    if (error instanceof Deno.errors.NotADirectory) return "no such file";
-    throw error;
+  // statx through FFI: a PATH search misses in most folders, and a miss must not cost an
+  // exception (the runtime's statSync throws one per miss: 1.4 ms for this PATH search here).
+  const mode = pathMode(absolute);
+  if (mode < 0) {
+    if (mode === -ENOENT || mode === -ENOTDIR) return "no such file";
+    if (mode === -EACCES) return "permission denied";
+    // ELOOP, ENAMETOOLONG…: said in words, as a candidate that cannot be run.
+    return `cannot be examined: ${strerror(-mode)}`;
   }
-  if (info.isDirectory) return "is a directory";
+  if ((mode & S_IFMT) === S_IFDIR) return "is a directory";
   if (libc().access(cString(absolute), X_OK) !== 0) {
-    return errno() === 13 ? "permission denied (not executable)" : "cannot be executed";
+    return errno() === EACCES ? "permission denied (not executable)" : "cannot be executed";
   }
   return undefined;
 }

@@ -6,7 +6,9 @@
  * @module
  */
 
-import { libc } from "../ffi/libc.ts";
+import { libc, SyscallError } from "../ffi/libc.ts";
+import { pathMode } from "../ffi/file_status.ts";
+import { openPipe, reapProcess, spawnProcess } from "../ffi/posix_spawn.ts";
 
 /**
  * The watchdog: a shell that reads what to guard from its stdin, whose only
@@ -19,6 +21,7 @@ import { libc } from "../ffi/libc.ts";
  * profiler goes. `=` (a normal close) makes it exit at once.
  */
 const WATCHDOG_SCRIPT = `trap '' INT QUIT HUP TERM TSTP TTIN TTOU PIPE USR1 USR2 ALRM
+cd /
 set -f
 g=; c=; f=
 while IFS= read -r l; do
@@ -81,22 +84,19 @@ function entry(thing: GuardedThing): string | undefined {
 export class OrphanWatchdog {
   /** The watchdog's pid. */
   readonly pid: number;
-  readonly #child: Deno.ChildProcess;
   /** Our end of its stdin, written synchronously: guarded before the next instruction. */
   readonly #fd: number;
   /** What is guarded now (the lines sent, without their sign). */
   readonly #guarded = new Set<string>();
   #closed = false;
+  #ended: Promise<unknown> | undefined;
 
-  private constructor(child: Deno.ChildProcess) {
-    this.#child = child;
-    this.pid = child.pid;
-    this.#fd = writeEndOf(child.pid);
+  private constructor(pid: number, fd: number) {
+    this.pid = pid;
+    this.#fd = fd;
     // Bound now, not on the first guard(): binding a libc symbol takes up to a millisecond,
     // long enough for a signal to land between a temporary file's creation and its guard.
     void libc().write;
-    // It must never keep the profiler alive.
-    child.unref();
   }
 
   /**
@@ -125,31 +125,43 @@ export class OrphanWatchdog {
 
   /**
    * Starts a watchdog of its own (see {@linkcode OrphanWatchdog.shared}).
+   * It is started with `posix_spawn` (src/ffi/posix_spawn.ts), in a session
+   * of its own: a `kill -9` of the profiler's whole process group (a job
+   * manager ending a job) leaves it to clean up.
    *
    * @returns The running watchdog.
+   * @throws {SyscallError} When it cannot be started.
    */
   static start(): OrphanWatchdog {
-    // In a session of its own where util-linux setsid exists: a `kill -9` of the profiler's
-    // whole process group (a job manager ending a job) leaves the watchdog to clean up.
-    const setsid = SETSID_PATHS.find((path) => {
+    const [readFd, writeFd] = openPipe();
+    try {
+      const shell = ["/bin/sh", "-c", WATCHDOG_SCRIPT, "joule-profiler-watchdog"];
+      const launch = (newSession: boolean, argv: string[]) =>
+        spawnProcess({
+          path: argv[0]!,
+          argv,
+          // Nothing of the profiler's environment (the script holds no folder busy: `cd /`).
+          env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+          stdinFd: readFd,
+          newSession,
+        });
+      let pid: number;
       try {
-        return Deno.statSync(path).isFile;
-      } catch {
-        return false;
+        pid = launch(true, shell);
+      } catch (error) {
+        // A C library without POSIX_SPAWN_SETSID (glibc < 2.26): util-linux setsid, if there.
+        if (!(error instanceof SyscallError && error.code === "EINVAL")) throw error;
+        const setsid = SETSID_PATHS.find((path) => pathMode(path) >= 0);
+        pid = launch(false, setsid === undefined ? shell : [setsid, ...shell]);
       }
-    });
-    const shell = ["/bin/sh", "-c", WATCHDOG_SCRIPT, "joule-profiler-watchdog"];
-    const child = new Deno.Command(setsid ?? shell[0]!, {
-      args: setsid === undefined ? shell.slice(1) : shell,
-      stdin: "piped",
-      stdout: "null",
-      // Nothing of the profiler's stderr is held after the profiler is gone.
-      stderr: "null",
-      cwd: "/",
-      clearEnv: true,
-      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
-    }).spawn();
-    return new OrphanWatchdog(child);
+      return new OrphanWatchdog(pid, writeFd);
+    } catch (error) {
+      libc().close(writeFd);
+      throw error;
+    } finally {
+      // Only the watchdog holds the read end: at the profiler's death its input ends.
+      libc().close(readFd);
+    }
   }
 
   /**
@@ -190,45 +202,21 @@ export class OrphanWatchdog {
    * killed or removed. Resolves once the watchdog has done so and exited.
    */
   async abandon(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (shared === this) shared = undefined;
-    // Waited for now: it exits at once, and must keep the event loop alive until it has.
-    this.#child.ref();
-    await this.#child.stdin.close().catch(() => {});
-    await this.#child.status;
+    if (!this.#closed) {
+      this.#closed = true;
+      if (shared === this) shared = undefined;
+      libc().close(this.#fd);
+      // Reaped on a runtime thread: it exits at once, and the wait keeps the event loop alive.
+      this.#ended = reapProcess(this.pid).catch(() => {});
+    }
+    await this.#ended;
   }
 
   #send(line: string): void {
     if (this.#closed) return;
     const bytes = encoder.encode(line);
-    if (this.#fd >= 0) {
-      // A watchdog that died cannot be helped (EPIPE); the program keeps its parent-death signal.
-      libc().write(this.#fd, bytes, BigInt(bytes.length));
-    } else {
-      const writer = this.#child.stdin.getWriter();
-      writer.write(bytes).catch(() => {});
-      writer.releaseLock();
-    }
+    // A watchdog that died cannot be helped (EPIPE, SIGPIPE ignored by the runtime); the program
+    // keeps its parent-death signal.
+    libc().write(this.#fd, bytes, BigInt(bytes.length));
   }
-}
-
-/**
- * Our descriptor of the pipe that is the process's stdin (the runtime does
- * not expose it), found by the pipe's identity in `/proc`; -1 if not found.
- */
-function writeEndOf(pid: number): number {
-  try {
-    const pipe = Deno.readLinkSync(`/proc/${pid}/fd/0`);
-    for (const entry of Deno.readDirSync("/proc/self/fd")) {
-      try {
-        if (Deno.readLinkSync(`/proc/self/fd/${entry.name}`) === pipe) return Number(entry.name);
-      } catch {
-        // The descriptor used to read the folder itself, closed by now.
-      }
-    }
-  } catch {
-    // No /proc: fall back to the runtime's asynchronous writes.
-  }
-  return -1;
 }

@@ -7,6 +7,7 @@
 
 import { EXIT_PROFILER_FAILURE, ProfilerError, UsageError } from "../../errors.ts";
 import { Logger, sinceStart } from "../../logger.ts";
+import { compileByteSearchInBackground } from "../../phase/byte_search.ts";
 import { requestShortSlice } from "../../process/scheduler_slice.ts";
 import { openStreamFile, refuseSharedDestinations, ResultFile } from "../../output/result_file.ts";
 import { type ByteSink, DiscardSink, WriterSink } from "../../process/byte_sink.ts";
@@ -340,6 +341,8 @@ export async function profileCommand(
     (line) => progress === undefined ? writeStderrLine(line) : progress.printAbove(line),
   );
   logger.debug(`the CLI and the profile command are loaded, ${sinceStart()}`);
+  // The token scanner's WebAssembly compiles on V8's threads while the run is set up.
+  void compileByteSearchInBackground();
   // Wake-ups on tokens and at the program's exit are not to wait out a busy task's slice.
   const slice = requestShortSlice();
   logger.debug(
