@@ -202,6 +202,12 @@ export interface RunSettings {
    * printing live intervals (`-I`); needs `sampleIntervalMs`.
    */
   sampleObserver?: SampleObserver;
+  /**
+   * Set-up of the caller's (e.g. loading the output's modules), started as
+   * each run's program is spawned and awaited before its START, so that it
+   * fills the wait while the program's launcher execs to its gate.
+   */
+  whileHeld?: () => Promise<unknown>;
 }
 
 /**
@@ -631,6 +637,7 @@ export class JouleProfiler {
           maxPhases,
           reaper,
           sampleObserver: config.sampleObserver,
+          whileHeld: config.whileHeld,
         });
         // The program's share of measured energy, from the process and system sources' metrics.
         attributeEnergy(run, idle);

@@ -92,6 +92,14 @@ export interface ProgramRunOptions {
   reaper?: ProgramReaper;
   /** Told after every sampling tick (live intervals, `-I`); needs `sampleIntervalMs`. */
   sampleObserver?: SampleObserver;
+  /**
+   * The caller's own set-up, started once the program is spawned and awaited
+   * before START: it fills the wait while the launcher execs its way to the
+   * gate (setsid, sh: about 4 ms on the 2-CPU VM the report ran on), where the
+   * profiler's thread would otherwise sleep. Never during the run: the
+   * profiler's thread is then the one that takes the boundaries.
+   */
+  whileHeld?: () => Promise<unknown>;
 }
 
 /**
@@ -168,6 +176,9 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     throw error;
   }
   channel?.closeInheritedEnd();
+  // Settled before START (below); a failure is the caller's to report when it awaits it.
+  const callerSetUp = options.whileHeld?.();
+  callerSetUp?.catch(() => {});
   const stdout = program.stdout!;
   let started = false;
   const pumps: { pump: TokenPump; running: Promise<void> }[] = [];
@@ -256,6 +267,8 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     }
     logger.debug(`program spawned and held, ${sinceStart()}`);
     await orchestrator.init(program.pid, options.initTimeoutMs);
+    // Done by now in the usual case (it ran while the launcher exec'd); only its outcome counts.
+    await callerSetUp?.catch(() => {});
     initialized = true;
     // The process source may have moved the program into a cgroup of its own.
     const cgroup = programCgroupOf(options.sources);

@@ -341,3 +341,35 @@ Deno.test("bad repetition flags get one line and exit 2", async () => {
     assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
   }
 });
+
+Deno.test("whileHeld: the caller's set-up runs while each run's program is held, before START", async () => {
+  const cwd = await Deno.makeTempDir();
+  const log = `${cwd}/log`;
+  await Deno.writeTextFile(log, "");
+  const linesSeen: number[] = [];
+  const results = await new JouleProfiler().profileCommands({
+    commands: [{ command: ["sh", "-c", `echo ran >> "${log}"; echo __W__`] }],
+    iterations: 2,
+    stdout: new DiscardSink(),
+    logger: quietLogger(),
+    handleSignals: false,
+    whileHeld: async () => {
+      // Long enough for a program that was not held to have run.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      linesSeen.push((await Deno.readTextFile(log)).split("\n").length - 1);
+    },
+  });
+  // Each run's set-up settled before that run's program wrote its line.
+  assert.deepEqual(linesSeen, [0, 1]);
+  assert.equal(results[0]!.runs.length, 2);
+  // A failing set-up is the caller's to report: the run itself goes on.
+  const after = await new JouleProfiler().profile({
+    command: ["true"],
+    stdout: new DiscardSink(),
+    logger: quietLogger(),
+    handleSignals: false,
+    whileHeld: () => Promise.reject(new Error("not loaded")),
+  });
+  assert.equal(after.runs.length, 1);
+  await Deno.remove(cwd, { recursive: true });
+});
