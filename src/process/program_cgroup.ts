@@ -22,6 +22,7 @@
 
 import { ProfilerError } from "../errors.ts";
 import { cString, libc, sendSignal, SIGNALS } from "../ffi/libc.ts";
+import { pathMode } from "../ffi/file_status.ts";
 
 /** Prefix of every folder the profiler creates. */
 export const CGROUP_NAME_PREFIX = "joule-profiler-";
@@ -235,8 +236,11 @@ export class ProgramCgroup {
    * @returns Their pids (empty once all have exited and been reaped).
    */
   pids(): number[] {
+    const path = `${this.folders[0]!.path}/cgroup.procs`;
+    // Gone once the run's cgroup was removed: one statx, not an exception.
+    if (pathMode(path) < 0) return [];
     try {
-      return parsePids(Deno.readTextFileSync(`${this.folders[0]!.path}/cgroup.procs`));
+      return parsePids(Deno.readTextFileSync(path));
     } catch {
       return [];
     }
