@@ -311,7 +311,28 @@ async function startUp(): Promise<Figure[]> {
       "`Deno.Command` 1.4 ms after it). Every pipe and socket the profiler reads is such a " +
       "stream, so only a profiler that spawned through posix_spawn(3) and read with read(2) " +
       "alone would avoid it. That work and the module loading both run on the main thread: " +
-      "started together they took 42–45 ms against 32–36 ms and 9–10 ms apart.",
+      "started together they took 42–45 ms against 32–36 ms and 9–10 ms apart. Taken off " +
+      "the path later that day (same VM, marks and interleaved runs): the command search's " +
+      "thrown errors (a statSync per PATH entry, now one statx through FFI: 3.3 → about 1 " +
+      "ms), the token scanner's WebAssembly compile (now on V8's threads while the run is " +
+      "set up: 2.5–3 → 0.5 ms of main thread), the watchdog's `Deno.Command` and its /proc " +
+      "scan for the pipe (posix_spawn through FFI, src/ffi/posix_spawn.ts: its start 14.5 → " +
+      "5.5 ms, though the first `Deno.Command` access, 7 ms, now falls to the program's " +
+      "spawn), the RAPL probes' thrown errors where there is no RAPL (the first throw in a " +
+      "process costs about 1 ms), and the output's module, which now loads while the " +
+      "program is held (whileHeld), in the wait for the launcher's execs: END → results " +
+      "written 14.6 → 8.9 ms; wall time 174.8 → 166.2 ms over all of these (30 interleaved " +
+      "runs). Tried and not taken: spawning the program with posix_spawn and reading its " +
+      "stdout with read(2), woken by poll(2) on a runtime thread (the only wake-up Deno " +
+      "offers for a raw descriptor; a FIFO opened with Deno.open is read on such a thread " +
+      "too): tokens 1 ms apart reached the reader at p50 76–92 µs against 17–24 µs through " +
+      "the runtime's pipe stream (3 runs each, the 1,400 tokens after the first 600), so it " +
+      "would trade 7–10 ms once per start for about 60 µs on every token. The one large part " +
+      "left is loading the modules: a code-split, minified bundle of the same code (`deno " +
+      "bundle`, its chunk imports made computed) loaded `profile`'s graph in 7–15 ms against " +
+      "40–47 ms from the source, and ran `profile -- true` 24 ms faster (232.5 against 256.9 " +
+      "ms, 15 interleaved runs); the release binary's own loading (`deno compile`) cannot be " +
+      "measured here.",
   }, {
     name: "each further run (`-n`)",
     measured: `${ms((repeated.repeated! - repeated.json!) / 20)} per run of \`true\` after ` +
@@ -1101,7 +1122,14 @@ async function samplingCost(): Promise<Figure> {
       "points. The one-time part is mostly V8 optimizing the sampling code on its worker " +
       "threads (about 40 functions, seen with --trace-opt) as the first ticks make it hot; " +
       "over a 2 s run it added about 2 % of a core to the figure measured before 2026-12-06, " +
-      "which divided one run's whole cost by its length.",
+      "which divided one run's whole cost by its length. The figure is a difference of two " +
+      "run lengths and swings from one report to the next: on 2026-12-06 two interleaved runs " +
+      "of `--only sampling` gave 5.5 % and 5.7 % for one commit and 6.2 % and 7.9 % for the " +
+      "next, whose whole CPU time over `sleep 3` at a 1 ms interval had the same median (744 " +
+      "against 749 ms, six interleaved rounds of perf stat). Timed inside the process, a tick " +
+      "took 155–180 µs of the main thread once running (p50; each of the three sources 50–70 " +
+      "µs, of which the reads themselves are about 15 µs), with no part standing out in " +
+      "`perf record`: system calls, which cost more on this VM, and V8's baseline code.",
   };
 }
 
