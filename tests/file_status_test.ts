@@ -3,7 +3,7 @@
  * the result files read of an open file.
  */
 import assert from "node:assert/strict";
-import { fileStatus, modifiedAtEpoch } from "../src/ffi/file_status.ts";
+import { fileStatus, modifiedAtEpoch, pathMode } from "../src/ffi/file_status.ts";
 import { openKeptFile } from "../src/ffi/kept_file.ts";
 import { libc } from "../src/ffi/libc.ts";
 
@@ -29,4 +29,17 @@ Deno.test("fileStatus() and modifiedAtEpoch() read an open file's times and owne
 
 Deno.test("modifiedAtEpoch() of a closed descriptor is a SyscallError (EBADF)", () => {
   assert.throws(() => modifiedAtEpoch(1_000_000), (error: Error) => /EBADF/.test(error.message));
+});
+
+Deno.test("pathMode() gives st_mode with links followed, or -errno without throwing", async () => {
+  const folder = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${folder}/file`, "x", { mode: 0o640 });
+  await Deno.symlink(folder, `${folder}/to-folder`);
+  await Deno.symlink(`${folder}/loop`, `${folder}/loop`);
+  assert.equal(pathMode(`${folder}/file`), 0o100640);
+  assert.equal(pathMode(`${folder}/to-folder`) & 0o170000, 0o040000, "the link is followed");
+  assert.equal(pathMode(`${folder}/missing`), -2); // ENOENT
+  assert.equal(pathMode(`${folder}/file/below`), -20); // ENOTDIR
+  assert.equal(pathMode(`${folder}/loop`), -40); // ELOOP
+  await Deno.remove(folder, { recursive: true });
 });

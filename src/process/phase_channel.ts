@@ -118,7 +118,9 @@ export class PhaseChannel {
     let probeFd = -1;
     try {
       unwrap(libc().mkfifo(cString(path), 0o622), "mkfifo", path);
-      file = await Deno.open(path, { read: true, write: true });
+      // Synchronously: a FIFO opened for reading and writing never waits for a peer, and the
+      // runtime's asynchronous open goes through a pool thread (0.5–1 ms here, against 0.2).
+      file = Deno.openSync(path, { read: true, write: true });
       probeFd = libc().open(cString(path), O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
       if (probeFd < 0) throw new SyscallError("open", errno(), path);
       if (options.owner !== undefined) shareWith(directory, probeFd, options.owner);
