@@ -795,6 +795,31 @@ export function cString(text: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(`${text}\0`);
 }
 
+/**
+ * `waitid(2)` arguments (`<sys/wait.h>`, Linux) and `sizeof(siginfo_t)`, for
+ * `waitid_blocking`.
+ *
+ * @example Usage
+ * ```ts
+ * import { libc, WAITID } from "./libc.ts";
+ * const info = new Uint8Array(WAITID.SIGINFO_BYTES);
+ * // Our own pid is no child of ours: the wait fails at once.
+ * console.log(await libc().waitid_blocking(WAITID.P_PID, Deno.pid, info, WAITID.WEXITED)); // -1
+ * ```
+ */
+export const WAITID = {
+  /** Wait for the one process whose pid is given. */
+  P_PID: 1,
+  /** For a stop. */
+  WSTOPPED: 2,
+  /** For an exit (reaping it, unless with `WNOWAIT`). */
+  WEXITED: 4,
+  /** Leave the child to be reaped later. */
+  WNOWAIT: 0x01000000,
+  /** `sizeof(siginfo_t)` on Linux. */
+  SIGINFO_BYTES: 128,
+} as const;
+
 /** Signal numbers on Linux (x86_64 and aarch64 agree on these). */
 export const SIGNALS = {
   SIGHUP: 1,

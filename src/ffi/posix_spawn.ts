@@ -14,7 +14,7 @@
  * @module
  */
 
-import { cString, libc, SyscallError, unwrap } from "./libc.ts";
+import { cString, libc, SyscallError, unwrap, WAITID } from "./libc.ts";
 
 const O_CLOEXEC = 0o2000000;
 const O_RDONLY = 0;
@@ -29,10 +29,8 @@ const SIGSET_BYTES = 128;
 /** glibc's own signals (32 and 33, for threads and set*id): never given a default here. */
 const INTERNAL_SIGNALS = new Set([32, 33]);
 const NSIG = 65;
-/** `waitid(2)`: this pid (`P_PID`), its exit, reaped. */
-const P_PID = 1;
-const WEXITED = 4;
-const SIGINFO_BYTES = 128;
+/** `waitid(2)`: this pid, its exit, reaped. */
+const { P_PID, WEXITED, SIGINFO_BYTES } = WAITID;
 /** `si_code` values of `<signal.h>` for a child that ended. */
 const CLD_EXITED = 1;
 

@@ -15,6 +15,7 @@ import {
   signalNumber,
   SIGNALS,
   sleepMicros,
+  WAITID,
 } from "../ffi/libc.ts";
 import { afterMs } from "../one_shot_timer.ts";
 import { type InvokingUser, passwdEntry } from "./invoking_user.ts";
@@ -41,13 +42,8 @@ const STDOUT_PIPE_BYTES = 1 << 20;
 /** `PF_EXITING` in `/proc/<pid>/stat`'s flags: the task is exiting (`<linux/sched.h>`). */
 const PF_EXITING = 0x4;
 
-/** `waitid(2)`: wait for this pid (`P_PID`), for a stop or an exit, leaving it to be reaped. */
-const P_PID = 1;
-const WSTOPPED = 2;
-const WEXITED = 4;
-const WNOWAIT = 0x01000000;
-/** `sizeof(siginfo_t)` on Linux. */
-const SIGINFO_BYTES = 128;
+/** `waitid(2)`: wait for this pid, for a stop or an exit, leaving it to be reaped. */
+const { P_PID, WSTOPPED, WEXITED, WNOWAIT, SIGINFO_BYTES } = WAITID;
 /**
  * How often the wait for the gate looks at its deadline (ms): a bound, not a
  * poll (the wait is woken by the kernel); at most one such timer is left
