@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { formatJson, formatSensorsJson, jsonChunks, toJsonDocument } from "../src/output/json.ts";
+import {
+  formatJson,
+  formatSensorsJson,
+  jsonChunks,
+  jsonValueChunks,
+  toJsonDocument,
+} from "../src/output/json.ts";
 import { result } from "./fixtures.ts";
 
 Deno.test("formatJson() writes the reference layout with plain numbers", () => {
@@ -109,4 +115,23 @@ Deno.test("jsonChunks() streams long arrays and joins to exactly JSON.stringify'
       )
     }\n`,
   );
+});
+
+Deno.test("jsonValueChunks() writes long scalar arrays as JSON.stringify does, at any depth", () => {
+  const numbers = Array.from({ length: 9000 }, (_, i) => i % 7 === 0 ? -i / 3 : i * 1e-7);
+  numbers[5] = NaN;
+  numbers[6] = Infinity;
+  numbers[7] = -0;
+  const mixed = Array.from({ length: 100 }, (_, i) => [i, `s${i}\n"`, i % 2 === 0, null][i % 4]);
+  // Depth 1 to 7: the elements' indent is 4 to 16 characters (JSON.stringify's
+  // space argument stops at 10), and a series longer than one native slice.
+  let value: unknown = { time_ms: numbers, values: numbers.slice(0, 65), mixed, empty: [] };
+  for (let depth = 0; depth < 6; depth++) {
+    const pieces = [...jsonValueChunks(value)];
+    assert.equal(pieces.join(""), `${JSON.stringify(value, null, 2)}\n`, `depth ${depth}`);
+    // Batched, yet each piece stays small: a long series is never one string.
+    assert.ok(pieces.length < 400, `${pieces.length} pieces: scalars are batched`);
+    assert.ok(Math.max(...pieces.map((piece) => piece.length)) < 4096, "small pieces");
+    value = { samples: [value] };
+  }
 });

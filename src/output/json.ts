@@ -465,14 +465,40 @@ function* prettyJsonChunks(value: unknown, indent: string): Generator<string> {
     value instanceof LazyList ||
     (Array.isArray(value) && (value.length > STREAMED_ARRAY_LENGTH || hasLongArray(value)))
   ) {
-    const at = value instanceof LazyList ? value.at : (index: number) => value[index];
     const inner = `${indent}  `;
-    yield "[\n";
-    for (let i = 0; i < value.length; i++) {
-      yield inner;
-      yield* prettyJsonChunks(at(i), inner);
-      yield i + 1 < value.length ? ",\n" : "\n";
+    if (
+      Array.isArray(value) && value.length > 0 && inner.length <= 10 &&
+      value.every((item) => typeof item === "number")
+    ) {
+      yield* numberArrayChunks(value, indent);
+      return;
     }
+    const at = value instanceof LazyList ? value.at : (index: number) => value[index];
+    yield "[\n";
+    // Scalars (a sample series' times and values) go out in batches: a piece per
+    // number cost about 1.5 µs each to make and write, 20 ms for 300 samples.
+    let batch = "";
+    for (let i = 0; i < value.length; i++) {
+      const item = at(i);
+      const separator = i + 1 < value.length ? ",\n" : "\n";
+      const scalar = scalarJson(item);
+      if (scalar !== undefined) {
+        batch += inner + scalar + separator;
+        if (batch.length >= SCALAR_BATCH_CHARS) {
+          yield batch;
+          batch = "";
+        }
+        continue;
+      }
+      if (batch !== "") {
+        yield batch;
+        batch = "";
+      }
+      yield inner;
+      yield* prettyJsonChunks(item, inner);
+      yield separator;
+    }
+    if (batch !== "") yield batch;
     yield `${indent}]`;
     return;
   }
@@ -491,6 +517,53 @@ function* prettyJsonChunks(value: unknown, indent: string): Generator<string> {
   }
   const text = stringify(value);
   yield indent === "" ? text : text.replaceAll("\n", `\n${indent}`);
+}
+
+/** Numbers of an array serialised natively at a time: a piece stays under 4 KiB. */
+const NUMBER_SLICE = 100;
+
+/**
+ * An array of numbers (a sample series' times or values), pretty, in a few
+ * pieces: slices go through the runtime's own `JSON.stringify`, with the
+ * elements' indent as its `space` (at most 10 characters), several times
+ * faster than a piece per number (about 1.5 µs each: 20 ms for the series
+ * of 300 samples).
+ */
+function* numberArrayChunks(numbers: readonly number[], indent: string): Generator<string> {
+  yield "[";
+  for (let start = 0; start < numbers.length; start += NUMBER_SLICE) {
+    const text = JSON.stringify(numbers.slice(start, start + NUMBER_SLICE), null, `${indent}  `);
+    // "[\n<inner>1,\n<inner>2\n]" → "\n<inner>1,\n<inner>2"; slices joined by a comma.
+    yield start === 0 ? text.slice(1, -2) : `,${text.slice(1, -2)}`;
+  }
+  yield `\n${indent}]`;
+}
+
+/** Characters of scalar elements gathered before they are yielded as one piece (bounded). */
+const SCALAR_BATCH_CHARS = 2048;
+
+/**
+ * An array element's JSON when it is a scalar (as `JSON.stringify` writes it
+ * inside an array: `undefined` and non-finite numbers as `null`, bigints as
+ * exact integers), or `undefined` for an object or array.
+ */
+function scalarJson(item: unknown): string | undefined {
+  switch (typeof item) {
+    case "number":
+      return Number.isFinite(item) ? String(item) : "null";
+    case "string":
+      return JSON.stringify(item);
+    case "boolean":
+      return item ? "true" : "false";
+    case "bigint":
+      return item.toString();
+    case "undefined":
+      return "null";
+    case "object":
+      return item === null ? "null" : undefined;
+    default:
+      return undefined;
+  }
 }
 
 /** Whether an object or array holds, at any depth, an array worth streaming. */
