@@ -1043,6 +1043,67 @@ async function commandCpuSeconds(command: string[], env: Record<string, string>)
   return value / 1000;
 }
 
+/**
+ * CPU time (ns) so far of every thread of a process, from each thread's
+ * `schedstat` (nanoseconds; `stat`'s utime and stime count whole 10 ms
+ * ticks). A thread that ended takes its time with it: the runtime's threads
+ * live as long as the process.
+ */
+function threadsCpuNs(pid: number): number {
+  let total = 0;
+  for (const entry of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      const text = Deno.readTextFileSync(`/proc/${pid}/task/${entry.name}/schedstat`);
+      total += Number(text.slice(0, text.indexOf(" ")));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return total;
+}
+
+/** Seconds of the sampling figure's runs, and its window within them. */
+const SAMPLED_RUN = { seconds: 4, windowStart: 1, windowEnd: 3.5 };
+
+/**
+ * The profiler's own CPU (all its threads; not the program's) per second
+ * while the program runs: from 1 s after the spawn (past start-up and V8's
+ * optimizing of the first ticks) to 0.5 s before the program ends (before
+ * END and the writing of the results).
+ */
+async function runningCpuPercent(flags: string[], env: Record<string, string>): Promise<number> {
+  const child = new Deno.Command(PROFILER[0]!, {
+    args: [
+      ...PROFILER.slice(1),
+      "--json",
+      "-o",
+      "/dev/null",
+      "profile",
+      ...flags,
+      "--",
+      "sleep",
+      String(SAMPLED_RUN.seconds),
+    ],
+    env,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const spawned = monotonicNs();
+  const until = (seconds: number) => {
+    const left = seconds * 1000 - Number(monotonicNs() - spawned) / 1e6;
+    return new Promise((resolve) => setTimeout(resolve, Math.max(0, left)));
+  };
+  await until(SAMPLED_RUN.windowStart);
+  const before = threadsCpuNs(child.pid);
+  const t0 = monotonicNs();
+  await until(SAMPLED_RUN.windowEnd);
+  const used = threadsCpuNs(child.pid) - before;
+  const seconds = Number(monotonicNs() - t0) / 1e9;
+  const status = await child.status;
+  if (!status.success) throw new Error(`profile ${flags.join(" ")} -- sleep failed`);
+  return used / 1e9 / seconds * 100;
+}
+
 async function samplingCost(): Promise<Figure> {
   const root = await Deno.makeTempDir();
   await writeFakePowercap(root, twoSocketZones());
@@ -1050,9 +1111,10 @@ async function samplingCost(): Promise<Figure> {
     JOULE_PROFILER_EVENT_SOURCE_PATH: root,
     JOULE_PROFILER_RAPL_PATH: `${root}/intel-rapl`,
   };
-  // Two lengths of run: the difference is what sampling costs per second once running, apart
-  // from the one-time part (V8 optimizing the sampling code in the first half second or so),
-  // which a single short run would spread over its length.
+  // Whole runs of two lengths: the difference is what sampling costs per second of run,
+  // writing the samples after END included, apart from the one-time part (V8 optimizing the
+  // sampling code in the first half second or so), which a single short run would spread over
+  // its length.
   const short = 1;
   const long = 3;
   const profile = (flags: string[], seconds: number) => [
@@ -1082,7 +1144,13 @@ async function samplingCost(): Promise<Figure> {
     "timer off": (seconds) => timerLoop(0, seconds),
     "timer 10 ms": (seconds) => timerLoop(10, seconds),
   };
+  const running: Record<string, string[]> = {
+    off: [],
+    "10 ms": ["--sample-interval", "10"],
+    "1 ms": ["--sample-interval", "1"],
+  };
   const cpu: Record<string, number[]> = {};
+  const window: Record<string, number[]> = {};
   const repeats = 5;
   for (let i = 0; i < repeats; i++) {
     // Interleaved, so a noisy neighbour hits every mode alike.
@@ -1091,45 +1159,60 @@ async function samplingCost(): Promise<Figure> {
         (cpu[`${kind} ${seconds}`] ??= []).push(await commandCpuSeconds(command(seconds), env));
       }
     }
+    for (const [kind, flags] of Object.entries(running)) {
+      (window[kind] ??= []).push(await runningCpuPercent(flags, env));
+    }
   }
   const at = (kind: string, seconds: number) => median(cpu[`${kind} ${seconds}`]!);
   /** CPU seconds per second of run, from the two lengths. */
   const rate = (kind: string) => (at(kind, long) - at(kind, short)) / (long - short);
   const extra = (kind: string, base: string) => (rate(kind) - rate(base)) * 100;
-  const at10 = extra("10 ms", "off");
+  const whole10 = extra("10 ms", "off");
   const runtime = extra("timer 10 ms", "timer off");
+  const whileRunning = (kind: string) => median(window[kind]!) - median(window.off!);
+  const at10 = whileRunning("10 ms");
   // What the short run cost beyond its length at the steady rate: the one-time part.
   const once = (kind: string) =>
     ((at(kind, short) - at("off", short)) - (rate(kind) - rate("off")) * short) * 1000;
+  const { seconds, windowStart, windowEnd } = SAMPLED_RUN;
   return {
     name: "sampling cost",
-    measured: `+${at10.toFixed(1)} % of one core at 10 ms, +${extra("1 ms", "off").toFixed(1)} % ` +
-      `at 1 ms, once running (and once per run ${once("10 ms").toFixed(0)} ms and ` +
-      `${once("1 ms").toFixed(0)} ms at the start; off: ${at("off", short).toFixed(2)} s CPU ` +
-      `per run); Deno waking on a 10 ms timer and doing nothing: +${runtime.toFixed(1)} %`,
+    measured: `+${at10.toFixed(1)} % of one core at 10 ms while the program runs ` +
+      `(+${whileRunning("1 ms").toFixed(1)} % at 1 ms; the profiler with sampling off ` +
+      `${median(window.off!).toFixed(2)} %); per second of whole runs, writing the samples ` +
+      `after END included: +${whole10.toFixed(1)} % at 10 ms, ` +
+      `+${extra("1 ms", "off").toFixed(1)} % at 1 ms (and once per run ` +
+      `${once("10 ms").toFixed(0)} ms and ${once("1 ms").toFixed(0)} ms at the start; off: ` +
+      `${at("off", short).toFixed(2)} s CPU per run); Deno waking on a 10 ms timer and doing ` +
+      `nothing: +${runtime.toFixed(1)} %`,
     target: "≤ 5 % of one core at 10 ms",
     met: at10 <= 5,
-    how: `profiler CPU time (perf stat's task-clock of the whole run: every thread, the ` +
-      `program included, which costs the same in every mode) of \`sleep ${short}\` and ` +
-      `\`sleep ${long}\` with --sample-interval 10 and 1 vs none: the rate is the difference ` +
-      `between the two lengths over ${long - short} s, and the one-time part what the short ` +
-      `run cost beyond it; fake two-socket powercap tree plus the default process and system ` +
-      `sources, medians of ${repeats} interleaved runs; yardstick in the same rounds: ` +
-      `tests/bench/timer_loop.ts (the sampler's timer schedule, nothing sampled)`,
+    how: `while the program runs: the profiler's own CPU time (the schedstat of each of its ` +
+      `threads; the program's is not counted) from ${windowStart} s to ${windowEnd} s after ` +
+      `the spawn of \`profile -- sleep ${seconds}\`, with --sample-interval 10 and 1 vs none; ` +
+      `whole runs: perf stat's task-clock (every thread, the program included, which costs ` +
+      `the same in every mode) of \`sleep ${short}\` and \`sleep ${long}\`, the rate being ` +
+      `the difference between the two lengths over ${long - short} s and the one-time part ` +
+      `what the short run cost beyond it; fake two-socket powercap tree plus the default ` +
+      `process and system sources, medians of ${repeats} interleaved runs; yardstick in the ` +
+      `same rounds: tests/bench/timer_loop.ts (the sampler's timer schedule, nothing sampled)`,
     note: "Each tick is a Deno timer wake-up plus seven `pread`s of powercap, the process " +
       "source's reads of the program's tree and the system source's two `/proc` files. The " +
       "timer yardstick is the runtime's own part; the rest is the reads and storing the " +
-      "points. The one-time part is mostly V8 optimizing the sampling code on its worker " +
-      "threads (about 40 functions, seen with --trace-opt) as the first ticks make it hot; " +
-      "over a 2 s run it added about 2 % of a core to the figure measured before 2026-12-06, " +
-      "which divided one run's whole cost by its length. The figure is a difference of two " +
-      "run lengths and swings from one report to the next: on 2026-12-06 two interleaved runs " +
-      "of `--only sampling` gave 5.5 % and 5.7 % for one commit and 6.2 % and 7.9 % for the " +
+      "points. The figure is the profiler's CPU while the program runs, the share of a core " +
+      "it takes from the program; since 2026-12-06 (second report) it no longer comes from " +
+      "the whole-run difference, which also counts the writing of the samples after END and " +
+      "two start-ups whose noise (±30 ms here) does not cancel: two interleaved runs of " +
+      "`--only sampling` gave 5.5 % and 5.7 % for one commit and 6.2 % and 7.9 % for the " +
       "next, whose whole CPU time over `sleep 3` at a 1 ms interval had the same median (744 " +
-      "against 749 ms, six interleaved rounds of perf stat). Timed inside the process, a tick " +
-      "took 155–180 µs of the main thread once running (p50; each of the three sources 50–70 " +
-      "µs, of which the reads themselves are about 15 µs), with no part standing out in " +
-      "`perf record`: system calls, which cost more on this VM, and V8's baseline code.",
+      "against 749 ms, six interleaved rounds of perf stat). Writing the samples was itself " +
+      "slow then: the JSON writer made a piece per number (about 1.5 µs each), 37 ms for " +
+      "the 300 samples of a 3 s run, 1.5 % of a core over the difference; it now serialises " +
+      "a series in slices through the runtime's JSON.stringify (4.5 ms). Timed inside the " +
+      "process, a tick takes 190–300 µs of the main thread once running (means over 300 " +
+      "ticks: powercap 55–95, process 70–115, system 50–75 µs); in a loop without the 10 ms " +
+      "sleeps between them, powercap's seven reads take 27 µs against 45 µs at 10 ms " +
+      "intervals: on this VM the system calls of a tick cost more after the CPU has slept.",
   };
 }
 
