@@ -22,10 +22,10 @@ import {
 } from "./process/program_reaper.ts";
 import type { InvokingUser } from "./process/invoking_user.ts";
 import { HookError, runHook } from "./process/hook_command.ts";
-import { measureIdle } from "./idle_measurement.ts";
 import { attributeEnergy } from "./energy_attribution.ts";
 import { addDerivedMetrics, derivedMetricCount } from "./derived_metrics.ts";
 import { runProgram } from "./program_run.ts";
+import { loadLazily } from "./lazy_module.ts";
 import { joulesPerUnit } from "./energy_units.ts";
 import { lineBufferedEnv } from "./process/line_buffering.ts";
 import type { ProfileResult, RunResult, SourceStatus } from "./result.ts";
@@ -673,6 +673,10 @@ export class JouleProfiler {
         );
       } else if (config.idleSeconds !== undefined) {
         progress({ stage: "idle", done: 0, idleMs: config.idleSeconds * 1000 });
+        const { measureIdle } = await loadLazily<typeof import("./idle_measurement.ts")>(
+          "./idle_measurement.ts",
+          import.meta.url,
+        );
         idle = await measureIdle({
           seconds: config.idleSeconds,
           sources: this.#sources,

@@ -347,9 +347,9 @@ async function buildPerfEventSource(
   logger: Logger,
   purpose: SourcePurpose,
 ): Promise<PerfEventSource> {
-  const { DEFAULT_PERF_EVENTS, parsePerfEventList, PerfEventSource } = await import(
-    "../../sources/perf_event/mod.ts"
-  );
+  const { DEFAULT_PERF_EVENTS, parsePerfEventList, PerfEventSource } = await loadLazily<
+    typeof import("../../sources/perf_event/mod.ts")
+  >("../../sources/perf_event/mod.ts", import.meta.url);
   let events;
   try {
     events = parsePerfEventList(list ?? DEFAULT_PERF_EVENTS.join(","));
