@@ -331,7 +331,15 @@ async function startUp(): Promise<Figure[]> {
       "bundle`, its chunk imports made computed) loaded `profile`'s graph in 7–15 ms against " +
       "40–47 ms from the source, and ran `profile -- true` 24 ms faster (232.5 against 256.9 " +
       "ms, 15 interleaved runs); the release binary's own loading (`deno compile`) cannot be " +
-      "measured here.",
+      "measured here. Later marks on an Intel VM (p50 of 15 runs, ms after the clock " +
+      "origin; the empty script's first line runs at 2.6): modules loaded 60.1, sources " +
+      "built 66.4, watchdog started 70.8, phase channel open 73.0, first `Deno.Command` " +
+      "made 84.5 (6.5 ms of it the runtime's process and streams code), program spawned " +
+      "86.1, gate passed 98.5 (the wait filled by loading the output's module), baseline " +
+      "103.0, END 106.8, results written 111.2. The perf_event source's modules and the " +
+      "idle measurement now load on use (a literal `import()` made `deno run` prepare them " +
+      "at every start): the graph's import 44.7 → 43.9 ms, about 0.25–0.3 ms per module " +
+      "here; V8's `--always-sparkplug` gained nothing.",
   }, {
     name: "each further run (`-n`)",
     measured: `${ms((repeated.repeated! - repeated.json!) / 20)} per run of \`true\` after ` +
