@@ -53,6 +53,25 @@ Deno.test("SIMD byte search grows its memory and never reports a byte of an earl
   assert.equal(search.count(10, 0, 3), 0);
 });
 
+Deno.test("a chunk put in space() is searched where it lies, like a loaded copy", () => {
+  for (const search of [createByteSearch(), new PlainByteSearch()]) {
+    const next = random(11);
+    const copy = createByteSearch();
+    for (const size of [40, 5000, 3 << 20, 100]) {
+      const space = search.space(size);
+      assert.ok(space.length >= size, `${search.constructor.name}: space(${size})`);
+      for (let i = 0; i < size; i++) space[i] = [10, 95, 65][Math.floor(next() * 3)]!;
+      const chunk = space.subarray(0, size);
+      copy.load(chunk.slice());
+      search.load(chunk);
+      const label = `${search.constructor.name}, ${size} bytes`;
+      assert.equal(search.count(10, 0, size), copy.count(10, 0, size), label);
+      assert.equal(search.indexOfPair(95, 95, 1, size), copy.indexOfPair(95, 95, 1, size), label);
+      assert.equal(search.indexOf(65, size >> 1, size), copy.indexOf(65, size >> 1, size), label);
+    }
+  }
+});
+
 Deno.test("TokenScanner finds every token in a long line of binary data, across cuts and chunks", () => {
   const encoder = new TextEncoder();
   const next = random(3);

@@ -107,3 +107,69 @@ Deno.test("profile runs with the short slice, and the program with the default o
   const programSlice = Number(/^se\.slice\s+:\s+(\d+)/m.exec(stderr)?.[1]);
   assert.ok(programSlice > 100_000, `the program ran with a slice of ${programSlice} ns`);
 });
+
+/** `policy` (field 41) of a `/proc/.../stat` line; the name in parentheses may hold spaces. */
+function policyOf(stat: string): number {
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[38]);
+}
+
+Deno.test("the runtime's helper threads go idle; the main thread, I/O threads and children do not", async () => {
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(
+      script,
+      `import { idleHelperThreads } from "${MODULE}";
+const outcome = idleHelperThreads();
+const threads = [...Deno.readDirSync("/proc/self/task")].map((entry) => ({
+  tid: Number(entry.name),
+  name: Deno.readTextFileSync("/proc/self/task/" + entry.name + "/comm").trim(),
+  stat: Deno.readTextFileSync("/proc/self/task/" + entry.name + "/stat"),
+}));
+const child = new TextDecoder().decode(
+  new Deno.Command("cat", { args: ["/proc/self/stat"] }).outputSync().stdout,
+);
+console.log(JSON.stringify({ outcome, pid: Deno.pid, threads, child }));
+`,
+    );
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", script],
+      stderr: "inherit",
+    }).output();
+    assert.ok(output.success, `the script failed (${output.code})`);
+    const report = JSON.parse(new TextDecoder().decode(output.stdout)) as {
+      outcome: { found: number; idle: number; reason?: string };
+      pid: number;
+      threads: { tid: number; name: string; stat: string }[];
+      child: string;
+    };
+    const workers = report.threads.filter((thread) => thread.name.startsWith("V8 DefaultWork"));
+    assert.ok(workers.length > 0, "no V8 worker thread in the runtime");
+    assert.equal(report.outcome.found, workers.length);
+    assert.equal(report.outcome.idle, workers.length, report.outcome.reason);
+    for (const thread of report.threads) {
+      const idle = thread.name.startsWith("V8 DefaultWork");
+      assert.equal(policyOf(thread.stat), idle ? 5 : 0, `${thread.name} (${thread.tid})`);
+    }
+    assert.equal(policyOf(report.child), 0, "the child inherited SCHED_IDLE");
+  } finally {
+    await Deno.remove(script);
+  }
+});
+
+Deno.test("profile idles the runtime's helper threads before START; the program keeps SCHED_OTHER", async () => {
+  const { code, stderr } = await runCli([
+    "profile",
+    "-vv",
+    "--",
+    "sh",
+    "-c",
+    "echo policy $(cut -d ' ' -f 41 /proc/self/stat) >&2",
+  ]);
+  assert.equal(code, 0, stderr);
+  const line = /runtime helper threads under SCHED_IDLE: (\d+) of (\d+)/.exec(stderr);
+  assert.ok(line !== null, stderr);
+  assert.ok(Number(line[2]) > 0);
+  assert.equal(line[1], line[2], stderr);
+  assert.ok(stderr.indexOf(line[0]) < stderr.indexOf("program started (START)"), stderr);
+  assert.match(stderr, /^policy 0$/m);
+});

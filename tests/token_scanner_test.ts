@@ -98,6 +98,35 @@ Deno.test("TokenScanner agrees with a line-by-line scan for random chunk boundar
   }
 });
 
+Deno.test("TokenScanner finds the same tokens in chunks read into its input space", () => {
+  for (let seed = 1; seed <= 40; seed++) {
+    const next = random(seed);
+    // Long enough that most pieces take the SIMD search (512 bytes and more).
+    let text = "";
+    while (text.length < 20_000) text += randomOutput(next);
+    const bytes = encoder.encode(text);
+    const expected = reference(text, DEFAULT_TOKEN_PATTERN);
+    for (const maxPiece of [700, 6000, 70_000]) {
+      const pieces = randomSplit(bytes, next, maxPiece);
+      const scanner = new TokenScanner(DEFAULT_TOKEN_PATTERN);
+      const found: [string, number][] = [];
+      const collect = (count: number) => {
+        for (let i = 0; i < count; i++) found.push([scanner.tokens[i]!, scanner.lines[i]!]);
+      };
+      for (const piece of pieces) {
+        // As the pump does: read into the space, push a view of it from its start.
+        const space = scanner.inputSpace(maxPiece);
+        space.set(piece);
+        collect(scanner.push(space.subarray(0, piece.length)));
+        // What is left in the space from this piece must not leak into the next one.
+        space.fill(95, 0, piece.length);
+      }
+      collect(scanner.finish());
+      assert.deepEqual(found, expected, `seed ${seed}, pieces ≤ ${maxPiece}`);
+    }
+  }
+});
+
 Deno.test("TokenScanner ignores a final \\r so CRLF output matches like LF output", () => {
   const scanner = new TokenScanner("^__[A-Z]+__$");
   assert.deepEqual(scanPieces(scanner, [encoder.encode("__A__\r\n__B__\r\nx__C__\r\n")]), [

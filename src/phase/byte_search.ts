@@ -21,6 +21,15 @@ export interface ByteSearch {
    */
   load(bytes: Uint8Array): void;
   /**
+   * A place to put the next chunk so that {@linkcode ByteSearch.load} of
+   * `space.subarray(0, n)` searches it where it lies, without a copy. Valid
+   * until the next call of `space` (a larger one may move it).
+   *
+   * @param length Bytes it must hold.
+   * @returns A view of at least `length` bytes.
+   */
+  space(length: number): Uint8Array;
+  /**
    * How many times `byte` occurs in `[from, to)`.
    *
    * @param byte The byte value.
@@ -73,6 +82,7 @@ export function createByteSearch(): ByteSearch {
 /** Searches in plain JavaScript, on the loaded chunk itself. */
 export class PlainByteSearch implements ByteSearch {
   #bytes: Uint8Array = new Uint8Array(0);
+  #space: Uint8Array = new Uint8Array(0);
 
   /**
    * Makes `bytes` the chunk to search (kept by reference, not copied).
@@ -81,6 +91,17 @@ export class PlainByteSearch implements ByteSearch {
    */
   load(bytes: Uint8Array): void {
     this.#bytes = bytes;
+  }
+
+  /**
+   * A buffer of its own (the chunk is searched in place wherever it lies).
+   *
+   * @param length Bytes it must hold.
+   * @returns A view of `length` bytes.
+   */
+  space(length: number): Uint8Array {
+    if (this.#space.length < length) this.#space = new Uint8Array(length);
+    return this.#space.subarray(0, length);
   }
 
   /**
@@ -146,7 +167,10 @@ interface SimdExports {
 const SLACK = 32;
 const PAGE = 65536;
 
-/** Searches with WebAssembly SIMD on a copy of the chunk in the module's memory. */
+/**
+ * Searches with WebAssembly SIMD in the module's memory: on a copy of the
+ * chunk, or on the chunk itself when it was read into {@linkcode space}.
+ */
 class SimdByteSearch implements ByteSearch {
   readonly #exports: SimdExports;
   #view: Uint8Array;
@@ -158,15 +182,28 @@ class SimdByteSearch implements ByteSearch {
 
   load(bytes: Uint8Array): void {
     const needed = bytes.length + SLACK;
-    if (needed > this.#view.length) {
-      const memory = this.#exports.memory;
-      memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
-      this.#view = new Uint8Array(memory.buffer);
+    // Read into space() already: the copy would be a 1 MiB memmove per read of fast output.
+    const inPlace = bytes.buffer === this.#view.buffer && bytes.byteOffset === 0;
+    if (!inPlace) {
+      this.#grow(needed);
+      this.#view.set(bytes);
     }
-    this.#view.set(bytes);
     // Bytes past the chunk are never reported (the loops check `to`); zero them anyway so a
     // stale chunk's bytes cannot be read back.
     this.#view.fill(0, bytes.length, needed);
+  }
+
+  space(length: number): Uint8Array {
+    this.#grow(length + SLACK);
+    return this.#view.subarray(0, length);
+  }
+
+  /** Grows the memory to hold `needed` bytes (growing moves it: views made before go stale). */
+  #grow(needed: number): void {
+    if (needed <= this.#view.length) return;
+    const memory = this.#exports.memory;
+    memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
+    this.#view = new Uint8Array(memory.buffer);
   }
 
   count(byte: number, from: number, to: number): number {

@@ -124,7 +124,8 @@ export class TokenPump {
    */
   async run(): Promise<void> {
     const { reader, scanner } = this.#options;
-    let buffer = new ArrayBuffer(this.#options.readBufferBytes ?? READ_BUFFER_BYTES);
+    const readBytes = this.#options.readBufferBytes ?? READ_BUFFER_BYTES;
+    let buffer = new ArrayBuffer(readBytes);
     let directFd = this.#options.fd;
     try {
       reading: for (;;) {
@@ -136,7 +137,9 @@ export class TokenPump {
         // chunk; what else the pipe holds already is taken with read(2) at once.
         // (Never after cancel(): the stream has closed the descriptor, its number may be reused.)
         while (directFd !== undefined && !this.#cancelled) {
-          const view = new Uint8Array(buffer);
+          // Read where the scanner searches (the stream's buffer cannot be: a stream read
+          // takes its buffer over), so most bytes of fast output are never copied in memory.
+          const view = scanner.inputSpace(readBytes);
           const got = readNonBlocking(directFd, view);
           if (got === 0 || got === "empty") break; // the end is left for the stream to report
           if (got === "failed") {

@@ -135,6 +135,28 @@ export class TokenScanner {
   }
 
   /**
+   * Where to read the next chunk: a chunk read into it and given to
+   * {@linkcode TokenScanner.push} (as a view from its start) is searched
+   * where it lies instead of being copied into the search's memory first.
+   * The space is reused by the next `push`: pass the bytes on before that.
+   *
+   * @param length Bytes to read at most.
+   * @returns A view of `length` bytes.
+   *
+   * @example Usage
+   * ```ts
+   * import { TokenScanner } from "./token_scanner.ts";
+   * const scanner = new TokenScanner("__[A-Z]+__");
+   * const space = scanner.inputSpace(1024);
+   * const { written } = new TextEncoder().encodeInto("__A__\n", space);
+   * console.log(scanner.push(space.subarray(0, written)), scanner.tokens[0]); // 1 "__A__"
+   * ```
+   */
+  inputSpace(length: number): Uint8Array {
+    return this.#simd.space(length);
+  }
+
+  /**
    * Feeds the next chunk of output.
    *
    * @param bytes Raw stdout bytes, in order.

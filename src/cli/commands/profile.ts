@@ -8,7 +8,7 @@
 import { EXIT_PROFILER_FAILURE, ProfilerError, UsageError } from "../../errors.ts";
 import { Logger, sinceStart } from "../../logger.ts";
 import { compileByteSearchInBackground } from "../../phase/byte_search.ts";
-import { requestShortSlice } from "../../process/scheduler_slice.ts";
+import { idleHelperThreads, requestShortSlice } from "../../process/scheduler_slice.ts";
 import { openStreamFile, refuseSharedDestinations, ResultFile } from "../../output/result_file.ts";
 import { type ByteSink, DiscardSink, WriterSink } from "../../process/byte_sink.ts";
 import {
@@ -165,6 +165,24 @@ function loadFormatter(format: OutputTarget["format"]): Promise<unknown> {
     ? "../../output/csv.ts"
     : "../../output/terminal.ts";
   return loadLazily(file, import.meta.url);
+}
+
+let helpersIdle = false;
+
+/**
+ * Once per process, before the first START: background compiles and garbage collection on the
+ * runtime's helper threads are to take no CPU time the program wants (the figures are in
+ * scheduler_slice.ts). Done while the first program is held, in the wait for its launcher's
+ * execs, where its 0.5–1 ms costs no time.
+ */
+function idleHelpers(logger: Logger): void {
+  if (helpersIdle) return;
+  helpersIdle = true;
+  const helpers = idleHelperThreads();
+  logger.debug(
+    `runtime helper threads under SCHED_IDLE: ${helpers.idle} of ${helpers.found}` +
+      (helpers.reason === undefined ? "" : ` (${helpers.reason})`),
+  );
 }
 
 async function render(
@@ -513,6 +531,7 @@ export async function profileCommand(
     progress = attach !== undefined
       ? undefined
       : progressBarFor(flags, shape, { echo: sharesTerminal });
+    if (attach !== undefined) idleHelpers(logger);
     const results = attach !== undefined
       ? [
         await attach.measure({
@@ -551,7 +570,10 @@ export async function profileCommand(
         stopOnFailure: commands.length > 1 && !flags.ignoreFailure,
         initTimeoutSeconds: flags.initTimeout,
         sampleObserver: live?.intervals,
-        whileHeld: () => loadFormatter(target.format),
+        whileHeld: () => {
+          idleHelpers(logger);
+          return loadFormatter(target.format);
+        },
       });
     progress?.finish();
     if (results.every((result) => result.runs.length === 0)) {
