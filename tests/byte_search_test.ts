@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createByteSearch, PlainByteSearch } from "../src/phase/byte_search.ts";
+import { createByteSearch, PlainByteSearch, SIMD_MODULE_BASE64 } from "../src/phase/byte_search.ts";
+import { assembleByteSearchModule } from "../src/phase/byte_search_assembly.ts";
 import { TokenScanner } from "../src/phase/token_scanner.ts";
 import { DEFAULT_TOKEN_PATTERN } from "../src/phase/token_pattern.ts";
 
@@ -12,6 +13,16 @@ function random(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+Deno.test("the shipped SIMD module is the assembly's output", () => {
+  const assembled = assembleByteSearchModule().toBase64();
+  assert.equal(
+    SIMD_MODULE_BASE64,
+    assembled,
+    `src/phase/byte_search.ts holds other bytes than byte_search_assembly.ts makes: set ` +
+      `SIMD_MODULE_BASE64 to "${assembled}"`,
+  );
+});
 
 Deno.test("createByteSearch() compiles the SIMD module on this runtime", () => {
   assert.notEqual(createByteSearch().constructor, PlainByteSearch);
