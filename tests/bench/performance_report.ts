@@ -740,7 +740,13 @@ async function passthrough(generator: string): Promise<Figure[]> {
     `1 MiB (fcntl F_SETPIPE_SZ), reads up to 1 MiB at a time (what already waits with read(2) ` +
     `directly), finds newlines and the pattern's prefix 16 bytes at a time (WebAssembly SIMD, ` +
     `src/phase/byte_search.ts), decodes and matches only lines holding the prefix, then writes ` +
-    `the chunk on unchanged. The ratio is the program's own slowdown (the generator is ` +
+    `the chunk on unchanged. The direct reads land in the WebAssembly memory the search runs ` +
+    `on, so those bytes are never copied (they were: 5 % of the main thread's samples), and ` +
+    `V8's helper threads run under SCHED_IDLE from before START: on this 2-vCPU VM their ` +
+    `background compiles took about 45 ms of CPU from the program in a 250 ms window (perf ` +
+    `record), and idling them moved \`-o\` from 76 to 82 % and text lines from 80 to 83 % in ` +
+    `interleaved runs against the commit before (2026-12-06). The ratio is the program's own ` +
+    `slowdown (the generator is ` +
     `CPU-bound: it formats every line). Where it is missed, compare the CPU per MiB: the ` +
     `reader's CPU costs the program nothing while each has a core of its own, but on a machine ` +
     `whose cores are busy (see the load average above) it is taken from the program. Most of ` +
@@ -750,9 +756,11 @@ async function passthrough(generator: string): Promise<Figure[]> {
     `output, is the floor of any reader built on the runtime's streams. Tokens that arrive in ` +
     `one read share one reading of the sources (Source.repeat(); before, every token read ` +
     `every source: 46 % of cat at the start of this work, 55–64 % after the reader's own ` +
-    `fixes): a reading of the default process and system sources costs about 20 µs here ` +
-    `(their /proc and cgroup files, which the kernel writes out on each read), and this ` +
-    `workload has a token every 100 KiB. A line longer than 1 MiB is matched around each ` +
+    `fixes): a reading of the default process and system sources costs about 20 µs in a ` +
+    `tight loop (their /proc and cgroup files, which the kernel writes out on each read: ten ` +
+    `pread(2)s of 1.5–3.7 µs each even from C on the AMD VM) and 45–130 µs during these runs ` +
+    `(instrumented by hand, 2026-12-06: 300–1,400 readings per 200 MiB, 26–70 ms in all), and ` +
+    `this workload has a token every 100 KiB. A line longer than 1 MiB is matched around each ` +
     `place its prefix occurs instead of being decoded whole (random bytes decode at about ` +
     `15 ns a byte).`;
   return figures;
