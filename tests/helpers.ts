@@ -152,6 +152,38 @@ export function compileC(source: string, flags: string[] = []): Promise<string> 
 }
 
 /**
+ * Starts tests/fixtures/fake_rapl_load_writer.c on a fake powercap
+ * `energy_uj` file and waits until the counter advances. Real RAPL counts
+ * in hardware, whatever the load; the writer is a process, which the
+ * calibration's workloads (they spin every core) could otherwise leave
+ * behind. As root it runs at nice -15, which they (nice 0) cannot starve.
+ *
+ * @param file The `energy_uj` file to advance.
+ * @param rootPid Whose descendants' CPU time drives it.
+ * @param idleWatts Power with nothing running.
+ * @param joulesPerCpuSecond Energy per CPU second of those descendants.
+ * @returns The running writer (kill it when done).
+ */
+export async function startFakeRaplLoadWriter(
+  file: string,
+  rootPid: number,
+  idleWatts: number,
+  joulesPerCpuSecond: number,
+): Promise<Deno.ChildProcess> {
+  const executable = await compileC("tests/fixtures/fake_rapl_load_writer.c");
+  const args = ["5000", String(rootPid), file, String(idleWatts), String(joulesPerCpuSecond)];
+  const root = Deno.uid() === 0;
+  const writer = new Deno.Command(root ? "nice" : executable, {
+    args: root ? ["-n", "-15", executable, ...args] : args,
+    stdout: "piped",
+  }).spawn();
+  const reader = writer.stdout.getReader();
+  await reader.read(); // started: the counter advances
+  reader.releaseLock();
+  return writer;
+}
+
+/**
  * Reads and parses the only `data*.json` file in a directory.
  *
  * @param directory Where the CLI wrote it.

@@ -4,7 +4,7 @@ import { formatJson } from "../src/output/json.ts";
 import type { PhaseResult, ProfileResult } from "../src/result.ts";
 import { formatModelFile, parseModelFile } from "../src/energy/energy_model.ts";
 import { writeFakePowercap } from "./fixtures/fake_powercap.ts";
-import { compileC, listDir, runCli } from "./helpers.ts";
+import { listDir, runCli, startFakeRaplLoadWriter } from "./helpers.ts";
 
 /**
  * A result file of phases following J = 3 W × s + 20 J per CPU second, the CPU time being
@@ -264,13 +264,7 @@ Deno.test("model train: a clear failure without energy counters, and a model fro
   const root = await Deno.makeTempDir({ prefix: "jp-train-rapl-" });
   const files = await writeFakePowercap(root, [{ id: "intel-rapl:0", name: "package-0" }]);
   // The counter follows the CPU time of everything the test starts: the CLI and its workloads.
-  const writer = new Deno.Command(await compileC("tests/fixtures/fake_rapl_load_writer.c"), {
-    args: ["5000", String(Deno.pid), files.get("intel-rapl:0")!, "5", "20"],
-    stdout: "piped",
-  }).spawn();
-  const reader = writer.stdout.getReader();
-  await reader.read();
-  reader.releaseLock();
+  const writer = await startFakeRaplLoadWriter(files.get("intel-rapl:0")!, Deno.pid, 5, 20);
   try {
     const out = await runCli(
       ["--rapl-path", `${root}/intel-rapl`, "model", "train", "-o", "m.json", "--seconds", "0.5"],

@@ -7,7 +7,7 @@ import { ProcessSource } from "../sources/process/mod.ts";
 import { SystemSource } from "../sources/system/mod.ts";
 import { discoverPowercapZones, PowercapSource } from "../sources/rapl/mod.ts";
 import { writeFakePowercap } from "./fixtures/fake_powercap.ts";
-import { compileC } from "./helpers.ts";
+import { startFakeRaplLoadWriter } from "./helpers.ts";
 
 const IDLE_W = 5;
 const J_PER_CPU_S = 20;
@@ -32,19 +32,12 @@ Deno.test({
   async fn() {
     const root = await Deno.makeTempDir({ prefix: "jp-train-" });
     const files = await writeFakePowercap(root, [{ id: "intel-rapl:0", name: "package-0" }]);
-    const writer = new Deno.Command(await compileC("tests/fixtures/fake_rapl_load_writer.c"), {
-      args: [
-        "5000",
-        String(Deno.pid),
-        files.get("intel-rapl:0")!,
-        String(IDLE_W),
-        String(J_PER_CPU_S),
-      ],
-      stdout: "piped",
-    }).spawn();
-    const reader = writer.stdout.getReader();
-    await reader.read(); // started: the counter advances
-    reader.releaseLock();
+    const writer = await startFakeRaplLoadWriter(
+      files.get("intel-rapl:0")!,
+      Deno.pid,
+      IDLE_W,
+      J_PER_CPU_S,
+    );
     try {
       const { zones } = discoverPowercapZones(`${root}/intel-rapl`);
       const powercap = new PowercapSource({ zones });
