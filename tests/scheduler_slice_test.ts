@@ -20,13 +20,28 @@ interface Report {
   childPrio: number;
 }
 
-/** Runs the request in a fresh process (optionally under a wrapper such as `nice -n -5`). */
-async function requestIn(wrapper: string[]): Promise<Report> {
+/**
+ * Runs `source` in a fresh Deno process (optionally under a wrapper such as
+ * `nice -n -5`) and parses the JSON it prints: the scheduling changes apply
+ * to the calling process's threads, not the test runner's.
+ */
+async function reportOf<T>(source: string, wrapper: string[] = []): Promise<T> {
   const script = await Deno.makeTempFile({ suffix: ".ts" });
   try {
-    await Deno.writeTextFile(
-      script,
-      `import { requestShortSlice } from "${MODULE}";
+    await Deno.writeTextFile(script, source);
+    const [command, ...args] = [...wrapper, Deno.execPath(), "run", "-A", script];
+    const output = await new Deno.Command(command!, { args, stderr: "inherit" }).output();
+    assert.ok(output.success, `the script's process failed (${output.code})`);
+    return JSON.parse(new TextDecoder().decode(output.stdout)) as T;
+  } finally {
+    await Deno.remove(script);
+  }
+}
+
+/** Runs the request in a fresh process (optionally under a wrapper such as `nice -n -5`). */
+function requestIn(wrapper: string[]): Promise<Report> {
+  return reportOf<Report>(
+    `import { requestShortSlice } from "${MODULE}";
 const outcome = requestShortSlice();
 const field = (text: string, name: string) => {
   const match = new RegExp("^" + name.replace(".", "\\\\.") + "\\\\s+:\\\\s+(-?\\\\d+)", "m").exec(text);
@@ -44,14 +59,8 @@ console.log(JSON.stringify({
   childPrio: field(child, "prio"),
 }));
 `,
-    );
-    const [command, ...args] = [...wrapper, Deno.execPath(), "run", "-A", script];
-    const output = await new Deno.Command(command!, { args, stderr: "inherit" }).output();
-    assert.ok(output.success, `the request's process failed (${output.code})`);
-    return JSON.parse(new TextDecoder().decode(output.stdout)) as Report;
-  } finally {
-    await Deno.remove(script);
-  }
+    wrapper,
+  );
 }
 
 Deno.test("the main thread gets a 0.1 ms slice; the processes it starts keep the default", async () => {
@@ -94,12 +103,16 @@ function policyOf(stat: string): number {
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[38]);
 }
 
+/** What the helper-thread script reports. */
+interface ThreadsReport {
+  outcome: { found: number; idle: number; reason?: string };
+  threads: { tid: number; name: string; stat: string }[];
+  child: string;
+}
+
 Deno.test("the runtime's helper threads go idle; the main thread, I/O threads and children do not", async () => {
-  const script = await Deno.makeTempFile({ suffix: ".ts" });
-  try {
-    await Deno.writeTextFile(
-      script,
-      `import { idleHelperThreads } from "${MODULE}";
+  const report = await reportOf<ThreadsReport>(
+    `import { idleHelperThreads } from "${MODULE}";
 const outcome = idleHelperThreads();
 const threads = [...Deno.readDirSync("/proc/self/task")].map((entry) => ({
   tid: Number(entry.name),
@@ -109,32 +122,18 @@ const threads = [...Deno.readDirSync("/proc/self/task")].map((entry) => ({
 const child = new TextDecoder().decode(
   new Deno.Command("cat", { args: ["/proc/self/stat"] }).outputSync().stdout,
 );
-console.log(JSON.stringify({ outcome, pid: Deno.pid, threads, child }));
+console.log(JSON.stringify({ outcome, threads, child }));
 `,
-    );
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", script],
-      stderr: "inherit",
-    }).output();
-    assert.ok(output.success, `the script failed (${output.code})`);
-    const report = JSON.parse(new TextDecoder().decode(output.stdout)) as {
-      outcome: { found: number; idle: number; reason?: string };
-      pid: number;
-      threads: { tid: number; name: string; stat: string }[];
-      child: string;
-    };
-    const workers = report.threads.filter((thread) => thread.name.startsWith("V8 DefaultWork"));
-    assert.ok(workers.length > 0, "no V8 worker thread in the runtime");
-    assert.equal(report.outcome.found, workers.length);
-    assert.equal(report.outcome.idle, workers.length, report.outcome.reason);
-    for (const thread of report.threads) {
-      const idle = thread.name.startsWith("V8 DefaultWork");
-      assert.equal(policyOf(thread.stat), idle ? 5 : 0, `${thread.name} (${thread.tid})`);
-    }
-    assert.equal(policyOf(report.child), 0, "the child inherited SCHED_IDLE");
-  } finally {
-    await Deno.remove(script);
+  );
+  const workers = report.threads.filter((thread) => thread.name.startsWith("V8 DefaultWork"));
+  assert.ok(workers.length > 0, "no V8 worker thread in the runtime");
+  assert.equal(report.outcome.found, workers.length);
+  assert.equal(report.outcome.idle, workers.length, report.outcome.reason);
+  for (const thread of report.threads) {
+    const idle = thread.name.startsWith("V8 DefaultWork");
+    assert.equal(policyOf(thread.stat), idle ? 5 : 0, `${thread.name} (${thread.tid})`);
   }
+  assert.equal(policyOf(report.child), 0, "the child inherited SCHED_IDLE");
 });
 
 Deno.test("profile runs with the short slice and idle helper threads; the program keeps the defaults", async () => {
