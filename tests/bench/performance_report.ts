@@ -21,6 +21,7 @@ import { attachExitLatency, liveIntervalCost } from "./live_interval_figures.ts"
 import { type Figure, median, percentile } from "./figure.ts";
 import { STAND_IN_PMU_CPU } from "./fake_rapl_sources.ts";
 import { PROFILER, RUNNING_WINDOW, runningCpuPercent, V8_FLAGS } from "./running_cpu.ts";
+import { pinnedTo, separateCpus } from "./separate_cpus.ts";
 
 const { values: options } = parseArgs({
   args: Deno.args,
@@ -92,6 +93,7 @@ async function profileJson(
   env: Record<string, string>,
   globalFlags: string[] = [],
   programStdout: boolean | string = false,
+  launcher: string[] = [],
 ): Promise<{ phases: Boundary[]; stderr: string; durationMs: number }> {
   const file = await Deno.makeTempFile({ suffix: ".json" });
   const target = programStdout === true ? "/dev/null" : programStdout;
@@ -101,7 +103,7 @@ async function profileJson(
     "--",
   ];
   const { stderr } = await run(
-    [...PROFILER, ...globalFlags, "--json", "-o", file, ...profile, ...program],
+    [...launcher, ...PROFILER, ...globalFlags, "--json", "-o", file, ...profile, ...program],
     env,
     target === "null" ? "null" : "piped",
   );
@@ -582,6 +584,8 @@ interface PassthroughCase {
   /** `null`: the profiler's stdout is /dev/null; `file`: `profile -o FILE`. */
   to: "null" | "file";
   target: number;
+  /** Also run with the profiler and the program on separate CPUs (a fifth side). */
+  apart?: boolean;
 }
 
 /** /dev/shm when it is a writable folder, else the default temporary folder. */
@@ -629,7 +633,9 @@ async function passthroughCase(generator: string, c: PassthroughCase): Promise<F
     profiled: [] as number[],
     lean: [] as number[],
     deno: [] as number[],
+    apart: [] as number[],
   };
+  const cpus = c.apart ? separateCpus() : undefined;
   const windows: number[] = [];
   const command = [generator, ...c.args, "timed"];
   const quoted = command.map((word) => `"${word}"`).join(" ");
@@ -654,6 +660,17 @@ async function passthroughCase(generator: string, c: PassthroughCase): Promise<F
       ...command,
     ]);
     own.deno.push(elapsedMs(deno.stderr));
+    if (cpus !== undefined) {
+      await Deno.remove(file).catch(() => {});
+      const apart = await profileJson(
+        [...pinnedTo(cpus.program), ...command],
+        env,
+        [],
+        c.to === "null" ? "null" : file,
+        pinnedTo(cpus.profiler),
+      );
+      own.apart.push(elapsedMs(apart.stderr));
+    }
   }
   // CPU per MiB moved, the profiler's (less its start-up and output) against cat's: on a
   // shared machine, CPU the reader takes is CPU the program does not get.
@@ -698,7 +715,11 @@ async function passthroughCase(generator: string, c: PassthroughCase): Promise<F
       `${perMiB(median(profilerCpu))}, cat ${perMiB(median(catCpu))}, Deno reading and ` +
       `dropping it ${perMiB(median(denoCpu))}; without the process and system sources ` +
       `${(median(own.cat) / median(own.lean) * 100).toFixed(0)} %; a Deno process that only ` +
-      `reads and drops it ${(median(own.cat) / median(own.deno) * 100).toFixed(0)} %`,
+      `reads and drops it ${(median(own.cat) / median(own.deno) * 100).toFixed(0)} %` +
+      (cpus === undefined ? "" : `; the profiler on CPU ${cpus.profiler} and the program on ` +
+        `CPU ${cpus.program} (taskset) ${
+          (median(own.cat) / median(own.apart) * 100).toFixed(0)
+        } %`),
     target: `≥ ${c.target} % of \`| cat\``,
     met: ratio * 100 >= c.target,
     how: `the program's own time from start to last write (CLOCK_MONOTONIC), ${c.mib} MiB, ` +
@@ -707,7 +728,11 @@ async function passthroughCase(generator: string, c: PassthroughCase): Promise<F
         ? "the profiler's stdout and cat's to /dev/null"
         : "`profile -o FILE` vs `| cat > FILE` (same file, in /dev/shm where there is one)") +
       `; medians of ${PASSTHROUGH_RUNS} interleaved runs (a third side runs the profiler with ` +
-      "`--no-process --no-system`, a fourth tests/bench/pipe_read.ts); CPU: 3 more runs each of " +
+      "`--no-process --no-system`, a fourth tests/bench/pipe_read.ts" +
+      (cpus === undefined
+        ? ""
+        : ", a fifth the profiler and the program each on a CPU of its own") +
+      "); CPU: 3 more runs each of " +
       `${CPU_MIB} ` +
       "MiB under " +
       "`perf stat -i` (the reader alone, not the program; medians), the profiler's less its " +
@@ -717,7 +742,7 @@ async function passthroughCase(generator: string, c: PassthroughCase): Promise<F
 
 async function passthrough(generator: string): Promise<Figure[]> {
   const cases: PassthroughCase[] = [
-    { name: "text lines", args: ["lines", "200"], mib: 200, to: "null", target: 90 },
+    { name: "text lines", args: ["lines", "200"], mib: 200, to: "null", target: 90, apart: true },
     { name: "one 40 MiB line", args: ["longline", "40"], mib: 40, to: "null", target: 80 },
     { name: "binary", args: ["bytes", "40"], mib: 40, to: "null", target: 80 },
     {
@@ -762,7 +787,23 @@ async function passthrough(generator: string): Promise<Figure[]> {
     `(instrumented by hand, 2026-12-06: 300–1,400 readings per 200 MiB, 26–70 ms in all), and ` +
     `this workload has a token every 100 KiB. A line longer than 1 MiB is matched around each ` +
     `place its prefix occurs instead of being decoded whole (random bytes decode at about ` +
-    `15 ns a byte).`;
+    `15 ns a byte). Measured by hand later on 2026-12-06 (text lines, 200 MiB; perf record at ` +
+    `4 kHz over the generator's own run, medians of 5): with neither sources nor tokens (a ` +
+    `pattern that never matches) the main thread still took 185 ms against cat's 91 ms, and ` +
+    `the reader as a whole 248 ms, the program 215 ms: on 2 vCPUs the two together want more ` +
+    `than both cores for the run's length, so the program waits. Of those main-thread ` +
+    `samples the kernel's pipe reads were about 23 %, the two SIMD passes about 12 %, the runtime's ` +
+    `stream and event loop (the reads that wait) about 13 %, and V8's helper threads took ` +
+    `48–64 ms more, nearly all Maglev compiles of the 80 or so functions that become hot ` +
+    `during the run, some 40 of them the runtime's own stream code (each V8 flag set with a ` +
+    `DENO_DIR of its own, 4 runs: --no-maglev 21 ms, --no-concurrent-recompilation 11 ms, ` +
+    `neither moving the program's time beyond the noise). With the profiler kept on one CPU ` +
+    `and the program on the other (taskset) the ratio went from 79 to 85 % (paired medians of ` +
+    `16 interleaved rounds; cat kept apart the same way: 101 %), the rest of the gap being ` +
+    `the reader's own CPU. Tried and not kept: reads of 64, 128 or 256 KiB instead of 1 MiB ` +
+    `(62, 74 and 80 % against 86 %, 12 rounds: each read has a fixed cost), and, after a ` +
+    `read that found the pipe empty during fast output, a 50 or 80 µs sleep and one more ` +
+    `read(2) instead of waiting through the stream (82.8 against 81.8 %, 20 rounds).`;
   return figures;
 }
 
@@ -872,7 +913,17 @@ async function tokenLatency(program: string, reader: string): Promise<Figure> {
       "halved the median of tokens 200–399 in four interleaved pairs of runs but left the " +
       "first 200 as they were, and made V8 optimize start-up code during `profile -- true` " +
       "(`--trace-opt`: six functions, where tests/window_optimization_test.ts expects none): " +
-      "not used.",
+      "not used. Later runs by hand the same day (medians of each 200 tokens): a Deno " +
+      "process that only reads the same program has a shorter warm-up of its own (63–67 µs " +
+      "for tokens 0–199, 16–26 µs after); the profiler's slow stretch ends abruptly after " +
+      "anywhere from 200 to 1,600 tokens, with V8's workers compiling through it (113 ms of " +
+      "their CPU in the first 0.7 s of one `perf record`, while the main thread spent 2–3 " +
+      "times the CPU per token it spent afterwards, mostly in the runtime's own code); it " +
+      "came back when the program slept 1 s before its first token, without the process " +
+      "and system sources, with the workers left at their normal policy, and with " +
+      "`--always-sparkplug` or Maglev after 50 calls (`--minimum-invocations-after-ic-update=20`), " +
+      "in some rounds of each and not in others, so which of the VM's states it depends on " +
+      "is not established.",
   };
 }
 
