@@ -164,7 +164,13 @@ export async function phaseChannelFigures(): Promise<Figure[]> {
       "figure's program (examples/programs/phases.c 2000 1, by hand) the token latency p50 " +
       "was 24–26 µs as the profiler runs, 75–83 µs kept apart, and 85–89 µs with the " +
       "profiler under `SCHED_BATCH` (no preemption on wake-up), which cost the program 5 µs " +
-      "per marker. So on this VM the latency target and this one pull against each " +
+      "per marker. The preemption is the short slice's doing: with the main thread left at " +
+      "the default slice (src/process/scheduler_slice.ts not applied; by hand, later that " +
+      "day, two rounds of 1,000 printf markers and three of the latency program, each " +
+      "interleaved with the short slice) a marker cost the program 4.6–5.2 µs, as the " +
+      "woken profiler waited for the program to sleep, and the token latency p50 was " +
+      "133–164 µs with a p99 of 1.1–2.0 ms, against 28–69 µs and 0.5–0.8 ms with the short " +
+      "slice in the same rounds. So on this VM the latency target and this one pull against each " +
       "other. The VM reports no cache topology (no /sys/devices/system/cpu/cpu0/cache) and " +
       "its kernel has a scheduling setting of its own (kernel.sched_vcpu_pack); a machine " +
       "whose kernel wakes the profiler on an idle CPU was not at hand to measure. To take the profiler off the " +
