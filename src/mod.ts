@@ -48,6 +48,8 @@ export { type ByteSink, type SyncWriter, WriterSink } from "./process/byte_sink.
 export { DEFAULT_TOKEN_PATTERN } from "./phase/token_pattern.ts";
 export { type CsvOptions, formatCsv, formatSensorsCsv, neutralizeFormula } from "./output/csv.ts";
 export { type InvokingUser, invokingUser } from "./process/invoking_user.ts";
+export { allowedCpus, CpuPlacement, restrictToCpus } from "./process/cpu_placement.ts";
+export { formatCpuList, parseCpuList } from "./process/cpu_list.ts";
 export { formatJson, formatSensorsJson, toJsonDocument } from "./output/json.ts";
 export {
   formatSensorsTerminal,

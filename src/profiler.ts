@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { CpuPlacement } from "./process/cpu_placement.ts";
 import { ProfilerError, UsageError } from "./errors.ts";
 import { Logger } from "./logger.ts";
 import {
@@ -208,6 +209,12 @@ export interface RunSettings {
    * fills the wait while the program's launcher execs to its gate.
    */
   whileHeld?: () => Promise<unknown>;
+  /**
+   * Where the profiler and each run's program run (`--profiler-cpus`): the
+   * profiler's threads on CPUs of their own during every run, the program
+   * on the others.
+   */
+  cpuPlacement?: CpuPlacement;
 }
 
 /**
@@ -638,6 +645,7 @@ export class JouleProfiler {
           reaper,
           sampleObserver: config.sampleObserver,
           whileHeld: config.whileHeld,
+          cpuPlacement: config.cpuPlacement,
         });
         // The program's share of measured energy, from the process and system sources' metrics.
         attributeEnergy(run, idle);

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { CpuPlacement } from "./process/cpu_placement.ts";
+import { formatCpuList } from "./process/cpu_list.ts";
 import { ClockAnchor } from "./clock.ts";
 import { ProfilerError } from "./errors.ts";
 import { signalName } from "./ffi/libc.ts";
@@ -100,6 +102,12 @@ export interface ProgramRunOptions {
    * profiler's thread is then the one that takes the boundaries.
    */
   whileHeld?: () => Promise<unknown>;
+  /**
+   * Where the profiler and the program run (`--profiler-cpus`): the held
+   * program is put on its CPUs before it runs, the profiler's threads on
+   * theirs for the run, and put back when the run ends.
+   */
+  cpuPlacement?: CpuPlacement;
 }
 
 /**
@@ -185,6 +193,16 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   let sampling: { sampler: Sampler; usage: ProcessUsageSampler | undefined } | undefined;
   let initialized = false;
   try {
+    const placement = options.cpuPlacement;
+    if (placement !== undefined) {
+      // While it is held: the program, and all it starts, inherit these CPUs.
+      placement.placeProgram(program.pid);
+      const moved = placement.pinProfiler();
+      logger.debug(
+        `the program on CPUs ${formatCpuList(placement.programCpus)}, the profiler's ${moved} ` +
+          `threads on CPUs ${formatCpuList(placement.profilerCpus)}`,
+      );
+    }
     tree = reaper.adopt(program);
     // Signals reach every process of the program, unless its descendants are to be kept.
     relay.target = reaper.policy === "keep" ? program : tree;
@@ -436,6 +454,8 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     throw error;
   } finally {
     relay.target = undefined;
+    // Hooks and the next run's spawn start from the profiler's own CPUs again.
+    options.cpuPlacement?.release();
     await channel?.close();
     if (ownReaper) await reaper.close();
   }

@@ -57,6 +57,7 @@ import {
   parseSourceList,
   positiveInteger,
   positiveSeconds,
+  profilerCpus,
   sampleInterval,
   significanceLevel,
   socketList,
@@ -597,6 +598,16 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "write every sample as ';'-separated CSV (run;time_ms;series;value;unit;source)",
     scope: "profile",
     complete: "file",
+  },
+  {
+    long: "profiler-cpus",
+    value: "cpus",
+    description:
+      "run the profiler's threads on these CPUs (e.g. 3 or 2-3) and the program on the " +
+      "others it may use, so that handling a token never preempts the program (tokens are " +
+      "then measured later on some machines; see README)",
+    parse: profilerCpus,
+    scope: "profile",
   },
   {
     long: "no-phase-channel",

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { parseCpuList } from "../process/cpu_list.ts";
 import { UsageError } from "../errors.ts";
 import { MAX_PHASES_LIMIT, RUN_SETTING_LIMITS } from "../run_limits.ts";
 
@@ -134,6 +135,27 @@ export function sampleInterval(value: string): number {
     throw new UsageError(`--sample-interval must be a number of milliseconds ≥ 1, got '${value}'`);
   }
   return inRange("--sample-interval", value, 1, RUN_SETTING_LIMITS.maxSampleIntervalMs);
+}
+
+/**
+ * Parses `--profiler-cpus`: a CPU list (`3`, `2-3,6`); whether this process
+ * may use them is checked when the profile starts (`CpuPlacement.plan`).
+ *
+ * @param value The flag's value.
+ * @returns The CPUs, ascending.
+ *
+ * @example Usage
+ * ```ts
+ * import { profilerCpus } from "./option_values.ts";
+ * console.log(profilerCpus("1,3-4")); // [ 1, 3, 4 ]
+ * ```
+ */
+export function profilerCpus(value: string): number[] {
+  try {
+    return parseCpuList(value);
+  } catch (error) {
+    throw new UsageError(`--profiler-cpus: ${(error as Error).message}`);
+  }
 }
 
 /**

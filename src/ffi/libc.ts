@@ -266,6 +266,22 @@ const symbols = {
     ],
     result: "i64", /* long: 0, or -1 */
   },
+  sched_getaffinity: {
+    parameters: [
+      "i32", /* pid_t pid (a thread ID; 0: the calling thread) */
+      "usize", /* size_t cpusetsize */
+      "buffer", /* cpu_set_t *mask */
+    ],
+    result: "i32", /* int: 0, or -1 */
+  },
+  sched_setaffinity: {
+    parameters: [
+      "i32", /* pid_t pid (a thread ID; 0: the calling thread) */
+      "usize", /* size_t cpusetsize */
+      "buffer", /* const cpu_set_t *mask */
+    ],
+    result: "i32", /* int: 0, or -1 */
+  },
   eventfd: {
     parameters: [
       "u32", /* unsigned int initval */

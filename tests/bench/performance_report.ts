@@ -21,7 +21,7 @@ import { attachExitLatency, liveIntervalCost } from "./live_interval_figures.ts"
 import { type Figure, median, percentile } from "./figure.ts";
 import { STAND_IN_PMU_CPU } from "./fake_rapl_sources.ts";
 import { PROFILER, RUNNING_WINDOW, runningCpuPercent, V8_FLAGS } from "./running_cpu.ts";
-import { pinnedTo, separateCpus } from "./separate_cpus.ts";
+import { profilerOnlyCpu } from "./separate_cpus.ts";
 
 const { values: options } = parseArgs({
   args: Deno.args,
@@ -93,17 +93,18 @@ async function profileJson(
   env: Record<string, string>,
   globalFlags: string[] = [],
   programStdout: boolean | string = false,
-  launcher: string[] = [],
+  profileFlags: string[] = [],
 ): Promise<{ phases: Boundary[]; stderr: string; durationMs: number }> {
   const file = await Deno.makeTempFile({ suffix: ".json" });
   const target = programStdout === true ? "/dev/null" : programStdout;
   const profile = [
     "profile",
     ...(typeof target === "string" && target !== "null" ? ["--stdout-file", target] : []),
+    ...profileFlags,
     "--",
   ];
   const { stderr } = await run(
-    [...launcher, ...PROFILER, ...globalFlags, "--json", "-o", file, ...profile, ...program],
+    [...PROFILER, ...globalFlags, "--json", "-o", file, ...profile, ...program],
     env,
     target === "null" ? "null" : "piped",
   );
@@ -635,7 +636,7 @@ async function passthroughCase(generator: string, c: PassthroughCase): Promise<F
     deno: [] as number[],
     apart: [] as number[],
   };
-  const cpus = c.apart ? separateCpus() : undefined;
+  const apartCpu = c.apart ? profilerOnlyCpu() : undefined;
   const windows: number[] = [];
   const command = [generator, ...c.args, "timed"];
   const quoted = command.map((word) => `"${word}"`).join(" ");
@@ -660,15 +661,12 @@ async function passthroughCase(generator: string, c: PassthroughCase): Promise<F
       ...command,
     ]);
     own.deno.push(elapsedMs(deno.stderr));
-    if (cpus !== undefined) {
+    if (apartCpu !== undefined) {
       await Deno.remove(file).catch(() => {});
-      const apart = await profileJson(
-        [...pinnedTo(cpus.program), ...command],
-        env,
-        [],
-        c.to === "null" ? "null" : file,
-        pinnedTo(cpus.profiler),
-      );
+      const apart = await profileJson(command, env, [], c.to === "null" ? "null" : file, [
+        "--profiler-cpus",
+        String(apartCpu),
+      ]);
       own.apart.push(elapsedMs(apart.stderr));
     }
   }
@@ -716,10 +714,8 @@ async function passthroughCase(generator: string, c: PassthroughCase): Promise<F
       `dropping it ${perMiB(median(denoCpu))}; without the process and system sources ` +
       `${(median(own.cat) / median(own.lean) * 100).toFixed(0)} %; a Deno process that only ` +
       `reads and drops it ${(median(own.cat) / median(own.deno) * 100).toFixed(0)} %` +
-      (cpus === undefined ? "" : `; the profiler on CPU ${cpus.profiler} and the program on ` +
-        `CPU ${cpus.program} (taskset) ${
-          (median(own.cat) / median(own.apart) * 100).toFixed(0)
-        } %`),
+      (apartCpu === undefined ? "" : `; with \`--profiler-cpus ${apartCpu}\` (the program on ` +
+        `the other CPUs) ${(median(own.cat) / median(own.apart) * 100).toFixed(0)} %`),
     target: `≥ ${c.target} % of \`| cat\``,
     met: ratio * 100 >= c.target,
     how: `the program's own time from start to last write (CLOCK_MONOTONIC), ${c.mib} MiB, ` +
@@ -729,9 +725,7 @@ async function passthroughCase(generator: string, c: PassthroughCase): Promise<F
         : "`profile -o FILE` vs `| cat > FILE` (same file, in /dev/shm where there is one)") +
       `; medians of ${PASSTHROUGH_RUNS} interleaved runs (a third side runs the profiler with ` +
       "`--no-process --no-system`, a fourth tests/bench/pipe_read.ts" +
-      (cpus === undefined
-        ? ""
-        : ", a fifth the profiler and the program each on a CPU of its own") +
+      (apartCpu === undefined ? "" : ", a fifth the profiler with `--profiler-cpus`") +
       "); CPU: 3 more runs each of " +
       `${CPU_MIB} ` +
       "MiB under " +
@@ -800,7 +794,8 @@ async function passthrough(generator: string): Promise<Figure[]> {
     `neither moving the program's time beyond the noise). With the profiler kept on one CPU ` +
     `and the program on the other (taskset) the ratio went from 79 to 85 % (paired medians of ` +
     `16 interleaved rounds; cat kept apart the same way: 101 %), the rest of the gap being ` +
-    `the reader's own CPU. Tried and not kept: reads of 64, 128 or 256 KiB instead of 1 MiB ` +
+    `the reader's own CPU; \`--profiler-cpus\` makes that placement (the row's fifth side). ` +
+    `Tried and not kept: reads of 64, 128 or 256 KiB instead of 1 MiB ` +
     `(62, 74 and 80 % against 86 %, 12 rounds: each read has a fixed cost), and, after a ` +
     `read that found the pipe empty during fast output, a 50 or 80 µs sleep and one more ` +
     `read(2) instead of waiting through the stream (82.8 against 81.8 %, 20 rounds).`;

@@ -7,26 +7,22 @@
 
 import { compileC, REPO_ROOT } from "../helpers.ts";
 import { type Figure, percentile } from "./figure.ts";
-import { pinnedTo, type SeparateCpus, separateCpus } from "./separate_cpus.ts";
+import { profilerOnlyCpu } from "./separate_cpus.ts";
 
 const MARKERS = 2000;
 
 /**
  * Runs the profiler with `--json` and returns the boundaries and the program's stderr.
- * With `cpus`, the profiler's threads run on one CPU and the program on another.
+ * With `profilerCpu`, the profiler runs there and the program on the other CPUs (`--profiler-cpus`).
  */
 async function profile(
   program: string[],
-  cpus?: SeparateCpus,
+  profilerCpu?: number,
 ): Promise<{ ends: number[]; stderr: string }> {
   const file = await Deno.makeTempFile({ suffix: ".json" });
   const empty = await Deno.makeTempDir();
-  const [command, ...prefix] = cpus === undefined
-    ? [Deno.execPath()]
-    : [...pinnedTo(cpus.profiler), Deno.execPath()];
-  const output = await new Deno.Command(command!, {
+  const output = await new Deno.Command(Deno.execPath(), {
     args: [
-      ...prefix,
       "run",
       "-A",
       `${REPO_ROOT}main.ts`,
@@ -36,8 +32,8 @@ async function profile(
       "profile",
       "--stdout-file",
       "/dev/null",
+      ...(profilerCpu === undefined ? [] : ["--profiler-cpus", String(profilerCpu)]),
       "--",
-      ...(cpus === undefined ? [] : pinnedTo(cpus.program)),
       ...program,
     ],
     env: {
@@ -66,8 +62,8 @@ function stamps(stderr: string): { stamp: number[]; cost: number[] } {
   return { stamp, cost };
 }
 
-async function latencies(marker: string, mode: "stdout" | "channel", cpus?: SeparateCpus) {
-  const { ends, stderr } = await profile([marker, mode, String(MARKERS), "1000"], cpus);
+async function latencies(marker: string, mode: "stdout" | "channel", profilerCpu?: number) {
+  const { ends, stderr } = await profile([marker, mode, String(MARKERS), "1000"], profilerCpu);
   const { stamp, cost } = stamps(stderr);
   // Boundary i + 1 (after START) closes phase i: its end is marker i's measurement.
   const latency = stamp.map((written, i) => (ends[i]! - written) / 1000);
@@ -114,8 +110,10 @@ export async function phaseChannelFigures(): Promise<Figure[]> {
   const viaStdout = await latencies(marker, "stdout");
   const viaChannel = await latencies(marker, "channel");
   const python = await pythonCosts();
-  const cpus = separateCpus();
-  const apart = cpus === undefined ? undefined : await latencies(marker, "channel", cpus);
+  const profilerCpu = profilerOnlyCpu();
+  const apart = profilerCpu === undefined
+    ? undefined
+    : await latencies(marker, "channel", profilerCpu);
   const p = (values: number[], at: number) => percentile(values, at).toFixed(1);
   const latency: Figure = {
     name: "phase channel latency",
@@ -138,16 +136,18 @@ export async function phaseChannelFigures(): Promise<Figure[]> {
       `printf + fflush ${(percentile(viaStdout.cost, 50) / 1000).toFixed(2)} µs; Python: ` +
       `joule_phase ${python.channel.toFixed(2)} µs, print(flush=True) ` +
       `${python.stdout.toFixed(2)} µs (medians)` +
-      (apart === undefined ? "" : `; with the profiler and the program on separate CPUs: ` +
-        `joule_phase ${(percentile(apart.cost, 50) / 1000).toFixed(2)} µs, its token ` +
-        `latency p50 ${p(apart.latency, 50)} µs (against ${p(viaChannel.latency, 50)} µs)`),
+      (apart === undefined
+        ? ""
+        : `; with \`--profiler-cpus ${profilerCpu}\` (the program on the other CPUs): ` +
+          `joule_phase ${(percentile(apart.cost, 50) / 1000).toFixed(2)} µs, its token ` +
+          `latency p50 ${p(apart.latency, 50)} µs (against ${p(viaChannel.latency, 50)} µs)`),
     target: "C: one write(2), ≤ 20 µs",
     met: percentile(viaChannel.cost, 50) / 1000 <= 20,
     how: "the program's own CLOCK_MONOTONIC (C) or perf_counter_ns (Python) around each " +
       `marker call, ${MARKERS} calls (C); Python: 4 interleaved rounds of ${MARKERS / 8} ` +
       "calls each way, median of the rounds' medians; all under the profiler; yardstick in " +
-      "the same run: the C channel run again with the profiler under `taskset` on one CPU " +
-      "and the program on another (the first and last this process may use)",
+      "the same run: the C channel run again with `--profiler-cpus` (the last CPU this " +
+      "process may use; the program on the others)",
     note: "A marker is one write(2) to a socket or a pipe, and that write wakes the " +
       "profiler. What the program pays beyond the system call is where the kernel runs the " +
       "woken profiler: on these 2-vCPU VMs it is placed on the writer's own CPU (by hand, " +
@@ -173,8 +173,10 @@ export async function phaseChannelFigures(): Promise<Figure[]> {
       "slice in the same rounds. So on this VM the latency target and this one pull against each " +
       "other. The VM reports no cache topology (no /sys/devices/system/cpu/cpu0/cache) and " +
       "its kernel has a scheduling setting of its own (kernel.sched_vcpu_pack); a machine " +
-      "whose kernel wakes the profiler on an idle CPU was not at hand to measure. To take the profiler off the " +
-      "program's CPU by hand: `taskset -c 1 joule-profiler profile -- taskset -c 0 ./app`.",
+      "whose kernel wakes the profiler on an idle CPU was not at hand to measure. " +
+      "`--profiler-cpus` takes the profiler off the program's CPUs (the yardstick); before " +
+      "it, the same figures were measured with `taskset -c 1 joule-profiler profile -- " +
+      "taskset -c 0 ./app`.",
   };
   return [latency, cost];
 }

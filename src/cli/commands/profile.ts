@@ -47,6 +47,7 @@ import {
   progressBarFor,
   progressCallback,
 } from "../profile_display.ts";
+import { formatCpuList } from "../../process/cpu_list.ts";
 import { loadLazily } from "../../lazy_module.ts";
 
 /** `profile` flags. */
@@ -72,6 +73,7 @@ export interface ProfileFlags extends ExportFlags, ScanFlags, DisplayFlags {
   phaseChannel: boolean;
   raplPolling?: number;
   sampleInterval?: number;
+  profilerCpus?: number[];
   timeline?: string;
   samplesCsv?: string;
   /** `--energy-model FILE`. */
@@ -392,6 +394,13 @@ export async function profileCommand(
     ))
       .AttachMode.fromFlags({ ...global, ...flags }, positional)
     : undefined;
+  // --profiler-cpus: checked against this process's CPUs before anything starts.
+  const placement = flags.profilerCpus === undefined
+    ? undefined
+    : (await loadLazily<typeof import("../../process/cpu_placement.ts")>(
+      "../../process/cpu_placement.ts",
+      import.meta.url,
+    )).CpuPlacement.plan(flags.profilerCpus);
   // A parameter scan: each value set is a command of its own, `{VAR}` replaced.
   const commands = attach !== undefined
     ? [{ command: attach.command }]
@@ -532,6 +541,13 @@ export async function profileCommand(
       ? undefined
       : progressBarFor(flags, shape, { echo: sharesTerminal });
     if (attach !== undefined) idleHelpers(logger);
+    // -p/-a: no program of ours to place; the profiler keeps to its CPUs while it measures.
+    if (attach !== undefined && placement !== undefined) {
+      const moved = placement.pinProfiler();
+      logger.debug(
+        `the profiler's ${moved} threads on CPUs ${formatCpuList(placement.profilerCpus)}`,
+      );
+    }
     const results = attach !== undefined
       ? [
         await attach.measure({
@@ -570,12 +586,14 @@ export async function profileCommand(
         stopOnFailure: commands.length > 1 && !flags.ignoreFailure,
         initTimeoutSeconds: flags.initTimeout,
         sampleObserver: live?.intervals,
+        cpuPlacement: placement,
         whileHeld: () => {
           idleHelpers(logger);
           return loadFormatter(target.format);
         },
       });
     progress?.finish();
+    placement?.release();
     if (results.every((result) => result.runs.length === 0)) {
       throw new ProfilerError("interrupted before any run completed; no results", {
         exitCode: 130,
