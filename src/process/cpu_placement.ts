@@ -22,7 +22,10 @@ import { errno, libc, SyscallError } from "../ffi/libc.ts";
 import { UsageError } from "../errors.ts";
 import { formatCpuList } from "./cpu_list.ts";
 
-/** Bits in the mask passed to the kernel: glibc's `cpu_set_t`, grown where the kernel wants more. */
+/**
+ * Mask sizes tried when reading an affinity, in bits: glibc's `cpu_set_t` first;
+ * `sched_getaffinity(2)` refuses (EINVAL) a mask smaller than the kernel's CPU count.
+ */
 const MASK_BITS = [1024, 4096, 16384];
 const EINVAL = 22;
 
