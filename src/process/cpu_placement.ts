@@ -20,13 +20,13 @@
 
 import { errno, libc, SyscallError } from "../ffi/libc.ts";
 import { UsageError } from "../errors.ts";
-import { formatCpuList } from "./cpu_list.ts";
+import { CPU_LIMIT, formatCpuList } from "./cpu_list.ts";
 
 /**
  * Mask sizes tried when reading an affinity, in bits: glibc's `cpu_set_t` first;
  * `sched_getaffinity(2)` refuses (EINVAL) a mask smaller than the kernel's CPU count.
  */
-const MASK_BITS = [1024, 4096, 16384];
+const MASK_BITS = [1024, 4096, CPU_LIMIT];
 const EINVAL = 22;
 
 function maskOf(cpus: readonly number[], bits: number): Uint8Array<ArrayBuffer> {

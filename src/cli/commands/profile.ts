@@ -593,6 +593,7 @@ export async function profileCommand(
         },
       });
     progress?.finish();
+    // -p/-a pinned the profiler above (each program run puts it back itself: a no-op then).
     placement?.release();
     if (results.every((result) => result.runs.length === 0)) {
       throw new ProfilerError("interrupted before any run completed; no results", {
