@@ -94,6 +94,24 @@ export interface RunSettings {
    * any {@linkcode ByteSink}. It is passed on byte for byte.
    */
   stdout?: "stdout" | "stderr" | ByteSink;
+  /**
+   * Look for tokens on the program's stdout (default `true`). With `false`
+   * the profiler never reads it: the program gets `stdout`'s descriptor as
+   * its own (the profiler's stdout or stderr, a file, or `/dev/null` for a
+   * `DiscardSink`) and writes there at full speed; phases come
+   * from the phase channel alone, END is the program's exit.
+   *
+   * @example Phases from the phase channel, stdout untouched
+   * ```ts
+   * import { JouleProfiler } from "./profiler.ts";
+   * const result = await new JouleProfiler().profile({
+   *   command: ["sh", "-c", 'echo __NOT_READ__; echo loaded > "$JOULE_PROFILER_PHASE_FIFO"'],
+   *   stdoutTokens: false,
+   * });
+   * console.log(result.runs[0]!.phases.map((p) => p.name)); // [ "START -> loaded", "loaded -> END" ]
+   * ```
+   */
+  stdoutTokens?: boolean;
   /** Working directory of the program. */
   cwd?: string;
   /** Environment variables to add for the program. */
@@ -579,6 +597,15 @@ export class JouleProfiler {
       : config.stdout === undefined || config.stdout === "stdout"
       ? new WriterSink(Deno.stdout)
       : config.stdout;
+    if (config.stdoutTokens === false) {
+      const descriptor = sink.descriptor;
+      if (descriptor === undefined || descriptor === -1) {
+        throw new UsageError(
+          "stdoutTokens: false needs a stdout the program can write to itself: " +
+            '"stdout", "stderr", a DiscardSink or a WriterSink over a writer with a descriptor',
+        );
+      }
+    }
 
     let env = config.env;
     if (config.lineBuffered) {
@@ -631,6 +658,7 @@ export class JouleProfiler {
           pattern: pattern!,
           sources: this.#sources,
           sink,
+          stdoutTokens: config.stdoutTokens,
           relay,
           logger,
           cwd: config.cwd,
@@ -784,7 +812,8 @@ export class JouleProfiler {
     const results = commands.map((entry): ProfileResult => {
       const result: ProfileResult = {
         command: [...entry.command],
-        tokenPattern: pattern!.source,
+        // Empty when stdout was not read: no pattern found these phases.
+        tokenPattern: config.stdoutTokens === false ? "" : pattern!.source,
         exitCode: entry.runs.find((run) => run.exitCode !== 0)?.exitCode ?? 0,
         durationMs: entry.measuredMs,
         interrupted: relay.interrupted,

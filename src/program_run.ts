@@ -8,7 +8,7 @@
 import type { CpuPlacement } from "./process/cpu_placement.ts";
 import { formatCpuList } from "./process/cpu_list.ts";
 import { ClockAnchor } from "./clock.ts";
-import { ProfilerError } from "./errors.ts";
+import { ProfilerError, UsageError } from "./errors.ts";
 import { signalName } from "./ffi/libc.ts";
 import { DEFAULT_MAX_PHASES } from "./run_limits.ts";
 import { type Logger, sinceStart } from "./logger.ts";
@@ -67,6 +67,13 @@ export interface ProgramRunOptions {
   sources: readonly Source[];
   /** Where the program's stdout goes. */
   sink: ByteSink;
+  /**
+   * Read the program's stdout for tokens (default `true`). With `false` the
+   * program is given the sink's descriptor as its stdout and writes there
+   * itself: its output never passes through the profiler, and phases come
+   * from the phase channel alone (`--no-stdout-tokens`).
+   */
+  stdoutTokens?: boolean;
   /** Signal forwarding shared by all runs. */
   relay: SignalRelay;
   /** Diagnostics. */
@@ -154,6 +161,8 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     warn: (message) => logger.warn(message),
     info: (message) => logger.info(message),
   });
+  // Checked before anything is opened or spawned.
+  const direct = options.stdoutTokens === false ? directStdout(options.sink) : undefined;
   const channel = options.phaseChannel === false
     ? undefined
     : await PhaseChannel.open({ owner: options.runAs });
@@ -167,7 +176,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     program = ProgramProcess.spawnHeld({
       executable: options.executable,
       args: options.args,
-      stdout: "piped",
+      stdout: direct ?? "piped",
       cwd: options.cwd,
       env: { ...options.env, ...channel?.env() },
       runAs: options.runAs,
@@ -184,10 +193,14 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     throw error;
   }
   channel?.closeInheritedEnd();
+  if (direct !== undefined) {
+    logger.debug(`the program writes its stdout itself (${destinationName(direct)}): not read`);
+  }
   // Settled before START (below); a failure is the caller's to report when it awaits it.
   const callerSetUp = options.whileHeld?.();
   callerSetUp?.catch(() => {});
-  const stdout = program.stdout!;
+  // Null when the program writes its stdout itself (stdoutTokens: false).
+  const stdout = program.stdout;
   let started = false;
   const pumps: { pump: TokenPump; running: Promise<void> }[] = [];
   let sampling: { sampler: Sampler; usage: ProcessUsageSampler | undefined } | undefined;
@@ -234,7 +247,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     });
 
     // Readers start before the program does: once it runs, the profiler only waits.
-    const stdoutPump = new TokenPump({
+    const stdoutPump = stdout === null ? undefined : new TokenPump({
       reader: stdout.getReader({ mode: "byob" }),
       scanner: new TokenScanner(options.pattern),
       boundary,
@@ -242,7 +255,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       reportLines: true,
       fd: program.stdoutFd,
     });
-    pumps.push({ pump: stdoutPump, running: stdoutPump.run() });
+    if (stdoutPump !== undefined) pumps.push({ pump: stdoutPump, running: stdoutPump.run() });
     // The FIFO is read through a thread: bytes it has taken from the kernel may
     // not have reached the scanner yet when the program exits. A marker line
     // written after the program's last byte tells when they all have.
@@ -325,22 +338,30 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     sampling?.sampler.start();
     logger.debug(`program started (START), pid ${program.pid}, ${sinceStart()}`);
 
-    const stdoutDone = pumps[0]!.running;
-    // Raced as they are (no mapping step on the way to END); the pump says which came first.
-    await Promise.race([stdoutDone, program.exit]);
-    // A process the program started holds its stdout: the run ends at the program's exit.
-    const stdoutHeld = !stdoutPump.done &&
-      !(await stdoutPump.drain(DRAIN_QUIET_MS, DRAIN_MAX_MS));
-    if (stdoutHeld) await stdoutPump.cancel();
-    await stdoutDone;
-    if (stdoutPump.sinkBroken) {
-      logger.warn("the program's stdout reader went away (broken pipe); stopped passing output on");
-    }
-    // End of output usually means the program is exiting: END is taken as
-    // soon as it has, not when the runtime gets round to reporting it.
-    if (!program.exited && !program.waitForExit(EXIT_SPIN_MICROS)) {
-      // It closed stdout early and is still running: END is its exit.
+    let stdoutHeld = false;
+    if (stdoutPump === undefined) {
+      // The program writes its stdout itself: END is its exit.
       await program.exit;
+    } else {
+      const stdoutDone = pumps[0]!.running;
+      // Raced as they are (no mapping step on the way to END); the pump says which came first.
+      await Promise.race([stdoutDone, program.exit]);
+      // A process the program started holds its stdout: the run ends at the program's exit.
+      stdoutHeld = !stdoutPump.done &&
+        !(await stdoutPump.drain(DRAIN_QUIET_MS, DRAIN_MAX_MS));
+      if (stdoutHeld) await stdoutPump.cancel();
+      await stdoutDone;
+      if (stdoutPump.sinkBroken) {
+        logger.warn(
+          "the program's stdout reader went away (broken pipe); stopped passing output on",
+        );
+      }
+      // End of output usually means the program is exiting: END is taken as
+      // soon as it has, not when the runtime gets round to reporting it.
+      if (!program.exited && !program.waitForExit(EXIT_SPIN_MICROS)) {
+        // It closed stdout early and is still running: END is its exit.
+        await program.exit;
+      }
     }
     // Tokens the program wrote to the channel just before exiting come first;
     // an empty channel (the usual case) costs no wait before END.
@@ -443,7 +464,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     if (started) logger.debug(`killing the program after an error: ${error}`);
     if (tree !== undefined) await reaper.killNow(tree);
     if (!program.exited) await program.kill();
-    if (pumps.length === 0) await stdout.cancel().catch(() => {});
+    if (pumps.length === 0) await stdout?.cancel().catch(() => {});
     channel?.wake();
     for (const { pump, running } of pumps) {
       await pump.cancel();
@@ -459,6 +480,29 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     await channel?.close();
     if (ownReaper) await reaper.close();
   }
+}
+
+/** How `-vv` names where the program writes its stdout itself. */
+function destinationName(direct: number | "null"): string {
+  if (direct === "null") return "/dev/null";
+  if (direct === 1) return "the profiler's stdout";
+  if (direct === 2) return "the profiler's stderr";
+  return `a file, descriptor ${direct}`;
+}
+
+/**
+ * The descriptor the program is given as its stdout when the profiler does
+ * not read it; refused before anything runs when the sink has none.
+ */
+function directStdout(sink: ByteSink): number | "null" {
+  const descriptor = sink.descriptor;
+  if (descriptor === undefined || descriptor === -1) {
+    throw new UsageError(
+      "stdoutTokens: false needs a destination the program can write to itself " +
+        "(the profiler's stdout or stderr, a file opened by the profiler, or none)",
+    );
+  }
+  return descriptor;
 }
 
 /** The cgroup the `process` source made for this run's program, if any. */

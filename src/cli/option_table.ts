@@ -446,6 +446,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       "group 1 names the token",
     default: DEFAULT_TOKEN_PATTERN,
     scope: "profile",
+    conflicts: ["no-stdout-tokens"],
   },
   {
     long: "stdout-file",
@@ -614,6 +615,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     description:
       "do not offer the phase channel (JOULE_PROFILER_PHASE_FD / JOULE_PROFILER_PHASE_FIFO)",
     scope: "profile",
+  },
+  {
+    long: "no-stdout-tokens",
+    description: "never read the program's stdout: it writes straight to the terminal (or " +
+      "--stdout-file, or nowhere for repeated runs) at full speed; phases come from the phase " +
+      "channel alone, END is the program's exit",
+    scope: "profile",
+    conflicts: ["token-pattern"],
   },
   {
     long: "node-leader",

@@ -502,6 +502,8 @@ export interface StreamFile {
   readonly identity: string;
   /** Writes some of `bytes` (`write(2)`), returning how many. */
   writeSync(bytes: Uint8Array): number;
+  /** Its descriptor (-1 once closed): a program may be given it as its stdout. */
+  readonly fd: number;
   /** Closes the file. */
   close(): void;
 }
@@ -639,6 +641,9 @@ function streamOf(path: string, descriptor: Descriptor, identity: string): Strea
     path,
     identity,
     writeSync: (bytes) => descriptor.writeSync(bytes),
+    get fd() {
+      return descriptor.fd;
+    },
     close: () => descriptor.close(),
   };
 }

@@ -14,12 +14,21 @@ export interface ByteSink {
   readonly broken: boolean;
   /** `true` when nothing was written yet or the last byte written was `\n`. */
   readonly atLineStart: boolean;
+  /**
+   * Where a program may write these bytes itself instead, when they need no
+   * reading on the way (`profile --no-stdout-tokens`): a descriptor of this
+   * process, `"null"` for nowhere, or `undefined` when the destination has
+   * no descriptor.
+   */
+  readonly descriptor?: number | "null";
 }
 
 /** Something with a synchronous `write` like `Deno.stdout` or a `Deno.FsFile`. */
 export interface SyncWriter {
   /** Writes some of `bytes`, returning how many. */
   writeSync(bytes: Uint8Array): number;
+  /** Its descriptor, when it has one the runtime shows (the profiler's own files do). */
+  readonly fd?: number;
 }
 
 /**
@@ -67,6 +76,13 @@ export class WriterSink implements ByteSink {
     return this.#atLineStart;
   }
 
+  /** The writer's descriptor: 1 for `Deno.stdout`, 2 for `Deno.stderr`, or its `fd`. */
+  get descriptor(): number | undefined {
+    if (this.#writer === Deno.stdout) return 1;
+    if (this.#writer === Deno.stderr) return 2;
+    return this.#writer.fd;
+  }
+
   /**
    * Writes all of `bytes`, retrying partial writes.
    *
@@ -112,6 +128,8 @@ export class WriterSink implements ByteSink {
 export class DiscardSink implements ByteSink {
   /** Always `false`: there is no reader to go away. */
   readonly broken = false;
+  /** A program writing directly writes to nowhere (`/dev/null`). */
+  readonly descriptor = "null";
   #atLineStart = true;
 
   /** `true` when nothing was written yet or the last byte written was `\n`. */

@@ -8,6 +8,7 @@ import { openKeptFile, readKeptFile } from "../ffi/kept_file.ts";
 import { ProfilerError } from "../errors.ts";
 import {
   bindNow,
+  errno,
   isNonBlocking,
   libc,
   sendSignal,
@@ -15,6 +16,7 @@ import {
   signalNumber,
   SIGNALS,
   sleepMicros,
+  SyscallError,
   WAITID,
 } from "../ffi/libc.ts";
 import { afterMs } from "../one_shot_timer.ts";
@@ -28,9 +30,15 @@ import { type InvokingUser, passwdEntry } from "./invoking_user.ts";
  * It first checks that its parent is still the profiler (`$1`): a
  * parent-death signal set after the parent died is never sent, and a
  * profiler killed that early would otherwise leave the gate stopped for
- * ever.
+ * ever. `$2` redirects its stdout, before it stops, for a program that
+ * writes its stdout itself (see {@linkcode SpawnHeldOptions.stdout}): `2`
+ * to stderr, a `/proc/self/fd/N` path to a descriptor it inherited (the
+ * runtime hands a child only its own stdout or stderr, and POSIX `sh` names
+ * no descriptor above 9), or nothing.
  */
-const GATE_SCRIPT = '[ "$PPID" = "$1" ] || exit 125; shift; kill -STOP "$$" && exec "$@"';
+const GATE_SCRIPT =
+  '[ "$PPID" = "$1" ] || exit 125; case $2 in 2) exec >&2 ;; ?*) exec >>"$2" ;; ' +
+  'esac; shift 2; kill -STOP "$$" && exec "$@"';
 
 /**
  * Capacity asked for the program's stdout pipe (the default is 64 KiB; 1 MiB
@@ -65,8 +73,14 @@ export interface SpawnHeldOptions {
   executable: string;
   /** Arguments after the program name. */
   args: string[];
-  /** `piped` to read its stdout, `inherit`, or `null`. */
-  stdout: "piped" | "inherit" | "null";
+  /**
+   * `piped` to read its stdout, `inherit`, `null`, or a descriptor of this
+   * process that becomes its stdout, which the program then writes itself:
+   * 1 (as `inherit`), 2 (this process's stderr), or another, such as a
+   * file's (reopened by the gate through `/proc/self/fd`, appending; the
+   * program keeps one more descriptor of it, which `sh` cannot close).
+   */
+  stdout: "piped" | "inherit" | "null" | number;
   /** Working directory. */
   cwd?: string;
   /** Environment to add. */
@@ -186,6 +200,22 @@ export function shellLauncher(
   };
 }
 
+/**
+ * How the gate sets the program's stdout: `target` is the gate's `$2`;
+ * `inherited` a copy of the descriptor made for the child to inherit.
+ */
+function gateRedirect(stdout: SpawnHeldOptions["stdout"]): {
+  target: string;
+  inherited?: number;
+} {
+  if (typeof stdout !== "number" || stdout === 1) return { target: "" };
+  if (stdout === 2) return { target: "2" };
+  // dup() clears close-on-exec: this copy crosses the launcher's execs to the gate.
+  const inherited = libc().dup(stdout);
+  if (inherited < 0) throw new SyscallError("dup", errno(), `the program's stdout (${stdout})`);
+  return { target: `/proc/self/fd/${inherited}`, inherited };
+}
+
 const toolPaths = new Map<string, string | null>();
 
 function findTool(name: string, paths: string[]): string | undefined {
@@ -298,28 +328,36 @@ export class ProgramProcess {
       parentDeathSignal: options.parentDeathSignal ?? true,
       newSession: options.ownProcessGroup ?? false,
     });
-    const command = new Deno.Command(start.program, {
-      args: [
-        ...start.prefix,
-        "-c",
-        GATE_SCRIPT,
-        "joule-profiler-gate",
-        String(Deno.pid),
-        options.executable,
-        ...options.args,
-      ],
-      stdin: "inherit",
-      stdout: options.stdout,
-      stderr: "inherit",
-      cwd: options.cwd,
-      env: { ...options.env, ...start.env },
-      uid: start.uid,
-      gid: start.gid,
-      // Only where util-linux setsid is missing.
-      detached: start.detached ?? false,
-    });
+    const redirect = gateRedirect(options.stdout);
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(start.program, {
+        args: [
+          ...start.prefix,
+          "-c",
+          GATE_SCRIPT,
+          "joule-profiler-gate",
+          String(Deno.pid),
+          redirect.target,
+          options.executable,
+          ...options.args,
+        ],
+        stdin: "inherit",
+        stdout: typeof options.stdout === "number" ? "inherit" : options.stdout,
+        stderr: "inherit",
+        cwd: options.cwd,
+        env: { ...options.env, ...start.env },
+        uid: start.uid,
+        gid: start.gid,
+        // Only where util-linux setsid is missing.
+        detached: start.detached ?? false,
+      }).spawn();
+    } finally {
+      // The child has its copy; ours goes.
+      if (redirect.inherited !== undefined) libc().close(redirect.inherited);
+    }
     const program = new ProgramProcess(
-      command.spawn(),
+      child,
       options.stdout === "piped",
       options.ownProcessGroup ?? false,
     );

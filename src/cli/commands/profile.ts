@@ -71,6 +71,8 @@ export interface ProfileFlags extends ExportFlags, ScanFlags, DisplayFlags {
   exportMarkdown?: string;
   useRoot?: boolean;
   phaseChannel: boolean;
+  /** `false` with `--no-stdout-tokens`: the program's stdout is never read. */
+  stdoutTokens?: boolean;
   raplPolling?: number;
   sampleInterval?: number;
   profilerCpus?: number[];
@@ -572,6 +574,7 @@ export async function profileCommand(
         prepare: flags.prepare,
         cleanup: flags.cleanup,
         stdout: programStdout,
+        stdoutTokens: flags.stdoutTokens,
         logger,
         runAs,
         phaseChannel: flags.phaseChannel,

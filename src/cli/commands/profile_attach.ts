@@ -59,6 +59,7 @@ export interface AttachFlags {
   perfEvents?: string;
   process?: boolean;
   phaseChannel: boolean;
+  stdoutTokens?: boolean;
   command?: string[];
   iterations: number;
   warmup?: number;
@@ -158,6 +159,12 @@ export class AttachMode {
       if (flags[key] !== undefined && flags[key] !== false) {
         throw new UsageError(`${name} goes with a command, not with ${mode}`);
       }
+    }
+    if (flags.stdoutTokens === false) {
+      throw new UsageError(
+        `--no-stdout-tokens goes with a command, not with ${mode}: ${mode} reads no stdout ` +
+          "(its tokens come from the phase channel already)",
+      );
     }
     const perf = flags.perf || flags.perfEvents !== undefined;
     if (!attaching && perf) {
