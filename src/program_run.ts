@@ -398,6 +398,10 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
         `${late} phase-channel token(s) arrived after the program's end was measured; ignored`,
       );
     }
+    if (stdoutPump !== undefined) {
+      const channelTokens = channelPumps.reduce((sum, { pump }) => sum + pump.tokens, 0);
+      suggestUnreadStdout(stdoutPump, channelTokens, logger);
+    }
     const exit = await program.exit;
     await orchestrator.join();
     if (relay.interrupted) {
@@ -480,6 +484,25 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     await channel?.close();
     if (ownReaper) await reaper.close();
   }
+}
+
+/** Output read for nothing, past which `--no-stdout-tokens` is suggested (once per process). */
+const UNREAD_HINT_BYTES = 64 * 1024 * 1024;
+let unreadHintGiven = false;
+
+/**
+ * Says once when the program wrote a lot on stdout while all its tokens came
+ * through the phase channel: reading that output only cost CPU time.
+ */
+function suggestUnreadStdout(stdout: TokenPump, channelTokens: number, logger: Logger): void {
+  if (unreadHintGiven || stdout.tokens > 0 || channelTokens === 0) return;
+  if (stdout.bytes < UNREAD_HINT_BYTES) return;
+  unreadHintGiven = true;
+  logger.notice(
+    `note: the program wrote ${Math.round(stdout.bytes / 2 ** 20)} MiB on stdout and marked its ` +
+      "phases through the phase channel only: with --no-stdout-tokens it writes that output " +
+      "itself, unread by the profiler",
+  );
 }
 
 /** How `-vv` names where the program writes its stdout itself. */

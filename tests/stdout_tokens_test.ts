@@ -249,3 +249,33 @@ Deno.test({
     assert.deepEqual(ends, ["done", "END"]);
   },
 });
+
+Deno.test("bulk stdout with channel tokens only: the profiler suggests --no-stdout-tokens, once", async () => {
+  const bulk = "yes 0123456789012345678901234567890123456789 | head -c 70000000";
+  const channelOnly = await runCli([
+    "profile",
+    "-n",
+    "2",
+    "--stdout-file",
+    "/dev/null",
+    "--",
+    "bash",
+    "-c",
+    `${bulk}; echo mark > "$JOULE_PROFILER_PHASE_FIFO"`,
+  ]);
+  assert.equal(channelOnly.code, 0, channelOnly.stderr);
+  const notes = channelOnly.stderr.match(/^note: the program wrote 67 MiB on stdout .*$/gm) ?? [];
+  assert.equal(notes.length, 1, channelOnly.stderr);
+  assert.match(notes[0]!, /--no-stdout-tokens/);
+  const withStdoutToken = await runCli([
+    "profile",
+    "--stdout-file",
+    "/dev/null",
+    "--",
+    "bash",
+    "-c",
+    `echo __HALF__; ${bulk}; echo mark > "$JOULE_PROFILER_PHASE_FIFO"`,
+  ]);
+  assert.equal(withStdoutToken.code, 0, withStdoutToken.stderr);
+  assert.doesNotMatch(withStdoutToken.stderr, /^note:/m);
+});

@@ -95,6 +95,8 @@ export class TokenPump {
   #cancelled = false;
   #stopping = false;
   #sinkBroken = false;
+  #bytes = 0;
+  #tokens = 0;
   /** Waiters of `activity()`, woken once a chunk was handled or reading ended. */
   #waiters: (() => void)[] = [];
 
@@ -110,6 +112,16 @@ export class TokenPump {
   /** `true` when the sink reported a broken pipe and reading stopped. */
   get sinkBroken(): boolean {
     return this.#sinkBroken;
+  }
+
+  /** Bytes read so far. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Tokens found so far (those of the last line without a newline included once read). */
+  get tokens(): number {
+    return this.#tokens;
   }
 
   /** `true` once reading has ended. */
@@ -157,6 +169,7 @@ export class TokenPump {
     }
     // The last line, when it had no newline (usually there is none: no wait on the way to END).
     const found = scanner.finish();
+    this.#tokens += found;
     if (found > 0) await this.#takeBoundaries(found, nextReadNumber());
   }
 
@@ -164,6 +177,8 @@ export class TokenPump {
   async #handle(chunk: Uint8Array): Promise<boolean> {
     const { scanner, sink } = this.#options;
     const found = scanner.push(chunk);
+    this.#bytes += chunk.length;
+    this.#tokens += found;
     if (found > 0) await this.#takeBoundaries(found, nextReadNumber());
     if (sink !== undefined) {
       sink.write(chunk);
