@@ -70,6 +70,20 @@ async function latencies(marker: string, mode: "stdout" | "channel", profilerCpu
   return { latency, cost };
 }
 
+/**
+ * What a channel marker costs the program when the reader is the simplest there is:
+ * tests/fixtures/channel_reader.c, a blocking read(2) on the socket and nothing else.
+ */
+async function cReaderCosts(marker: string): Promise<number[]> {
+  const reader = await compileC("tests/fixtures/channel_reader.c");
+  const output = await new Deno.Command(reader, {
+    args: [marker, "channel", String(MARKERS), "1000"],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return stamps(new TextDecoder().decode(output.stderr)).cost;
+}
+
 /** Python's own time per marker: `joule_phase()` vs `print(..., flush=True)`. */
 async function pythonCosts(): Promise<{ channel: number; stdout: number }> {
   const script = `
@@ -109,6 +123,7 @@ export async function phaseChannelFigures(): Promise<Figure[]> {
   const marker = await compileC("tests/fixtures/marker_timing.c");
   const viaStdout = await latencies(marker, "stdout");
   const viaChannel = await latencies(marker, "channel");
+  const cReader = await cReaderCosts(marker);
   const python = await pythonCosts();
   const profilerCpu = profilerOnlyCpu();
   const apart = profilerCpu === undefined
@@ -135,7 +150,9 @@ export async function phaseChannelFigures(): Promise<Figure[]> {
     measured: `C: joule_phase ${(percentile(viaChannel.cost, 50) / 1000).toFixed(2)} µs, ` +
       `printf + fflush ${(percentile(viaStdout.cost, 50) / 1000).toFixed(2)} µs; Python: ` +
       `joule_phase ${python.channel.toFixed(2)} µs, print(flush=True) ` +
-      `${python.stdout.toFixed(2)} µs (medians)` +
+      `${python.stdout.toFixed(2)} µs (medians); a C program reading the same socket with a ` +
+      `blocking read(2) and nothing else instead of the profiler: joule_phase ` +
+      `${(percentile(cReader, 50) / 1000).toFixed(2)} µs` +
       (apart === undefined
         ? ""
         : `; with \`--profiler-cpus ${profilerCpu}\` (the program on the other CPUs): ` +
@@ -145,11 +162,16 @@ export async function phaseChannelFigures(): Promise<Figure[]> {
     met: percentile(viaChannel.cost, 50) / 1000 <= 20,
     how: "the program's own CLOCK_MONOTONIC (C) or perf_counter_ns (Python) around each " +
       `marker call, ${MARKERS} calls (C); Python: 4 interleaved rounds of ${MARKERS / 8} ` +
-      "calls each way, median of the rounds' medians; all under the profiler; yardstick in " +
-      "the same run: the C channel run again with `--profiler-cpus` (the last CPU this " +
-      "process may use; the program on the others)",
+      "calls each way, median of the rounds' medians; all under the profiler; yardsticks in " +
+      "the same run: the C channel markers read by tests/fixtures/channel_reader.c (a socket " +
+      "pair, a blocking read(2)), and the C channel run again with `--profiler-cpus` (the last " +
+      "CPU this process may use; the program on the others)",
     note: "A marker is one write(2) to a socket or a pipe, and that write wakes the " +
-      "profiler. What the program pays beyond the system call is where the kernel runs the " +
+      "reader. The C reader shows what that wake-up costs the writer on this machine when " +
+      "the reader does nothing else: on the AMD EPYC VM of 2026-12-06, 14–25 µs in four runs " +
+      "by hand (23–25 µs with the reader kept on the writer's CPU by taskset, 26–27 µs on the " +
+      "other CPU), so the target is near what any reader that sleeps between markers costs " +
+      "there. What the program pays beyond that is where the kernel runs the " +
       "woken profiler: on these 2-vCPU VMs it is placed on the writer's own CPU (by hand, " +
       "2026-12-06, `perf record -a -e sched:sched_wakeup` around 500 printf markers: 387 of " +
       "419 wake-ups of the profiler had the marker program's CPU as target while the other " +
