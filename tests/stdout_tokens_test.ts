@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { JouleProfiler } from "../src/profiler.ts";
 import { DiscardSink, WriterSink } from "../src/process/byte_sink.ts";
 import { UsageError } from "../src/errors.ts";
-import { runCli } from "./helpers.ts";
+import { REPO_ROOT, runCli } from "./helpers.ts";
 
 /**
  * Prints where its stdout is (`stdout-is <target>` on stderr, its parent's
@@ -278,4 +278,48 @@ Deno.test("bulk stdout with channel tokens only: the profiler suggests --no-stdo
   ]);
   assert.equal(withStdoutToken.code, 0, withStdoutToken.stderr);
   assert.doesNotMatch(withStdoutToken.stderr, /^note:/m);
+});
+
+/** Runs `profile --no-stdout-tokens --stdout-file <target>` with a socket from python3 as `fd`. */
+async function withSocket(target: (fd: number) => string, asStdout: boolean) {
+  const script = `
+import os, socket, subprocess, sys, json
+a, b = socket.socketpair()
+os.set_inheritable(b.fileno(), True)
+args = [sys.argv[1], "run", "-A", sys.argv[2], "--json", "-o", "/dev/null", "profile",
+        "--no-stdout-tokens", "--stdout-file", sys.argv[3].replace("FD", str(b.fileno())),
+        "--", "sh", "-c", "echo through-the-socket"]
+p = subprocess.Popen(args, pass_fds=(b.fileno(),), stdout=b.fileno() if sys.argv[4] == "1" else None,
+                     stderr=subprocess.PIPE, text=True)
+b.close()
+err = p.communicate()[1]
+a.settimeout(5)
+got = a.recv(1000).decode()
+print(json.dumps({"code": p.returncode, "stderr": err, "socket": got}))
+`;
+  const output = await new Deno.Command("python3", {
+    args: ["-c", script, Deno.execPath(), `${REPO_ROOT}main.ts`, target(0), asStdout ? "1" : "0"],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  return JSON.parse(new TextDecoder().decode(output.stdout)) as {
+    code: number;
+    stderr: string;
+    socket: string;
+  };
+}
+
+Deno.test("--no-stdout-tokens --stdout-file /dev/stdout on a socket: the program inherits it", async () => {
+  const result = await withSocket(() => "/dev/stdout", true);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.socket, "through-the-socket\n");
+});
+
+Deno.test("--no-stdout-tokens --stdout-file on another socket: refused, exit 2, one line", async () => {
+  const result = await withSocket(() => "/dev/fd/FD", false);
+  assert.equal(result.code, 2, result.stderr);
+  const errors = result.stderr.split("\n").filter((line) => line.startsWith("error:"));
+  assert.equal(errors.length, 1, result.stderr);
+  assert.match(errors[0]!, /socket/);
+  assert.equal(result.socket, "", "nothing ran");
 });

@@ -5,7 +5,8 @@
  */
 
 import { openKeptFile, readKeptFile } from "../ffi/kept_file.ts";
-import { ProfilerError } from "../errors.ts";
+import { ProfilerError, UsageError } from "../errors.ts";
+import { type FileStatus, fileStatus } from "../ffi/file_status.ts";
 import {
   bindNow,
   errno,
@@ -210,10 +211,36 @@ function gateRedirect(stdout: SpawnHeldOptions["stdout"]): {
 } {
   if (typeof stdout !== "number" || stdout === 1) return { target: "" };
   if (stdout === 2) return { target: "2" };
+  const status = fileStatus(stdout);
+  // This process's own stdout or stderr under another number (`--stdout-file /dev/stdout`).
+  if (sameFile(status, 1)) return { target: "" };
+  if (sameFile(status, 2)) return { target: "2" };
+  if ((status.mode & S_IFMT) === S_IFSOCK) {
+    // The kernel refuses to open a socket through /proc/self/fd.
+    throw new UsageError(
+      "the program's stdout would be a socket other than the profiler's own stdout or stderr, " +
+        "and a program writing its stdout itself can be given a socket only as one of those " +
+        "(give --stdout-file a file, /dev/stdout or /dev/stderr)",
+    );
+  }
   // dup() clears close-on-exec: this copy crosses the launcher's execs to the gate.
   const inherited = libc().dup(stdout);
   if (inherited < 0) throw new SyscallError("dup", errno(), `the program's stdout (${stdout})`);
   return { target: `/proc/self/fd/${inherited}`, inherited };
+}
+
+/** `S_IFMT` and `S_IFSOCK` from `<sys/stat.h>`. */
+const S_IFMT = 0o170000;
+const S_IFSOCK = 0o140000;
+
+/** Whether `status` is the file behind this process's descriptor `fd` (same device and inode). */
+function sameFile(status: FileStatus, fd: number): boolean {
+  try {
+    const other = fileStatus(fd);
+    return other.dev === status.dev && other.ino === status.ino;
+  } catch {
+    return false; // closed
+  }
 }
 
 const toolPaths = new Map<string, string | null>();
