@@ -98,8 +98,8 @@ export interface RunSettings {
    * Look for tokens on the program's stdout (default `true`). With `false`
    * the profiler never reads it: the program gets `stdout`'s descriptor as
    * its own (the profiler's stdout or stderr, a file, or `/dev/null` for a
-   * `DiscardSink`) and writes there at full speed; phases come
-   * from the phase channel alone, END is the program's exit.
+   * `DiscardSink`) and writes there at full speed; phases come from the
+   * phase channel alone, END is the program's exit.
    *
    * @example Phases from the phase channel, stdout untouched
    * ```ts
