@@ -42,51 +42,37 @@ interface JsonPhase {
   end_token_line?: number;
 }
 
-Deno.test("--no-stdout-tokens: the program writes the profiler's stdout itself; channel tokens only", async () => {
+/**
+ * `joule-profiler --json -o <file> profile <args…>`: the CLI's output, the
+ * results document and its phases' end tokens.
+ */
+async function profiled(args: string[], options: Parameters<typeof runCli>[1] = {}) {
   const dir = await Deno.makeTempDir();
-  const out = await runCli([
-    "--json",
-    "-o",
-    `${dir}/r.json`,
-    "profile",
-    "--no-stdout-tokens",
-    "--",
-    "bash",
-    "-c",
-    PROGRAM,
-  ]);
+  const out = await runCli(["--json", "-o", `${dir}/r.json`, "profile", ...args], options);
   assert.equal(out.code, 0, out.stderr);
+  const result = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
+  // One run's layout; several runs' (-n) has no `phases` list.
+  const ends = ((result.phases ?? []) as JsonPhase[]).map((phase) => phase.end_token);
+  return { out, result, ends, dir };
+}
+
+Deno.test("--no-stdout-tokens: the program writes the profiler's stdout itself; channel tokens only", async () => {
+  const { out, result, ends } = await profiled(["--no-stdout-tokens", "--", "bash", "-c", PROGRAM]);
   const [where] = whereFrom(out.stderr);
   assert.ok(where, out.stderr);
   assert.equal(where.stdout, where.parentStdout, "the program's stdout is the profiler's own");
   assert.match(out.stdoutText, /^__ON_STDOUT__\nprogram-output\n$/);
-  const result = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
-  const phases: JsonPhase[] = result.phases;
-  assert.deepEqual(phases.map((phase) => phase.end_token), ["from channel", "END"]);
-  assert.equal(phases[0]!.end_token_line, undefined);
+  assert.deepEqual(ends, ["from channel", "END"]);
+  assert.equal((result.phases as JsonPhase[])[0]!.end_token_line, undefined);
   assert.equal(result.token_pattern, "", "no pattern was looked for");
 });
 
 Deno.test("without the flag the same program's stdout is a pipe the profiler reads", async () => {
-  const dir = await Deno.makeTempDir();
-  const out = await runCli([
-    "--json",
-    "-o",
-    `${dir}/r.json`,
-    "profile",
-    "--",
-    "bash",
-    "-c",
-    PROGRAM,
-  ]);
-  assert.equal(out.code, 0, out.stderr);
+  const { out, ends } = await profiled(["--", "bash", "-c", PROGRAM]);
   const [where] = whereFrom(out.stderr);
   assert.ok(where, out.stderr);
   assert.notEqual(where.stdout, where.parentStdout);
   assert.match(where.stdout, /^pipe:/);
-  const ends = (JSON.parse(await Deno.readTextFile(`${dir}/r.json`)).phases as JsonPhase[]).map((
-    phase,
-  ) => phase.end_token);
   assert.deepEqual(ends, ["__ON_STDOUT__", "from channel", "END"]);
 });
 
@@ -113,13 +99,8 @@ Deno.test("--no-stdout-tokens with results on stdout: the program writes to the 
 });
 
 Deno.test("--no-stdout-tokens --stdout-file: the program writes the file the profiler opened", async () => {
-  const dir = await Deno.makeTempDir();
-  const file = `${dir}/program.out`;
-  const out = await runCli([
-    "--json",
-    "-o",
-    `${dir}/r.json`,
-    "profile",
+  const file = `${await Deno.makeTempDir()}/program.out`;
+  const { out } = await profiled([
     "--no-stdout-tokens",
     "--stdout-file",
     file,
@@ -128,7 +109,6 @@ Deno.test("--no-stdout-tokens --stdout-file: the program writes the file the pro
     "-c",
     PROGRAM,
   ]);
-  assert.equal(out.code, 0, out.stderr);
   const [where] = whereFrom(out.stderr);
   assert.ok(where, out.stderr);
   assert.equal(where.stdout, file);
@@ -137,12 +117,7 @@ Deno.test("--no-stdout-tokens --stdout-file: the program writes the file the pro
 });
 
 Deno.test("--no-stdout-tokens with repeated runs: their stdout goes to /dev/null, as the echo would", async () => {
-  const dir = await Deno.makeTempDir();
-  const out = await runCli([
-    "--json",
-    "-o",
-    `${dir}/r.json`,
-    "profile",
+  const { out } = await profiled([
     "-q",
     "-n",
     "2",
@@ -152,18 +127,12 @@ Deno.test("--no-stdout-tokens with repeated runs: their stdout goes to /dev/null
     "-c",
     PROGRAM,
   ]);
-  assert.equal(out.code, 0, out.stderr);
   assert.deepEqual(whereFrom(out.stderr).map((where) => where.stdout), ["/dev/null", "/dev/null"]);
   assert.equal(out.stdoutText, "");
 });
 
 Deno.test("--no-stdout-tokens: END is the exit even when a leftover process holds the output", async () => {
-  const dir = await Deno.makeTempDir();
-  const out = await runCli([
-    "--json",
-    "-o",
-    `${dir}/r.json`,
-    "profile",
+  const { result } = await profiled([
     "--no-stdout-tokens",
     "--kill-descendants",
     "--",
@@ -171,8 +140,6 @@ Deno.test("--no-stdout-tokens: END is the exit even when a leftover process hold
     "-c",
     "sleep 5 & echo started",
   ]);
-  assert.equal(out.code, 0, out.stderr);
-  const result = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
   assert.ok(result.duration_ms < 1000, `END waited for the leftover: ${result.duration_ms} ms`);
 });
 
@@ -227,11 +194,7 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     await Deno.chmod(dir, 0o777);
     const file = `${dir}/program.out`;
-    const out = await runCli([
-      "--json",
-      "-o",
-      `${dir}/r.json`,
-      "profile",
+    const { ends } = await profiled([
       "--no-stdout-tokens",
       "--stdout-file",
       file,
@@ -240,12 +203,8 @@ Deno.test({
       "-c",
       'echo "uid $(id -u)"; echo done > "$JOULE_PROFILER_PHASE_FIFO"',
     ], { cwd: dir, env: { SUDO_UID: "65534", SUDO_GID: "65534", SUDO_USER: "nobody" } });
-    assert.equal(out.code, 0, out.stderr);
     assert.equal(await Deno.readTextFile(file), "uid 65534\n");
     assert.equal((await Deno.stat(file)).uid, 65534, "a new file under sudo is the user's");
-    const ends = (JSON.parse(await Deno.readTextFile(`${dir}/r.json`)).phases as JsonPhase[]).map((
-      phase,
-    ) => phase.end_token);
     assert.deepEqual(ends, ["done", "END"]);
   },
 });
