@@ -6,9 +6,11 @@
  * resolves npm packages) before it runs it, even when the import is never
  * taken: output formats, estimators or GPU sources a run does not use cost
  * start-up time all the same. A specifier built at run time is resolved
- * only when the import runs. Compiled binaries embed these modules through
- * `deno compile --include=src/ --include=sources/` (deno.json's `compile`
- * task and the release workflow).
+ * only when the import runs. Each call takes a literal specifier (or a
+ * template over one folder's files) and `import.meta.url`: scripts/bundle.ts
+ * turns it into an `import()` that the bundler splits into a file of its own,
+ * and the release binary is compiled from that bundle (deno.json's `compile`
+ * task, the release workflow).
  *
  * @module
  */

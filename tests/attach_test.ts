@@ -9,7 +9,7 @@ import { monotonicNs } from "../src/clock.ts";
 import { checkAttachable, parsePidList } from "../src/attach/attach_target.ts";
 import { ProcessExitWatch } from "../src/attach/process_exit_watch.ts";
 import { energyText, writeFakePowercap } from "./fixtures/fake_powercap.ts";
-import { listDir, REPO_ROOT, runCli } from "./helpers.ts";
+import { CLI_ENTRY, listDir, REPO_ROOT, runCli } from "./helpers.ts";
 
 /** A fake powercap tree with one package zone; returns its env and counter file. */
 async function fakeRapl(): Promise<{ env: Record<string, string>; file: string }> {
@@ -27,7 +27,7 @@ async function fakeRapl(): Promise<{ env: Record<string, string>; file: string }
 /** Spawns the CLI with stderr read line by line, so the test can act on what it prints. */
 function spawnProfiler(args: string[], cwd: string, env: Record<string, string>) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO_ROOT}main.ts`, ...args],
+    args: ["run", "-A", `${CLI_ENTRY}`, ...args],
     cwd,
     env: { NO_COLOR: "1", ...env },
     stdin: "null",

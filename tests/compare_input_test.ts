@@ -7,7 +7,7 @@ import { formatJson } from "../src/output/json.ts";
 import { UsageError } from "../src/errors.ts";
 import type { ProfileResult } from "../src/result.ts";
 import { phase, run } from "./fixtures.ts";
-import { REPO_ROOT } from "./helpers.ts";
+import { CLI_ENTRY } from "./helpers.ts";
 
 /** `runs` runs of `phases` phases each, energies varying a little per run. */
 function manyPhases(name: string, runs: number, phases: number): ProfileResult {
@@ -35,7 +35,7 @@ function manyPhases(name: string, runs: number, phases: number): ProfileResult {
 /** Runs the CLI, killing it after `limitMs` (a hang is a failure, not a stuck test). */
 async function runBounded(args: string[], limitMs = 15_000) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO_ROOT}main.ts`, ...args],
+    args: ["run", "-A", `${CLI_ENTRY}`, ...args],
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { closeDebugSignal, debugSignalClosed } from "../src/process/debug_signal.ts";
-import { REPO_ROOT, skipUnlessNobodyRunsDeno } from "./helpers.ts";
+import { CLI_ENTRY, skipUnlessNobodyRunsDeno } from "./helpers.ts";
 
 // SIGUSR1 makes Deno ≥ 2.9.2 open the V8 inspector on 127.0.0.1:9229 (about
 // 500 ms after start-up). The profiler must never open it.
@@ -117,7 +117,7 @@ for (const nobody of [false, true]) {
       }
 
       const profiler = start(
-        [`${REPO_ROOT}main.ts`, "--json", "-o", "r.json", "profile", "--", "sh", "-c", PROGRAM],
+        [`${CLI_ENTRY}`, "--json", "-o", "r.json", "profile", "--", "sh", "-c", PROGRAM],
         cwd,
         { nobody: denoDir },
       );
@@ -146,7 +146,7 @@ Deno.test({
     const cwd = await Deno.makeTempDir();
     const child = start(
       [
-        `${REPO_ROOT}main.ts`,
+        `${CLI_ENTRY}`,
         "--json",
         "-o",
         "r.json",
@@ -190,7 +190,7 @@ Deno.test({
       args: [
         "run",
         "-A",
-        `${REPO_ROOT}main.ts`,
+        `${CLI_ENTRY}`,
         "--json",
         "-o",
         "r.json",

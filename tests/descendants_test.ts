@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { REPO_ROOT } from "./helpers.ts";
+import { CLI_ENTRY } from "./helpers.ts";
 import {
   killMarked,
   markedProcesses,
@@ -42,7 +42,7 @@ async function startProfiler(script: string, flags: string[] = []): Promise<Prof
     args: [
       "run",
       "-A",
-      `${REPO_ROOT}main.ts`,
+      `${CLI_ENTRY}`,
       "--json",
       "-o",
       "r.json",

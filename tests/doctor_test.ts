@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { REPO_ROOT, runCli, skipUnlessNobodyRunsDeno } from "./helpers.ts";
+import { CLI_ENTRY, REPO_ROOT, runCli, skipUnlessNobodyRunsDeno } from "./helpers.ts";
 import { buildNvmlStub, stubChildEnv } from "./nvml_stub.ts";
 import { twoSocketZones, writeFakePowercap, writeFakePowerPmu } from "./fixtures/fake_powercap.ts";
 
@@ -146,7 +146,7 @@ Deno.test("doctor says whether profile can wake at once on a busy machine (short
   );
   // Under a negative nice the profiler leaves its schedule alone, and doctor says why.
   const niced = await new Deno.Command("nice", {
-    args: ["-n", "-4", Deno.execPath(), "run", "-A", `${REPO_ROOT}main.ts`, "doctor"],
+    args: ["-n", "-4", Deno.execPath(), "run", "-A", `${CLI_ENTRY}`, "doctor"],
     env: { NO_COLOR: "1" },
   }).output();
   assert.match(new TextDecoder().decode(niced.stdout), /^Scheduler: default slices \(nice -4:/m);

@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { REPO_ROOT } from "./helpers.ts";
+import { CLI_ENTRY, REPO_ROOT } from "./helpers.ts";
 import { HOST_TARGET, SCRIPTS_DIR } from "./release_fixture.ts";
 import { writeFakePowercap } from "./fixtures/fake_powercap.ts";
 
@@ -61,7 +61,7 @@ async function serveInstallAndRelease(
   await Deno.writeTextFile(
     wrapper,
     `#!/bin/sh\nDENO_DIR='${info.denoDir}' exec '${Deno.execPath()}' run -A ` +
-      `'${REPO_ROOT}main.ts' "$@"\n`,
+      `'${CLI_ENTRY}' "$@"\n`,
   );
   await sh([
     "bash",

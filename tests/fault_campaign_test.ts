@@ -8,7 +8,7 @@
  * `JOULE_FAULT_RUNS` changes the number of runs (default 320).
  */
 import assert from "node:assert/strict";
-import { compileC, REPO_ROOT } from "./helpers.ts";
+import { CLI_ENTRY, compileC } from "./helpers.ts";
 import {
   killMarked,
   markedProcesses,
@@ -232,7 +232,7 @@ async function runCase(fault: FaultCase, context: Context): Promise<void> {
     args: [
       "run",
       "-A",
-      `${REPO_ROOT}main.ts`,
+      `${CLI_ENTRY}`,
       ...raplArgs,
       "--json",
       "-o",
@@ -477,7 +477,7 @@ Deno.test("1,000 iterations of -n: the profiler's open descriptors and RSS stay 
     // The machine-wide system source adds ~30 metrics per phase that the kept results hold
     // (+60 MiB over 1,000 runs): that growth is the results, not a leak, so it stays off here.
     // The process source (a cgroup made and removed per run) stays on.
-    args: ["run", "-A", `${REPO_ROOT}main.ts`, "-v", "--no-system", "--json", "-o", "r.json"]
+    args: ["run", "-A", `${CLI_ENTRY}`, "-v", "--no-system", "--json", "-o", "r.json"]
       .concat(["profile"])
       .concat(["-n", "1000", "--", "sh", "-c", "echo __A__"]),
     cwd,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compileC, REPO_ROOT, runCli, spawnCli } from "./helpers.ts";
+import { CLI_ENTRY, compileC, runCli, spawnCli } from "./helpers.ts";
 import { writeFakePowercap } from "./fixtures/fake_powercap.ts";
 
 interface JsonPhase {
@@ -106,8 +106,7 @@ function peakRss(stderr: string): number {
   return Number(match[1]);
 }
 
-const profiler =
-  `"${Deno.execPath()}" run -A "${REPO_ROOT}main.ts" -v --json -o /dev/null profile --`;
+const profiler = `"${Deno.execPath()}" run -A "${CLI_ENTRY}" -v --json -o /dev/null profile --`;
 
 Deno.test("1 GiB of binary stdout (NUL, CRLF, invalid UTF-8) passes through byte-exact in bounded memory", async () => {
   const generator = await compileC("tests/fixtures/output_generator.c");

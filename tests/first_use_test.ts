@@ -19,7 +19,7 @@ import { timelineHtml } from "../src/output/timeline_html.ts";
 import { echoesProgramOutput, progressBarFor } from "../src/cli/profile_display.ts";
 import type { Source } from "../src/source.ts";
 import { energyText, writeFakePowercap } from "./fixtures/fake_powercap.ts";
-import { REPO_ROOT, runCli } from "./helpers.ts";
+import { CLI_ENTRY, runCli } from "./helpers.ts";
 import { phase, run } from "./fixtures.ts";
 
 /** A powercap tree with one package whose counter the program itself advances. */
@@ -260,7 +260,7 @@ Deno.test("lineBufferedEnv() sets PYTHONUNBUFFERED and stdbuf's preload, keeping
 
 Deno.test("progress: shown on a terminal (pseudo-terminal), absent in a pipe", async () => {
   const args = ["profile", "-n", "3", "--", "sh", "-c", "echo __A__; sleep 0.05"];
-  const line = [Deno.execPath(), "run", "-A", `${REPO_ROOT}main.ts`, ...args]
+  const line = [Deno.execPath(), "run", "-A", `${CLI_ENTRY}`, ...args]
     .map((word) => `'${word.replaceAll("'", `'\\''`)}'`).join(" ");
   // script(1) gives the CLI a pseudo-terminal for stdin, stdout and stderr.
   const tty = await new Deno.Command("script", {

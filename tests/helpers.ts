@@ -10,6 +10,19 @@ const ROOT = new URL("../", import.meta.url).pathname;
 /** Absolute path of the repository root (with a trailing slash). */
 export const REPO_ROOT: string = ROOT;
 
+/**
+ * The CLI's entry point the tests run: `main.ts`, or the file that
+ * `JOULE_PROFILER_TEST_ENTRY` names, e.g. a bundle made by `deno task bundle`
+ * (`JOULE_PROFILER_TEST_ENTRY=dist/bundle/main.js deno test -A tests/` runs
+ * the CLI tests against it; a relative path is taken from the repository root).
+ */
+export const CLI_ENTRY: string = cliEntry(Deno.env.get("JOULE_PROFILER_TEST_ENTRY"));
+
+function cliEntry(named: string | undefined): string {
+  if (named === undefined || named === "") return `${ROOT}main.ts`;
+  return named.startsWith("/") ? named : `${ROOT}${named}`;
+}
+
 /** What a CLI run produced. */
 export interface CliOutput {
   /** Exit status. */
@@ -35,7 +48,7 @@ export interface RunCliOptions {
 }
 
 /**
- * Runs `deno run -A main.ts <args>` and collects its output.
+ * Runs `deno run -A main.ts <args>` ({@linkcode CLI_ENTRY}) and collects its output.
  *
  * @param args CLI arguments.
  * @param options Working directory and environment.
@@ -44,7 +57,7 @@ export interface RunCliOptions {
 export async function runCli(args: string[], options: RunCliOptions = {}): Promise<CliOutput> {
   const cwd = options.cwd ?? await Deno.makeTempDir({ prefix: "jp-test-" });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}main.ts`, ...args],
+    args: ["run", "-A", CLI_ENTRY, ...args],
     cwd,
     env: { NO_COLOR: "1", ...options.env },
     stdin: options.stdin ? "piped" : "null",
@@ -114,7 +127,7 @@ export async function runCommand(
  */
 export function spawnCli(args: string[], cwd: string): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}main.ts`, ...args],
+    args: ["run", "-A", CLI_ENTRY, ...args],
     cwd,
     env: { NO_COLOR: "1" },
     stdin: "null",

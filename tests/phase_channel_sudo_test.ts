@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { REPO_ROOT } from "./helpers.ts";
+import { CLI_ENTRY } from "./helpers.ts";
 
 const SUDO_NOBODY = { SUDO_UID: "65534", SUDO_GID: "65534", SUDO_USER: "nobody" };
 
@@ -24,7 +24,7 @@ Deno.test({
       args: [
         "run",
         "-A",
-        `${REPO_ROOT}main.ts`,
+        `${CLI_ENTRY}`,
         "--json",
         "-o",
         "r.json",

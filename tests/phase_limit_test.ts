@@ -4,7 +4,7 @@ import { DiscardSink } from "../src/process/byte_sink.ts";
 import { defaultMaxPhases, JouleProfiler, validateProfileConfig } from "../src/profiler.ts";
 import { twoSocketZones, writeFakePowercap } from "./fixtures/fake_powercap.ts";
 import { UsageError } from "../src/errors.ts";
-import { compileC, REPO_ROOT, runCli } from "./helpers.ts";
+import { CLI_ENTRY, compileC, runCli } from "./helpers.ts";
 
 class CollectingSink extends DiscardSink {
   text = "";
@@ -120,7 +120,7 @@ async function profileWithTwoSockets(
   const root = await Deno.makeTempDir();
   await writeFakePowercap(root, twoSocketZones());
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--max-semi-space-size=4", `${REPO_ROOT}main.ts`, "-v", ...args],
+    args: ["run", "-A", "--v8-flags=--max-semi-space-size=4", `${CLI_ENTRY}`, "-v", ...args],
     cwd: cwd ?? await Deno.makeTempDir(),
     env: {
       NO_COLOR: "1",

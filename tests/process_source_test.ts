@@ -15,7 +15,7 @@ import { CGROUP_NAME_PREFIX, ProgramCgroup } from "../src/process/program_cgroup
 import type { Metric, RunResult } from "../src/mod.ts";
 import { PROCESS_METRIC_NAMES, ProcessSource } from "../sources/process/mod.ts";
 import { FIELD, FIELD_COUNT, ProcessTree } from "../sources/process/process_tree.ts";
-import { REPO_ROOT } from "./helpers.ts";
+import { CLI_ENTRY, REPO_ROOT } from "./helpers.ts";
 
 const quiet = () => new Logger(0, () => {});
 
@@ -275,7 +275,7 @@ Deno.test("CLI: SIGTERM during a run forwards to the program and still removes i
   }
   const parents = probe.folders.map((folder) => folder.path.replace(/\/[^/]+$/, ""));
   const profiler = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO_ROOT}main.ts`, "profile", "--", "sleep", "30"],
+    args: ["run", "-A", `${CLI_ENTRY}`, "profile", "--", "sleep", "30"],
     stdout: "null",
     stderr: "piped",
   }).spawn();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parse } from "csv-parse/sync";
-import { compileC, listDir, readDefaultJson, REPO_ROOT, runCli, spawnCli } from "./helpers.ts";
+import { CLI_ENTRY, compileC, listDir, readDefaultJson, runCli, spawnCli } from "./helpers.ts";
 
 interface JsonPhase {
   index: number;
@@ -292,7 +292,7 @@ Deno.test("Ctrl-C typed in a terminal reaches the program once (not forwarded a 
   // `exec` keeps script's shell (dash, say, which would die of that SIGINT
   // itself) out of the foreground group, whatever $SHELL is.
   const profiler =
-    `exec "${Deno.execPath()}" run -A "${REPO_ROOT}main.ts" --json -o r.json profile -- python3 prog.py`;
+    `exec "${Deno.execPath()}" run -A "${CLI_ENTRY}" --json -o r.json profile -- python3 prog.py`;
   const child = new Deno.Command("script", {
     args: ["-qec", profiler, "/dev/null"],
     cwd,
@@ -354,7 +354,7 @@ Deno.test("profile ends when its own stdout reader goes away (| head)", async ()
   const shell = new Deno.Command("sh", {
     args: [
       "-c",
-      `"${Deno.execPath()}" run -A "${REPO_ROOT}main.ts" --json -o r.json profile -- yes | head -n 2`,
+      `"${Deno.execPath()}" run -A "${CLI_ENTRY}" --json -o r.json profile -- yes | head -n 2`,
     ],
     cwd,
     stdout: "piped",

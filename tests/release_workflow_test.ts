@@ -54,6 +54,8 @@ function job(workflow: Workflow, name: string): Job {
 }
 
 const TAG = `v${denoConfig.version}`;
+const DENO_DIR = Deno.env.get("DENO_DIR") ||
+  `${Deno.env.get("XDG_CACHE_HOME") || `${Deno.env.get("HOME")}/.cache`}/deno`;
 const PINNED_DENO = (await Deno.readTextFile(`${REPO_ROOT}.ci/run`))
   .match(/^DENO_VERSION="([^"]+)"/m)?.[1];
 
@@ -125,7 +127,12 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
-/** A `deno` for the build steps: `compile` writes a fake binary at `--output`, the rest runs Deno. */
+/**
+ * A `deno` for the build steps: `compile` writes at `--output` a stand-in for the binary that
+ * runs its entry point (the bundle) with the real Deno and the same V8 flags, so that the
+ * workflow's smoke test and the installed binary run the bundled CLI for real; the rest runs
+ * Deno.
+ */
 async function fakeDeno(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "jp-fake-deno-" });
   await Deno.writeTextFile(
@@ -134,12 +141,20 @@ async function fakeDeno(): Promise<string> {
 if [ "$1" != compile ]; then exec "${Deno.execPath()}" "$@"; fi
 printf '%s\\n' "$@" >"$COMPILE_ARGS_LOG"
 output=""
+flags=""
+entry=""
 while [ "$#" -gt 0 ]; do
-  if [ "$1" = --output ]; then output="$2"; shift; fi
+  case "$1" in
+    --output) output="$2"; shift ;;
+    --target) shift ;;
+    --v8-flags=*) flags="$1" ;;
+    -*) ;;
+    *) entry="$1" ;;
+  esac
   shift
 done
 mkdir -p "$(dirname "$output")"
-printf '#!/bin/sh\\necho "%s"\\n' "$FAKE_VERSION" >"$output"
+printf '#!/bin/sh\\nexec "%s" run -A %s "%s" "$@"\\n' "${Deno.execPath()}" "$flags" "$PWD/$entry" >"$output"
 chmod +x "$output"
 `,
   );
@@ -165,12 +180,17 @@ interface BuildResult {
 /** Runs the build job's shell steps for a target, for the tag `TAG`, in a scratch workspace. */
 async function runBuildJob(build: Job, target: Target, tag: string): Promise<BuildResult> {
   const workspace = await Deno.makeTempDir({ prefix: "jp-workspace-" });
-  await Deno.mkdir(`${workspace}/scripts`);
-  await Deno.copyFile(`${REPO_ROOT}deno.json`, `${workspace}/deno.json`);
-  await Deno.copyFile(
-    `${REPO_ROOT}scripts/package_release.sh`,
-    `${workspace}/scripts/package_release.sh`,
-  );
+  // What the checkout holds for these steps: the bundle step bundles the CLI for real.
+  const copy = await new Deno.Command("cp", {
+    args: [
+      "-R",
+      ...["deno.json", "deno.lock", "main.ts", "src", "sources", "scripts"].map((path) =>
+        `${REPO_ROOT}${path}`
+      ),
+      workspace,
+    ],
+  }).output();
+  assert.ok(copy.success, new TextDecoder().decode(copy.stderr));
   const compileLog = `${workspace}/compile-args.log`;
   const expand = (value: string) => value.replaceAll("${{ matrix.target }}", target);
   const jobEnv = Object.fromEntries(
@@ -192,6 +212,8 @@ async function runBuildJob(build: Job, target: Target, tag: string): Promise<Bui
       env: {
         PATH: path,
         HOME: workspace,
+        // Deno's cache as the tests have it: the bundler and its packages come from there.
+        DENO_DIR: DENO_DIR,
         GITHUB_REF_NAME: tag,
         COMPILE_ARGS_LOG: compileLog,
         FAKE_VERSION: denoConfig.version,
@@ -210,13 +232,19 @@ async function runBuildJob(build: Job, target: Target, tag: string): Promise<Bui
 
 Deno.test("release.yml's build steps produce the assets install.sh installs, per target", async () => {
   const build = job(await readWorkflow("release.yml"), "build");
-  const taskWords = denoConfig.tasks.compile.split(/\s+/);
+  // `deno task compile`: the bundle, then the compile of it.
+  const [bundleCommand, compileCommand] = denoConfig.tasks.compile.split("&&").map((part) =>
+    part.trim()
+  );
+  assert.equal(bundleCommand, denoConfig.tasks.bundle);
+  assert.ok(build.steps.some((step) => step.run === "deno task bundle"));
+  const taskWords = compileCommand!.split(/\s+/);
   assert.deepEqual(taskWords.slice(0, 2), ["deno", "compile"]);
   const root = await Deno.makeTempDir({ prefix: "jp-release-" });
   await Deno.mkdir(`${root}/${TAG}`);
   for (const target of TARGETS) {
     const { compileArgs, uploaded } = await runBuildJob(build, target, TAG);
-    // The same baked-in flags as `deno task compile`, for this target, from main.ts.
+    // The same baked-in flags as `deno task compile`, for this target, from the bundle.
     assert.deepEqual(compileFlags(compileArgs.slice(1)), compileFlags(taskWords.slice(2)));
     assert.equal(compileArgs[compileArgs.indexOf("--target") + 1], target);
     assert.equal(compileArgs.at(-1), taskWords.at(-1));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { REPO_ROOT, runCli } from "./helpers.ts";
+import { CLI_ENTRY, runCli } from "./helpers.ts";
 import { validateProfileConfig, validateRunSettings } from "../src/profiler.ts";
 import { writeFakePowercap } from "./fixtures/fake_powercap.ts";
 import { NumericFile } from "../src/ffi/numeric_file.ts";
@@ -47,7 +47,7 @@ Deno.test("a failing --cleanup in a warm-up run (nothing to keep) stops with 125
 /** Runs the CLI, killing it after `limitMs`: on a build that accepts absurd values it would run on. */
 async function runBounded(args: string[], env: Record<string, string> = {}, limitMs = 20_000) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO_ROOT}main.ts`, ...args],
+    args: ["run", "-A", `${CLI_ENTRY}`, ...args],
     cwd: await Deno.makeTempDir(),
     stdout: "null",
     stderr: "piped",

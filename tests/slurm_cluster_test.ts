@@ -12,7 +12,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type CommandOutput, compileC, REPO_ROOT, runCommand } from "./helpers.ts";
+import { CLI_ENTRY, type CommandOutput, compileC, REPO_ROOT, runCommand } from "./helpers.ts";
 import { writeFakePowercap } from "./fixtures/fake_powercap.ts";
 
 const CI = Deno.env.get("CI") !== undefined;
@@ -110,7 +110,7 @@ async function setUp(): Promise<{ root: string; wrapper: string; writer: Deno.Ch
     `#!/bin/sh
 export JOULE_PROFILER_RAPL_PATH="${root}/rapl/\${SLURMD_NODENAME:-node1}/intel-rapl"
 export JOULE_PROFILER_EVENT_SOURCE_PATH="${root}/no-pmu"
-exec "${Deno.execPath()}" run -A "${REPO_ROOT}main.ts" "$@"
+exec "${Deno.execPath()}" run -A "${CLI_ENTRY}" "$@"
 `,
   );
   await Deno.chmod(wrapper, 0o755);

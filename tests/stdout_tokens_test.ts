@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { JouleProfiler } from "../src/profiler.ts";
 import { DiscardSink, WriterSink } from "../src/process/byte_sink.ts";
 import { UsageError } from "../src/errors.ts";
-import { REPO_ROOT, runCli } from "./helpers.ts";
+import { CLI_ENTRY, runCli } from "./helpers.ts";
 
 /**
  * Prints where its stdout is (`stdout-is <target>` on stderr, its parent's
@@ -257,7 +257,7 @@ got = a.recv(1000).decode()
 print(json.dumps({"code": p.returncode, "stderr": err, "socket": got}))
 `;
   const output = await new Deno.Command("python3", {
-    args: ["-c", script, Deno.execPath(), `${REPO_ROOT}main.ts`, target(0), asStdout ? "1" : "0"],
+    args: ["-c", script, Deno.execPath(), `${CLI_ENTRY}`, target(0), asStdout ? "1" : "0"],
     stdout: "piped",
     stderr: "inherit",
   }).output();
