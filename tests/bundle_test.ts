@@ -66,7 +66,13 @@ async function runEntry(
   cwd: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--max-semi-space-size=4,--no-lazy", entry, ...args],
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--max-semi-space-size=4,--min-semi-space-size=4,--no-lazy",
+      entry,
+      ...args,
+    ],
     cwd,
     env: { NO_COLOR: "1" },
     stdin: "null",

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import denoConfig from "../deno.json" with { type: "json" };
 import { listDir, REPO_ROOT } from "./helpers.ts";
+import { bundleCli } from "../scripts/bundle.ts";
 import {
   assetName,
   buildFakeReleases,
@@ -445,6 +446,43 @@ Deno.test("the README's from-source install gives a working joule-profiler comma
   }).output();
   assert.ok(run.success, new TextDecoder().decode(run.stderr));
   assert.equal(new TextDecoder().decode(run.stdout).trim(), denoConfig.version);
+});
+
+Deno.test("the README's install of the bundle gives a working joule-profiler command", async () => {
+  const readme = await Deno.readTextFile(`${REPO_ROOT}README.md`);
+  const line = readme.match(/^deno task bundle && (deno install -g .* dist\/bundle\/main\.js)$/m);
+  assert.ok(
+    line,
+    "no `deno task bundle && deno install -g … dist/bundle/main.js` line in README.md",
+  );
+  // The bundle goes to a folder of the test's, not the checkout's dist/.
+  const work = await tempDir();
+  await bundleCli({ outdir: `${work}/bundle` });
+  const words = line[1]!.split(" ");
+  const root = await tempDir();
+  const install = await new Deno.Command(Deno.execPath(), {
+    args: [...words.slice(1, -1), "--root", root, `${work}/bundle/main.js`],
+    cwd: REPO_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(install.success, new TextDecoder().decode(install.stderr));
+  const checks: { args: string[]; expected: string }[] = [
+    { args: ["--version"], expected: denoConfig.version },
+    // doctor loads a command's chunk of the bundle (its exit says whether RAPL is there).
+    { args: ["doctor"], expected: "system" },
+  ];
+  for (const { args, expected } of checks) {
+    const run = await new Deno.Command(`${root}/bin/joule-profiler`, {
+      args,
+      cwd: root,
+      env: { PATH: `${dirname(Deno.execPath())}:${Deno.env.get("PATH") ?? ""}`, NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(run.stdout);
+    assert.ok(stdout.includes(expected), `${args.join(" ")}: ${stdout}`);
+  }
 });
 
 Deno.test("install.sh --binary installs a local build (deno task compile) without downloading", async () => {

@@ -384,7 +384,13 @@ async function startUp(): Promise<Figure[]> {
       "it the first accepted connection), the program's spawn 13–14.5 (the runtime's process " +
       "and web-streams code, loaded and compiled on first use: 9–10 ms of it with `--no-lazy`, " +
       "5.6–6.5 without), the readers 2–3, and the channel's warm-up read 4–9 (the output's " +
-      "module loads in the same wait). Later marks on an Intel VM (p50 of 15 runs, ms after the clock " +
+      "module loads in the same wait). Then V8's `--min-semi-space-size=4` among the " +
+      "profiler's flags: the young generation started at 1 MiB and the start-up allocates 2–3 " +
+      "MiB, so `profile -- true` ran two scavenges of 2.7–6.3 ms each (`--trace-gc`; one of " +
+      "them around END), none with it (tests/window_optimization_test.ts checks it): 174.4 → " +
+      "165.8 ms wall time (medians of 30 rounds in shuffled order, bundled) and START→END of " +
+      "`true` 4.52 → 3.82 ms (25 interleaved runs); peak RSS alike (49.6 and 48.3 MiB; 96 and " +
+      "100 MiB for 100,000 tokens), `--max-semi-space-size` staying 4. Later marks on an Intel VM (p50 of 15 runs, ms after the clock " +
       "origin; the empty script's first line runs at 2.6): modules loaded 60.1, sources " +
       "built 66.4, watchdog started 70.8, phase channel open 73.0, first `Deno.Command` " +
       "made 84.5 (6.5 ms of it the runtime's process and streams code), program spawned " +
