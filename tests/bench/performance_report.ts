@@ -1010,7 +1010,17 @@ async function tokenLatency(program: string, reader: string): Promise<Figure> {
       "and system sources, with the workers left at their normal policy, and with " +
       "`--always-sparkplug` or Maglev after 50 calls (`--minimum-invocations-after-ic-update=20`), " +
       "in some rounds of each and not in others, so which of the VM's states it depends on " +
-      "is not established.",
+      "is not established. Garbage collection in that stretch (2026-12-07, `--trace-gc`, " +
+      "phases.c 2000 1): the run's first two scavenges, about 0.1 and 0.35 s after START, " +
+      "paused the profiler 8–12 and 5–10 ms each (the start-up's objects still live, copied " +
+      "and then promoted; the same with `--single-threaded-gc` or `--no-parallel-scavenge`), " +
+      "the three later ones 0.4–1 ms; most scavenges of such a run come after END (the " +
+      "conversion and the JSON). V8's `--minor-ms` (a young generation marked in place) cut " +
+      "those first two pauses to about 1 ms: in 3 interleaved pairs of `--only latency` the " +
+      "maximum fell from 7.7–11.2 to 2.5–3.5 ms and the first 600 tokens' p99 from 3.8–5.9 to " +
+      "1.2–1.5 ms, but the later 1,400 tokens got slower (p50 36–48 against 31–34 µs, p99 " +
+      "271–531 against 175–210 µs), the overall p50 too (44–54 against 40–43 µs), and the " +
+      "peak RSS of 100,000 tokens rose from 99 to 122 MiB: not used.",
   };
 }
 
