@@ -21,7 +21,7 @@
  * it, so a failed build leaves the previous bundle as it was.
  *
  * Usage: `deno task bundle [--outdir DIR]`, then
- * `deno run -A --v8-flags=--max-semi-space-size=4,--min-semi-space-size=4,--no-lazy DIR/main.js --help`.
+ * `deno run -A --v8-flags=--max-semi-space-size=4,--no-lazy DIR/main.js --help`.
  *
  * @module
  */
@@ -266,7 +266,7 @@ const USAGE = `Usage: deno task bundle [--outdir DIR]
 
 Bundles the joule-profiler CLI into DIR (default: dist/bundle), as the release
 binary is built: minified JavaScript, one file per lazily loaded part. Run it with
-  deno run -A --v8-flags=--max-semi-space-size=4,--min-semi-space-size=4,--no-lazy DIR/main.js --help
+  deno run -A --v8-flags=--max-semi-space-size=4,--no-lazy DIR/main.js --help
 
 Options:
   --outdir DIR  where the bundle goes (replaced as a whole)

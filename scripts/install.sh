@@ -175,10 +175,10 @@ detect_target() {
   case "$arch" in
     x86_64 | amd64) TARGET="x86_64-unknown-linux-gnu" ;;
     aarch64 | arm64) TARGET="aarch64-unknown-linux-gnu" ;;
-    *) die "unsupported architecture '$arch': release binaries exist for x86_64 and aarch64; from a checkout, run 'deno install -g -A --v8-flags=--max-semi-space-size=4,--min-semi-space-size=4,--no-lazy -n joule-profiler --config deno.json main.ts'" ;;
+    *) die "unsupported architecture '$arch': release binaries exist for x86_64 and aarch64; from a checkout, run 'deno install -g -A --v8-flags=--max-semi-space-size=4,--no-lazy -n joule-profiler --config deno.json main.ts'" ;;
   esac
   case "$(ldd --version 2>&1 || true)" in
-    *musl*) die "this system uses musl libc; the release binaries need glibc; from a checkout, run 'deno install -g -A --v8-flags=--max-semi-space-size=4,--min-semi-space-size=4,--no-lazy -n joule-profiler --config deno.json main.ts'" ;;
+    *musl*) die "this system uses musl libc; the release binaries need glibc; from a checkout, run 'deno install -g -A --v8-flags=--max-semi-space-size=4,--no-lazy -n joule-profiler --config deno.json main.ts'" ;;
   esac
 }
 

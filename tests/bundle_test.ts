@@ -69,7 +69,7 @@ async function runEntry(
     args: [
       "run",
       "-A",
-      "--v8-flags=--max-semi-space-size=4,--min-semi-space-size=4,--no-lazy",
+      "--v8-flags=--max-semi-space-size=4,--no-lazy",
       entry,
       ...args,
     ],

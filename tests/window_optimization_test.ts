@@ -9,9 +9,6 @@
  * parser reads every digit of `/proc/stat` and `/proc/net/dev`, so whether the
  * baseline reads make it hot depends on the machine (it did here once two more
  * network interfaces existed); that case is still open (docs/PERFORMANCE.md).
- * No garbage collection lands in it either: the young generation gets its
- * 4 MiB from the start (`--min-semi-space-size`), more than the start-up
- * allocates.
  */
 import assert from "node:assert/strict";
 import denoConfig from "../deno.json" with { type: "json" };
@@ -23,13 +20,10 @@ const MARKED = /\[marking .*<JSFunction ([^ >]*).* for optimization/g;
 /** deno.json's `start` task's V8 flags: the profiler runs with these. */
 const PROFILER_V8_FLAGS = denoConfig.tasks.start.match(/--v8-flags=(\S+)/)![1]!;
 
-async function runTraced(
-  args: string[],
-  trace = "--trace-opt",
-): Promise<{ code: number; stdout: string }> {
+async function runTraced(args: string[]): Promise<{ code: number; stdout: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    // The profiler's own V8 flags, with the optimizer's (or the collector's) trace.
-    args: ["run", "-A", `--v8-flags=${PROFILER_V8_FLAGS},${trace}`, ...args],
+    // The profiler's own V8 flags, with the optimizer's trace.
+    args: ["run", "-A", `--v8-flags=${PROFILER_V8_FLAGS},--trace-opt`, ...args],
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1" },
     stdout: "piped",
@@ -70,37 +64,4 @@ Deno.test("profiling `true` with the process source makes no function hot enough
   assert.deepEqual(marked, [], `optimized during the run:\n${stdout}`);
   // The run itself happened (the JSON is there, beside any trace lines).
   assert.match(stdout, /"phases"/);
-});
-
-/** What V8's `--trace-gc` prints for each collection. */
-const COLLECTED = /\b(Scavenge|Mark-Compact|Minor Mark-Compact|Mark-Sweep)\b/;
-
-Deno.test("--trace-gc shows a collection where a script allocates (the check below can see one)", async () => {
-  const file = await Deno.makeTempFile({ suffix: ".ts" });
-  try {
-    await Deno.writeTextFile(
-      file,
-      "let kept: number[][] = []; for (let i = 0; i < 200_000; i++) kept.push([i, i]);\n" +
-        "console.log(kept.length);\n",
-    );
-    const { code, stdout } = await runTraced([file], "--trace-gc");
-    assert.equal(code, 0, stdout);
-    assert.match(stdout, COLLECTED);
-  } finally {
-    await Deno.remove(file);
-  }
-});
-
-Deno.test("profiling `true` with the profiler's V8 flags collects no garbage", async () => {
-  // --min-semi-space-size gives the young generation its 4 MiB at once: the start-up allocates
-  // 2–3 MiB, and each scavenge it needed with the default 1 MiB start took 3–6 ms on the 2-vCPU
-  // VM, one of them often between START and END (docs/PERFORMANCE.md).
-  const { code, stdout } = await runTraced(
-    ["main.ts", "--json", "-o", "-", "profile", "--no-system", "--", "true"],
-    "--trace-gc",
-  );
-  assert.equal(code, 0, stdout);
-  assert.match(stdout, /"phases"/);
-  const collections = stdout.split("\n").filter((line) => COLLECTED.test(line));
-  assert.deepEqual(collections, []);
 });

@@ -150,7 +150,7 @@ export async function mergeScaleFigure(runs = 3): Promise<Figure> {
     const merge = await timed([
       "run",
       "-A",
-      "--v8-flags=--max-semi-space-size=4,--min-semi-space-size=4,--no-lazy",
+      "--v8-flags=--max-semi-space-size=4,--no-lazy",
       `${REPO_ROOT}main.ts`,
       "-v",
       "merge",

@@ -384,13 +384,19 @@ async function startUp(): Promise<Figure[]> {
       "it the first accepted connection), the program's spawn 13–14.5 (the runtime's process " +
       "and web-streams code, loaded and compiled on first use: 9–10 ms of it with `--no-lazy`, " +
       "5.6–6.5 without), the readers 2–3, and the channel's warm-up read 4–9 (the output's " +
-      "module loads in the same wait). Then V8's `--min-semi-space-size=4` among the " +
-      "profiler's flags: the young generation started at 1 MiB and the start-up allocates 2–3 " +
-      "MiB, so `profile -- true` ran two scavenges of 2.7–6.3 ms each (`--trace-gc`; one of " +
-      "them around END), none with it (tests/window_optimization_test.ts checks it): 174.4 → " +
-      "165.8 ms wall time (medians of 30 rounds in shuffled order, bundled) and START→END of " +
-      "`true` 4.52 → 3.82 ms (25 interleaved runs); peak RSS alike (49.6 and 48.3 MiB; 96 and " +
-      "100 MiB for 100,000 tokens), `--max-semi-space-size` staying 4. Later marks on an Intel VM (p50 of 15 runs, ms after the clock " +
+      "module loads in the same wait). Tried and not kept (2026-12-07): V8's " +
+      "`--min-semi-space-size=4`. The young generation starts at 1 MiB and the start-up " +
+      "allocates 2–3 MiB, so `profile -- true` runs two scavenges of 2.4–6.3 ms each " +
+      "(`--trace-gc`), the second sometimes around END; with the young generation at its 4 MiB " +
+      "from the start none ran: 174.4 → 165.8 ms wall time (medians of 30 rounds in shuffled " +
+      "order, bundled) and START→END of `true` 4.52 → 3.82 ms (25 interleaved runs). But the " +
+      "start-up's objects, still young, were then copied and promoted by the run's first two " +
+      "scavenges, which paused the profiler 7.7–10.7 and 5.7–6.9 ms early in a run of 2,000 " +
+      "tokens, against at most 3.9 ms without the flag (its two start-up scavenges ran before " +
+      "START): in 3 interleaved pairs of `--only latency` the maximum was 6.7–9.6 ms against " +
+      "2.6–3.7 ms and the first 600 tokens' p99 2.2–6.0 ms against 0.6–1.6 ms. A pause before " +
+      "START only delays the start; one during the run delays the boundaries taken in it. " +
+      "Later marks on an Intel VM (p50 of 15 runs, ms after the clock " +
       "origin; the empty script's first line runs at 2.6): modules loaded 60.1, sources " +
       "built 66.4, watchdog started 70.8, phase channel open 73.0, first `Deno.Command` " +
       "made 84.5 (6.5 ms of it the runtime's process and streams code), program spawned " +
@@ -1011,16 +1017,16 @@ async function tokenLatency(program: string, reader: string): Promise<Figure> {
       "`--always-sparkplug` or Maglev after 50 calls (`--minimum-invocations-after-ic-update=20`), " +
       "in some rounds of each and not in others, so which of the VM's states it depends on " +
       "is not established. Garbage collection in that stretch (2026-12-07, `--trace-gc`, " +
-      "phases.c 2000 1): the run's first two scavenges, about 0.1 and 0.35 s after START, " +
-      "paused the profiler 8–12 and 5–10 ms each (the start-up's objects still live, copied " +
-      "and then promoted; the same with `--single-threaded-gc` or `--no-parallel-scavenge`), " +
-      "the three later ones 0.4–1 ms; most scavenges of such a run come after END (the " +
-      "conversion and the JSON). V8's `--minor-ms` (a young generation marked in place) cut " +
-      "those first two pauses to about 1 ms: in 3 interleaved pairs of `--only latency` the " +
-      "maximum fell from 7.7–11.2 to 2.5–3.5 ms and the first 600 tokens' p99 from 3.8–5.9 to " +
-      "1.2–1.5 ms, but the later 1,400 tokens got slower (p50 36–48 against 31–34 µs, p99 " +
-      "271–531 against 175–210 µs), the overall p50 too (44–54 against 40–43 µs), and the " +
-      "peak RSS of 100,000 tokens rose from 99 to 122 MiB: not used.",
+      "phases.c 2000 1): the start-up's two scavenges run before START (4.1–5 and 2.4–3 ms); " +
+      "in the run, one of 3.1–3.9 ms about 0.35 s after START (the start-up's surviving " +
+      "objects promoted) and eight or so of 0.2–1.4 ms; most of such a run's scavenges come " +
+      "after END (the conversion and the JSON). V8's `--minor-ms` (a young generation marked " +
+      "in place), tried together with `--min-semi-space-size=4` (see the start-up note), cut " +
+      "the first two in-run pauses from 8–12 and 5–10 ms to about 1 ms: in 3 interleaved pairs " +
+      "of `--only latency` the maximum fell from 7.7–11.2 to 2.5–3.5 ms and the first 600 " +
+      "tokens' p99 from 3.8–5.9 to 1.2–1.5 ms, but the later 1,400 tokens got slower (p50 " +
+      "36–48 against 31–34 µs, p99 271–531 against 175–210 µs), the overall p50 too (44–54 " +
+      "against 40–43 µs), and the peak RSS of 100,000 tokens rose from 99 to 122 MiB: not used.",
   };
 }
 
