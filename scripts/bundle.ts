@@ -201,8 +201,10 @@ export async function bundleCli(options: BundleOptions = {}): Promise<BundleRepo
     let files = 0;
     let bytes = 0;
     let chunkImports = 0;
+    let entryPoint = false;
     for await (const entry of Deno.readDir(building)) {
       if (!entry.isFile) continue;
+      entryPoint ||= entry.name === "main.js";
       const path = join(building, entry.name);
       if (entry.name.endsWith(".js")) {
         const { text, count } = computeChunkImports(await Deno.readTextFile(path));
@@ -212,7 +214,7 @@ export async function bundleCli(options: BundleOptions = {}): Promise<BundleRepo
       files++;
       bytes += (await Deno.stat(path)).size;
     }
-    if (!(await exists(join(building, "main.js")))) {
+    if (!entryPoint) {
       throw new BundleError(`deno bundle wrote no main.js into ${building}`);
     }
     // Readable by all, as a build output is (the temporary folder was private).
@@ -251,15 +253,6 @@ async function stage(from: string, to: string, root: string): Promise<number> {
   const { text, count } = rewriteLazyImports(await Deno.readTextFile(from), relative(root, from));
   await Deno.writeTextFile(to, text);
   return count;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const USAGE = `Usage: deno task bundle [--outdir DIR]

@@ -12,7 +12,8 @@ import {
   computeChunkImports,
   rewriteLazyImports,
 } from "../scripts/bundle.ts";
-import { REPO_ROOT } from "./helpers.ts";
+import denoConfig from "../deno.json" with { type: "json" };
+import { type CommandOutput, REPO_ROOT, runCommand } from "./helpers.ts";
 
 Deno.test("rewriteLazyImports turns each literal loadLazily call into an import()", () => {
   const source = [
@@ -59,32 +60,15 @@ Deno.test("computeChunkImports makes chunk imports computed and leaves others", 
   );
 });
 
+/** deno.json's `start` task's V8 flags, which the release binary is compiled with too. */
+const V8_FLAGS = denoConfig.tasks.start.match(/--v8-flags=\S+/)![0];
+
 /** Runs an entry point as `deno task start` runs main.ts. */
-async function runEntry(
-  entry: string,
-  args: string[],
-  cwd: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--v8-flags=--max-semi-space-size=4,--no-lazy",
-      entry,
-      ...args,
-    ],
+function runEntry(entry: string, args: string[], cwd: string): Promise<CommandOutput> {
+  return runCommand(Deno.execPath(), ["run", "-A", V8_FLAGS, entry, ...args], {
     cwd,
     env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  });
 }
 
 Deno.test("the bundle runs the CLI as the source does", async () => {
@@ -154,16 +138,14 @@ Deno.test("a source the bundle would miss fails the build and leaves the last bu
   try {
     const root = `${work}/repo`;
     await Deno.mkdir(root);
-    const copy = await new Deno.Command("cp", {
-      args: [
-        "-R",
-        ...["deno.json", "deno.lock", "main.ts", "src", "sources"].map((path) =>
-          `${REPO_ROOT}${path}`
-        ),
-        root,
-      ],
-    }).output();
-    assert.ok(copy.success);
+    const copy = await runCommand("cp", [
+      "-R",
+      ...["deno.json", "deno.lock", "main.ts", "src", "sources"].map((path) =>
+        `${REPO_ROOT}${path}`
+      ),
+      root,
+    ]);
+    assert.equal(copy.code, 0, copy.stderr);
     const outdir = `${work}/bundle`;
     await Deno.mkdir(outdir);
     await Deno.writeTextFile(`${outdir}/main.js`, "// the last bundle\n");
@@ -191,15 +173,13 @@ Deno.test("a source the bundle would miss fails the build and leaves the last bu
 });
 
 Deno.test("deno task bundle refuses an unknown argument in one line, exit 2", async () => {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO_ROOT}scripts/bundle.ts`, "--bogus"],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const output = await runCommand(Deno.execPath(), [
+    "run",
+    "-A",
+    `${REPO_ROOT}scripts/bundle.ts`,
+    "--bogus",
+  ]);
   assert.equal(output.code, 2);
-  assert.equal(
-    new TextDecoder().decode(output.stderr),
-    "bundle: unexpected argument '--bogus' (try --help)\n",
-  );
-  assert.equal(output.stdout.length, 0);
+  assert.equal(output.stderr, "bundle: unexpected argument '--bogus' (try --help)\n");
+  assert.equal(output.stdout, "");
 });

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import denoConfig from "../deno.json" with { type: "json" };
-import { listDir, REPO_ROOT } from "./helpers.ts";
+import { listDir, REPO_ROOT, runCommand } from "./helpers.ts";
 import {
   assetName,
   fakeUname,
@@ -181,16 +181,14 @@ interface BuildResult {
 async function runBuildJob(build: Job, target: Target, tag: string): Promise<BuildResult> {
   const workspace = await Deno.makeTempDir({ prefix: "jp-workspace-" });
   // What the checkout holds for these steps: the bundle step bundles the CLI for real.
-  const copy = await new Deno.Command("cp", {
-    args: [
-      "-R",
-      ...["deno.json", "deno.lock", "main.ts", "src", "sources", "scripts"].map((path) =>
-        `${REPO_ROOT}${path}`
-      ),
-      workspace,
-    ],
-  }).output();
-  assert.ok(copy.success, new TextDecoder().decode(copy.stderr));
+  const copy = await runCommand("cp", [
+    "-R",
+    ...["deno.json", "deno.lock", "main.ts", "src", "sources", "scripts"].map((path) =>
+      `${REPO_ROOT}${path}`
+    ),
+    workspace,
+  ]);
+  assert.equal(copy.code, 0, copy.stderr);
   const compileLog = `${workspace}/compile-args.log`;
   const expand = (value: string) => value.replaceAll("${{ matrix.target }}", target);
   const jobEnv = Object.fromEntries(
