@@ -377,11 +377,15 @@ async function startUp(): Promise<Figure[]> {
       "the row measures the bundle under `deno run`): in the first report with it, 147.8 " +
       "against 190.1 ms from the source in the same rounds, its profile command loaded 31.2 ms " +
       "after the clock origin against 64.2 ms. What the bundle then spends from loaded to " +
-      "held (marks in the bundled code, 5 runs, 2026-12-07, AMD VM): the scheduler-slice " +
-      "request about 3 ms (the first FFI library opened), the options, the task's placement " +
-      "and the output 2, the sources 4, the command search and the signal relay 2.5, the " +
-      "orphan watchdog's start 4–4.5, the phase channel 5–7 (a FIFO and a Unix socket, most of " +
-      "it the first accepted connection), the program's spawn 13–14.5 (the runtime's process " +
+      "held (marks in the bundled code, 5 runs, 2026-12-07, AMD VM): starting the token " +
+      "scanner's WebAssembly compile 2.7–3.6 (the runtime's first use of WebAssembly) and the " +
+      "scheduler-slice request 1.1–2.2 (two system calls, their symbols bound), the options, " +
+      "the task's placement and the output 2, the sources 4, the command search and the signal " +
+      "relay 2.5, the orphan watchdog's start 4–4.5 (its eleven libc symbols bound, 0.1–0.3 ms " +
+      "each, and the spawn of its shell), the phase channel 5–7 (a FIFO and a Unix socket; the " +
+      "wait for the socket's accepted connection also runs what else is queued by then: " +
+      "alone, a listen, connect and accept took about 2 ms), the program's spawn 13–14.5 (the " +
+      "runtime's process " +
       "and web-streams code, loaded and compiled on first use: 9–10 ms of it with `--no-lazy`, " +
       "5.6–6.5 without), the readers 2–3, and the channel's warm-up read 4–9 (the output's " +
       "module loads in the same wait). Tried and not kept (2026-12-07): V8's " +
