@@ -314,9 +314,11 @@ export class EnergyCounterReader {
         this.#lastStepNs = step;
         this.#stepsSinceAnchor = 0;
       } else {
-        // Caught between distant reads: steps are regular, so place it where the rhythm
-        // predicts, kept between the reads.
-        if (this.#periodNs !== 0) {
+        // Caught between distant reads: a counter that moves in steps steps regularly, so the
+        // change is placed where the rhythm predicts, kept between the reads. One that moves
+        // at every read (or not yet known to step) keeps the read's own time: its "rhythm" is
+        // only the polling's, and a late poll (a busy main thread) would misplace its reading.
+        if (this.#stepwiseCounter === true && this.#periodNs !== 0) {
           const predicted = Math.min(Math.max(this.#lastStepNs + this.#periodNs, before), after);
           before = predicted - 1e6;
           after = predicted + 1e6;

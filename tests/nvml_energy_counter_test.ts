@@ -1,0 +1,56 @@
+/**
+ * The NVML energy counter's reader (sources/nvml/energy_counter_reader.ts) on
+ * the stub library: where it places the readings it takes.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { NvmlLibrary } from "../sources/nvml/mod.ts";
+import { EnergyCounterReader } from "../sources/nvml/energy_counter_reader.ts";
+import { monotonicNs } from "../src/clock.ts";
+import { freshNvmlStub, setStubEnv } from "./nvml_stub.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Keeps the main thread busy, as a profiler handling a burst of output or a GC pause does. */
+function stall(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // Busy: no poll of the reader runs meanwhile.
+  }
+}
+
+Deno.test("EnergyCounterReader: a counter that moves at every read keeps each reading at its own time, even after a late poll", async () => {
+  // The stub's counter is power × CLOCK_MONOTONIC time: it moves at every read.
+  setStubEnv({ NVML_STUB_POWER_MW: "50000" });
+  const nvml = NvmlLibrary.open({ path: await freshNvmlStub() });
+  const reader = new EnergyCounterReader(nvml.device(0));
+  try {
+    reader.start();
+    await sleep(100);
+    // Late polls: the main thread busy for 40 ms, five times (before, reads 5 ms apart).
+    const windows: [number, number][] = [];
+    for (let i = 0; i < 5; i++) {
+      const before = Number(monotonicNs());
+      stall(40);
+      await sleep(30);
+      windows.push([before, Number(monotonicNs())]);
+    }
+    await sleep(50);
+    await reader.stop();
+    assert.equal(reader.error, undefined);
+    for (const [from, to] of windows) {
+      // The energy over a window holding a late poll is the power over that window.
+      const millijoules = reader.energyAt(to) - reader.energyAt(from);
+      const expected = 50000 * (to - from) / 1e9;
+      assert.ok(
+        Math.abs(millijoules - expected) <= 0.01 * expected,
+        `${millijoules.toFixed(1)} mJ over ${((to - from) / 1e6).toFixed(1)} ms, ` +
+          `expected ${expected.toFixed(1)}`,
+      );
+    }
+  } finally {
+    nvml.close();
+  }
+});
