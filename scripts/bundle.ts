@@ -33,7 +33,13 @@ import { fileURLToPath } from "node:url";
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** What is copied into the staging folder: the CLI's entry point and all it can load. */
-const BUNDLED_PATHS = ["main.ts", "deno.json", "deno.lock", "src", "sources"];
+export const BUNDLED_PATHS: readonly string[] = [
+  "main.ts",
+  "deno.json",
+  "deno.lock",
+  "src",
+  "sources",
+];
 
 /**
  * A `loadLazily` call with a literal specifier (a string, or a template that

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import {
   bundleCli,
+  BUNDLED_PATHS,
   BundleError,
   computeChunkImports,
   rewriteLazyImports,
@@ -140,9 +141,7 @@ Deno.test("a source the bundle would miss fails the build and leaves the last bu
     await Deno.mkdir(root);
     const copy = await runCommand("cp", [
       "-R",
-      ...["deno.json", "deno.lock", "main.ts", "src", "sources"].map((path) =>
-        `${REPO_ROOT}${path}`
-      ),
+      ...BUNDLED_PATHS.map((path) => `${REPO_ROOT}${path}`),
       root,
     ]);
     assert.equal(copy.code, 0, copy.stderr);

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import denoConfig from "../deno.json" with { type: "json" };
 import { listDir, REPO_ROOT, runCommand } from "./helpers.ts";
+import { BUNDLED_PATHS } from "../scripts/bundle.ts";
 import {
   assetName,
   fakeUname,
@@ -180,12 +181,10 @@ interface BuildResult {
 /** Runs the build job's shell steps for a target, for the tag `TAG`, in a scratch workspace. */
 async function runBuildJob(build: Job, target: Target, tag: string): Promise<BuildResult> {
   const workspace = await Deno.makeTempDir({ prefix: "jp-workspace-" });
-  // What the checkout holds for these steps: the bundle step bundles the CLI for real.
+  // What the bundle step reads (it bundles the CLI for real) and the scripts the steps run.
   const copy = await runCommand("cp", [
     "-R",
-    ...["deno.json", "deno.lock", "main.ts", "src", "sources", "scripts"].map((path) =>
-      `${REPO_ROOT}${path}`
-    ),
+    ...[...BUNDLED_PATHS, "scripts"].map((path) => `${REPO_ROOT}${path}`),
     workspace,
   ]);
   assert.equal(copy.code, 0, copy.stderr);
