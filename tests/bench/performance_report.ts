@@ -481,9 +481,23 @@ async function startUp(): Promise<Figure[]> {
   }];
 }
 
+/**
+ * The yardsticks' program: one token, then 20 ms of spinning, then the exit,
+ * so that the reader already waits in its read when the program exits (as
+ * the profiler's does: its program is held until the readers are set up).
+ * With `0 0` the program could exit before the reader had started, and the
+ * yardstick timed the reader's own start (C reader: 1.0 against 0.52 ms,
+ * 10 runs each by hand, 2026-12-07).
+ */
+const YARDSTICK_ARGS = ["1", "20"];
+
 /** The program's own `main <ns>` and `exit <ns>` lines (examples/programs/phases.c). */
 async function denoSeesEof(program: string): Promise<number> {
-  const child = new Deno.Command(program, { args: ["0", "0"], stdout: "piped", stderr: "piped" })
+  const child = new Deno.Command(program, {
+    args: YARDSTICK_ARGS,
+    stdout: "piped",
+    stderr: "piped",
+  })
     .spawn();
   const reader = child.stdout.getReader({ mode: "byob" });
   let buffer = new ArrayBuffer(1 << 20);
@@ -503,7 +517,11 @@ async function denoSeesEof(program: string): Promise<number> {
 
 async function cSeesEof(program: string, reader: string): Promise<number> {
   const err = await Deno.makeTempFile();
-  const { stdout } = await run(["sh", "-c", `"${program}" 0 0 2>"${err}" | "${reader}"`]);
+  const { stdout } = await run([
+    "sh",
+    "-c",
+    `"${program}" ${YARDSTICK_ARGS.join(" ")} 2>"${err}" | "${reader}"`,
+  ]);
   const eof = Number(/^eof (\d+)$/m.exec(stdout)?.[1]);
   return (eof - programStamps(await Deno.readTextFile(err)).exit) / 1e6;
 }
@@ -545,7 +563,9 @@ async function runWindow(program: string, reader: string): Promise<Figure[]> {
     met: exitToEnd <= 0.3,
     how: `END minus the program's own CLOCK_MONOTONIC stamp just before exit() (a static C ` +
       `program that writes nothing on stdout), median of ${RUNS} runs; yardsticks in the same ` +
-      `rounds: a warm Deno process and a C program reading the same program's stdout to its end`,
+      `rounds: a warm Deno process and a C program reading the same program's stdout to its end, ` +
+      `each already waiting in its read when the program exits (there the program writes one ` +
+      `line and spins 20 ms first)`,
     note: "END is taken once the end of the program's output is read and the kernel shows " +
       "the process exiting (`PF_EXITING` in /proc/<pid>/stat: one pread of a descriptor " +
       "kept open since the held start). The readers wait on the runtime's own wake-up, no " +
@@ -574,7 +594,22 @@ async function runWindow(program: string, reader: string): Promise<Figure[]> {
       "Deno yardstick is a process that has read many children already: a fresh process's " +
       "first end of output took 0.43–0.63 ms there, its later ones 0.21–0.32 ms; reading a " +
       "throwaway child's output to its end before START left the profiler's exit → END as " +
-      "it was (0.66 against 0.63 ms in 25 interleaved runs), so it was not kept.",
+      "it was (0.66 against 0.63 ms in 25 interleaved runs), so it was not kept. Until " +
+      "2026-12-07 the two yardsticks ran the program with `0 0`, which can exit before the " +
+      "reader has started: the C reader's figure was then its own start (1.0 ms against 0.52 " +
+      "ms for one already waiting, 10 runs each by hand); they now wait as the profiler " +
+      "does. How early the kernel can tell (2026-12-07, by hand, a C parent spinning on a " +
+      "forked child's /proc/<pid>/stat, its stdout pipe and a taskstats netlink listener): " +
+      "`PF_EXITING` shows 0.05–0.06 ms after the child's exit stamp, taskstats' exit " +
+      "message 0.11 ms, the end of output 0.44–0.52 ms (the address space is torn down " +
+      "before the descriptors are closed). A taskstats listener waited on through the " +
+      "runtime's blocking pool (FFI `poll`, as Deno cannot wait on a netlink socket itself) " +
+      "woke JavaScript 0.49–1.0 ms after the stamp against 0.98–1.99 ms for the end of " +
+      "output in the same script (10 runs, an exec'd program): earlier, but not below 0.3 " +
+      "ms, and not used: it needs CAP_NET_ADMIN, its listener makes the kernel build a " +
+      "statistics message at every task's exit on the machine (other users' too) while it " +
+      "is registered, and END would then leave out the program's own teardown, which " +
+      "perf stat and the end of output include (long for a program holding much memory).",
   }, {
     name: "START→END of `true`",
     measured: `${median(trueWindow).toFixed(3)} ms vs perf stat's own "time elapsed" ` +
