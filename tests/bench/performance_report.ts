@@ -935,7 +935,16 @@ async function passthrough(generator: string): Promise<Figure[]> {
     `Tried and not kept: reads of 64, 128 or 256 KiB instead of 1 MiB ` +
     `(62, 74 and 80 % against 86 %, 12 rounds: each read has a fixed cost), and, after a ` +
     `read that found the pipe empty during fast output, a 50 or 80 µs sleep and one more ` +
-    `read(2) instead of waiting through the stream (82.8 against 81.8 %, 20 rounds).`;
+    `read(2) instead of waiting through the stream (82.8 against 81.8 %, 20 rounds). ` +
+    `Measured and not built (2026-12-07, by hand, 12 interleaved rounds of \`lines 200\` ` +
+    `into a 64 KiB pipe, the reader started before the program): a loop that blocks in ` +
+    `read(2) through the FFI and writes each chunk on at once let the program write at 96 % ` +
+    `of cat's speed, on the main thread or in a Worker, where the runtime's stream reader ` +
+    `doing the same got 80 %. The profiler's main thread cannot block (it also reads the ` +
+    `phase channel, relays signals, samples and waits for the exit), and a Worker, which ` +
+    `could, costs 33–47 ms on the thread that creates it (\`new Worker\` returns only once ` +
+    `the worker's runtime is built; an empty worker from a blob URL 36 ms, a second worker ` +
+    `as much), more than twice what the whole start-up target leaves.`;
   return figures;
 }
 
