@@ -6,7 +6,7 @@
  */
 
 import { SourceError } from "../../src/errors.ts";
-import { PerfCounter } from "../../src/ffi/perf_event.ts";
+import { PerfCounterGroup, PerfEventOpenError } from "../../src/ffi/perf_event.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
 import { StaleCounterWatch, staleWarning } from "./stale_counter_watch.ts";
 import type { Metric, SampleSeries, Sensor, Source } from "../../src/source.ts";
@@ -28,14 +28,24 @@ export interface PerfRaplCounterPlan {
   packageId: number | undefined;
 }
 
+/** Counters read together: one perf group on one CPU, and the columns its values go to. */
+interface CounterGroup {
+  group: PerfCounterGroup;
+  columns: number[];
+}
+
 /** 2^64, to undo a (theoretical) wrap of a 64-bit counter. */
 const TWO_POW_64 = 18446744073709551616;
 
 /**
  * RAPL energy per phase from the perf `power` PMU. Counters are opened by
  * `init()` (system-wide: pid -1, on the CPU `cpumask` names for each
- * package; PSYS once), read at each boundary with one `read(2)` each into
- * a reused buffer, and converted with the event's scale after the run.
+ * package; PSYS once), as one perf group per CPU, read at each boundary
+ * with one `read(2)` per group into a reused buffer (the kernel reads the
+ * group's domains in one pass: one system call, and at most one cross-CPU
+ * call, per package), and converted with the event's scale after the run.
+ * Where the kernel refuses a group, its counters are opened and read one by
+ * one.
  *
  * @example Usage
  * ```ts
@@ -55,7 +65,7 @@ export class PerfRaplSource implements Source<number> {
   /** The counters, in column order. */
   readonly plan: readonly PerfRaplCounterPlan[];
   readonly #pmu: PowerPmu;
-  readonly #counters: (PerfCounter | undefined)[];
+  #groups: CounterGroup[] = [];
   readonly #store: SnapshotStore;
   readonly #watch = new StaleCounterWatch();
   readonly #warn: (message: string) => void;
@@ -78,7 +88,6 @@ export class PerfRaplSource implements Source<number> {
   ) {
     this.#pmu = pmu;
     this.plan = [...plan];
-    this.#counters = new Array(plan.length).fill(undefined);
     this.#store = new SnapshotStore(plan.length);
     this.#samples = new SampleBuffer(plan.length);
     this.#warn = options.warn ?? (() => {});
@@ -91,17 +100,39 @@ export class PerfRaplSource implements Source<number> {
    */
   open(): void {
     this.#closeCounters();
+    const byCpu = new Map<number, number[]>();
+    this.plan.forEach((entry, column) => {
+      byCpu.set(entry.cpu, [...(byCpu.get(entry.cpu) ?? []), column]);
+    });
     try {
-      this.plan.forEach((entry, i) => {
-        this.#counters[i] = PerfCounter.open(`power/${entry.event.event}/ on CPU ${entry.cpu}`, {
-          type: this.#pmu.type,
-          config: entry.event.config,
-        }, { pid: -1, cpu: entry.cpu });
-      });
+      for (const [cpu, columns] of byCpu) {
+        try {
+          this.#openGroup(cpu, columns);
+        } catch (error) {
+          if (!(error instanceof PerfEventOpenError) || columns.length === 1) throw error;
+          // Refused together (or one of them is refused at all): one by one, so a
+          // counter the kernel takes alone is still read, and one it refuses is named.
+          for (const column of columns) this.#openGroup(cpu, [column]);
+        }
+      }
     } catch (error) {
       this.#closeCounters();
       throw error;
     }
+  }
+
+  #openGroup(cpu: number, columns: number[]): void {
+    const group = PerfCounterGroup.open(
+      columns.map((column) => {
+        const entry = this.plan[column]!;
+        return {
+          name: `power/${entry.event.event}/ on CPU ${cpu}`,
+          attr: { type: this.#pmu.type, config: entry.event.config },
+        };
+      }),
+      { pid: -1, cpu },
+    );
+    this.#groups.push({ group, columns });
   }
 
   /** Opens the counters for this run. */
@@ -115,27 +146,31 @@ export class PerfRaplSource implements Source<number> {
 
   /** Reads every counter. */
   measure(): void {
+    if (this.#groups.length === 0 && this.plan.length > 0) {
+      throw new SourceError(this.name, "read before init()");
+    }
     this.#watch.stamp();
     const row = this.#store.append();
-    const values = this.#store.values;
-    for (let i = 0; i < this.#counters.length; i++) {
-      const counter = this.#counters[i];
-      if (counter === undefined) throw new SourceError(this.name, "read before init()");
-      counter.read();
-      values[row + i] = counter.value;
+    this.#readInto(this.#store.values, row);
+  }
+
+  /** One read per group, each value into its column after `offset`. */
+  #readInto(values: Float64Array, offset: number): void {
+    for (let g = 0; g < this.#groups.length; g++) {
+      const { group, columns } = this.#groups[g]!;
+      group.read();
+      for (let j = 0; j < columns.length; j++) values[offset + columns[j]!] = group.value(j);
     }
   }
 
   /** Reads every counter into the sample buffer (the boundary rows are untouched). */
   sample(): void {
-    const offset = this.#samples.append();
-    const values = this.#samples.values;
-    for (let i = 0; i < this.#counters.length; i++) {
-      const counter = this.#counters[i];
-      if (counter === undefined) throw new SourceError(this.name, "sampled before init()");
-      counter.read();
-      values[offset + i] = counter.value;
+    if (this.#groups.length === 0 && this.plan.length > 0) {
+      throw new SourceError(this.name, "sampled before init()");
     }
+    // append() first: it may move the values to a larger buffer.
+    const offset = this.#samples.append();
+    this.#readInto(this.#samples.values, offset);
   }
 
   /**
@@ -181,10 +216,8 @@ export class PerfRaplSource implements Source<number> {
   }
 
   #closeCounters(): void {
-    for (let i = 0; i < this.#counters.length; i++) {
-      this.#counters[i]?.close();
-      this.#counters[i] = undefined;
-    }
+    for (const { group } of this.#groups) group.close();
+    this.#groups = [];
   }
 
   /** One µJ sensor per counter. */
