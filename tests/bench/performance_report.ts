@@ -195,6 +195,9 @@ async function startUp(): Promise<Figure[]> {
     emptyFlagged: [Deno.execPath(), "run", "-A", V8_FLAGS, flaggedEmpty],
     version: [...PROFILER, "--version"],
     help: [...PROFILER, "--help"],
+    // The release binary runs the bundle.
+    versionBundled: [...BUNDLED, "--version"],
+    helpBundled: [...BUNDLED, "--help"],
   }, env);
   const full = await interleavedWallMs({
     empty,
@@ -229,6 +232,8 @@ async function startUp(): Promise<Figure[]> {
     ...full,
     version: light.version!,
     help: light.help!,
+    versionBundled: light.versionBundled!,
+    helpBundled: light.helpBundled!,
     lightEmpty: light.empty!,
     emptyFlagged: light.emptyFlagged!,
   };
@@ -256,6 +261,8 @@ async function startUp(): Promise<Figure[]> {
   const bundledRatio = m.bundled! / m.empty!;
   const versionRatio = m.version! / m.lightEmpty!;
   const helpRatio = m.help! / m.lightEmpty!;
+  const versionBundledRatio = m.versionBundled! / m.lightEmpty!;
+  const helpBundledRatio = m.helpBundled! / m.lightEmpty!;
   const how = `wall time from spawn to exit, medians of ${RUNS} runs; each round runs every ` +
     "command of its loop once, in turn, so a busy neighbour hits all alike (loops: the empty " +
     "script, --version and --help; the empty script and the profile commands; the -n runs)";
@@ -439,12 +446,14 @@ async function startUp(): Promise<Figure[]> {
       "only.",
   }, {
     name: "start-up: `--version`",
-    measured: `--version ${ms(m.version!)} (${ratioText(versionRatio)}) vs the empty script ` +
-      `${ms(m.lightEmpty!)} (with the profiler's V8 flags ${ms(m.emptyFlagged!)}: ` +
-      `${ratioText(m.version! / m.emptyFlagged!)})`,
+    measured: `--version ${ms(m.version!)} (${ratioText(versionRatio)}) from the source, ` +
+      `bundled ${ms(m.versionBundled!)} (${ratioText(versionBundledRatio)}), vs the empty ` +
+      `script ${ms(m.lightEmpty!)} (with the profiler's V8 flags ${ms(m.emptyFlagged!)}: ` +
+      `${ratioText(m.version! / m.emptyFlagged!)} from the source)`,
     target: "≤ 1.25 × the empty script",
-    met: versionRatio <= 1.25,
-    how,
+    met: versionRatio <= 1.25 && versionBundledRatio <= 1.25,
+    how: `from the source and bundled (\`deno task bundle\`, which the release binary is ` +
+      `compiled from), met when both are; ${how}`,
     note: "`--version` alone is answered before the parser and the option table load " +
       "(src/cli/builtin_options.ts; it used to load the table and its value parsers, about 15 " +
       "modules: 1.33 × against 1.20 × in one interleaved comparison). What it pays beyond " +
@@ -456,12 +465,14 @@ async function startUp(): Promise<Figure[]> {
       "of the rest.",
   }, {
     name: "start-up: `--help`",
-    measured: `--help ${ms(m.help!)} (${ratioText(helpRatio)}) vs the empty script ` +
+    measured: `--help ${ms(m.help!)} (${ratioText(helpRatio)}) from the source, bundled ` +
+      `${ms(m.helpBundled!)} (${ratioText(helpBundledRatio)}), vs the empty script ` +
       `${ms(m.lightEmpty!)} (with the profiler's V8 flags ${ms(m.emptyFlagged!)}: ` +
-      `${ratioText(m.help! / m.emptyFlagged!)})`,
+      `${ratioText(m.help! / m.emptyFlagged!)} from the source)`,
     target: "≤ 1.25 × the empty script",
-    met: helpRatio <= 1.25,
-    how,
+    met: helpRatio <= 1.25 && helpBundledRatio <= 1.25,
+    how: `from the source and bundled (\`deno task bundle\`, which the release binary is ` +
+      `compiled from), met when both are; ${how}`,
     note: "`--help` alone (or no argument) skips the parser too (1.37 × through the parser " +
       "against 1.29 × in one interleaved comparison). Measured in the process on 2026-12-05 " +
       "(medians of 6 runs, ms after the runtime's clock origin): the script's first statement " +
