@@ -53,6 +53,28 @@ Deno.test("SIMD byte search agrees with the plain one on every range, at every a
   }
 });
 
+Deno.test("SIMD count agrees with the plain one over long ranges", () => {
+  const simd = createByteSearch();
+  const plain = new PlainByteSearch();
+  const next = random(5);
+  // Sizes around multiples of the 16-byte vector, all newlines and mixed bytes.
+  for (const size of [4079, 4080, 4081, 4096, 8160, 8177, 20_000, 65_539]) {
+    for (const density of [1, 0.5, 0.01]) {
+      const bytes = new Uint8Array(size);
+      for (let i = 0; i < size; i++) bytes[i] = next() < density ? 10 : 65;
+      simd.load(bytes);
+      plain.load(bytes);
+      for (const [from, to] of [[0, size], [1, size - 1], [15, size], [size >> 1, size]]) {
+        assert.equal(
+          simd.count(10, from!, to!),
+          plain.count(10, from!, to!),
+          `${size} bytes, density ${density}, [${from}, ${to})`,
+        );
+      }
+    }
+  }
+});
+
 Deno.test("SIMD byte search grows its memory and never reports a byte of an earlier chunk", () => {
   const search = createByteSearch();
   const big = new Uint8Array(3 << 20).fill(10);

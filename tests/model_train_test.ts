@@ -3,6 +3,7 @@ import { ProfilerError } from "../src/errors.ts";
 import { Logger } from "../src/logger.ts";
 import { trainEnergyModel } from "../src/energy/calibration.ts";
 import { featureKey, formatModelFile, parseModelFile } from "../src/energy/energy_model.ts";
+import { fitEnergyModel } from "../src/energy/model_fit.ts";
 import { ProcessSource } from "../sources/process/mod.ts";
 import { SystemSource } from "../sources/system/mod.ts";
 import { discoverPowercapZones, PowercapSource } from "../sources/rapl/mod.ts";
@@ -58,14 +59,22 @@ Deno.test({
       assert.ok(keys.includes("process/CPU_TIME"), `${keys.join(", ")}; ${notes.join("; ")}`);
       const [domain] = model.domains;
       assert.equal(domain!.name, "PACKAGE-0");
-      const weight = (key: string) => domain!.weights[keys.indexOf(key)]!;
-      const idle = weight("DURATION");
-      const perCpuSecond = weight("process/CPU_TIME") * 1e9;
-      const fit = `idle ${idle} W, ${perCpuSecond} J per CPU second, R² ${domain!.r2}`;
-      assert.ok(Math.abs(idle / IDLE_W - 1) < 0.2, fit);
-      assert.ok(Math.abs(perCpuSecond / J_PER_CPU_S - 1) < 0.2, fit);
+      const fit = `${keys.map((key, i) => `${key} ${domain!.weights[i]}`).join(", ")}; R² ` +
+        `${domain!.r2}`;
+      // The default features include some that move with CPU time (page faults, machine-wide
+      // CPU), so the fit can share the CPU's energy among them (once in CI, under the suite's
+      // load: 16 J per CPU second on CPU_TIME and 4.1 W idle, at R² 0.999): the default fit is
+      // held to its accuracy, and the known relation is checked on a fit of the same phases with
+      // CPU time alone (the counter follows only the workloads, so other load cannot move it).
       assert.ok(domain!.r2 > 0.9, fit);
       assert.ok(domain!.cvMape < 0.2, `CV MAPE ${domain!.cvMape}`);
+      const single = fitEnergyModel([profile], { features: ["process/CPU_TIME"], minPhaseMs: 100 });
+      const [only] = single.model.domains;
+      const idle = only!.weights[0]!;
+      const perCpuSecond = only!.weights[1]! * 1e9;
+      const known = `idle ${idle} W, ${perCpuSecond} J per CPU second, R² ${only!.r2}`;
+      assert.ok(Math.abs(idle / IDLE_W - 1) < 0.2, known);
+      assert.ok(Math.abs(perCpuSecond / J_PER_CPU_S - 1) < 0.2, known);
       // What train writes, model show and --energy-model read.
       assert.deepEqual(parseModelFile(formatModelFile(model), "m.json"), model);
     } finally {
