@@ -34,18 +34,23 @@ Deno.test("EnergyCounterReader: a counter that moves at every read keeps each re
     for (let i = 0; i < 5; i++) {
       const before = Number(monotonicNs());
       stall(40);
-      await sleep(30);
+      await sleep(160);
       windows.push([before, Number(monotonicNs())]);
     }
     await sleep(50);
     await reader.stop();
     assert.equal(reader.error, undefined);
     for (const [from, to] of windows) {
-      // The energy over a window holding a late poll is the power over that window.
+      // The energy over a window holding a late poll is the power over that window. Each
+      // reading keeps the time its read was issued; the runtime's pool thread may start the
+      // read later, by up to a few ms on a loaded 2-vCPU machine (3.4 ms once in CI: 4.8 % of
+      // a 71 ms window), hence windows of about 200 ms and 5 %. Placing a late poll's reading
+      // where the polling rhythm predicts, the fault this test is about, was 10–12 % short on
+      // these windows (56 % on 71 ms ones).
       const millijoules = reader.energyAt(to) - reader.energyAt(from);
       const expected = 50000 * (to - from) / 1e9;
       assert.ok(
-        Math.abs(millijoules - expected) <= 0.01 * expected,
+        Math.abs(millijoules - expected) <= 0.05 * expected,
         `${millijoules.toFixed(1)} mJ over ${((to - from) / 1e6).toFixed(1)} ms, ` +
           `expected ${expected.toFixed(1)}`,
       );
