@@ -300,6 +300,13 @@ export interface PerfGroupEvent {
  * Reads go into a buffer owned by the group: the hot path allocates
  * nothing.
  *
+ * Not every mix of events counts in one group: a group of hardware events
+ * is scheduled on the PMU all or nothing (one larger than its counters
+ * never counts), and on Linux 6.18 a `cpu-clock` and a `task-clock` of one
+ * process in one group left the member at 0, as did `page-faults` after a
+ * `cpu-clock` leader (by hand, 2026-12-07). The RAPL perf counters (one PMU
+ * whose counters are always readable) are what this is used for.
+ *
  * @example Usage
  * ```ts
  * import { PerfCounterGroup, PERF_TYPE } from "./perf_event.ts";
