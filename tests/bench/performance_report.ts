@@ -1207,7 +1207,8 @@ async function measurementCost(): Promise<Figure> {
       "commit before; the kernel reads a group's counters in one pass, so its domains are " +
       "also read at one instant. The per-process perf events stay separate counters: a group " +
       "of hardware events is scheduled on the PMU all or nothing, which would change how " +
-      "they are multiplexed. Without a pinned CPU the median of " +
+      "they are multiplexed, and some software events read 0 as members of one group " +
+      "(`cpu-clock` with `task-clock`: see PerfCounterGroup). Without a pinned CPU the median of " +
       "this figure was bimodal from one run to the next (3.5 µs or about 50 µs, 2026-12-05), " +
       "as the scheduler placed the process: the stand-in for the RAPL PMU is a software " +
       "event bound to one CPU, and the kernel reads such a counter on its own CPU (an " +
