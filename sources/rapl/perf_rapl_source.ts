@@ -102,7 +102,9 @@ export class PerfRaplSource implements Source<number> {
     this.#closeCounters();
     const byCpu = new Map<number, number[]>();
     this.plan.forEach((entry, column) => {
-      byCpu.set(entry.cpu, [...(byCpu.get(entry.cpu) ?? []), column]);
+      const columns = byCpu.get(entry.cpu);
+      if (columns === undefined) byCpu.set(entry.cpu, [column]);
+      else columns.push(column);
     });
     try {
       for (const [cpu, columns] of byCpu) {
