@@ -15,6 +15,8 @@ async function stubEnv(env: StubEnv = {}): Promise<Record<string, string>> {
 const NO_AMDSMI = "/nonexistent/libamd_smi.so";
 
 const PHASED = ["sh", "-c", "echo __A__; sleep 0.4; echo __B__; sleep 0.4"];
+/** Per-phase energy against power × time (see the first test). */
+const TOLERANCE = 0.02;
 
 interface JsonMetric {
   name: string;
@@ -33,7 +35,7 @@ interface JsonPhase {
   metrics: JsonMetric[];
 }
 
-Deno.test("--gpu --json: per-phase energy of each GPU matches power × phase time within 1 %", async () => {
+Deno.test("--gpu --json: per-phase energy of each GPU matches power × phase time within 2 %", async () => {
   const cwd = await Deno.makeTempDir();
   const powers = [50000, 120000];
   const out = await runCli(["--gpu", "--json", "-o", "out.json", "profile", "--", ...PHASED], {
@@ -63,14 +65,21 @@ Deno.test("--gpu --json: per-phase energy of each GPU matches power × phase tim
         via: "energy_counter",
         method: "measured",
       });
+      // The stub's counter moves at every read, and a reading keeps its read's issue time: the
+      // runtime's pool thread may start the read a few ms later under load (3.4 ms seen in CI,
+      // tests/nvml_energy_counter_test.ts), at each of a phase's two boundaries. On these 400 ms
+      // phases 1 % was missed twice in CI (49.43 and 49.46 W for 50 W), hence 2 %.
       if (phase.duration_ms >= 100) {
-        assert.ok(Math.abs(Number(watts) - powerMw / 1000) <= 0.01 * powerMw / 1000, `${watts} W`);
+        assert.ok(
+          Math.abs(Number(watts) - powerMw / 1000) <= TOLERANCE * powerMw / 1000,
+          `${watts} W`,
+        );
       }
       if (phase.duration_ms < 100) continue;
       // start_ns/end_ns are CLOCK_MONOTONIC, the stub's clock: mW × ns / 1e9 = mJ.
       const expected = powerMw * (phase.end_ns - phase.start_ns) / 1e9;
       assert.ok(
-        Math.abs(metric.value - expected) <= 0.01 * expected,
+        Math.abs(metric.value - expected) <= TOLERANCE * expected,
         `GPU-${index} ${phase.start_token} -> ${phase.end_token}: ${metric.value} mJ, ` +
           `expected ${expected.toFixed(1)}`,
       );
