@@ -624,7 +624,28 @@ async function runWindow(program: string, reader: string): Promise<Figure[]> {
       "Inside the profiler (marks by hand, 15 runs of `phases 0 0`, medians, 2026-12-07): the " +
       "end of output reached JavaScript 0.74 ms after the exit stamp, then 0.11 ms to END: the " +
       "pump's end and the race 45 µs, the exit, channel and FIFO checks 47 µs, END's stamp " +
-      "18 µs after them.",
+      "18 µs after them." +
+      "Waiting on the main thread instead (2026-12-07, by hand): a Deno script that blocks " +
+      "in poll(2) through the FFI on its child's stdout pipe saw the end of output " +
+      "0.53–0.54 ms after the exit stamp against 0.74–0.85 ms through the runtime's stream " +
+      "(20 interleaved runs each, twice); with a program that closes its stdout and lives " +
+      "on, 0.26–0.28 against 0.50 ms, so those 0.2 ms are the runtime's delivery of the end " +
+      "of output, not its handling of the exit. In the profiler, with the pipe taken out of " +
+      "the runtime's epoll set (EPOLL_CTL_DEL, its registration read from " +
+      "/proc/self/fdinfo, the stream left unread) and waited for with poll(2) on the main " +
+      "thread from START, exit → END was 0.66–0.70 ms against 0.79–0.82 ms (two interleaved " +
+      'runs of `--only "run end"` each). Not kept: while the main thread sleeps there the ' +
+      "runtime runs nothing, and it is the runtime that relays signals, sees the program's " +
+      "exit when a descendant holds its stdout, reads the phase channel's socket and the " +
+      "FIFO's thread, and runs V8's own tasks and every timer (sampling, the RAPL wrap " +
+      "check, `--timeout`). With the runtime's epoll descriptor in the same poll, handing " +
+      "over to it whenever it was ready (a SIGURG to the profiler itself, about 20 µs a " +
+      "round trip) cycled about 27 times in the 2.4 ms after START (the runtime's waker and " +
+      "V8's compile tasks kept its set ready), START→main grew 0.5–0.7 ms and START→END of " +
+      "`true` went from 2.9–3.2 to 3.3–3.7 ms; the runtime's timers do not show in that " +
+      "descriptor at all. Doing it safely would take the profiler's own event loop for the " +
+      "whole run (every descriptor and deadline of the pumps, the channel, the sampler and " +
+      "the sources), not a change to one reader.",
   }, {
     name: "START→END of `true`",
     measured: `${median(trueWindow).toFixed(3)} ms vs perf stat's own "time elapsed" ` +
@@ -972,7 +993,16 @@ async function passthrough(generator: string): Promise<Figure[]> {
     `82.0 and 81.3 % against 80.9 %, 10 interleaved rounds. How much one report says: on ` +
     `this VM the ratio moves by about ten points from run to run (2026-12-07: text lines 91 % ` +
     `in the full report and 83 % in a rerun of the group minutes later, \`-o\` 71 and 81 %), ` +
-    `so a ✓ or ✗ within that band of the target is not a result on its own.`;
+    `so a ✓ or ✗ within that band of the target is not a result on its own.` +
+    "Later on 2026-12-07 (by hand, 200 MiB of text lines, default sources, one run each): " +
+    "1,087–1,439 reads made directly and 9–53 through the stream (97–99 % of the bytes " +
+    "direct, about 140 KiB a read), 2,142 phases, and the two sources' readings at the " +
+    "boundaries took 72 ms of the program's 206 ms (process 19 µs, system 14.6 µs a " +
+    "boundary, nearly all of it the kernel writing out their files): with a token every " +
+    "100 KiB the boundaries, more than the reading, are what the profiler's time goes to. " +
+    "Sleeping 100 or 300 µs before the stream's wait once reads were large moved the " +
+    "ratio within its spread (82.3 % → 83.1 and 85.2 %, 8 interleaved rounds), as the 50 " +
+    "and 80 µs sleeps above had.";
   return figures;
 }
 
@@ -1421,7 +1451,17 @@ async function samplingCost(): Promise<Figure> {
       "sleeps between them, powercap's seven reads take 27 µs against 45 µs at 10 ms " +
       "intervals: on this VM the system calls of a tick cost more after the CPU has slept. " +
       "At 1 ms, about half the deadlines are skipped (909 ticks and 1,096 counted as missed " +
-      "over a 2 s run by hand): a Deno timer fires about 1 ms late.",
+      "over a 2 s run by hand): a Deno timer fires about 1 ms late." +
+      "Tried and not kept (2026-12-07): the deadlines kept by the kernel instead, a " +
+      "periodic timerfd waited for with poll(2) in the runtime's blocking pool (an eventfd " +
+      "in the same poll for stop()). At 1 ms it took 92–99 % of the deadlines, 0.3–0.4 ms " +
+      "late at the median with both cores busy, where the timer takes under half; but each " +
+      "tick then costs two more thread hand-offs (to the pool thread and back), about 80 µs " +
+      "of CPU here: one run of `--only sampling` each gave +20.0 % of a core at 1 ms " +
+      "against +5.2 %, and +5.3 against +6.4 % at 10 ms, where the run-to-run spread is " +
+      "larger than the difference. A source stamps each sample with its own CLOCK_MONOTONIC " +
+      "read, so a late tick misplaces nothing; it only thins the samples at intervals near " +
+      "the timer's lateness.",
   };
 }
 
