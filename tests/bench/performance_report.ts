@@ -627,9 +627,9 @@ async function runWindow(program: string, reader: string): Promise<Figure[]> {
       "18 µs after them." +
       "Waiting on the main thread instead (2026-12-07, by hand): a Deno script that blocks " +
       "in poll(2) through the FFI on its child's stdout pipe saw the end of output " +
-      "0.53–0.54 ms after the exit stamp against 0.74–0.85 ms through the runtime's stream " +
-      "(20 interleaved runs each, twice); with a program that closes its stdout and lives " +
-      "on, 0.26–0.28 against 0.50 ms, so those 0.2 ms are the runtime's delivery of the end " +
+      "0.53–0.56 ms after the exit stamp against 0.74–0.85 ms through the runtime's stream " +
+      "(20 interleaved runs each, three times); with a program that closes its stdout and lives " +
+      "on, 0.26 against 0.50 ms (medians), so those 0.2 ms are the runtime's delivery of the end " +
       "of output, not its handling of the exit. In the profiler, with the pipe taken out of " +
       "the runtime's epoll set (EPOLL_CTL_DEL, its registration read from " +
       "/proc/self/fdinfo, the stream left unread) and waited for with poll(2) on the main " +
@@ -642,7 +642,7 @@ async function runWindow(program: string, reader: string): Promise<Figure[]> {
       "over to it whenever it was ready (a SIGURG to the profiler itself, about 20 µs a " +
       "round trip) cycled about 27 times in the 2.4 ms after START (the runtime's waker and " +
       "V8's compile tasks kept its set ready), START→main grew 0.5–0.7 ms and START→END of " +
-      "`true` went from 2.9–3.2 to 3.3–3.7 ms; the runtime's timers do not show in that " +
+      "`true` went from 3.07–3.17 to 3.70 ms (two interleaved pairs); the runtime's timers do not show in that " +
       "descriptor at all. Doing it safely would take the profiler's own event loop for the " +
       "whole run (every descriptor and deadline of the pumps, the channel, the sampler and " +
       "the sources), not a change to one reader.",
