@@ -5,11 +5,43 @@
  * @module
  */
 
-import { main } from "./src/cli/main.ts";
-import { closeDebugSignal, closeEnvironmentInspector } from "./src/process/debug_signal.ts";
+import { main, printBuiltin } from "./src/cli/main.ts";
+import { builtinAction } from "./src/cli/builtin_options.ts";
+import { loadLazily } from "./src/lazy_module.ts";
+import type * as DebugSignalModule from "./src/process/debug_signal.ts";
+
+/**
+ * Before this many ms after the runtime's clock origin, Deno has not hooked
+ * SIGUSR1 to its inspector yet: it does so after a 500 ms grace period
+ * (denoland/deno#35738; tests/debug_signal_test.ts checks it). `--version`
+ * and `--help` print and exit well before that, so they need not pay for
+ * closing the hook (about 6 ms: the FFI's and the signal code's first use).
+ */
+export const DEBUG_HOOK_GRACE_MS = 400;
 
 if (import.meta.main) {
+  const builtin = builtinAction(Deno.args);
+  if (builtin !== undefined) {
+    Deno.exit(
+      await printBuiltin(builtin, async () => {
+        // If the grace period has not run out by now, the process exits before the runtime's
+        // next turn of its event loop, where the hook would be installed.
+        if (performance.now() >= DEBUG_HOOK_GRACE_MS || nodeOptionsMayInspect()) {
+          await closeDebugEntries();
+        }
+      }),
+    );
+  }
   // Before anything else: SIGUSR1 would otherwise open the V8 inspector (docs/SECURITY.md).
+  await closeDebugEntries();
+  Deno.exit(await main(Deno.args));
+}
+
+/** Closes SIGUSR1's inspector hook and an inspector `NODE_OPTIONS` opened, warning when it cannot. */
+async function closeDebugEntries(): Promise<void> {
+  const { closeDebugSignal, closeEnvironmentInspector } = await loadLazily<
+    typeof DebugSignalModule
+  >("./src/process/debug_signal.ts", import.meta.url);
   try {
     closeDebugSignal();
   } catch (error) {
@@ -24,5 +56,13 @@ if (import.meta.main) {
         "debugger entry unless asked on deno's own command line (docs/SECURITY.md)",
     );
   }
-  Deno.exit(await main(Deno.args));
+}
+
+/** Whether `NODE_OPTIONS` may have opened an inspector at start-up (unreadable counts as yes). */
+function nodeOptionsMayInspect(): boolean {
+  try {
+    return /--inspect/.test(Deno.env.get("NODE_OPTIONS") ?? "");
+  } catch {
+    return true;
+  }
 }

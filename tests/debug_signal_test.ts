@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { closeDebugSignal, debugSignalClosed } from "../src/process/debug_signal.ts";
 import { CLI_ENTRY, skipUnlessNobodyRunsDeno } from "./helpers.ts";
+import { DEBUG_HOOK_GRACE_MS } from "../main.ts";
+import { VERSION } from "../src/cli/main.ts";
 
 // SIGUSR1 makes Deno ≥ 2.9.2 open the V8 inspector on 127.0.0.1:9229 (about
 // 500 ms after start-up). The profiler must never open it.
@@ -213,5 +215,71 @@ Deno.test({
     assert.equal(listening, false, "no inspector while the program runs");
     assert.equal(out.code, 0, stderr);
     assert.match(stderr, /NODE_OPTIONS opened a debugger \(--inspect\); closed it/);
+  },
+});
+
+/**
+ * Runs a script that waits (the event loop turning, as `--help` does while its
+ * module loads) until `performance.now()` reaches `atMs`, then sends itself SIGUSR1.
+ */
+async function selfSignalAt(atMs: number): Promise<Deno.CommandOutput> {
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  await Deno.writeTextFile(
+    script,
+    `while (performance.now() < ${atMs}) await new Promise((r) => setTimeout(r, 2));\n` +
+      `Deno.kill(Deno.pid, "SIGUSR1");\n` +
+      `await new Promise((r) => setTimeout(r, 300));\n` +
+      `console.log("survived");\n`,
+  );
+  try {
+    return await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } finally {
+    await Deno.remove(script);
+  }
+}
+
+Deno.test({
+  name: "Deno has not hooked SIGUSR1 before DEBUG_HOOK_GRACE_MS (--version and --help rely on it)",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    // Before the runtime's hook, SIGUSR1 has its default action: the process dies of it.
+    const early = await selfSignalAt(DEBUG_HOOK_GRACE_MS + 50);
+    assert.equal(early.signal, "SIGUSR1", "no hook yet: the default action killed it");
+    // Control: once hooked, the same signal is caught (and would open the inspector), so the
+    // check above would fail on a runtime that hooked SIGUSR1 from the start.
+    const late = await selfSignalAt(1000);
+    assert.equal(late.code, 0, new TextDecoder().decode(late.stderr));
+    assert.match(new TextDecoder().decode(late.stdout), /survived/);
+    assert.match(new TextDecoder().decode(late.stderr), /Debugger listening/);
+    for (let i = 0; i < 100 && await inspectorListening(); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  },
+});
+
+Deno.test({
+  name: "--version and --help close an inspector NODE_OPTIONS=--inspect opened, and print",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    for (const flag of ["--version", "--help"]) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", `${CLI_ENTRY}`, flag],
+        env: { NO_COLOR: "1", NODE_OPTIONS: "--inspect" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, stderr);
+      assert.match(stderr, /NODE_OPTIONS opened a debugger \(--inspect\); closed it/);
+      const stdout = new TextDecoder().decode(out.stdout);
+      assert.match(stdout, flag === "--version" ? new RegExp(`^${VERSION}\\n$`) : /^Usage: /);
+    }
+    for (let i = 0; i < 100 && await inspectorListening(); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   },
 });

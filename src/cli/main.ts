@@ -74,8 +74,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     // Answered before the parser loads (see builtin_options.ts).
     const builtin = builtinAction(args);
-    if (builtin === "version") return printVersion();
-    if (builtin === "help") return await printHelp();
+    if (builtin !== undefined) return await printBuiltin(builtin);
     const { parseCommandLine } = await loadLazily<typeof ArgParserModule>(
       "./arg_parser.ts",
       import.meta.url,
@@ -143,12 +142,46 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-async function printHelp(command?: CommandName): Promise<number> {
+/**
+ * Prints what `--version` or `--help` (alone on the command line) asks for,
+ * as {@linkcode main} does; the entry point (main.ts) calls it directly, with
+ * `beforeWrite` deciding whether the debugger hook must be closed once the
+ * text is ready (nothing after it returns to the event loop before the write).
+ *
+ * @param action The built-in option given (from `builtinAction`).
+ * @param beforeWrite Awaited after the text is made, just before it is written.
+ * @returns The exit status: 0, or that of the failure reported.
+ *
+ * @example Usage
+ * ```ts
+ * import { printBuiltin } from "./main.ts";
+ * console.log(await printBuiltin("version")); // prints the version, then 0
+ * ```
+ */
+export async function printBuiltin(
+  action: "version" | "help",
+  beforeWrite?: () => Promise<void>,
+): Promise<number> {
+  try {
+    const text = action === "version" ? `${VERSION}\n` : await helpOutput();
+    await beforeWrite?.();
+    writeAll(text);
+    return 0;
+  } catch (error) {
+    return await report(error, 0);
+  }
+}
+
+async function helpOutput(command?: CommandName): Promise<string> {
   const { defaultHelpWidth, helpText } = await loadLazily<typeof import("./help_text.ts")>(
     "./help_text.ts",
     import.meta.url,
   );
-  writeAll(helpText(command, defaultHelpWidth()));
+  return helpText(command, defaultHelpWidth());
+}
+
+async function printHelp(command?: CommandName): Promise<number> {
+  writeAll(await helpOutput(command));
   return 0;
 }
 
