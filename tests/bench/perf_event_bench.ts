@@ -47,7 +47,7 @@ async function attach(
 }
 
 const busy = await attach("while :; do :; done");
-const asleep = await attach("sleep 3600");
+const asleep = await attach("exec sleep 3600"); // exec: the SIGKILL at unload reaches sleep itself
 
 globalThis.addEventListener("unload", () => {
   for (const { source, child } of [busy, asleep]) {
