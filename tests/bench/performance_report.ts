@@ -460,7 +460,26 @@ async function startUp(): Promise<Figure[]> {
       "change a measurement, END does. The other way round, importing the profile " +
       "command's 56 chunks statically from the entry (so that the binary would cache " +
       "them) made `--version` 82.2 → 103.4 ms with Deno's code cache (20 shuffled rounds, " +
-      "empty script 68.4 ms: 1.51 × against the target's 1.25 ×), so it was not done.",
+      "empty script 68.4 ms: 1.51 × against the target's 1.25 ×), so it was not done. " +
+      "Where the rest goes on this VM (2026-12-07, marks in the bundled code, medians of 7 " +
+      "runs, and perf): a page fault costs 11.4 µs here (a C loop touching fresh pages: tens " +
+      "of times a fault on bare metal), and `profile -- true` takes about 5,180 of them " +
+      "against the empty script's 2,600 (perf stat; the program and its launcher's execs about " +
+      "320 of them): in the profiler's own process the runtime's code +811, libc's copies " +
+      "into fresh memory +1,065 and V8's worker threads +320, about 26 ms at that cost. V8 " +
+      "flags barely moved the count (without `--no-lazy` -300, `--min-semi-space-size=4` " +
+      "-150, `--single-threaded-gc` and `--no-concurrent-recompilation` nothing), nor did " +
+      "glibc's huge pages for malloc (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`, -500, which " +
+      "only the environment the profiler is started in could set). The phase channel's 12 " +
+      "ms were the orphan watchdog's start (4.3 ms) and the wait for the socket's accepted " +
+      "connection (5.9 ms, against about 1 ms for listen, connect and accept in a script " +
+      "alone): the start-up's first scavenge (4.5–5.4 ms, `--trace-gc`) runs in that wait, " +
+      "its second (2.6–4.5 ms) in the warm-up read's. V8's explicit compile hints (a " +
+      "`//# allFunctionsCalledOnLoad` comment atop a file), which would compile the " +
+      "profiler's own files eagerly and leave the runtime's process and streams code lazy " +
+      "(9–10 against 5.6–6.5 ms at the spawn), are not honored by Deno 2.9.6: with " +
+      "`--log-function-events`, a marked module's functions were pre-parsed, then compiled " +
+      "at their first call, as an unmarked one's.",
   }, {
     name: "each further run (`-n`)",
     measured: `${ms((repeated.repeated! - repeated.json!) / 20)} per run of \`true\` after ` +
