@@ -247,3 +247,49 @@ Deno.test("TokenScanner counts lines exactly whatever bytes surround the newline
     assert.equal(scanner.lineCount, expected + trailing, `trial ${trial}`);
   }
 });
+
+Deno.test("TokenScanner finds in long lines what a line-by-line scan finds, whatever the chunks", () => {
+  // Lines far longer than the scanner keeps, in chunks small and large (in place and in its
+  // input space, plain and SIMD search), tokens and multi-byte characters on every boundary.
+  // The alternation has no literal prefix: its long lines are decoded piece by piece, and a
+  // character split between two chunks (漢 of a token) must wait for its other bytes.
+  const patterns = [DEFAULT_TOKEN_PATTERN, "(?:__A_1__|__WORK__|漢)", "_(_[A-Z]+)_"];
+  for (const pattern of patterns) {
+    for (let seed = 1; seed <= 30; seed++) {
+      const next = random(seed * 7919);
+      let text = "";
+      const lines = 1 + Math.floor(next() * 4);
+      for (let l = 0; l < lines; l++) {
+        const long = next() < 0.8;
+        while (text.length - text.lastIndexOf("\n") < (long ? 2000 + next() * 9000 : 40)) {
+          text += randomOutput(next).replaceAll("\n", " ");
+        }
+        text += "\n";
+      }
+      const bytes = encoder.encode(text);
+      const expected = reference(text, pattern);
+      for (const maxPiece of [50, 700, 5000]) {
+        for (const intoSpace of [false, true]) {
+          const scanner = new TokenScanner(pattern, { maxLineLength: 600, overlap: 40 });
+          const found: [string, number][] = [];
+          const collect = (count: number) => {
+            for (let i = 0; i < count; i++) found.push([scanner.tokens[i]!, scanner.lines[i]!]);
+          };
+          for (const piece of randomSplit(bytes, next, maxPiece)) {
+            if (!intoSpace) {
+              collect(scanner.push(piece));
+              continue;
+            }
+            const space = scanner.inputSpace(piece.length);
+            space.set(piece);
+            collect(scanner.push(space.subarray(0, piece.length)));
+            space.fill(95, 0, piece.length);
+          }
+          collect(scanner.finish());
+          assert.ok(scanner.pendingLength <= 600 + maxPiece);
+          assert.deepEqual(found, expected, `${pattern}, seed ${seed}, pieces ≤ ${maxPiece}`);
+        }
+      }
+    }
+  }
+});

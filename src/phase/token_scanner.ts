@@ -371,11 +371,16 @@ export class TokenScanner {
    * keep only those.
    */
   #cutLongLine(): void {
-    const text = this.#decoder.decode(this.#carry.subarray(0, this.#carryLength));
+    // A character split by the chunk's end waits, as bytes, for the rest of it: decoded now,
+    // it would become U+FFFD and the token it belongs to would never match.
+    const complete = completeCharactersEnd(this.#carry, this.#carryLength);
+    const text = this.#decoder.decode(this.#carry.subarray(0, complete));
     const cut = text.length - this.#overlap;
     const end = this.#matchText(text, cut);
+    const split = this.#carry.slice(complete, this.#carryLength);
     this.#carryLength = 0;
     this.#appendCarry(encoder.encode(text.slice(Math.max(cut, end))));
+    this.#appendCarry(split);
   }
   #appendCarry(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
@@ -416,4 +421,19 @@ export class TokenScanner {
 function startsWith(bytes: Uint8Array, at: number, prefix: Uint8Array): boolean {
   for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
   return true;
+}
+
+/**
+ * Where the last whole UTF-8 character of `bytes[0, length)` ends: `length`,
+ * or less when the bytes end inside a multi-byte character (one to three of its
+ * bytes). Invalid sequences count as whole (the decoder replaces them anyway).
+ */
+function completeCharactersEnd(bytes: Uint8Array, length: number): number {
+  for (let back = 1; back <= 3 && back <= length; back++) {
+    const byte = bytes[length - back]!;
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const size = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return size > back ? length - back : length;
+  }
+  return length;
 }
