@@ -15,6 +15,7 @@ import { CGROUP_NAME_PREFIX, ProgramCgroup } from "../src/process/program_cgroup
 import type { Metric, RunResult } from "../src/mod.ts";
 import { PROCESS_METRIC_NAMES, ProcessSource } from "../sources/process/mod.ts";
 import { FIELD, FIELD_COUNT, ProcessTree } from "../sources/process/process_tree.ts";
+import { CgroupCounters } from "../sources/process/cgroup_counters.ts";
 import { CLI_ENTRY, REPO_ROOT } from "./helpers.ts";
 
 const quiet = () => new Logger(0, () => {});
@@ -376,5 +377,66 @@ Deno.test("ProcessTree: RSS and virtual size, read from /proc/<pid>/status, equa
     child.kill("SIGKILL");
     await reader.cancel();
     await child.status;
+  }
+});
+
+Deno.test("ProcessTree: with the cgroup's exact CPU time, a tree that ran nothing is not read again; a process woken for a few µs is", async () => {
+  let cgroup: ProgramCgroup;
+  try {
+    cgroup = ProgramCgroup.create();
+  } catch (error) {
+    console.log(`no cgroup here (${error}); nothing to check`);
+    return;
+  }
+  // Waits in pause(); each SIGUSR1 wakes it for a handler that does nothing.
+  const child = new Deno.Command("python3", {
+    args: [
+      "-c",
+      "import signal\nsignal.signal(signal.SIGUSR1, lambda *a: None)\nprint('ready', flush=True)\n" +
+      "while True: signal.pause()",
+    ],
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let counters: CgroupCounters | undefined;
+  let tree: ProcessTree | undefined;
+  try {
+    await reader.read(); // "ready": it waits in pause() from now on
+    cgroup.adopt(child.pid);
+    counters = new CgroupCounters(cgroup);
+    const exact = counters.exactNs;
+    tree = new ProcessTree(child.pid, { cgroupProcs: `${cgroup.folders[0]!.path}/cgroup.procs` });
+    const read = () => {
+      const snapshot = new Float64Array(FIELD_COUNT);
+      tree!.read(snapshot, 0, exact ? counters!.read().cpuNs : NaN);
+      return snapshot;
+    };
+    const first = read();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const idle = read();
+    assert.deepEqual(idle, first);
+    assert.equal(tree.unchangedReads, exact ? 1 : 0, `CPU time via ${counters.cpuVia}`);
+    const fullReads = tree.fullReads;
+    Deno.kill(child.pid, "SIGUSR1");
+    let woken = idle;
+    for (let i = 0; i < 100 && woken[FIELD.VOLUNTARY] === idle[FIELD.VOLUNTARY]; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      woken = read();
+    }
+    assert.ok(
+      woken[FIELD.VOLUNTARY]! > idle[FIELD.VOLUNTARY]!,
+      `voluntary switches ${idle[FIELD.VOLUNTARY]} → ${woken[FIELD.VOLUNTARY]}`,
+    );
+    assert.ok(tree.fullReads > fullReads);
+  } finally {
+    tree?.close();
+    counters?.close();
+    child.kill("SIGKILL");
+    await reader.cancel();
+    await child.status;
+    for (let i = 0; i < 200 && cgroup.pids().length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(cgroup.remove(), true);
   }
 });

@@ -52,6 +52,12 @@ interface KeyedFile {
 export class CgroupCounters {
   /** How CPU time is read, e.g. `cgroup v1 cpuacct`. */
   readonly cpuVia: string;
+  /**
+   * Whether `cpuNs` is exact to the ns (v1 `cpuacct.usage`): then an unchanged
+   * value means no process of the cgroup ran in between. v2's `cpu.stat` is
+   * in µs, which a short wake-up may not move.
+   */
+  readonly exactNs: boolean;
   readonly #files: KeyedFile[] = [];
   /** v1 `cpuacct.usage_user`/`usage_sys` (plain numbers, ns). */
   #usage = -1;
@@ -75,6 +81,7 @@ export class CgroupCounters {
     }
     if (this.#usage >= 0 && this.#usageUser >= 0 && this.#usageSystem >= 0) {
       this.cpuVia = "cgroup v1 cpuacct";
+      this.exactNs = true;
     } else if (unified !== undefined) {
       this.#add(`${unified.path}/cpu.stat`, [
         ["usage_usec", 1000, "cpuNs"],
@@ -82,6 +89,7 @@ export class CgroupCounters {
         ["system_usec", 1000, "systemNs"],
       ]);
       this.cpuVia = "cgroup v2 cpu.stat";
+      this.exactNs = false;
     } else {
       throw new Error("the cgroup has no CPU accounting (no v1 cpuacct, no v2 hierarchy)");
     }

@@ -372,10 +372,14 @@ export class ProcessSource implements Source<number> {
   }
 
   #read(into: Float64Array, offset: number): void {
-    this.#tree!.read(into, offset);
     const counters = this.#counters;
-    if (counters === undefined) return;
+    if (counters === undefined) {
+      this.#tree!.read(into, offset);
+      return;
+    }
+    // Read first: the tree's processes are not read again when the cgroup ran nothing since.
     const reading = counters.read();
+    this.#tree!.read(into, offset, counters.exactNs ? reading.cpuNs : NaN);
     if (!Number.isNaN(reading.userNs)) into[offset + FIELD.USER_NS] = reading.userNs;
     if (!Number.isNaN(reading.systemNs)) into[offset + FIELD.SYSTEM_NS] = reading.systemNs;
     if (!Number.isNaN(reading.cpuNs)) into[offset + FIELD.CPU_NS] = reading.cpuNs;

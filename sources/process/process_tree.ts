@@ -8,7 +8,9 @@
  * files stay open and are re-read with `pread`. A process is re-read only
  * when its `schedstat` shows it ran since the last read (a process that did
  * not run cannot have changed its counters): a tree of sleeping processes
- * costs one small read each.
+ * costs one small read each. With the cgroup's CPU time exact to the ns
+ * (v1 `cpuacct`), a read whose cgroup ran no code since the last one, with
+ * the same processes listed, reads no process at all: nothing in it ran.
  *
  * CPU time, faults and I/O of a process include those of the children it
  * reaped (`cutime`, `cminflt`…, and `/proc/<pid>/io`), so a child that
@@ -210,9 +212,18 @@ export class ProcessTree {
   readonly #cgroupProcs: number;
   /** Pids of the current read (reused). */
   #queue: number[] = [];
+  /** How many of `#queue` cgroup.procs listed (the program is added when it has exited). */
+  #listedPids = -1;
   #walk = 0;
   /** Reads that re-read a process completely, over all reads (for the bench). */
   fullReads = 0;
+  /** Reads answered from the last one: the cgroup ran nothing since (for the bench). */
+  unchangedReads = 0;
+  /** The cgroup's CPU time (ns) given to the last read that read the processes. */
+  #lastCgroupCpuNs = NaN;
+  /** The pids that read listed, and the snapshot it made. */
+  #lastPids: number[] = [];
+  readonly #lastSnapshot = new Float64Array(FIELD_COUNT);
 
   /**
    * Starts following a tree.
@@ -242,10 +253,24 @@ export class ProcessTree {
    *
    * @param into Destination.
    * @param offset Where the snapshot starts.
+   * @param cgroupCpuNs The tree's cgroup's CPU time, exact to the ns, read
+   * just before (v1 `cpuacct.usage`); NaN where there is none. When it is
+   * the same as at the last read, and so are the processes listed, no
+   * process ran since: the last snapshot is given again, nothing read.
    */
-  read(into: Float64Array, offset: number): void {
-    const walk = ++this.#walk;
+  read(into: Float64Array, offset: number, cgroupCpuNs = NaN): void {
     const queue = this.#listPids();
+    // The program itself listed: while it has not exited (its exit is read in full, as the
+    // process leaves cgroup.procs, then its files).
+    if (
+      cgroupCpuNs === this.#lastCgroupCpuNs && queue.length === this.#lastPids.length &&
+      this.#cgroupProcs >= 0 && this.#listedPids === queue.length && samePids(queue, this.#lastPids)
+    ) {
+      into.set(this.#lastSnapshot, offset);
+      this.unchangedReads++;
+      return;
+    }
+    const walk = ++this.#walk;
     for (let f = 0; f < FIELD_COUNT; f++) into[offset + f] = 0;
     for (let i = 0; i < queue.length; i++) {
       const pid = queue[i]!;
@@ -272,6 +297,10 @@ export class ProcessTree {
     }
     const departed = this.#departed;
     for (let f = 0; f < COUNTER_COUNT; f++) into[offset + f] = into[offset + f]! + departed[f]!;
+    this.#lastCgroupCpuNs = cgroupCpuNs;
+    this.#lastPids.length = 0;
+    for (let i = 0; i < this.#listedPids; i++) this.#lastPids.push(queue[i]!);
+    this.#lastSnapshot.set(into.subarray(offset, offset + FIELD_COUNT));
   }
 
   /** Closes every open file. */
@@ -288,6 +317,7 @@ export class ProcessTree {
       return queue;
     }
     appendNumberList(buffer, readFile(this.#cgroupProcs), queue);
+    this.#listedPids = queue.length;
     // A process that exited leaves cgroup.procs at once, but its /proc files stay readable
     // until it is reaped: the program itself is read until then (its end counters).
     if (!queue.includes(this.pid)) queue.push(this.pid);
@@ -417,4 +447,10 @@ export class ProcessTree {
     }
     this.#tracked.delete(tracked.pid);
   }
+}
+
+/** Whether two pid lists hold the same pids in the same order (cgroup.procs keeps an order). */
+function samePids(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
