@@ -260,11 +260,11 @@ export class ProcessTree {
    */
   read(into: Float64Array, offset: number, cgroupCpuNs = NaN): void {
     const queue = this.#listPids();
-    // The program itself listed: while it has not exited (its exit is read in full, as the
-    // process leaves cgroup.procs, then its files).
+    // Nothing in the cgroup ran, and it lists the same processes, the program among them (its
+    // exit is read in full: it leaves cgroup.procs, then its files go).
     if (
-      cgroupCpuNs === this.#lastCgroupCpuNs && queue.length === this.#lastPids.length &&
-      this.#cgroupProcs >= 0 && this.#listedPids === queue.length && samePids(queue, this.#lastPids)
+      cgroupCpuNs === this.#lastCgroupCpuNs && this.#listedPids === queue.length &&
+      samePids(queue, this.#lastPids)
     ) {
       into.set(this.#lastSnapshot, offset);
       this.unchangedReads++;
@@ -451,6 +451,7 @@ export class ProcessTree {
 
 /** Whether two pid lists hold the same pids in the same order (cgroup.procs keeps an order). */
 function samePids(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
