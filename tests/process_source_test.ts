@@ -20,6 +20,23 @@ import { CLI_ENTRY, REPO_ROOT } from "./helpers.ts";
 
 const quiet = () => new Logger(0, () => {});
 
+/** A new program cgroup, or `undefined` (said on the log) on a machine without one. */
+function cgroupOrSkip(): ProgramCgroup | undefined {
+  try {
+    return ProgramCgroup.create();
+  } catch (error) {
+    console.log(`no cgroup here (${error}); nothing to check`);
+    return undefined;
+  }
+}
+
+/** Waits up to 2 s for a cgroup to list no process (killed ones leave as they are reaped). */
+async function untilEmpty(cgroup: ProgramCgroup): Promise<void> {
+  for (let i = 0; i < 200 && cgroup.pids().length > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Swallows the program's stdout. */
 function nullSink(onWrite: () => void = () => {}) {
   return { write: onWrite, close: () => {}, broken: false, atLineStart: true };
@@ -149,13 +166,8 @@ Deno.test("process source: the program's cgroup holds the tree during the run an
 
 Deno.test("ProgramCgroup.warmUp() leaves the profiler where it is; a program adopted after it is in its cgroup", async () => {
   const before = await Deno.readTextFile("/proc/self/cgroup");
-  let cgroup: ProgramCgroup;
-  try {
-    cgroup = ProgramCgroup.create();
-  } catch (error) {
-    console.log(`no cgroup here (${error}); nothing to check`);
-    return;
-  }
+  const cgroup = cgroupOrSkip();
+  if (cgroup === undefined) return;
   // Two at once, as the CLI and the source may issue them: they share the kernel's wait.
   const warm = Promise.all([ProgramCgroup.warmUp(), ProgramCgroup.warmUp()]);
   const child = new Deno.Command("sleep", { args: ["5"] }).spawn();
@@ -187,13 +199,8 @@ Deno.test("ProgramCgroup.warmUp() does nothing where there is no cgroup mount", 
 });
 
 Deno.test("ProgramCgroup.killAll() kills the whole tree, orphans included", async () => {
-  let cgroup: ProgramCgroup;
-  try {
-    cgroup = ProgramCgroup.create();
-  } catch (error) {
-    console.log(`no cgroup here (${error}); nothing to check`);
-    return;
-  }
+  const cgroup = cgroupOrSkip();
+  if (cgroup === undefined) return;
   // Held until adopted, as the profiler does; the middle shell exits, orphaning its sleeps.
   const child = new Deno.Command("sh", {
     args: ["-c", "kill -STOP $$; sh -c 'sleep 30 & sleep 30 & exit 0'; sleep 30"],
@@ -215,9 +222,7 @@ Deno.test("ProgramCgroup.killAll() kills the whole tree, orphans included", asyn
     assert.ok(pids.length >= 3, `cgroup holds ${pids}`);
     assert.ok(cgroup.killAll("SIGKILL") >= 3);
     await child.status;
-    for (let i = 0; i < 200 && cgroup.pids().length > 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await untilEmpty(cgroup);
     assert.deepEqual(cgroup.pids(), []);
     for (const pid of pids) {
       // Gone, or a zombie its new parent has not reaped yet: not running either way.
@@ -244,13 +249,8 @@ Deno.test("process source: sampling gives the tree's CPU, RSS and disk series, o
 });
 
 Deno.test("ProgramCgroup.create() removes empty folders left by a profiler that died", () => {
-  let probe: ProgramCgroup;
-  try {
-    probe = ProgramCgroup.create();
-  } catch (error) {
-    console.log(`no cgroup here (${error}); nothing to check`);
-    return;
-  }
+  const probe = cgroupOrSkip();
+  if (probe === undefined) return;
   // A pid that is not running: the folder of a profiler killed before it could clean up.
   const stale = probe.folders.map((folder) =>
     folder.path.replace(/joule-profiler-\d+-[0-9a-f]+$/, "joule-profiler-2147483646-abcdef")
@@ -381,13 +381,8 @@ Deno.test("ProcessTree: RSS and virtual size, read from /proc/<pid>/status, equa
 });
 
 Deno.test("ProcessTree: with the cgroup's exact CPU time, a tree that ran nothing is not read again; a process woken for a few µs is", async () => {
-  let cgroup: ProgramCgroup;
-  try {
-    cgroup = ProgramCgroup.create();
-  } catch (error) {
-    console.log(`no cgroup here (${error}); nothing to check`);
-    return;
-  }
+  const cgroup = cgroupOrSkip();
+  if (cgroup === undefined) return;
   // Waits in pause(); each SIGUSR1 wakes it for a handler that does nothing.
   const child = new Deno.Command("python3", {
     args: [
@@ -434,9 +429,7 @@ Deno.test("ProcessTree: with the cgroup's exact CPU time, a tree that ran nothin
     child.kill("SIGKILL");
     await reader.cancel();
     await child.status;
-    for (let i = 0; i < 200 && cgroup.pids().length > 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await untilEmpty(cgroup);
     assert.equal(cgroup.remove(), true);
   }
 });
