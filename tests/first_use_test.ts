@@ -13,6 +13,7 @@ import { JouleProfiler } from "../src/profiler.ts";
 import { DiscardSink } from "../src/process/byte_sink.ts";
 import { lineBufferedEnv } from "../src/process/line_buffering.ts";
 import { reviewMessages } from "../src/stats/run_review.ts";
+import { runTotals, totalsStatistics } from "../src/stats/run_totals.ts";
 import { tokensBurstAtExit } from "../src/stats/token_burst.ts";
 import { ProgressBar } from "../src/output/progress_bar.ts";
 import { timelineHtml } from "../src/output/timeline_html.ts";
@@ -340,6 +341,47 @@ Deno.test("ProgressBar: run i/N, elapsed, ETA from the runs' pace, mean of the C
   );
   bar.finish();
   assert.ok(written.endsWith("\r\u001b[K"), "finish() erases the line");
+});
+
+Deno.test("a counter that never moved: totals mark it, the progress bar shows a live one instead", () => {
+  const frozen = { total: "platform", not_updating: true as const };
+  const done = run(0);
+  for (const each of done.phases) {
+    each.metrics = [
+      { name: "PSYS", value: 0, unit: "µJ", source: "A", details: frozen },
+      { name: "GPU-0", value: 1_500_000, unit: "µJ", source: "G" },
+    ];
+  }
+  const totals = runTotals(done).energy;
+  assert.equal(totals.find((entry) => entry.name === "PSYS")!.notUpdating, true);
+  assert.equal(totals.find((entry) => entry.name === "GPU-0")!.notUpdating, undefined);
+  // Across runs: frozen in one run is enough for the figure to be no measurement.
+  const live = run(1);
+  for (const each of live.phases) {
+    each.metrics = [{
+      name: "PSYS",
+      value: 5,
+      unit: "µJ",
+      source: "A",
+      details: { total: "platform" },
+    }];
+  }
+  const statistics = totalsStatistics({
+    command: ["x"],
+    tokenPattern: "x",
+    exitCode: 0,
+    durationMs: 40,
+    interrupted: false,
+    runs: [live, done],
+  })!;
+  assert.equal(statistics.energy.find((entry) => entry.name === "PSYS")!.notUpdating, true);
+  const bar = new ProgressBar({
+    refreshMs: 0,
+    columns: 200,
+    writer: { writeSync: (bytes) => bytes.length },
+  });
+  bar.handle({ stage: "run-end", done: 1, total: 2, elapsedMs: 100, run: done, command: 0 });
+  assert.match(bar.text(), /GPU-0 3\.000 J mean$/);
 });
 
 Deno.test("repeated runs do not echo the program's output; a single run does", async () => {

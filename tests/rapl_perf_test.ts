@@ -244,4 +244,23 @@ Deno.test("a counter that exists but never moves is flagged, not reported as a m
   assert.equal(psys.value, 0);
   assert.equal(psys.details?.not_updating, true);
   assert.equal(metrics.find((m) => m.name === "PACKAGE-0")!.details?.not_updating, undefined);
+  // The run's totals say so too, for scripts that read only them.
+  const totals: { name: string; not_updating?: boolean }[] =
+    JSON.parse(out.stdoutText).totals.energy;
+  assert.equal(totals.find((entry) => entry.name === "PSYS")!.not_updating, true);
+  assert.equal(totals.find((entry) => entry.name === "PACKAGE-0")!.not_updating, undefined);
+  // And the terminal's whole-run table, the first figures a user reads.
+  const terminal = await runCli(["profile", "--", "sleep", "0.2"], {
+    env: { JOULE_PROFILER_EVENT_SOURCE_PATH: root },
+  });
+  assert.equal(terminal.code, 0, terminal.stderr);
+  const wholeRun = terminal.stdoutText.split("\n");
+  const header = wholeRun.findIndex((line) => line.trimStart().startsWith("Whole run"));
+  assert.ok(header >= 0, terminal.stdoutText);
+  const psysRow = wholeRun.slice(header).find((line) => line.trimStart().startsWith("PSYS"));
+  assert.match(psysRow ?? "", /\(counter not updating\)/);
+  const packageRow = wholeRun.slice(header).find((line) =>
+    line.trimStart().startsWith("PACKAGE-0")
+  );
+  assert.doesNotMatch(packageRow ?? "", /not updating/);
 });

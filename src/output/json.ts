@@ -208,6 +208,7 @@ function singleTotalsDocument(run: RunResult): Record<string, unknown> {
       unit: entry.unit,
       value: entry.value,
       ...(entry.total === undefined ? {} : { total: entry.total }),
+      ...(entry.notUpdating ? { not_updating: true } : {}),
     })),
   };
 }
@@ -225,6 +226,7 @@ function totalsDocument(result: ProfileResult): Record<string, unknown> | undefi
       source: entry.source,
       unit: entry.unit,
       ...(entry.total === undefined ? {} : { total: entry.total }),
+      ...(entry.notUpdating ? { not_updating: true } : {}),
       value: descriptionDocument(entry.value, runs),
     })),
   };

@@ -194,7 +194,8 @@ export class ProgressBar {
   #addEnergy(event: ProgressEvent): void {
     const command = event.command ?? 0;
     this.#command = command;
-    const totals = runTotals(event.run!).energy;
+    // A frozen counter's 0 (a VM's RAPL, marked not updating) is no energy to show.
+    const totals = runTotals(event.run!).energy.filter((entry) => !entry.notUpdating);
     const main = totals.find((entry) => entry.total === "cpu") ?? totals[0];
     if (main === undefined) return;
     let mean = this.#energy.get(command);

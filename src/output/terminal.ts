@@ -159,7 +159,8 @@ function sensorMarks(result: ProfileResult): Map<string, SensorMarks> {
         const details = metric.details;
         if (details === undefined || marks.has(key(metric))) continue;
         const lasting: SensorMarks = {};
-        for (const name of ["method", "total", "via"]) {
+        // not_updating: a frozen counter is marked on every phase of its run, so on the first.
+        for (const name of ["method", "total", "via", "not_updating"]) {
           if (details[name] !== undefined) lasting[name] = details[name]!;
         }
         if (Object.keys(lasting).length > 0) marks.set(key(metric), lasting);

@@ -22,6 +22,12 @@ export interface EnergyTotal {
   value: number;
   /** `details.total` of the sensor (`cpu`, `platform`), when it marks a total. */
   total?: string;
+  /**
+   * `true` when the source marked the sensor's counter as never moving
+   * (`details.not_updating`: exposed, not fed, as on many virtual
+   * machines): its sum is no measurement.
+   */
+  notUpdating?: true;
 }
 
 /** A run's totals. */
@@ -72,6 +78,7 @@ export function runTotals(run: RunResult): RunTotals {
       const entry = sums.get(id);
       if (entry !== undefined) {
         entry.value += metric.value;
+        if (metric.details?.not_updating === true) entry.notUpdating = true;
         continue;
       }
       const created: EnergyTotal = {
@@ -82,6 +89,7 @@ export function runTotals(run: RunResult): RunTotals {
       };
       const total = metric.details?.total;
       if (typeof total === "string") created.total = total;
+      if (metric.details?.not_updating === true) created.notUpdating = true;
       sums.set(id, created);
     }
   }
@@ -115,8 +123,12 @@ export function totalsStatistics(result: ProfileResult): TotalsStatistics | unde
     for (const entry of totals.energy) {
       const id = key(entry.source, entry.name);
       const found = values.get(id);
-      if (found === undefined) values.set(id, { first: entry, values: [entry.value] });
-      else found.values.push(entry.value);
+      if (found === undefined) values.set(id, { first: { ...entry }, values: [entry.value] });
+      else {
+        found.values.push(entry.value);
+        // Frozen in any run: its figures across runs are no measurement either.
+        if (entry.notUpdating) found.first.notUpdating = true;
+      }
     }
   }
   return {
