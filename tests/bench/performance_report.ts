@@ -25,6 +25,12 @@ import { profilerOnlyCpu } from "./separate_cpus.ts";
 import { moduleGraph } from "./module_graph.ts";
 import { bundleCli } from "../../scripts/bundle.ts";
 
+// Every Deno process this report starts (the profiler, the yardsticks) runs as `deno task start`
+// runs the profiler: without `deno run`'s update check, which 0.5 s into a run parses the CA
+// certificates on the main thread and asks dl.deno.land for the latest version (see the
+// phase-duration fidelity note).
+Deno.env.set("DENO_NO_UPDATE_CHECK", "1");
+
 const { values: options } = parseArgs({
   args: Deno.args,
   options: {
@@ -1334,7 +1340,20 @@ async function durationFidelity(program: string, reader: string): Promise<Figure
       "up runs from cold caches, and the runtime's and the profiler's paths are longer than " +
       "the C reader's. Leaving out the phase channel or the default sources moved the median " +
       "less than it swings between runs. Spinning instead of sleeping would hide it, at " +
-      "the cost of a busy core in every energy figure.",
+      "the cost of a busy core in every energy figure. One late token that recurred " +
+      "(2026-12-07, Intel VM): in 5 of 12 runs of `phases.c 80 10` by hand, the token " +
+      "written about 550 ms after the profiler's start was measured 0.8–2.0 ms late (with " +
+      "20 ms phases, 3 of 24 runs, 1.5–2.2 ms). That was `deno run`'s update check: 0.5 s " +
+      "after the main module is prepared, the `deno` CLI parses the system's CA " +
+      "certificates (about 220 KB, on the main thread), then resolves and asks dl.deno.land " +
+      "for its latest version (denoland/deno#15974), and again at every run on a machine " +
+      "that cannot reach it. A Deno script that only awaits a runtime round trip stalled " +
+      "1.2–2.0 ms at 503–505 ms in 8 of 8 runs, and in none of 4 with " +
+      "`DENO_NO_UPDATE_CHECK=1`, which left no late token about 550 ms in 12 runs of the " +
+      "profiler either. `deno task start`, `deno task test`, `deno task bench` and this " +
+      "report now set it (the profiled program inherits it). Whether the release binary " +
+      "(`deno compile`) runs the check could not be tried here, as `deno compile` cannot " +
+      "run on these machines: see docs/SECURITY.md.",
   };
 }
 
