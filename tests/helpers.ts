@@ -18,6 +18,20 @@ export const REPO_ROOT: string = ROOT;
  */
 export const CLI_ENTRY: string = cliEntry(Deno.env.get("JOULE_PROFILER_TEST_ENTRY"));
 
+/**
+ * The V8 flags the profiler runs with, as `deno task start` gives them (the
+ * `deno install` line and the release binary use the same): for tests about
+ * its memory, which V8's default young generation would change.
+ */
+export const PROFILER_V8_FLAGS: string = v8FlagsOfStartTask();
+
+function v8FlagsOfStartTask(): string {
+  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
+  const flags = /--v8-flags=\S+/.exec(String(config.tasks?.start ?? ""));
+  if (flags === null) throw new Error("deno.json's start task has no --v8-flags");
+  return flags[0];
+}
+
 function cliEntry(named: string | undefined): string {
   if (named === undefined || named === "") return `${ROOT}main.ts`;
   return named.startsWith("/") ? named : `${ROOT}${named}`;

@@ -8,11 +8,15 @@ async function stubEnv(env: StubEnv = {}): Promise<Record<string, string>> {
     JOULE_PROFILER_NVML_PATH: await buildNvmlStub(),
     // No AMD GPU library: `--gpu` then measures the NVIDIA GPUs only, on any machine.
     JOULE_PROFILER_AMDSMI_PATH: NO_AMDSMI,
+    // Nor the machine's RAPL (a VM may expose a PSYS counter that never moves): NVML's rows only.
+    JOULE_PROFILER_EVENT_SOURCE_PATH: NO_RAPL,
+    JOULE_PROFILER_RAPL_PATH: NO_RAPL,
     ...stubChildEnv(env),
   };
 }
 
 const NO_AMDSMI = "/nonexistent/libamd_smi.so";
+const NO_RAPL = "/nonexistent/rapl";
 
 const PHASED = ["sh", "-c", "echo __A__; sleep 0.4; echo __B__; sleep 0.4"];
 /** Per-phase energy against power × time (see the first test). */
