@@ -104,6 +104,23 @@ Deno.test("the carbon total never sums nested RAPL domains", () => {
   ]);
 });
 
+Deno.test("OpenMetrics: a counter that never moved (not_updating) exports no energy", async () => {
+  const subject: ProfileResult = energyResult("bench", 2, 2, normals(5));
+  for (const r of subject.runs) {
+    r.phases[0]!.metrics.push({
+      name: "PSYS",
+      value: 0,
+      unit: "µJ",
+      source: "RAPL (perf_event)",
+      details: { method: "measured", total: "platform", not_updating: true },
+    });
+  }
+  const samples = await parseOpenMetrics(openMetricsText(subject));
+  const domains = samples.filter((s) => s.name === "joule_profiler_energy_joules")
+    .map((s) => s.labels.domain);
+  assert.deepEqual(domains, ["PACKAGE-0"], "the frozen PSYS's 0 J is not exported as measured");
+});
+
 Deno.test("OpenMetrics text parses with prometheus_client's strict parser, labels escaped", async () => {
   const subject: ProfileResult = energyResult("bench", 3, 2, normals(5));
   // A hostile phase name: quotes, a backslash and a newline must come back intact.

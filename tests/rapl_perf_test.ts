@@ -258,7 +258,8 @@ Deno.test("a counter that exists but never moves is flagged, not reported as a m
   const header = wholeRun.findIndex((line) => line.trimStart().startsWith("Whole run"));
   assert.ok(header >= 0, terminal.stdoutText);
   const psysRow = wholeRun.slice(header).find((line) => line.trimStart().startsWith("PSYS"));
-  assert.match(psysRow ?? "", /\(counter not updating\)/);
+  assert.match(psysRow ?? "", /\(counter not updating: not a measurement\)/);
+  assert.doesNotMatch(psysRow ?? "", /\[measured\]/, "a frozen 0 is labelled as no measurement");
   const packageRow = wholeRun.slice(header).find((line) =>
     line.trimStart().startsWith("PACKAGE-0")
   );

@@ -174,15 +174,18 @@ export function openMetricsText(
       "CO2-equivalent of a phase's energy (mean over the runs), from the given grid intensity and PUE.",
       "grams",
     );
-    const methods = methodsByKey(one);
+    const { methods, frozen } = methodsByKey(one);
     for (const phase of phaseStatistics(one)) {
       const where = { phase: phase.name, phase_index: String(phase.index) };
       add(duration, where, phase.durationMs.mean / 1000);
       for (const metric of phase.metrics) {
         const { unit, factor } = baseUnit(metric.unit);
         const value = metric.value.mean * factor;
-        const method = methods.get(`${metric.source}\u0000${metric.name}`) ?? "measured";
+        const key = `${metric.source}\u0000${metric.name}`;
+        const method = methods.get(key) ?? "measured";
         if (unit === "joules") {
+          // A counter that never moved (a VM's RAPL) read 0 J: there is no energy to export.
+          if (frozen.has(key)) continue;
           add(energy, { ...where, domain: metric.name, source: metric.source, method }, value);
         } else if (metric.unit === CARBON_UNIT) {
           const domain = metric.name.replace(/_CO2E(_[A-Z]+)?$/, "");
@@ -215,16 +218,24 @@ export function openMetricsText(
   return `${lines.join("\n")}\n`;
 }
 
-/** The method label of each metric (by `source\0name`), from any phase that has it. */
-function methodsByKey(result: ProfileResult): Map<string, string> {
+/**
+ * The method label of each metric (by `source\0name`), from any phase that has it, and the
+ * metrics some run marked as a counter that never moved (`details.not_updating`).
+ */
+function methodsByKey(
+  result: ProfileResult,
+): { methods: Map<string, string>; frozen: Set<string> } {
   const methods = new Map<string, string>();
+  const frozen = new Set<string>();
   for (const run of result.runs) {
     for (const phase of run.phases) {
       for (const metric of phase.metrics) {
+        const key = `${metric.source}\u0000${metric.name}`;
         const method = metric.details?.method;
-        if (typeof method === "string") methods.set(`${metric.source}\u0000${metric.name}`, method);
+        if (typeof method === "string") methods.set(key, method);
+        if (metric.details?.not_updating === true) frozen.add(key);
       }
     }
   }
-  return methods;
+  return { methods, frozen };
 }

@@ -126,11 +126,13 @@ function methodLabel(method: unknown): string | undefined {
 function noteOf(details: Metric["details"]): string {
   if (details === undefined) return "";
   const notes: string[] = [];
-  const method = methodLabel(details.method);
+  // A counter that never moved read 0: no method label, as that 0 was measured by nothing.
+  const frozen = details.not_updating === true;
+  const method = frozen ? undefined : methodLabel(details.method);
   if (method !== undefined) notes.push(method);
   if (details.scaled === true) notes.push("(scaled)");
   if (details.via === "integrated_power") notes.push("(integrated power)");
-  if (details.not_updating === true) notes.push("(counter not updating)");
+  if (frozen) notes.push("(counter not updating: not a measurement)");
   const total = TOTAL_LABELS[String(details.total)];
   if (total !== undefined) notes.push(total);
   return notes.join(" ");
