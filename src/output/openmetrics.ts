@@ -174,7 +174,7 @@ export function openMetricsText(
       "CO2-equivalent of a phase's energy (mean over the runs), from the given grid intensity and PUE.",
       "grams",
     );
-    const { methods, frozen } = methodsByKey(one);
+    const { methods, frozen } = methodsAndFrozenCounters(one);
     for (const phase of phaseStatistics(one)) {
       const where = { phase: phase.name, phase_index: String(phase.index) };
       add(duration, where, phase.durationMs.mean / 1000);
@@ -222,7 +222,7 @@ export function openMetricsText(
  * The method label of each metric (by `source\0name`), from any phase that has it, and the
  * metrics some run marked as a counter that never moved (`details.not_updating`).
  */
-function methodsByKey(
+function methodsAndFrozenCounters(
   result: ProfileResult,
 ): { methods: Map<string, string>; frozen: Set<string> } {
   const methods = new Map<string, string>();

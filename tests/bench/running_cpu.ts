@@ -11,10 +11,10 @@
  */
 
 import { monotonicNs } from "../../src/clock.ts";
-import { REPO_ROOT } from "../helpers.ts";
+import { PROFILER_V8_FLAGS, REPO_ROOT } from "../helpers.ts";
 
 /** The V8 flags `deno task start` and the release binary run the profiler with. */
-export const V8_FLAGS = "--v8-flags=--max-semi-space-size=4,--no-lazy";
+export const V8_FLAGS: string = PROFILER_V8_FLAGS;
 
 /** The profiler's command line, as `deno task start` runs it. */
 export const PROFILER: readonly string[] = [
