@@ -5,9 +5,9 @@
  * @module
  */
 
-import { main, printBuiltin } from "./src/cli/main.ts";
-import { builtinAction } from "./src/cli/builtin_options.ts";
+import { builtinAction, printBuiltin } from "./src/cli/builtin_options.ts";
 import { loadLazily } from "./src/lazy_module.ts";
+import type * as CliModule from "./src/cli/main.ts";
 import type * as DebugSignalModule from "./src/process/debug_signal.ts";
 
 /**
@@ -32,9 +32,13 @@ if (import.meta.main) {
       }),
     );
   }
-  // Before anything else: SIGUSR1 would otherwise open the V8 inspector (docs/SECURITY.md).
+  // The CLI loads only here: `--version` and `--help` are answered above without it.
+  const cli = loadLazily<typeof CliModule>("./src/cli/main.ts", import.meta.url);
+  // Awaited below; a failed load must not count as unhandled while the hook is closed.
+  cli.catch(() => {});
+  // Before anything runs: SIGUSR1 would otherwise open the V8 inspector (docs/SECURITY.md).
   await closeDebugEntries();
-  Deno.exit(await main(Deno.args));
+  Deno.exit(await (await cli).main(Deno.args));
 }
 
 /** Closes SIGUSR1's inspector hook and an inspector `NODE_OPTIONS` opened, warning when it cannot. */

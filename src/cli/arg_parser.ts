@@ -15,6 +15,7 @@
  */
 
 import { UsageError } from "../errors.ts";
+import * as valueParsers from "./value_parsers.ts";
 import {
   type CommandName,
   commandNamed,
@@ -105,7 +106,9 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
     } else if (text === undefined) {
       target[key] = !isNegated(option);
     } else if (Array.isArray(text)) {
-      const value = option.parseValues === undefined ? text : option.parseValues(text);
+      const value = option.parseValues === undefined
+        ? text
+        : option.parseValues(valueParsers)(text);
       if (option.repeatable) {
         target[key] = [...((target[key] as unknown[] | undefined) ?? []), value];
       } else {
@@ -118,7 +121,7 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
             `Allowed choices are ${option.choices.join(", ")}.`,
         );
       }
-      const value = option.parse === undefined ? text : option.parse(text);
+      const value = option.parse === undefined ? text : option.parse(valueParsers)(text);
       const warning = option.warn?.(text, written);
       if (warning !== undefined) warnings.push(warning);
       if (option.repeatable) {

@@ -49,6 +49,7 @@
  */
 
 import { UsageError } from "../errors.ts";
+import * as valueParsers from "./value_parsers.ts";
 import type { OptionValues } from "./arg_parser.ts";
 import {
   type CommandName,
@@ -171,7 +172,7 @@ function settingValue(setting: Setting): unknown {
           `${where} must be ${arity} values (${option.value}), got ${JSON.stringify(item)}`,
         );
       }
-      return checked(() => option.parseValues!(parts.map(String)));
+      return checked(() => option.parseValues!(valueParsers)(parts.map(String)));
     }
     if (typeof item !== "string" && typeof item !== "number") {
       throw new UsageError(`${where} must be a string or a number, got ${typeName(item)}`);
@@ -182,7 +183,7 @@ function settingValue(setting: Setting): unknown {
         `${where}: '${text}' is not one of ${option.choices.join(", ")}`,
       );
     }
-    return option.parse === undefined ? text : checked(() => option.parse!(text));
+    return option.parse === undefined ? text : checked(() => option.parse!(valueParsers)(text));
   };
   const checked = (parse: () => unknown): unknown => {
     try {

@@ -7,7 +7,6 @@
  * @module
  */
 
-import denoConfig from "../../deno.json" with { type: "json" };
 import { EXIT_PROFILER_FAILURE, ProfilerError } from "../errors.ts";
 import type * as ArgParserModule from "./arg_parser.ts";
 import type { GlobalFlags } from "./command_context.ts";
@@ -26,10 +25,15 @@ import type { MergeFlags } from "./commands/merge.ts";
 import type { ProfileFlags } from "./commands/profile.ts";
 import type { Shell } from "./commands/completions.ts";
 import { loadLazily } from "../lazy_module.ts";
-import { builtinAction } from "./builtin_options.ts";
+import {
+  builtinAction,
+  helpOutput,
+  printBuiltin,
+  VERSION,
+  writeToStdout,
+} from "./builtin_options.ts";
 
-/** The version printed by `--version`, from `deno.json`. */
-export const VERSION: string = denoConfig.version;
+export { VERSION };
 
 const encoder = new TextEncoder();
 
@@ -138,63 +142,18 @@ export async function main(args: string[]): Promise<number> {
       }
     }
   } catch (error) {
-    return await report(error, verbosityFromArgs(args));
+    return await reportFailure(error, verbosityFromArgs(args));
   }
-}
-
-/**
- * Prints what `--version` or `--help` (alone on the command line) asks for,
- * as {@linkcode main} does; the entry point (main.ts) calls it directly, with
- * `beforeWrite` deciding whether the debugger hook must be closed once the
- * text is ready (nothing after it returns to the event loop before the write).
- *
- * @param action The built-in option given (from `builtinAction`).
- * @param beforeWrite Awaited after the text is made, just before it is written.
- * @returns The exit status: 0, or that of the failure reported.
- *
- * @example Usage
- * ```ts
- * import { printBuiltin } from "./main.ts";
- * console.log(await printBuiltin("version")); // prints the version, then 0
- * ```
- */
-export async function printBuiltin(
-  action: "version" | "help",
-  beforeWrite?: () => Promise<void>,
-): Promise<number> {
-  try {
-    const text = action === "version" ? `${VERSION}\n` : await helpOutput();
-    await beforeWrite?.();
-    writeAll(text);
-    return 0;
-  } catch (error) {
-    return await report(error, 0);
-  }
-}
-
-async function helpOutput(command?: CommandName): Promise<string> {
-  const { defaultHelpWidth, helpText } = await loadLazily<typeof import("./help_text.ts")>(
-    "./help_text.ts",
-    import.meta.url,
-  );
-  return helpText(command, defaultHelpWidth());
 }
 
 async function printHelp(command?: CommandName): Promise<number> {
-  writeAll(await helpOutput(command));
+  writeToStdout(await helpOutput(command));
   return 0;
 }
 
 function printVersion(): number {
-  Deno.stdout.writeSync(encoder.encode(`${VERSION}\n`));
+  writeToStdout(`${VERSION}\n`);
   return 0;
-}
-
-function writeAll(text: string): void {
-  const bytes = encoder.encode(text);
-  for (let written = 0; written < bytes.length;) {
-    written += Deno.stdout.writeSync(bytes.subarray(written));
-  }
 }
 
 /** Verbosity for error reports, also when parsing failed half-way. */
@@ -208,7 +167,22 @@ function verbosityFromArgs(args: string[]): number {
   return count;
 }
 
-async function report(error: unknown, verbosity: number): Promise<number> {
+/**
+ * Reports a failure on stderr as one line (its stack trace too at `-vvv`)
+ * and returns the exit status it stands for.
+ *
+ * @param error What was thrown.
+ * @param verbosity The `-v` count given.
+ * @returns The error's exit status (`ProfilerError.exitCode`), else 125.
+ *
+ * @example Usage
+ * ```ts
+ * import { UsageError } from "../errors.ts";
+ * import { reportFailure } from "./main.ts";
+ * console.log(await reportFailure(new UsageError("bad flag"), 0)); // 2, after "error: bad flag"
+ * ```
+ */
+export async function reportFailure(error: unknown, verbosity: number): Promise<number> {
   // The logger (and its colours) loads only when there is something to say.
   const { Logger } = await loadLazily<typeof import("../logger.ts")>(
     "../logger.ts",

@@ -15,13 +15,18 @@
  *   short: "p",                  // optional: -p
  *   value: "watts",              // optional: takes a value, shown as <watts>; omit for a switch
  *   description: "stop when the program draws more than this many watts",
- *   parse: positiveSeconds("--max-power"), // optional: text → value; throw UsageError if bad
+ *   parse: (p) => p.positiveSeconds("--max-power"), // optional: text → value (below)
  *   default: 100,                // optional: used when absent (value flags show it in --help)
  *   scope: "profile",            // "global" (any command) or the one command it belongs to
  *   repeatable: true,            // optional: each use appends to an array
  *   complete: "file",            // optional: what the shell completes after it
  * },
  * ```
+ *
+ * `parse` picks the flag's parser from `value_parsers.ts` (add a new one
+ * there): the table names it through that module's namespace, `p`, so that
+ * `--help` and the completions, which only render the table, do not load
+ * the parsers. A parser throws a `UsageError` for bad input.
  *
  * then read it in the command module (`commands/profile.ts`:
  * `flags.maxPower`) and add a line for it to the README (a test checks that
@@ -47,41 +52,11 @@ import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
 import { PHASE_LIST_LIMIT } from "../output/terminal_limits.ts";
 import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/default_events.ts";
 import { DEFAULT_KILL_AFTER_SECONDS } from "../process/kill_after.ts";
-import {
-  maxPhases,
-  nonNegativeInteger,
-  nonNegativeSeconds,
-  parseAmdGpuList,
-  parseDefine,
-  parseGpuList,
-  parseSourceList,
-  positiveInteger,
-  positiveSeconds,
-  profilerCpus,
-  sampleInterval,
-  significanceLevel,
-  socketList,
-  timelineFile,
-} from "./option_values.ts";
-import { parseTdp } from "../energy/tdp_curve.ts";
 import { DEFAULT_FOLDS } from "../energy/fit_defaults.ts";
-import {
-  parseFeatureList,
-  parseFolds,
-  parseRounds,
-  parseStageSeconds,
-} from "./commands/model_flags.ts";
-import { durationSeconds, liveInterval, parsePidList } from "./attach_option_values.ts";
 import { MIN_LIVE_INTERVAL_MS } from "../live_interval_limit.ts";
-import {
-  parseCarbonIntensity,
-  parseFailAbove,
-  parsePue,
-  parsePushgatewayUrl,
-} from "./export_option_values.ts";
 import { DEFAULT_MAX_PHASES, RUN_SETTING_LIMITS } from "../run_limits.ts";
-import { parseParameterList, parseParameterRange, parseStepSize } from "./parameter_scan.ts";
 import { groupDigits } from "../text/digit_grouping.ts";
+import type { ValueParsers } from "./value_parsers.ts";
 
 /** The subcommands. */
 export type CommandName =
@@ -109,8 +84,11 @@ export interface OptionSpec {
   readonly value?: string;
   /** One sentence for `--help` (lower case, no final period, as commander wrote it). */
   readonly description: string;
-  /** Turns the text into the value; throws a `UsageError` for bad input. Default: the text. */
-  readonly parse?: (value: string) => unknown;
+  /**
+   * Picks, among the value parsers (`value_parsers.ts`, loaded only to parse), the function that
+   * turns the text into the value; it throws a `UsageError` for bad input. Default: the text.
+   */
+  readonly parse?: (parsers: ValueParsers) => (value: string) => unknown;
   /**
    * Values the flag takes, as separate arguments (`--parameter-scan N 1 5`
    * takes 3); default 1 for a value flag. `value` then names each, separated
@@ -118,8 +96,8 @@ export interface OptionSpec {
    * `parseValues` turns them into the value.
    */
   readonly arity?: number;
-  /** With `arity` > 1: turns the values into the value; throws a `UsageError` for bad input. */
-  readonly parseValues?: (values: readonly string[]) => unknown;
+  /** With `arity` > 1: picks the function that turns the values into the value, as `parse` does. */
+  readonly parseValues?: (parsers: ValueParsers) => (values: readonly string[]) => unknown;
   /** Value when the flag is absent (shown in help for value flags). */
   readonly default?: unknown;
   /** `global`, or the command the flag belongs to. */
@@ -346,7 +324,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "list",
     description:
       "CPU sockets (packages) to measure, e.g. 0 or 0,1 (default all; PSYS is always measured)",
-    parse: socketList,
+    parse: (p) => p.socketList,
     scope: "global",
   },
   {
@@ -378,14 +356,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: "gpus",
     value: "indices",
     description: "measure these NVIDIA GPUs only, e.g. 0,2 (NVML)",
-    parse: parseGpuList,
+    parse: (p) => p.parseGpuList,
     scope: "global",
   },
   {
     long: "amd-gpus",
     value: "indices",
     description: "measure these AMD GPUs only, in amd-smi's order, e.g. 0,1 (AMD SMI)",
-    parse: parseAmdGpuList,
+    parse: (p) => p.parseAmdGpuList,
     scope: "global",
   },
   {
@@ -408,7 +386,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "use exactly these sources, comma-separated: rapl, nvml, amdsmi, perf, process, " +
       "system (default rapl,process,system; --perf, --perf-events, --gpu, --gpus and --amd-gpus " +
       "add theirs; a listed source that cannot work is an error)",
-    parse: parseSourceList,
+    parse: (p) => p.parseSourceList,
     scope: "global",
   },
   {
@@ -433,7 +411,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "key=value",
     description: "set a config key (e.g. -D iterations=5, -D rapl.path=/x); overrides the " +
       "config file and environment variables, not flags (repeatable)",
-    parse: parseDefine,
+    parse: (p) => p.parseDefine,
     scope: "global",
     repeatable: true,
   },
@@ -466,7 +444,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     short: "n",
     value: "n",
     description: "run the program n times and report per-phase mean and spread",
-    parse: positiveInteger("--iterations", RUN_SETTING_LIMITS.maxRuns),
+    parse: (p) => p.positiveInteger("--iterations", RUN_SETTING_LIMITS.maxRuns),
     default: 1,
     scope: "profile",
   },
@@ -475,21 +453,21 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "n",
     description:
       "run the program n times first and discard those runs (warm caches, JIT, frequency)",
-    parse: nonNegativeInteger("--warmup", RUN_SETTING_LIMITS.maxRuns),
+    parse: (p) => p.nonNegativeInteger("--warmup", RUN_SETTING_LIMITS.maxRuns),
     scope: "profile",
   },
   {
     long: "min-runs",
     value: "n",
     description: "run at least n times (with --min-time: until both are met)",
-    parse: positiveInteger("--min-runs", RUN_SETTING_LIMITS.maxRuns),
+    parse: (p) => p.positiveInteger("--min-runs", RUN_SETTING_LIMITS.maxRuns),
     scope: "profile",
   },
   {
     long: "min-time",
     value: "seconds",
     description: "keep running until the measured runs add up to this many seconds",
-    parse: nonNegativeSeconds("--min-time", RUN_SETTING_LIMITS.maxMinTimeSeconds),
+    parse: (p) => p.nonNegativeSeconds("--min-time", RUN_SETTING_LIMITS.maxMinTimeSeconds),
     scope: "profile",
   },
   {
@@ -512,7 +490,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "seconds",
     description: "after a signal is passed on to the program (or SIGTERM to processes it left " +
       "running), SIGKILL whatever of it is left this many seconds later",
-    parse: positiveSeconds("--kill-after"),
+    parse: (p) => p.positiveSeconds("--kill-after"),
     default: DEFAULT_KILL_AFTER_SECONDS,
     scope: "profile",
   },
@@ -533,7 +511,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "seconds",
     description: "first measure the machine at rest this long, and report energy above idle " +
       "(raw − idle power × duration) next to the raw energy",
-    parse: positiveSeconds("--idle", RUN_SETTING_LIMITS.maxIdleSeconds),
+    parse: (p) => p.positiveSeconds("--idle", RUN_SETTING_LIMITS.maxIdleSeconds),
     scope: "profile",
   },
   {
@@ -564,7 +542,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "seconds",
     description: "seconds between powercap counter reads that catch wraps (default: derived from " +
       "max_energy_range_uj; 0 turns polling off)",
-    parse: nonNegativeSeconds("--rapl-polling", 3600),
+    parse: (p) => p.nonNegativeSeconds("--rapl-polling", 3600),
     scope: "profile",
   },
   {
@@ -573,7 +551,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description:
       "sample power (RAPL, NVML) and the program's CPU and RSS every <ms> milliseconds " +
       "(≥ 1; default off, or 10 with --timeline/--samples-csv); samples go to the JSON",
-    parse: sampleInterval,
+    parse: (p) => p.sampleInterval,
     scope: "profile",
   },
   {
@@ -582,14 +560,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "measure at most n phases per run; later tokens pass through unmeasured, with a " +
       `warning (default ${groupDigits(DEFAULT_MAX_PHASES)}, fewer with many sensors, ` +
       "so memory stays under 300 MB)",
-    parse: maxPhases,
+    parse: (p) => p.maxPhases,
     scope: "profile",
   },
   {
     long: "timeline",
     value: "file",
     description: "write the power timeline: .html (interactive page, every run) or .svg (run 1)",
-    parse: timelineFile,
+    parse: (p) => p.timelineFile,
     scope: "profile",
     complete: "file",
   },
@@ -607,7 +585,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       "run the profiler's threads on these CPUs (e.g. 3 or 2-3) and the program on the " +
       "others it may use, so that handling a token never preempts the program (tokens are " +
       "then measured later on some machines; see README)",
-    parse: profilerCpus,
+    parse: (p) => p.profilerCpus,
     scope: "profile",
   },
   {
@@ -629,7 +607,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "rank",
     description: "under srun/mpirun/mpiexec: the local rank that reads each node's machine-wide " +
       "sources (RAPL, GPUs), so no node is counted twice (default 0)",
-    parse: nonNegativeInteger("--node-leader"),
+    parse: (p) => p.nonNegativeInteger("--node-leader"),
     scope: "profile",
   },
   {
@@ -675,7 +653,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "g-per-kwh",
     description: "add grams of CO2e per phase: energy × this grid intensity (gCO2e/kWh; default " +
       "$JOULE_PROFILER_CARBON_INTENSITY), keeping each energy's method label",
-    parse: (value: string) => parseCarbonIntensity(value, "--carbon-intensity"),
+    parse: (p) => (value) => p.parseCarbonIntensity(value, "--carbon-intensity"),
     scope: "profile",
   },
   {
@@ -683,7 +661,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "factor",
     description:
       "power usage effectiveness of the facility (≥ 1) multiplied into the carbon figures",
-    parse: parsePue,
+    parse: (p) => p.parsePue,
     scope: "profile",
   },
   {
@@ -700,7 +678,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description:
       "push the metrics to this Prometheus Pushgateway (http(s)://host:port); a failed " +
       "push only warns",
-    parse: parsePushgatewayUrl,
+    parse: (p) => p.parsePushgatewayUrl,
     scope: "profile",
   },
   {
@@ -723,7 +701,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "watts",
     description: "also estimate the CPU's energy from the program's CPU time and this thermal " +
       "design power (all sockets), labelled estimated",
-    parse: parseTdp,
+    parse: (p) => p.parseTdp,
     scope: "profile",
   },
 
@@ -734,7 +712,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "profile the command once per value MIN, MIN+step, … ≤ MAX of VAR, replacing " +
       "{VAR} in the command(s) (repeat for several parameters: every combination)",
     arity: 3,
-    parseValues: parseParameterRange,
+    parseValues: (p) => p.parseParameterRange,
     scope: "profile",
     repeatable: true,
   },
@@ -742,7 +720,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: "parameter-step-size",
     value: "n",
     description: "step of --parameter-scan (default 1)",
-    parse: parseStepSize,
+    parse: (p) => p.parseStepSize,
     scope: "profile",
   },
   {
@@ -751,7 +729,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "profile the command once per comma-separated value of VAR, replacing {VAR} " +
       "(repeatable; combines with --parameter-scan)",
     arity: 2,
-    parseValues: parseParameterList,
+    parseValues: (p) => p.parseParameterList,
     scope: "profile",
     repeatable: true,
   },
@@ -766,7 +744,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "seconds",
     description: "refuse a run when a source takes longer than this to initialise (the error " +
       "names it; default: wait)",
-    parse: positiveSeconds("--init-timeout"),
+    parse: (p) => p.positiveSeconds("--init-timeout"),
     scope: "profile",
   },
   // profile: attach (-p), system-wide (-a) and live intervals (-I), as perf stat has them.
@@ -776,7 +754,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "pids",
     description: "attach to these running processes (e.g. 1234 or 1234,5678) instead of " +
       "running a command, and measure until they all exit or Ctrl-C (perf stat -p)",
-    parse: parsePidList,
+    parse: (p) => p.parsePidList,
     conflicts: ["system-wide", "command"],
     scope: "profile",
   },
@@ -792,7 +770,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: "duration",
     value: "seconds",
     description: "with -a or -p: stop measuring after this many seconds",
-    parse: durationSeconds,
+    parse: (p) => p.durationSeconds,
     scope: "profile",
   },
   {
@@ -802,7 +780,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: `print each interval's energy per domain, average power and counters every ` +
       `<ms> milliseconds while measuring (≥ ${MIN_LIVE_INTERVAL_MS}; perf stat -I); to stderr, ` +
       "as JSON lines with --json, CSV rows with --csv",
-    parse: liveInterval,
+    parse: (p) => p.liveInterval,
     scope: "profile",
   },
   {
@@ -818,7 +796,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: "alpha",
     value: "level",
     description: "significance level of the test",
-    parse: significanceLevel,
+    parse: (p) => p.significanceLevel,
     default: 0.05,
     scope: "compare",
   },
@@ -834,7 +812,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "pct",
     description: "energy gate: exit with status 3 when B is worse than A by more than pct % and " +
       "the difference is significant at --alpha (a single run: the ratio alone)",
-    parse: parseFailAbove,
+    parse: (p) => p.parseFailAbove,
     scope: "compare",
   },
   {
@@ -877,7 +855,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "file",
     description: "write the job's sampled series as a timeline: .html (interactive page, every " +
       "run) or .svg (run 1); the tasks must have been profiled with --sample-interval",
-    parse: timelineFile,
+    parse: (p) => p.timelineFile,
     scope: "merge",
     complete: "file",
   },
@@ -896,14 +874,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "list",
     description: "fit on these metrics (NAME or source/NAME, comma-separated; DURATION always " +
       "included) instead of choosing among the process, system and perf metrics",
-    parse: parseFeatureList,
+    parse: (p) => p.parseFeatureList,
     scope: "model",
   },
   {
     long: "folds",
     value: "k",
     description: "folds of the cross-validation",
-    parse: parseFolds,
+    parse: (p) => p.parseFolds,
     default: DEFAULT_FOLDS,
     scope: "model",
   },
@@ -911,14 +889,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: "seconds",
     value: "seconds",
     description: "train: length of each long calibration stage (short ones last half; default 2)",
-    parse: parseStageSeconds,
+    parse: (p) => p.parseStageSeconds,
     scope: "model",
   },
   {
     long: "rounds",
     value: "n",
     description: "train: how many times the calibration workloads run (default 2)",
-    parse: parseRounds,
+    parse: (p) => p.parseRounds,
     scope: "model",
   },
 ];
