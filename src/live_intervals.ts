@@ -27,7 +27,7 @@ import { groupDigits } from "./text/digit_grouping.ts";
  */
 const TAIL_ROWS = 16;
 
-export { MIN_LIVE_INTERVAL_MS } from "./live_interval_limit.ts";
+export { MIN_LIVE_INTERVAL_MS } from "./setting_defaults.ts";
 
 /** How the lines are written: `perf stat -I` columns, JSON lines or CSV rows. */
 export type LiveIntervalFormat = "terminal" | "json" | "csv";

@@ -5,15 +5,9 @@
  * @module
  */
 
-/**
- * Phases measured per run unless `maxPhases` says otherwise, with no
- * sensor (see {@linkcode defaultMaxPhases} for fewer with sensors): until
- * the results are written each phase is kept in memory, so this keeps the
- * profiler under 300 MB in JSON and CSV however many tokens a program
- * prints (figures in docs/PERFORMANCE.md); raise it for programs with more
- * phases.
- */
-export const DEFAULT_MAX_PHASES = 150_000;
+import { DEFAULT_MAX_PHASES } from "./setting_defaults.ts";
+
+export { DEFAULT_MAX_PHASES };
 
 /** Memory the phases of one run may take until the results are written. */
 const PHASE_BUDGET_BYTES = 200 * 1024 * 1024;

@@ -87,7 +87,7 @@ export const PERF_EVENT_CATALOG: readonly PerfEventSpec[] = [
   software("EMULATION_FAULTS", 8, ["emulation-faults"]),
 ];
 
-export { DEFAULT_PERF_EVENTS } from "./default_events.ts";
+export { DEFAULT_PERF_EVENTS } from "../../src/setting_defaults.ts";
 
 /** Case-insensitive, `_` and `-` alike. */
 function normalize(name: string): string {

@@ -7,7 +7,7 @@
  */
 
 import { UsageError } from "../errors.ts";
-import { MIN_LIVE_INTERVAL_MS } from "../live_interval_limit.ts";
+import { MIN_LIVE_INTERVAL_MS } from "../setting_defaults.ts";
 
 export { parsePidList } from "../attach/pid_list.ts";
 

@@ -48,13 +48,15 @@
  */
 
 import { HELP_OPTION, VERSION_OPTION } from "./builtin_options.ts";
-import { DEFAULT_TOKEN_PATTERN } from "../phase/token_pattern.ts";
-import { PHASE_LIST_LIMIT } from "../output/terminal_limits.ts";
-import { DEFAULT_PERF_EVENTS } from "../../sources/perf_event/default_events.ts";
-import { DEFAULT_KILL_AFTER_SECONDS } from "../process/kill_after.ts";
-import { DEFAULT_FOLDS } from "../energy/fit_defaults.ts";
-import { MIN_LIVE_INTERVAL_MS } from "../live_interval_limit.ts";
-import { DEFAULT_MAX_PHASES, RUN_SETTING_LIMITS } from "../run_limits.ts";
+import {
+  DEFAULT_FOLDS,
+  DEFAULT_KILL_AFTER_SECONDS,
+  DEFAULT_MAX_PHASES,
+  DEFAULT_PERF_EVENTS,
+  DEFAULT_TOKEN_PATTERN,
+  MIN_LIVE_INTERVAL_MS,
+  PHASE_LIST_LIMIT,
+} from "../setting_defaults.ts";
 import { groupDigits } from "../text/digit_grouping.ts";
 import type { ValueParsers } from "./value_parsers.ts";
 
@@ -444,7 +446,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     short: "n",
     value: "n",
     description: "run the program n times and report per-phase mean and spread",
-    parse: (p) => p.positiveInteger("--iterations", RUN_SETTING_LIMITS.maxRuns),
+    parse: (p) => p.positiveInteger("--iterations", p.RUN_SETTING_LIMITS.maxRuns),
     default: 1,
     scope: "profile",
   },
@@ -453,21 +455,21 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "n",
     description:
       "run the program n times first and discard those runs (warm caches, JIT, frequency)",
-    parse: (p) => p.nonNegativeInteger("--warmup", RUN_SETTING_LIMITS.maxRuns),
+    parse: (p) => p.nonNegativeInteger("--warmup", p.RUN_SETTING_LIMITS.maxRuns),
     scope: "profile",
   },
   {
     long: "min-runs",
     value: "n",
     description: "run at least n times (with --min-time: until both are met)",
-    parse: (p) => p.positiveInteger("--min-runs", RUN_SETTING_LIMITS.maxRuns),
+    parse: (p) => p.positiveInteger("--min-runs", p.RUN_SETTING_LIMITS.maxRuns),
     scope: "profile",
   },
   {
     long: "min-time",
     value: "seconds",
     description: "keep running until the measured runs add up to this many seconds",
-    parse: (p) => p.nonNegativeSeconds("--min-time", RUN_SETTING_LIMITS.maxMinTimeSeconds),
+    parse: (p) => p.nonNegativeSeconds("--min-time", p.RUN_SETTING_LIMITS.maxMinTimeSeconds),
     scope: "profile",
   },
   {
@@ -511,7 +513,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "seconds",
     description: "first measure the machine at rest this long, and report energy above idle " +
       "(raw − idle power × duration) next to the raw energy",
-    parse: (p) => p.positiveSeconds("--idle", RUN_SETTING_LIMITS.maxIdleSeconds),
+    parse: (p) => p.positiveSeconds("--idle", p.RUN_SETTING_LIMITS.maxIdleSeconds),
     scope: "profile",
   },
   {

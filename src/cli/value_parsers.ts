@@ -40,6 +40,8 @@ export {
   parsePushgatewayUrl,
 } from "./export_option_values.ts";
 export { parseParameterList, parseParameterRange, parseStepSize } from "./parameter_scan.ts";
+/** The bounds some parsers are given (`p.positiveInteger("--iterations", p.RUN_SETTING_LIMITS.maxRuns)`). */
+export { RUN_SETTING_LIMITS } from "../run_limits.ts";
 
 /** This module's namespace, as the option table's `parse` entries receive it. */
 export type ValueParsers = typeof import("./value_parsers.ts");

@@ -15,7 +15,7 @@ import {
   featureKey,
   type ModelFeature,
 } from "./energy_model.ts";
-import { DEFAULT_FOLDS, DEFAULT_MIN_PHASE_MS } from "./fit_defaults.ts";
+import { DEFAULT_FOLDS, DEFAULT_MIN_PHASE_MS } from "../setting_defaults.ts";
 import { leastSquares, nonNegativeLeastSquares, norm } from "./least_squares.ts";
 import { type MachineIdentity, thisMachine } from "./machine_identity.ts";
 import {
@@ -25,7 +25,7 @@ import {
   phaseFeatureValues,
 } from "./phase_features.ts";
 
-export { DEFAULT_FOLDS, DEFAULT_MIN_PHASE_MS } from "./fit_defaults.ts";
+export { DEFAULT_FOLDS, DEFAULT_MIN_PHASE_MS } from "../setting_defaults.ts";
 
 /** A fit that cannot give a trustworthy model: exit code 2, nothing written. */
 export class ModelFitError extends UsageError {

@@ -17,7 +17,7 @@ import { type Comparison, comparisonSentences } from "../stats/comparison.ts";
 import { formatDurationMs, formatMeanSpread, formatQuantity, formatRange } from "./human_units.ts";
 import { quoteShellWords } from "./shell_quote.ts";
 import { type Column, textTable } from "./text_table.ts";
-import { PHASE_LIST_LIMIT } from "./terminal_limits.ts";
+import { PHASE_LIST_LIMIT } from "../setting_defaults.ts";
 import { groupDigits } from "../text/digit_grouping.ts";
 import { readPhaseMetrics } from "../phase/compact_metrics.ts";
 

@@ -6,8 +6,7 @@
 
 import { UsageError } from "../errors.ts";
 
-/** The default token pattern, as in the reference tool. */
-export const DEFAULT_TOKEN_PATTERN = "__[A-Z0-9_]+__";
+export { DEFAULT_TOKEN_PATTERN } from "../setting_defaults.ts";
 
 /**
  * A compiled token pattern: the user's source text, the global multi-line

@@ -12,8 +12,8 @@ const RELAYED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
 const TERMINAL_SIGNALS = new Set<Deno.Signal>(["SIGINT", "SIGQUIT"]);
 /** After this many interrupts the program is killed outright. */
 const KILL_AFTER = 3;
-export { DEFAULT_KILL_AFTER_SECONDS } from "./kill_after.ts";
-import { DEFAULT_KILL_AFTER_SECONDS } from "./kill_after.ts";
+export { DEFAULT_KILL_AFTER_SECONDS } from "../setting_defaults.ts";
+import { DEFAULT_KILL_AFTER_SECONDS } from "../setting_defaults.ts";
 
 /** The program the relay forwards to. */
 export interface RelayTarget {
