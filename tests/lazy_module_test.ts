@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { loadLazily } from "../src/lazy_module.ts";
 import { productCodeLines, runCli } from "./helpers.ts";
+import { runtimeModules } from "./bench/module_graph.ts";
 
 Deno.test("loadLazily() imports relative to the caller's URL", async () => {
   const module = await loadLazily<typeof import("../src/text/digit_grouping.ts")>(
@@ -35,4 +36,30 @@ Deno.test("profile, list-sensors and --help still load their modules on use", as
   const help = await runCli(["--help"]);
   assert.equal(help.code, 0, help.stderr);
   assert.match(help.stdoutText, /Usage:/);
+});
+
+Deno.test("--version and --help load neither the CLI, nor the parser, nor the value parsers", async () => {
+  const root = new URL("../", import.meta.url);
+  const names = async (entry: string) =>
+    [...(await runtimeModules(new URL(entry, root).pathname)).keys()]
+      .map((specifier) => specifier.slice(root.href.length)).sort();
+  // main.ts answers both from the built-in flags' module, before the CLI loads.
+  assert.deepEqual(await names("main.ts"), [
+    "deno.json",
+    "main.ts",
+    "src/cli/builtin_options.ts",
+    "src/lazy_module.ts",
+  ]);
+  // --help then loads the help text and the table, whose defaults come from one module.
+  assert.deepEqual(await names("src/cli/help_text.ts"), [
+    "deno.json",
+    "src/cli/builtin_options.ts",
+    "src/cli/help_text.ts",
+    "src/cli/option_table.ts",
+    "src/lazy_module.ts",
+    "src/setting_defaults.ts",
+    "src/text/digit_grouping.ts",
+  ]);
+  // The parser brings the value parsers the table names.
+  assert.ok((await names("src/cli/arg_parser.ts")).includes("src/cli/value_parsers.ts"));
 });

@@ -23,11 +23,6 @@
  * },
  * ```
  *
- * `parse` picks the flag's parser from `value_parsers.ts` (add a new one
- * there): the table names it through that module's namespace, `p`, so that
- * `--help` and the completions, which only render the table, do not load
- * the parsers. A parser throws a `UsageError` for bad input.
- *
  * then read it in the command module (`commands/profile.ts`:
  * `flags.maxPower`) and add a line for it to the README (a test checks that
  * every flag in `--help` is there). A name starting with `no-` is a negated
@@ -36,6 +31,11 @@
  * command has a flag of the same short name (`profile -o`), the command's
  * meaning wins after the command. `choices` restricts the value; `warn`
  * flags a valid but suspicious value (see `--stdout-file`).
+ *
+ * `parse` picks the flag's parser from `value_parsers.ts` (add a new one
+ * there): the table names it through that module's namespace, `p`, so that
+ * `--help` and the completions, which only render the table, do not load
+ * the parsers. A parser throws a `UsageError` for bad input.
  *
  * ## Adding a command
  *

@@ -29,13 +29,14 @@ interface InfoModule {
 }
 
 /**
- * Measures `entry`'s runtime graph with `deno info --json` and writes the two
- * import scripts into a temporary folder.
+ * The local modules (`file:` specifiers) the runtime loads when it imports
+ * `entry`: its static graph from `deno info --json`, `import type` left out
+ * (it leaves no code edge), with each one's size in bytes.
  *
  * @param entry Absolute path of the module.
- * @returns The graph and the scripts.
+ * @returns Specifier → source bytes, for every local module of the graph.
  */
-export async function moduleGraph(entry: string): Promise<ModuleGraph> {
+export async function runtimeModules(entry: string): Promise<Map<string, number>> {
   const info = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", entry],
     stdout: "piped",
@@ -61,7 +62,21 @@ export async function moduleGraph(entry: string): Promise<ModuleGraph> {
       if (dependency.code?.specifier !== undefined) pending.push(dependency.code.specifier);
     }
   }
-  const local = [...seen].filter((specifier) => specifier.startsWith("file://"));
+  return new Map(
+    [...seen].filter((specifier) => specifier.startsWith("file://"))
+      .map((specifier) => [specifier, bySpecifier.get(specifier)!.size ?? 0]),
+  );
+}
+
+/**
+ * Measures `entry`'s runtime graph ({@linkcode runtimeModules}) and writes
+ * the two import scripts into a temporary folder.
+ *
+ * @param entry Absolute path of the module.
+ * @returns The graph and the scripts.
+ */
+export async function moduleGraph(entry: string): Promise<ModuleGraph> {
+  const local = await runtimeModules(entry);
   const dir = await Deno.makeTempDir({ prefix: "jp-graph-" });
   const fromSource = `${dir}/import_source.ts`;
   await Deno.writeTextFile(fromSource, `import ${JSON.stringify(entry)};\n`);
@@ -85,8 +100,8 @@ export async function moduleGraph(entry: string): Promise<ModuleGraph> {
     await Deno.writeTextFile(fromBundle, `import "./bundle.js";\n`);
   }
   return {
-    modules: local.length,
-    bytes: local.reduce((sum, specifier) => sum + (bySpecifier.get(specifier)!.size ?? 0), 0),
+    modules: local.size,
+    bytes: [...local.values()].reduce((sum, size) => sum + size, 0),
     fromSource,
     fromBundle,
   };
