@@ -135,3 +135,25 @@ Deno.test("jsonValueChunks() writes long scalar arrays as JSON.stringify does, a
     value = { samples: [value] };
   }
 });
+
+Deno.test("jsonValueChunks() writes long arrays of objects as JSON.stringify does, at any depth", () => {
+  // Phases as the JSON writer gets them: objects with nested arrays and objects, some with
+  // a bigint (written through the replacer), some with none (the runtime's fast path).
+  const objects = Array.from({ length: 70 }, (_, i) => ({
+    index: i,
+    name: `p${i}\n"x"`,
+    nested: { deep: [i, { empty: {}, list: [] }], none: null },
+    ...(i % 3 === 0 ? { start_ns: 9_007_199_254_740_993n + BigInt(i) } : {}),
+    metrics: [{ name: "A", value: i / 3, details: { via: "x" } }],
+  }));
+  const rawJson = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+  const exact = (_key: string, value: unknown) =>
+    typeof value === "bigint" ? rawJson(value.toString()) : value;
+  let value: unknown = { phases: objects };
+  for (let depth = 0; depth < 6; depth++) {
+    const pieces = [...jsonValueChunks(value)];
+    assert.equal(pieces.join(""), `${JSON.stringify(value, exact, 2)}\n`, `depth ${depth}`);
+    assert.ok(pieces.length >= objects.length, "an object per piece at most");
+    value = depth % 2 === 0 ? [value] : { wrapped: value };
+  }
+});
