@@ -5,11 +5,11 @@
  * @module
  */
 
-import { stringify } from "csv-stringify/sync";
 import type { ProfileResult, SourceStatus } from "../result.ts";
 import type { Sensor } from "../source.ts";
 import type { Comparison } from "../stats/comparison.ts";
 import { readPhaseMetrics } from "../phase/compact_metrics.ts";
+import { type CsvCell, csvRecords } from "./csv_records.ts";
 
 /** The reference tool's columns, in order. */
 export const CSV_COLUMNS = [
@@ -35,7 +35,7 @@ export const CSV_COLUMNS = [
 /** Columns the reference tool always wraps in quotes; kept for byte-compatibility. */
 const ALWAYS_QUOTED = new Set(["phase_name", "command", "token_pattern"]);
 
-type Cell = string | number;
+type Cell = CsvCell;
 
 /** Options of the CSV writers. */
 export interface CsvOptions {
@@ -82,19 +82,12 @@ function write(
   withHeader = true,
 ): string {
   const quoted = new Set(header.flatMap((name, i) => ALWAYS_QUOTED.has(name) ? [i] : []));
-  const clean = options.rawCells ? (value: string) => value : neutralizeFormula;
-  const firstData = withHeader ? 1 : 0;
-  return stringify(withHeader ? [header as string[], ...rows] : rows, {
-    delimiter: ";",
-    record_delimiter: "unix",
-    cast: {
-      string: (value, context) => {
-        if (context.header === true || context.records < firstData) return value;
-        const cell = clean(value);
-        return quoted.has(context.index as number) ? { value: cell, quoted: true } : cell;
-      },
-    },
+  const records = csvRecords(rows, {
+    quoted,
+    clean: options.rawCells ? undefined : neutralizeFormula,
   });
+  // The header's names are written as they are.
+  return withHeader ? csvRecords([header]) + records : records;
 }
 
 /**

@@ -4,9 +4,9 @@
  * @module
  */
 
-import { stringify } from "csv-stringify/sync";
 import type { ProfileResult } from "../result.ts";
 import { type CsvOptions, neutralizeFormula } from "./csv.ts";
+import { csvRecords } from "./csv_records.ts";
 
 /** The columns of the samples CSV, in order. */
 export const SAMPLES_CSV_COLUMNS = ["run", "time_ms", "series", "value", "unit", "source"] as const;
@@ -34,13 +34,8 @@ export function* samplesCsvChunks(
   result: ProfileResult,
   options: CsvOptions = {},
 ): Generator<string> {
-  const clean = options.rawCells ? (value: string) => value : neutralizeFormula;
-  const write = (rows: (string | number)[][]) =>
-    stringify(rows, {
-      delimiter: ";",
-      record_delimiter: "unix",
-      cast: { string: (value) => clean(value) },
-    });
+  const clean = options.rawCells ? undefined : neutralizeFormula;
+  const write = (rows: (string | number)[][]) => csvRecords(rows, { clean });
   yield write([[...SAMPLES_CSV_COLUMNS]]);
   for (const run of result.runs) {
     const origin = Number(run.startNs);
