@@ -620,15 +620,29 @@ function scalarJson(item: unknown): string | undefined {
   }
 }
 
-/** Whether an object or array holds, at any depth, an array worth streaming. */
+/**
+ * Whether an object or array holds, at any depth, an array worth streaming.
+ * (Walked without `Object.values`, whose copy of every phase's and metric's
+ * values was 7 % of a profile writing 17,000 phases.)
+ */
 function hasLongArray(value: object): boolean {
-  for (const item of Object.values(value)) {
-    if (item instanceof LazyList) return true;
-    if (item === null || typeof item !== "object") continue;
-    if (Array.isArray(item) && item.length > STREAMED_ARRAY_LENGTH) return true;
-    if (hasLongArray(item)) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (isOrHoldsLongArray(value[i])) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && isOrHoldsLongArray((value as Record<string, unknown>)[key])) {
+      return true;
+    }
   }
   return false;
+}
+
+function isOrHoldsLongArray(item: unknown): boolean {
+  if (item === null || typeof item !== "object") return false;
+  if (item instanceof LazyList) return true;
+  if (Array.isArray(item) && item.length > STREAMED_ARRAY_LENGTH) return true;
+  return hasLongArray(item);
 }
 
 /**
