@@ -144,3 +144,46 @@ Deno.test("any numbers and details round-trip through the store", () => {
     }
   }));
 });
+
+Deno.test("phases that repeat a shape, or nearly, round-trip through the store", () => {
+  // The store checks a phase against the shape of the one before first: phases built from a
+  // few shapes, each metric sometimes changed just enough to need another (a constant, a
+  // detail's type, a key more or less, a frozen details object or a copy of it).
+  const frozen = Object.freeze({ via: "cgroup", method: "measured" });
+  const base = (value: number, variant: number): Metric[] => [
+    { name: "CPU", value, unit: "ns", source: "process", details: frozen },
+    {
+      name: "PKG",
+      value: value * 2,
+      unit: "µJ",
+      source: "rapl",
+      details: variant === 1
+        ? { method: "attributed", share: value / 3 }
+        : variant === 2
+        ? { method: "measured", share: "n/a" }
+        : variant === 3
+        ? { method: "measured" }
+        : variant === 4
+        ? { ...frozen }
+        : { method: "measured", share: value / 7 },
+    },
+    ...(variant === 5 ? [] : [{ name: "X", value: -value, unit: "count", source: "s" } as Metric]),
+  ];
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.double({ noNaN: true }), fc.integer({ min: 0, max: 8 })), {
+        maxLength: 60,
+      }),
+      (phases) => {
+        const all = phases.map(([value, variant]) => base(value, variant));
+        const store = new CompactMetrics(all.length);
+        all.forEach((metrics, i) => store.write(i, metrics));
+        for (let round = 0; round < 2; round++) {
+          all.forEach((metrics, i) => assert.deepEqual(store.read(i), metrics));
+        }
+        // Frozen details stay the same object, never a copy.
+        all.forEach((_, i) => assert.equal(store.peek(i)[0]!.details, frozen));
+      },
+    ),
+  );
+});

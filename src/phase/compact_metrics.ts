@@ -73,6 +73,8 @@ export class CompactMetrics {
   readonly #templateIds = new Map<string, number>();
   readonly #shapes: Shape[] = [];
   readonly #shapeIds = new Map<string, number>();
+  /** The shape last stored: the next phase's metrics usually have it too. */
+  #lastShape = -1;
   /** Frozen `details` objects met so far, by identity. */
   readonly #sharedIds = new Map<object, number>();
   /** Per phase: its shape, {@linkcode EMPTY_SHAPE} or {@linkcode AS_IS}. */
@@ -214,7 +216,13 @@ export class CompactMetrics {
       writeNumbers(this.#values, this.#offsetOf[phase]!, metrics);
       return;
     }
-    const shapeId = this.#shapeFor(metrics);
+    // A phase mostly has the shape of the one before: checked in place, that costs no key (a
+    // string per metric, then a lookup), which took most of a long run's conversion.
+    const last = this.#lastShape;
+    const shapeId = last >= 0 && this.#fits(this.#shapes[last]!, metrics)
+      ? last
+      : this.#shapeFor(metrics);
+    if (shapeId >= 0) this.#lastShape = shapeId;
     if (shapeId === AS_IS) {
       this.#shapeOf[phase] = AS_IS;
       this.#roomOf[phase] = 0;
@@ -282,6 +290,7 @@ export class CompactMetrics {
       const metric = metrics[i]!;
       const template = templates[i]!;
       if (
+        metric === null || typeof metric !== "object" || typeof metric.value !== "number" ||
         metric.name !== template.name || metric.unit !== template.unit ||
         metric.source !== template.source || !plainMetric(metric)
       ) return false;

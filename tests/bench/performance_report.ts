@@ -1683,7 +1683,10 @@ async function scale(generator: string, defaultSources = false): Promise<Figure>
         "already and without a replacer (its `_ns` integers as `JSON.rawJSON`): a replacer " +
         "function takes V8 off its fast path, and indenting each phase's text again cost about " +
         "as much once more; `--only scale`, 2026-12-07 evening, one run each: JSON 10.9 → 4.6 s " +
-        "for these 878 MB, post-processing 14.6 → 7.8 s, the same peak.",
+        "for these 878 MB, post-processing 14.6 → 7.8 s, the same peak. Storing a phase's " +
+        "metrics compactly first checks them against the shape of the phase stored before, in " +
+        "place, instead of building a key (a string per metric and a lookup) for every phase: " +
+        "conversion of 30,000 such phases 1.4–1.8 → 0.7–0.8 s by hand.",
     };
   }
   return {
