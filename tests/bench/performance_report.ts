@@ -503,7 +503,20 @@ async function startUp(): Promise<Figure[]> {
       "last event. Before the clock origin and after that last event, `profile -- true` and " +
       "the empty script both spent 17–18 ms (wall time less the in-process span): the whole " +
       "difference is inside the process, and the profile command's code alone is loaded " +
-      "later than the 1.6 × target would allow the whole run to end.",
+      "later than the 1.6 × target would allow the whole run to end. " +
+      "The evening of 2026-12-07 (bundled, marks in 5 runs, ms after the clock origin): " +
+      "main.ts's first statement 1.8; the CLI loaded 5–6 (closing the debugger hook with " +
+      "it), the parser 2–3 more, the profile command's chunks 8–13 more (about 60 chunks, 227 " +
+      "KB; 22–30 ms without Deno's code cache); the " +
+      "outputs 2, the sources 2.5–2.7, the phase channel 4–5 (the watchdog's start 1.4–2.1, " +
+      "then an `accept` of the already-connected socket 1.2–4.9), the first `Deno.Command` and the spawn 5–7, the " +
+      "readers and the warm-up while the launcher execs 4–5, held at 40–45. A bundle without " +
+      "code splitting (one 393 KiB file) had the program held 3–5 ms sooner but loaded " +
+      "`--version` 7 ms later (the whole file at every start): not used; V8's lazy " +
+      "compilation (without `--no-lazy`) loaded the chunks 2–3 ms sooner and lost it again " +
+      "during the run. The script that only spawns `true` took 1.59 × the empty script in " +
+      "that evening's second report (1.93 × in its first): the target leaves the profiler " +
+      "nothing on this runtime.",
   }, {
     name: "each further run (`-n`)",
     measured: `${ms((repeated.repeated! - repeated.json!) / 20)} per run of \`true\` after ` +
@@ -1279,7 +1292,14 @@ async function tokenLatency(program: string, reader: string): Promise<Figure> {
       "35–45 µs). So the gap is the runtime's delivery of the read, not JavaScript. The " +
       "profiler does not read that way: a main thread asleep in read(2) or poll(2) runs none " +
       "of what the event loop runs during a run (signals, the phase channel, the program's " +
-      "exit, V8's tasks, every timer), as the exit → END note measures.",
+      "exit, V8's tasks, every timer), as the exit → END note measures. The evening of " +
+      "2026-12-07, on the same VM, a run by hand stamped each stream read's return (phases.c " +
+      "2000 1): the read reached the profiler's JavaScript 30–76 µs after the write in runs " +
+      "within one hour (Deno alone 25–46 µs in that evening's reports), and the scan of the " +
+      "one short token line took 5–10 µs more, where the same scan takes 1.7 µs repeated in a " +
+      "tight loop and 4–10 µs with the thread sleeping 1 ms between scans: the token path runs " +
+      "cold after each idle millisecond. Without the process and system sources the figures " +
+      "were the same, and the profiler's p50 in those runs was 36–100 µs.",
   };
 }
 
