@@ -117,7 +117,9 @@ export async function helpOutput(command?: CommandName): Promise<string> {
 }
 
 /**
- * Writes all of `text` to stdout, synchronously.
+ * Writes all of `text` to stdout, synchronously. (Not `writeStdout` of
+ * command_context.ts: that one streams pieces through the results file
+ * writer, a module `--version` and `--help` do not load.)
  *
  * @param text What to write.
  *

@@ -35,8 +35,6 @@ export const CSV_COLUMNS = [
 /** Columns the reference tool always wraps in quotes; kept for byte-compatibility. */
 const ALWAYS_QUOTED = new Set(["phase_name", "command", "token_pattern"]);
 
-type Cell = CsvCell;
-
 /** Options of the CSV writers. */
 export interface CsvOptions {
   /**
@@ -77,7 +75,7 @@ export function neutralizeFormula(value: string): string {
 /** Formats rows, after the header line unless `withHeader` is false. */
 function write(
   header: readonly string[],
-  rows: Cell[][],
+  rows: CsvCell[][],
   options: CsvOptions = {},
   withHeader = true,
 ): string {
@@ -156,11 +154,14 @@ export function* csvChunks(
   ];
   const command = result.command.join(" ");
   if (options.header ?? true) yield write(header, [], options);
-  let rows: Cell[][] = [];
+  let rows: CsvCell[][] = [];
   for (const run of result.runs) {
     for (const phase of run.phases) {
-      const common = (metric: [Cell, Cell, Cell, Cell], method: Cell = ""): Cell[] => {
-        const row: Cell[] = [
+      const common = (
+        metric: [CsvCell, CsvCell, CsvCell, CsvCell],
+        method: CsvCell = "",
+      ): CsvCell[] => {
+        const row: CsvCell[] = [
           phase.index,
           phase.name,
           Math.round(phase.durationMs * 1e6) / 1e6,
@@ -287,7 +288,7 @@ export function* comparisonCsvChunks(
   options: CsvOptions = {},
 ): Generator<string> {
   yield write(COMPARISON_COLUMNS, [], options);
-  let rows: Cell[][] = [];
+  let rows: CsvCell[][] = [];
   for (const comparison of comparisons) {
     for (const phase of comparison.phases) {
       for (const metric of phase.metrics) {
@@ -424,11 +425,11 @@ export function* nodesCsvChunks(
   options: CsvOptions = {},
 ): Generator<string> {
   yield write(NODES_CSV_COLUMNS, [], options);
-  let rows: Cell[][] = [];
+  let rows: CsvCell[][] = [];
   for (const node of result.job?.nodes ?? []) {
     for (const [r, run] of node.runs.entries()) {
       for (const [i, phase] of run.entries()) {
-        const common = (metric: Cell[]): Cell[] => [
+        const common = (metric: CsvCell[]): CsvCell[] => [
           node.node,
           node.jobId ?? "",
           node.ranks.join(" "),

@@ -566,10 +566,9 @@ function plainItemJson(item: unknown, inner: string): string {
     if (!(error instanceof TypeError)) throw error;
     text = stringify(nested);
   }
-  // "[\n  [\n    {…}\n  ]\n]" for an indent of 4: each level of nesting takes a line at each
-  // end, its indent and a bracket, so as many characters at the end as at the start.
-  let cut = 0;
-  for (let level = 0; level < levels; level++) cut += 2 * level + 2;
+  // "[\n  [\n    {…}\n  ]\n]" for an indent of 4: level k of the nesting takes a line of 2k + 2
+  // characters at each end (its indent, a bracket, a newline): levels × (levels + 1) in all.
+  const cut = levels * (levels + 1);
   return text.slice(cut, text.length - cut);
 }
 

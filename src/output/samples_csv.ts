@@ -6,7 +6,7 @@
 
 import type { ProfileResult } from "../result.ts";
 import { type CsvOptions, neutralizeFormula } from "./csv.ts";
-import { csvRecords } from "./csv_records.ts";
+import { type CsvCell, csvRecords } from "./csv_records.ts";
 
 /** The columns of the samples CSV, in order. */
 export const SAMPLES_CSV_COLUMNS = ["run", "time_ms", "series", "value", "unit", "source"] as const;
@@ -35,12 +35,12 @@ export function* samplesCsvChunks(
   options: CsvOptions = {},
 ): Generator<string> {
   const clean = options.rawCells ? undefined : neutralizeFormula;
-  const write = (rows: (string | number)[][]) => csvRecords(rows, { clean });
+  const write = (rows: CsvCell[][]) => csvRecords(rows, { clean });
   yield write([[...SAMPLES_CSV_COLUMNS]]);
   for (const run of result.runs) {
     const origin = Number(run.startNs);
     for (const series of run.samples ?? []) {
-      const rows: (string | number)[][] = [];
+      const rows: CsvCell[][] = [];
       for (let i = 0; i < series.timesNs.length; i++) {
         rows.push([
           run.index,
