@@ -87,6 +87,22 @@ async function perfStatTaskClock(command: string[]): Promise<number> {
   return Number(value) * MS;
 }
 
+/**
+ * Both TASK_CLOCKs of `command`, each the median of three runs taken in turn: one run
+ * disturbed by other work on a busy 2-CPU VM (a CI run once saw perf stat count 334 ms of
+ * a 300 ms workload that counts 301 ms when quiet) does not decide the comparison.
+ */
+async function bothTaskClocks(command: string[]): Promise<{ ours: number; perf: number }> {
+  const ours: number[] = [];
+  const perf: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    ours.push(await ourTaskClock(command));
+    perf.push(await perfStatTaskClock(command));
+  }
+  const median = (values: number[]) => values.sort((a, b) => a - b)[1]!;
+  return { ours: median(ours), perf: median(perf) };
+}
+
 function report(label: string, ours: number, perf: number): string {
   const gap = ((ours - perf) / perf) * 100;
   return `${label}: our TASK_CLOCK ${(ours / MS).toFixed(3)} ms, perf stat ${
@@ -99,8 +115,7 @@ Deno.test({
   ignore: !hasPerf(),
   fn: async () => {
     const program = await compileC(WORKLOAD);
-    const ours = await ourTaskClock([program, "spin", "300"]);
-    const perf = await perfStatTaskClock([program, "spin", "300"]);
+    const { ours, perf } = await bothTaskClocks([program, "spin", "300"]);
     const line = report("spin 300", ours, perf);
     console.log(line);
     assert.ok(Math.abs(ours - perf) / perf < 0.05, line);
@@ -112,8 +127,7 @@ Deno.test({
   ignore: !hasPerf(),
   fn: async () => {
     const program = await compileC(WORKLOAD);
-    const ours = await ourTaskClock([program, "fork", "150"]);
-    const perf = await perfStatTaskClock([program, "fork", "150"]);
+    const { ours, perf } = await bothTaskClocks([program, "fork", "150"]);
     const line = report("fork 150", ours, perf);
     console.log(line);
     assert.ok(ours >= 300 * MS, line);
