@@ -790,7 +790,25 @@ async function runWindow(program: string, reader: string): Promise<Figure[]> {
       "interleaved runs each, 2026-12-06), which cost 2.7 µs more per reading and was not " +
       "kept. " +
       "V8's `--no-concurrent-recompilation` removed the same delay but moved every later " +
-      "optimization onto the token path (token latency p99 0.47 → 0.99–1.84 ms): not used.",
+      "optimization onto the token path (token latency p99 0.47 → 0.99–1.84 ms): not used. " +
+      "Where the time goes now (2026-12-07 evening, Intel VM, 12 runs of this figure's " +
+      "command by hand; ftrace's scheduler events on CLOCK_MONOTONIC set against the " +
+      "boundaries' own stamps and marks in the profiler): START to the SIGCONT 13–27 µs; the " +
+      "gate woke 10–18 µs later (160–330 µs where the other vCPU was asleep) and had exec'd " +
+      "`true` 160–240 µs after that; `true` ran 270–430 µs; the kernel then woke the " +
+      "profiler's main thread and the runtime reaped the program 63–99 µs after its exit " +
+      "(perf stat is woken 61–92 µs after it); the runtime took 92–165 µs more to hand the " +
+      "exit and the end of output to JavaScript (a Deno script that only spawns `true`: " +
+      "90–150 µs with its stdout piped, 40–60 µs with it on /dev/null, so most of it is the " +
+      "end of the pipe's stream); and the profiler 52–99 µs more to END's stamp (the stream's " +
+      "end reaching the pump 20–40 µs, the phase channel's two ioctls and the FIFO's statx " +
+      "20–30 µs, END's own stamp 10–19 µs: code that runs once per run, cold). perf stat's " +
+      "child, traced the same way, took 390–480 µs from its wake-up to the exec of `true` (a " +
+      "PATH search, and the address space of perf's fork to drop) against the gate's " +
+      "160–240 µs. So the profiler starts the program sooner and learns of its end about 0.2 " +
+      "ms later, nearly all of it the runtime's delivery: an END with none of the profiler's " +
+      "own JavaScript would still have given about 0.67 ms against perf stat's 0.66 ms in " +
+      'that evening\'s `--only "run end"` (0.729 against 0.662 ms).',
   }, {
     name: "window overhead",
     measured: `${gap.toFixed(3)} ms (START→main ${median(before).toFixed(3)} ms, ` +
