@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { Logger } from "../src/logger.ts";
 import { JouleProfiler } from "../src/profiler.ts";
 import type { Metric } from "../src/source.ts";
@@ -112,4 +113,175 @@ Deno.test("system source: the machine was at least as busy as the program", asyn
   const names = run.samples!.filter((s) => s.source === "system").map((s) => s.name);
   assert.ok(names.includes("SYSTEM_CPU_UTILIZATION") && names.includes("CPU0_UTILIZATION"));
   assert.ok(names.includes("NET_RX") && names.includes("NET_TX"));
+});
+
+/** A fake `/proc` folder with the given files, removed after `body`. */
+async function withFakeProc(
+  files: { stat: string; net?: string },
+  body: (proc: string) => Promise<void> | void,
+): Promise<void> {
+  const proc = await Deno.makeTempDir({ prefix: "jp-fake-proc-" });
+  try {
+    await Deno.mkdir(`${proc}/net`);
+    await Deno.writeTextFile(`${proc}/stat`, files.stat);
+    await Deno.writeTextFile(`${proc}/net/dev`, files.net ?? netText([]));
+    await body(proc);
+  } finally {
+    await Deno.remove(proc, { recursive: true });
+  }
+}
+
+/** `/proc/stat` of CPUs with the given kernel numbers and [user, system, idle] ticks. */
+function numberedStatText(cpus: [number, [number, number, number]][]): string {
+  const line = (name: string, [user, system, idle]: [number, number, number]) =>
+    `${name} ${user} 0 ${system} ${idle} 0 0 0 0 0 0\n`;
+  return line("cpu ", [0, 0, 0]).replace("cpu  ", "cpu  ") +
+    cpus.map(([id, ticks]) => line(`cpu${id}`, ticks)).join("") + "intr 1 0 0\nctxt 9\n";
+}
+
+Deno.test("system source: per-CPU metrics are named after the kernel's CPU numbers, gaps included", async () => {
+  await withFakeProc({
+    stat: numberedStatText([[0, [10, 0, 100]], [2, [10, 0, 100]], [5, [10, 0, 100]]]),
+  }, async (proc) => {
+    const source = new SystemSource({ procPath: proc });
+    assert.equal(source.cpus, 3);
+    assert.deepEqual(
+      source.sensors().map((sensor) => sensor.name).filter((name) => /^CPU\d/.test(name)),
+      ["CPU0_UTILIZATION", "CPU2_UTILIZATION", "CPU5_UTILIZATION"],
+    );
+    source.init();
+    source.measure();
+    // cpu2 went offline: missing from the file, it shows 0 %; the others keep their numbers.
+    await Deno.writeTextFile(
+      `${proc}/stat`,
+      numberedStatText([[0, [30, 0, 100]], [5, [10, 10, 110]]]),
+    );
+    source.measure();
+    const metrics = source.toMetrics(source.retrieve());
+    source.join();
+    assert.equal(value(metrics, "CPU0_UTILIZATION"), 100);
+    assert.equal(value(metrics, "CPU2_UTILIZATION"), 0);
+    assert.equal(value(metrics, "CPU5_UTILIZATION"), 50);
+  });
+});
+
+Deno.test("system source: the cpu lines of thousands of CPUs are read whole (the read buffer grows)", async () => {
+  const cpus = 5000; // about 190 KB of cpu lines, past the first 64 KiB buffer
+  const ticks = (
+    id: number,
+    step: number,
+  ): [number, [number, number, number]] => [id, [
+    1_000_000_000 + id + step * (id % 7),
+    0,
+    4_000_000_000 + step * 10,
+  ]];
+  await withFakeProc({
+    stat: numberedStatText(Array.from({ length: cpus }, (_, id) => ticks(id, 0))),
+  }, async (proc) => {
+    const source = new SystemSource({ procPath: proc });
+    assert.equal(source.cpus, cpus);
+    source.init();
+    source.measure();
+    await Deno.writeTextFile(
+      `${proc}/stat`,
+      numberedStatText(Array.from({ length: cpus }, (_, id) => ticks(id, 1))),
+    );
+    source.measure();
+    const metrics = source.toMetrics(source.retrieve());
+    source.join();
+    // CPU n: (n mod 7) busy ticks of (n mod 7) + 10.
+    for (const id of [0, 1, 4095, 4999]) {
+      const busy = id % 7;
+      assert.equal(
+        value(metrics, `CPU${id}_UTILIZATION`),
+        Math.round(busy / (busy + 10) * 1e4) / 100,
+        `CPU${id}`,
+      );
+    }
+  });
+});
+
+Deno.test("system source: /proc/net/dev with more interfaces than the first buffer holds is summed whole", async () => {
+  const rows: [string, number, number, number, number][] = Array.from(
+    { length: 1500 }, // about 150 KB
+    (_, i) => [`veth${i}`, 1000 + i, 10, 2000, 20],
+  );
+  await withFakeProc({ stat: statText([[1, 1, 1]]), net: netText(rows) }, async (proc) => {
+    const source = new SystemSource({ procPath: proc });
+    source.init();
+    source.measure();
+    await Deno.writeTextFile(
+      `${proc}/net/dev`,
+      netText(rows.map(([name, rx, rxp, tx, txp]) => [name, rx + 1, rxp, tx + 2, txp + 1])),
+    );
+    source.measure();
+    const metrics = source.toMetrics(source.retrieve());
+    source.join();
+    assert.equal(value(metrics, "NET_RX_BYTES"), 1500);
+    assert.equal(value(metrics, "NET_TX_BYTES"), 3000);
+    assert.equal(value(metrics, "NET_TX_PACKETS"), 1500);
+  });
+});
+
+Deno.test("system source: the one-pass parse agrees with splitting the lines, on random /proc/stat files", async () => {
+  // Counters up to 2^50 (exact as doubles), 4 to 10 fields (older kernels have fewer), gaps in the
+  // CPU numbers, and the lines after the cpu block of a real file.
+  const cpuLine = fc.record({
+    gap: fc.integer({ min: 1, max: 3 }),
+    fields: fc.array(fc.integer({ min: 0, max: 2 ** 50 }), { minLength: 4, maxLength: 10 }),
+  });
+  const file = fc.record({
+    machine: fc.array(fc.integer({ min: 0, max: 2 ** 50 }), { minLength: 8, maxLength: 10 }),
+    cpus: fc.array(cpuLine, { minLength: 1, maxLength: 40 }),
+  });
+  const proc = await Deno.makeTempDir({ prefix: "jp-fake-proc-" });
+  try {
+    await Deno.mkdir(`${proc}/net`);
+    await Deno.writeTextFile(`${proc}/net/dev`, netText([]));
+    await fc.assert(
+      fc.asyncProperty(file, file, async (before, after) => {
+        // The same CPUs at both boundaries: `after` lends its counters to `before`'s numbers.
+        const ids: number[] = [];
+        before.cpus.reduce((id, cpu) => (ids.push(id + cpu.gap), id + cpu.gap), -1);
+        const texts = [before, after].map(({ machine, cpus }) =>
+          `cpu  ${machine.join(" ")}\n` +
+          ids.map((id, i) => `cpu${id} ${(cpus[i] ?? before.cpus[i]!).fields.join(" ")}\n`)
+            .join("") +
+          "intr 5 0 1\nctxt 7\nbtime 1\n"
+        );
+        await Deno.writeTextFile(`${proc}/stat`, texts[0]!);
+        const source = new SystemSource({ procPath: proc });
+        source.init();
+        source.measure();
+        await Deno.writeTextFile(`${proc}/stat`, texts[1]!);
+        source.measure();
+        const metrics = source.toMetrics(source.retrieve());
+        source.join();
+        // The reference: split each line, sum the fields by name.
+        const times = (text: string) =>
+          new Map(
+            text.split("\n").filter((line) => line.startsWith("cpu")).map((line) => {
+              const [name, ...rest] = line.split(/ +/);
+              const n = rest.map(Number);
+              const at = (k: number) => n[k] ?? 0;
+              const busy = at(0) + at(1) + at(2) + at(5) + at(6);
+              return [name!, [busy, busy + at(3) + at(4) + at(7)]] as const;
+            }),
+          );
+        const [start, end] = texts.map(times);
+        const percent = (name: string) => {
+          const busy = Math.max(0, end!.get(name)![0] - start!.get(name)![0]);
+          const total = Math.max(0, end!.get(name)![1] - start!.get(name)![1]);
+          return total > 0 ? Math.round(busy / total * 1e4) / 100 : 0;
+        };
+        assert.equal(value(metrics, "SYSTEM_CPU_UTILIZATION"), percent("cpu"));
+        for (const id of ids) {
+          assert.equal(value(metrics, `CPU${id}_UTILIZATION`), percent(`cpu${id}`), `cpu${id}`);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  } finally {
+    await Deno.remove(proc, { recursive: true });
+  }
 });

@@ -788,7 +788,11 @@ async function runWindow(program: string, reader: string): Promise<Figure[]> {
       "(`--trace-opt` shows no compile finished before exit): START→END 2.51 ms with it and " +
       "with a parser that cannot become hot (regular expressions over the decoded text, 25 " +
       "interleaved runs each, 2026-12-06), which cost 2.7 µs more per reading and was not " +
-      "kept. " +
+      "kept. Since 2026-12-07 the `cpu` lines of /proc/stat are parsed in one call per read " +
+      "(the number parser had been called for each line), and `--trace-opt` of `profile -- " +
+      "true` shows none of the sources' code marked on the Intel VM " +
+      "(tests/window_optimization_test.ts now checks that with the default sources); with " +
+      "many more CPUs or interfaces it can still become hot. " +
       "V8's `--no-concurrent-recompilation` removed the same delay but moved every later " +
       "optimization onto the token path (token latency p99 0.47 → 0.99–1.84 ms): not used. " +
       "Where the time goes now (2026-12-07 evening, Intel VM, 12 runs of this figure's " +
