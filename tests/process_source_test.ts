@@ -380,6 +380,50 @@ Deno.test("ProcessTree: RSS and virtual size, read from /proc/<pid>/status, equa
   }
 });
 
+Deno.test("ProcessTree: a cgroup.procs longer than the first read buffer is read whole", async () => {
+  // Two sleeping processes that touched memory: A is the program, B is found only through the
+  // list, behind 8 KiB of pids that do not exist (all above pid_max). B's line starts at the
+  // 8,192nd byte: a read cut at 8 KiB left B out and took its first digit for a pid.
+  const spawn = () =>
+    new Deno.Command("python3", {
+      args: [
+        "-c",
+        "b = bytearray(8 << 20)\nprint('ready', flush=True)\nimport time; time.sleep(30)",
+      ],
+      stdout: "piped",
+    }).spawn();
+  const children = [spawn(), spawn()];
+  const readers = children.map((child) => child.stdout.getReader());
+  const list = await Deno.makeTempFile({ prefix: "jp-cgroup-procs-" });
+  try {
+    for (const reader of readers) {
+      assert.match(new TextDecoder().decode((await reader.read()).value), /ready/);
+    }
+    const [a, b] = children;
+    // 909 eight-digit pids and one nine-digit pid: 8,191 bytes before B's line.
+    const before = Array.from({ length: 909 }, (_, i) => `${10_000_000 + i}\n`).join("") +
+      "100000000\n";
+    assert.equal(before.length, 8191);
+    const after = Array.from({ length: 500 }, (_, i) => `${20_000_000 + i}\n`).join("");
+    await Deno.writeTextFile(list, `${before}${b!.pid}\n${after}`);
+    const pageBytes = Number(libc().sysconf(30)); // _SC_PAGESIZE
+    const resident = (pid: number) =>
+      Number(Deno.readTextFileSync(`/proc/${pid}/statm`).split(" ")[1]) * pageBytes;
+    const tree = new ProcessTree(a!.pid, { cgroupProcs: list });
+    const values = new Float64Array(FIELD_COUNT);
+    tree.read(values, 0);
+    const size = tree.size;
+    tree.close();
+    assert.equal(size, 2);
+    assert.equal(values[FIELD.RSS], resident(a!.pid) + resident(b!.pid));
+  } finally {
+    for (const child of children) child.kill("SIGKILL");
+    for (const reader of readers) await reader.cancel();
+    for (const child of children) await child.status;
+    await Deno.remove(list);
+  }
+});
+
 Deno.test("ProcessTree: with the cgroup's exact CPU time, a tree that ran nothing is not read again; a process woken for a few µs is", async () => {
   const cgroup = cgroupOrSkip();
   if (cgroup === undefined) return;

@@ -66,13 +66,30 @@ export const COUNTER_COUNT = 11;
 const SC_CLK_TCK = 2;
 const CLOSE_PAREN = 41;
 
-/** One read buffer for every file (`status` is about 1.5 KiB). */
-const buffer = new Uint8Array(8192);
+/**
+ * One read buffer for every file (`status` is about 1.5 KiB). A list of pids (cgroup.procs, a
+ * task's `children`) can be longer: 8 KiB holds about 1,100 of them, so the buffer grows to hold
+ * the whole list, up to {@linkcode MAX_READ_BYTES}.
+ */
+let buffer = new Uint8Array(8192);
+/** Bound on the read buffer: about two million pids. */
+const MAX_READ_BYTES = 16 << 20;
 /** Scratch of `digitRuns`. */
 const runs = new Float64Array(16);
 
 const openFile = openKeptFile;
-const readFile = (fd: number): number => readKeptFile(fd, buffer);
+/**
+ * Reads a kept file whole into `buffer` (a new, larger one when it filled it: a read cut short
+ * would leave pids out, and its last pid could be cut to another process's).
+ */
+function readFile(fd: number): number {
+  let length = readKeptFile(fd, buffer);
+  while (length === buffer.length && length < MAX_READ_BYTES) {
+    buffer = new Uint8Array(length * 2);
+    length = readKeptFile(fd, buffer);
+  }
+  return length;
+}
 
 /**
  * Fills `runs` with the first decimal numbers of `buffer[start, end)`
@@ -316,7 +333,9 @@ export class ProcessTree {
       queue.push(this.pid);
       return queue;
     }
-    appendNumberList(buffer, readFile(this.#cgroupProcs), queue);
+    // Read first: the read may replace the buffer.
+    const length = readFile(this.#cgroupProcs);
+    appendNumberList(buffer, length, queue);
     this.#listedPids = queue.length;
     // A process that exited leaves cgroup.procs at once, but its /proc files stay readable
     // until it is reaped: the program itself is read until then (its end counters).
@@ -397,7 +416,8 @@ export class ProcessTree {
   }
 
   #queueChildren(tracked: Tracked, queue: number[]): void {
-    appendNumberList(buffer, readFile(tracked.children), queue);
+    const length = readFile(tracked.children);
+    appendNumberList(buffer, length, queue);
   }
 
   #track(pid: number): Tracked | undefined {
