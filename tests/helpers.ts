@@ -322,3 +322,62 @@ export async function productCodeLines(): Promise<CodeLine[]> {
   for (const root of ["src", "sources"]) await walk(`${REPO_ROOT}${root}`);
   return lines;
 }
+
+/**
+ * A shell with `count` sleeping children, started and listed: for trees
+ * longer than a page of `/proc` output. `stop()` kills them all and waits
+ * until they are gone, so that a thousand processes being torn down do not
+ * slow the tests that follow.
+ */
+export async function startSleepingTree(count: number): Promise<{
+  shell: Deno.ChildProcess;
+  children: () => number[];
+  stop: () => Promise<void>;
+}> {
+  const shell = new Deno.Command("sh", {
+    args: ["-c", `for i in $(seq ${count}); do sleep 60 & done; echo ready; wait`],
+    stdout: "piped",
+  }).spawn();
+  const reader = shell.stdout.getReader();
+  const children = () => {
+    try {
+      return Deno.readTextFileSync(`/proc/${shell.pid}/task/${shell.pid}/children`).trim()
+        .split(" ").filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const stop = async () => {
+    const pids = children();
+    for (const pid of pids) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch {
+        // Gone already.
+      }
+    }
+    shell.kill("SIGKILL");
+    await reader.cancel();
+    await shell.status;
+    // Orphaned by the shell's end, they are reaped by init: wait for that (at most 10 s).
+    const alive = (pid: number) => {
+      try {
+        Deno.statSync(`/proc/${pid}`);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 1000 && pids.some(alive); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  try {
+    const line = new TextDecoder().decode((await reader.read()).value);
+    if (!line.includes("ready")) throw new Error(`the tree did not start: ${line}`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { shell, children, stop };
+}

@@ -16,7 +16,7 @@ import type { Metric, RunResult } from "../src/mod.ts";
 import { PROCESS_METRIC_NAMES, ProcessSource } from "../sources/process/mod.ts";
 import { FIELD, FIELD_COUNT, ProcessTree } from "../sources/process/process_tree.ts";
 import { CgroupCounters } from "../sources/process/cgroup_counters.ts";
-import { CLI_ENTRY, REPO_ROOT } from "./helpers.ts";
+import { CLI_ENTRY, REPO_ROOT, startSleepingTree } from "./helpers.ts";
 
 const quiet = () => new Logger(0, () => {});
 
@@ -421,6 +421,33 @@ Deno.test("ProcessTree: a cgroup.procs longer than the first read buffer is read
     for (const reader of readers) await reader.cancel();
     for (const child of children) await child.status;
     await Deno.remove(list);
+  }
+});
+
+Deno.test("ProcessTree: without a cgroup, a children list of several pages is walked whole", async () => {
+  // 1,200 sleeping children: 6 KB or more of pids in the shell's `children`, which one read gives
+  // a page (4 KiB) of at most. Every one is in the tree and in its RSS.
+  const tree = await startSleepingTree(1200);
+  try {
+    const pids = [tree.shell.pid, ...tree.children()];
+    assert.equal(pids.length, 1201);
+    const pageBytes = Number(libc().sysconf(30)); // _SC_PAGESIZE
+    const resident = () =>
+      pids.reduce(
+        (sum, pid) => sum + Number(Deno.readTextFileSync(`/proc/${pid}/statm`).split(" ")[1]),
+        0,
+      ) * pageBytes;
+    const before = resident();
+    const processTree = new ProcessTree(tree.shell.pid);
+    const values = new Float64Array(FIELD_COUNT);
+    processTree.read(values, 0);
+    const size = processTree.size;
+    processTree.close();
+    assert.equal(resident(), before, "the tree's memory moved");
+    assert.equal(size, 1201);
+    assert.equal(values[FIELD.RSS], before);
+  } finally {
+    await tree.stop();
   }
 });
 

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { monotonicNs } from "../src/clock.ts";
+import { libc } from "../src/ffi/libc.ts";
+import { startSleepingTree } from "./helpers.ts";
 import { Sampler } from "../src/sampling/sampler.ts";
 import { ProcessUsageSampler } from "../src/sampling/process_usage.ts";
 import { SourceOrchestrator } from "../src/orchestrator.ts";
@@ -98,6 +100,32 @@ Deno.test("ProcessUsageSampler follows a process tree's CPU and RSS in /proc", a
   assert.equal(rss!.unit, "MiB");
   assert.equal(rss!.values.length, 6);
   assert.ok(rss!.values.every((mib) => mib > 0 && mib < 1024));
+});
+
+Deno.test("ProcessUsageSampler reads a children list longer than its first buffer whole", async () => {
+  // 1,200 sleeping children list 6 KB or more of pids in the shell's `children`: past the first 4
+  // KiB buffer, and past the page one read of that file gives. Every one of them counts in the
+  // RSS (a read cut short left the last ones out).
+  const tree = await startSleepingTree(1200);
+  try {
+    const pids = [tree.shell.pid, ...tree.children()];
+    assert.equal(pids.length, 1201);
+    assert.ok(pids.join(" ").length > 4096);
+    const resident = () =>
+      pids.reduce(
+        (sum, pid) => sum + Number(Deno.readTextFileSync(`/proc/${pid}/statm`).split(" ")[1]),
+        0,
+      );
+    const before = resident();
+    const usage = new ProcessUsageSampler(tree.shell.pid);
+    assert.equal(usage.sample(), true);
+    usage.close();
+    assert.equal(resident(), before, "the tree's memory moved");
+    const pageMiB = Number(libc().sysconf(30)) / 1048576; // _SC_PAGESIZE
+    assert.equal(usage.samples()[1]!.values[0], before * pageMiB);
+  } finally {
+    await tree.stop();
+  }
 });
 
 Deno.test("PowercapSource: samples give power, boundary energies stay exact", async () => {

@@ -285,3 +285,72 @@ Deno.test("system source: the one-pass parse agrees with splitting the lines, on
     await Deno.remove(proc, { recursive: true });
   }
 });
+
+Deno.test("system source: /proc/net/dev of many interfaces, given a page per read by the kernel, is summed whole", async () => {
+  // A network namespace with 81 interfaces (about 10 KB of /proc/net/dev, where one read gives a
+  // page): traffic goes out of the last one made, whose line is past the first page.
+  const id = `jp-net-${Deno.pid}`;
+  const ip = async (...args: string[]) => {
+    const { code, stderr } = await new Deno.Command("ip", { args, stderr: "piped" }).output();
+    if (code !== 0) throw new Error(`ip ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
+  };
+  const [here, there] = [`${id}-a`, `${id}-b`];
+  await ip("netns", "add", here);
+  await ip("netns", "add", there);
+  const proc = await Deno.makeTempDir({ prefix: "jp-fake-proc-" });
+  let holder: Deno.ChildProcess | undefined;
+  try {
+    const batch = Array.from({ length: 40 }, (_, i) => `link add v${i} type veth peer name p${i}`);
+    await Deno.writeTextFile(`${proc}/links`, batch.join("\n") + "\n");
+    await ip("-n", here, "-batch", `${proc}/links`);
+    await ip("-n", here, "link", "set", "p39", "netns", there);
+    await ip("-n", here, "addr", "add", "10.77.0.1/24", "dev", "v39");
+    await ip("-n", there, "addr", "add", "10.77.0.2/24", "dev", "p39");
+    await ip("-n", here, "link", "set", "v39", "up");
+    await ip("-n", there, "link", "set", "p39", "up");
+    // A process in the namespace lends its /proc/<pid>/net; /proc/stat is the machine's.
+    holder = new Deno.Command("ip", { args: ["netns", "exec", here, "sleep", "60"] }).spawn();
+    for (let i = 0; i < 200; i++) {
+      const net = await Deno.readTextFile(`/proc/${holder.pid}/net/dev`).catch(() => "");
+      if (net.includes("v39:")) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const devText = await Deno.readTextFile(`/proc/${holder.pid}/net/dev`);
+    assert.ok(devText.length > 8192, `${devText.length} bytes of /proc/net/dev`);
+    await Deno.symlink("/proc/stat", `${proc}/stat`);
+    await Deno.symlink(`/proc/${holder.pid}/net`, `${proc}/net`);
+    const source = new SystemSource({ procPath: proc });
+    source.init();
+    source.measure();
+    const send = await new Deno.Command("ip", {
+      args: [
+        "netns",
+        "exec",
+        here,
+        "python3",
+        "-c",
+        "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n" +
+        "for _ in range(20): s.sendto(b'x' * 1000, ('10.77.0.2', 9))",
+      ],
+    }).output();
+    assert.equal(send.code, 0);
+    source.measure();
+    const metrics = source.toMetrics(source.retrieve());
+    source.join();
+    // 20 datagrams of 1,000 bytes (and their headers) left through v39, besides ARP and IPv6's own.
+    assert.ok(
+      value(metrics, "NET_TX_PACKETS") >= 20,
+      `${value(metrics, "NET_TX_PACKETS")} packets`,
+    );
+    assert.ok(
+      value(metrics, "NET_TX_BYTES") >= 20 * 1000,
+      `${value(metrics, "NET_TX_BYTES")} bytes`,
+    );
+  } finally {
+    holder?.kill("SIGKILL");
+    await holder?.status;
+    await Deno.remove(proc, { recursive: true });
+    await ip("netns", "del", here).catch(() => {});
+    await ip("netns", "del", there).catch(() => {});
+  }
+});

@@ -24,7 +24,12 @@
  */
 
 import { libc } from "../../src/ffi/libc.ts";
-import { appendNumberList, openKeptFile, readKeptFile } from "../../src/ffi/kept_file.ts";
+import {
+  appendNumberList,
+  openKeptFile,
+  readKeptFile,
+  readWholeKeptFile,
+} from "../../src/ffi/kept_file.ts";
 
 /** Positions of the values of one snapshot. */
 export const FIELD = {
@@ -69,27 +74,18 @@ const CLOSE_PAREN = 41;
 /**
  * One read buffer for every file (`status` is about 1.5 KiB). A list of pids (cgroup.procs, a
  * task's `children`) can be longer: 8 KiB holds about 1,100 of them, so the buffer grows to hold
- * the whole list, up to {@linkcode MAX_READ_BYTES}.
+ * the whole list (a read cut short would leave pids out, and its last pid could be cut into
+ * another process's), which the kernel gives a page at a time.
  */
 let buffer = new Uint8Array(8192);
-/** Bound on the read buffer: about two million pids. */
-const MAX_READ_BYTES = 16 << 20;
 /** Scratch of `digitRuns`. */
 const runs = new Float64Array(16);
 
 const openFile = openKeptFile;
-/**
- * Reads a kept file whole into `buffer` (a new, larger one when it filled it: a read cut short
- * would leave pids out, and its last pid could be cut to another process's).
- */
-function readFile(fd: number): number {
-  let length = readKeptFile(fd, buffer);
-  while (length === buffer.length && length < MAX_READ_BYTES) {
-    buffer = new Uint8Array(length * 2);
-    length = readKeptFile(fd, buffer);
-  }
-  return length;
-}
+const readFile = (fd: number): number => readKeptFile(fd, buffer);
+/** A list of pids, read whole (it may take more than one read, and a larger buffer). */
+const readList = (fd: number): number =>
+  readWholeKeptFile(fd, buffer, (bytes) => buffer = new Uint8Array(bytes));
 
 /**
  * Fills `runs` with the first decimal numbers of `buffer[start, end)`
@@ -334,7 +330,7 @@ export class ProcessTree {
       return queue;
     }
     // Read first: the read may replace the buffer.
-    const length = readFile(this.#cgroupProcs);
+    const length = readList(this.#cgroupProcs);
     appendNumberList(buffer, length, queue);
     this.#listedPids = queue.length;
     // A process that exited leaves cgroup.procs at once, but its /proc files stay readable
@@ -416,7 +412,7 @@ export class ProcessTree {
   }
 
   #queueChildren(tracked: Tracked, queue: number[]): void {
-    const length = readFile(tracked.children);
+    const length = readList(tracked.children);
     appendNumberList(buffer, length, queue);
   }
 

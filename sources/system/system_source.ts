@@ -22,7 +22,12 @@
  */
 
 import { errno, libc, SyscallError } from "../../src/ffi/libc.ts";
-import { openKeptFile, readKeptFile } from "../../src/ffi/kept_file.ts";
+import {
+  MAX_WHOLE_READ_BYTES,
+  openKeptFile,
+  readKeptFile,
+  readWholeKeptFile,
+} from "../../src/ffi/kept_file.ts";
 import { SampleBuffer } from "../../src/sampling/sample_buffer.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
 import type { Metric, SampleSeries, Sensor, Source } from "../../src/source.ts";
@@ -33,13 +38,14 @@ export const SYSTEM_SOURCE = "system";
 const SC_CLK_TCK = 2;
 /**
  * First size of the read buffers. `/proc/stat` with many interrupts is long: only its first
- * lines (the `cpu` ones) are parsed, so a read needs to reach the end of those; `/proc/net/dev`
- * is read whole. A file that fills its buffer gets one twice as large, up to
- * {@linkcode MAX_READ_BYTES}.
+ * lines (the `cpu` ones) are parsed, so a read needs to reach the end of those (the kernel writes
+ * the whole file at once, so one read of a large enough buffer does); when they do not fit, the
+ * buffer doubles, up to {@linkcode MAX_READ_BYTES}. `/proc/net/dev` is read whole
+ * (`readWholeKeptFile`).
  */
 const READ_BYTES = 65536;
-/** Bound on a read buffer: the `cpu` lines of 100,000 CPUs, or as many interfaces. */
-const MAX_READ_BYTES = 16 << 20;
+/** Bound on the `/proc/stat` buffer: the `cpu` lines of about 200,000 CPUs. */
+const MAX_READ_BYTES = MAX_WHOLE_READ_BYTES;
 const NEWLINE = 10;
 const SPACE = 32;
 const COLON = 58;
@@ -283,12 +289,13 @@ export class SystemSource implements Source<number> {
       into[net + 3] =
         0;
     if (this.#net < 0) return;
-    let length = readKeptFile(this.#net, this.#netBuffer);
-    // Filled: more interfaces than the buffer holds (a host with many containers' veths).
-    while (length === this.#netBuffer.length && length < MAX_READ_BYTES) {
-      this.#netBuffer = new Uint8Array(length * 2);
-      length = readKeptFile(this.#net, this.#netBuffer);
-    }
+    // Whole: the kernel gives a page of it per read, about 35 interfaces (a host of containers
+    // has more), and many more than 64 KiB hold.
+    const length = readWholeKeptFile(
+      this.#net,
+      this.#netBuffer,
+      (bytes) => this.#netBuffer = new Uint8Array(bytes),
+    );
     const buffer = this.#netBuffer;
     // Two header lines, then "  name: rx_bytes rx_packets 6×… tx_bytes tx_packets …".
     let line = 0;

@@ -18,7 +18,12 @@
  */
 
 import { libc } from "../ffi/libc.ts";
-import { appendNumberList, openKeptFile, readKeptFile } from "../ffi/kept_file.ts";
+import {
+  appendNumberList,
+  openKeptFile,
+  readKeptFile,
+  readWholeKeptFile,
+} from "../ffi/kept_file.ts";
 import type { SampleSeries } from "../source.ts";
 import { SampleBuffer } from "./sample_buffer.ts";
 
@@ -30,8 +35,11 @@ const SC_PAGESIZE = 30;
 const CLOSE_PAREN = 41;
 const SPACE = 32;
 
-/** One read buffer for every `/proc` file (a `stat` line is well under 1 KiB). */
-const buffer = new Uint8Array(4096);
+/**
+ * One read buffer for every `/proc` file (a `stat` line is well under 1 KiB). A task's `children`
+ * can list more pids than 4 KiB holds (about 550): the buffer then grows to hold them all.
+ */
+let buffer = new Uint8Array(4096);
 
 /** Open files of one process of the tree. */
 interface Tracked {
@@ -47,6 +55,11 @@ const openProc = openKeptFile;
 /** Reads a file from its start into `buffer`; returns the length, or -1. */
 function readProc(fd: number): number {
   return readKeptFile(fd, buffer);
+}
+
+/** A list of pids, read whole (it may take more than one read, and a larger buffer). */
+function readList(fd: number): number {
+  return readWholeKeptFile(fd, buffer, (bytes) => buffer = new Uint8Array(bytes));
 }
 
 /** The `index`-th space-separated decimal number from `start`. */
@@ -148,7 +161,9 @@ export class ProcessUsageSampler {
         const resident = numberAt(statm, 0, 1);
         if (Number.isFinite(resident)) pages += resident;
       }
-      appendNumberList(buffer, readProc(tracked.children), queue);
+      // Read first: the read may replace the buffer.
+      const listed = readList(tracked.children);
+      appendNumberList(buffer, listed, queue);
     }
     const offset = this.#buffer.append();
     const values = this.#buffer.values;
