@@ -375,6 +375,21 @@ export async function startSleepingTree(count: number): Promise<{
   try {
     const line = new TextDecoder().decode((await reader.read()).value);
     if (!line.includes("ready")) throw new Error(`the tree did not start: ${line}`);
+    // Forked is not yet asleep: a child still exec'ing `sleep` (or loading its libraries) has
+    // memory that moves. Settled once each one waits in nanosleep (at most 10 s).
+    const settled = (pid: number) => {
+      try {
+        const comm = Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
+        const wchan = Deno.readTextFileSync(`/proc/${pid}/wchan`);
+        return comm === "sleep" && wchan.includes("nanosleep");
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 1000 && !children().every(settled); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    if (!children().every(settled)) throw new Error("the tree's sleeps did not all start");
   } catch (error) {
     await stop();
     throw error;
