@@ -71,21 +71,22 @@ export const COUNTER_COUNT = 11;
 const SC_CLK_TCK = 2;
 const CLOSE_PAREN = 41;
 
+/** One read buffer for every process's files (`status` is about 1.5 KiB). */
+const buffer = new Uint8Array(8192);
 /**
- * One read buffer for every file (`status` is about 1.5 KiB). A list of pids (cgroup.procs, a
- * task's `children`) can be longer: 8 KiB holds about 1,100 of them, so the buffer grows to hold
- * the whole list (a read cut short would leave pids out, and its last pid could be cut into
- * another process's), which the kernel gives a page at a time.
+ * The buffer of the lists of pids (cgroup.procs, a task's `children`), which have no bound: it
+ * grows to hold a whole list, which the kernel gives a page at a time (a read cut short would
+ * leave pids out, and its last pid could be cut into another process's).
  */
-let buffer = new Uint8Array(8192);
+let listBuffer = new Uint8Array(8192);
 /** Scratch of `digitRuns`. */
 const runs = new Float64Array(16);
 
 const openFile = openKeptFile;
 const readFile = (fd: number): number => readKeptFile(fd, buffer);
-/** A list of pids, read whole (it may take more than one read, and a larger buffer). */
+/** A list of pids, read whole into `listBuffer` (it may take more than one read). */
 const readList = (fd: number): number =>
-  readWholeKeptFile(fd, buffer, (bytes) => buffer = new Uint8Array(bytes));
+  readWholeKeptFile(fd, listBuffer, (bytes) => listBuffer = new Uint8Array(bytes));
 
 /**
  * Fills `runs` with the first decimal numbers of `buffer[start, end)`
@@ -331,7 +332,7 @@ export class ProcessTree {
     }
     // Read first: the read may replace the buffer.
     const length = readList(this.#cgroupProcs);
-    appendNumberList(buffer, length, queue);
+    appendNumberList(listBuffer, length, queue);
     this.#listedPids = queue.length;
     // A process that exited leaves cgroup.procs at once, but its /proc files stay readable
     // until it is reaped: the program itself is read until then (its end counters).
@@ -413,7 +414,7 @@ export class ProcessTree {
 
   #queueChildren(tracked: Tracked, queue: number[]): void {
     const length = readList(tracked.children);
-    appendNumberList(buffer, length, queue);
+    appendNumberList(listBuffer, length, queue);
   }
 
   #track(pid: number): Tracked | undefined {

@@ -35,11 +35,13 @@ const SC_PAGESIZE = 30;
 const CLOSE_PAREN = 41;
 const SPACE = 32;
 
+/** One read buffer for every process's `/proc` files (a `stat` line is well under 1 KiB). */
+const buffer = new Uint8Array(4096);
 /**
- * One read buffer for every `/proc` file (a `stat` line is well under 1 KiB). A task's `children`
- * can list more pids than 4 KiB holds (about 550): the buffer then grows to hold them all.
+ * The buffer of the tasks' `children` lists, which have no bound: it grows to hold a whole list,
+ * which the kernel gives a page at a time.
  */
-let buffer = new Uint8Array(4096);
+let listBuffer = new Uint8Array(4096);
 
 /** Open files of one process of the tree. */
 interface Tracked {
@@ -57,9 +59,9 @@ function readProc(fd: number): number {
   return readKeptFile(fd, buffer);
 }
 
-/** A list of pids, read whole (it may take more than one read, and a larger buffer). */
+/** A list of pids, read whole into `listBuffer` (it may take more than one read). */
 function readList(fd: number): number {
-  return readWholeKeptFile(fd, buffer, (bytes) => buffer = new Uint8Array(bytes));
+  return readWholeKeptFile(fd, listBuffer, (bytes) => listBuffer = new Uint8Array(bytes));
 }
 
 /** The `index`-th space-separated decimal number from `start`. */
@@ -163,7 +165,7 @@ export class ProcessUsageSampler {
       }
       // Read first: the read may replace the buffer.
       const listed = readList(tracked.children);
-      appendNumberList(buffer, listed, queue);
+      appendNumberList(listBuffer, listed, queue);
     }
     const offset = this.#buffer.append();
     const values = this.#buffer.values;

@@ -185,7 +185,13 @@ export async function processSourceFigures(): Promise<Figure[]> {
           "`status` (VmSize, VmRSS), not from a fourth file, `statm` (1.1 µs there, 2.7 µs on " +
           "the AMD EPYC VM of 2026-12-06, where a pread of /dev/zero through the FFI took 2.4 " +
           "µs), nor from `stat`, whose rss the kernel sums only approximately (26 pages off " +
-          "on Linux 6.18)."
+          "on Linux 6.18). The running figure moves with the VM's state: on the evening of " +
+          "2026-12-07, when an empty Deno script took 20.8 ms to start against 16.7 ms hours " +
+          'before, four runs of `--only "process source"` gave 74–107 µs with the code ' +
+          "before that evening's changes and 84–136 µs with the code that reads lists whole (two at a time, " +
+          "alternated), while `ProcessTree.read` of both, alternated in blocks in one process " +
+          "(a tree of 50, one child busy), had the same median (49.9–65.7 against 52.6–71.0 " +
+          "µs in two runs)."
         : undefined,
     });
     figures.push({
