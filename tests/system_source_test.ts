@@ -131,6 +131,17 @@ async function withFakeProc(
   }
 }
 
+/** One phase of `source`: a boundary, `between`, a boundary; its metrics. */
+async function onePhase(source: SystemSource, between: () => Promise<unknown>): Promise<Metric[]> {
+  source.init();
+  source.measure();
+  await between();
+  source.measure();
+  const metrics = source.toMetrics(source.retrieve());
+  source.join();
+  return metrics;
+}
+
 /** `/proc/stat` of CPUs with the given kernel numbers and [user, system, idle] ticks. */
 function numberedStatText(cpus: [number, [number, number, number]][]): string {
   const line = (name: string, [user, system, idle]: [number, number, number]) =>
@@ -149,16 +160,13 @@ Deno.test("system source: per-CPU metrics are named after the kernel's CPU numbe
       source.sensors().map((sensor) => sensor.name).filter((name) => /^CPU\d/.test(name)),
       ["CPU0_UTILIZATION", "CPU2_UTILIZATION", "CPU5_UTILIZATION"],
     );
-    source.init();
-    source.measure();
-    // cpu2 went offline: missing from the file, it shows 0 %; the others keep their numbers.
-    await Deno.writeTextFile(
-      `${proc}/stat`,
-      numberedStatText([[0, [30, 0, 100]], [5, [10, 10, 110]]]),
-    );
-    source.measure();
-    const metrics = source.toMetrics(source.retrieve());
-    source.join();
+    const metrics = await onePhase(source, async () => {
+      // cpu2 went offline: missing from the file, it shows 0 %; the others keep their numbers.
+      await Deno.writeTextFile(
+        `${proc}/stat`,
+        numberedStatText([[0, [30, 0, 100]], [5, [10, 10, 110]]]),
+      );
+    });
     assert.equal(value(metrics, "CPU0_UTILIZATION"), 100);
     assert.equal(value(metrics, "CPU2_UTILIZATION"), 0);
     assert.equal(value(metrics, "CPU5_UTILIZATION"), 50);
@@ -180,15 +188,12 @@ Deno.test("system source: the cpu lines of thousands of CPUs are read whole (the
   }, async (proc) => {
     const source = new SystemSource({ procPath: proc });
     assert.equal(source.cpus, cpus);
-    source.init();
-    source.measure();
-    await Deno.writeTextFile(
-      `${proc}/stat`,
-      numberedStatText(Array.from({ length: cpus }, (_, id) => ticks(id, 1))),
-    );
-    source.measure();
-    const metrics = source.toMetrics(source.retrieve());
-    source.join();
+    const metrics = await onePhase(source, async () => {
+      await Deno.writeTextFile(
+        `${proc}/stat`,
+        numberedStatText(Array.from({ length: cpus }, (_, id) => ticks(id, 1))),
+      );
+    });
     // CPU n: (n mod 7) busy ticks of (n mod 7) + 10.
     for (const id of [0, 1, 4095, 4999]) {
       const busy = id % 7;
@@ -208,15 +213,12 @@ Deno.test("system source: /proc/net/dev with more interfaces than the first buff
   );
   await withFakeProc({ stat: statText([[1, 1, 1]]), net: netText(rows) }, async (proc) => {
     const source = new SystemSource({ procPath: proc });
-    source.init();
-    source.measure();
-    await Deno.writeTextFile(
-      `${proc}/net/dev`,
-      netText(rows.map(([name, rx, rxp, tx, txp]) => [name, rx + 1, rxp, tx + 2, txp + 1])),
-    );
-    source.measure();
-    const metrics = source.toMetrics(source.retrieve());
-    source.join();
+    const metrics = await onePhase(source, async () => {
+      await Deno.writeTextFile(
+        `${proc}/net/dev`,
+        netText(rows.map(([name, rx, rxp, tx, txp]) => [name, rx + 1, rxp, tx + 2, txp + 1])),
+      );
+    });
     assert.equal(value(metrics, "NET_RX_BYTES"), 1500);
     assert.equal(value(metrics, "NET_TX_BYTES"), 3000);
     assert.equal(value(metrics, "NET_TX_PACKETS"), 1500);
@@ -251,12 +253,9 @@ Deno.test("system source: the one-pass parse agrees with splitting the lines, on
         );
         await Deno.writeTextFile(`${proc}/stat`, texts[0]!);
         const source = new SystemSource({ procPath: proc });
-        source.init();
-        source.measure();
-        await Deno.writeTextFile(`${proc}/stat`, texts[1]!);
-        source.measure();
-        const metrics = source.toMetrics(source.retrieve());
-        source.join();
+        const metrics = await onePhase(source, async () => {
+          await Deno.writeTextFile(`${proc}/stat`, texts[1]!);
+        });
         // The reference: split each line, sum the fields by name.
         const times = (text: string) =>
           new Map(
@@ -320,23 +319,20 @@ Deno.test("system source: /proc/net/dev of many interfaces, given a page per rea
     await Deno.symlink("/proc/stat", `${proc}/stat`);
     await Deno.symlink(`/proc/${holder.pid}/net`, `${proc}/net`);
     const source = new SystemSource({ procPath: proc });
-    source.init();
-    source.measure();
-    const send = await new Deno.Command("ip", {
-      args: [
-        "netns",
-        "exec",
-        here,
-        "python3",
-        "-c",
-        "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n" +
-        "for _ in range(20): s.sendto(b'x' * 1000, ('10.77.0.2', 9))",
-      ],
-    }).output();
-    assert.equal(send.code, 0);
-    source.measure();
-    const metrics = source.toMetrics(source.retrieve());
-    source.join();
+    const metrics = await onePhase(source, async () => {
+      const send = await new Deno.Command("ip", {
+        args: [
+          "netns",
+          "exec",
+          here,
+          "python3",
+          "-c",
+          "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n" +
+          "for _ in range(20): s.sendto(b'x' * 1000, ('10.77.0.2', 9))",
+        ],
+      }).output();
+      assert.equal(send.code, 0);
+    });
     // 20 datagrams of 1,000 bytes (and their headers) left through v39, besides ARP and IPv6's own.
     assert.ok(
       value(metrics, "NET_TX_PACKETS") >= 20,
