@@ -40,12 +40,10 @@ const SC_CLK_TCK = 2;
  * First size of the read buffers. `/proc/stat` with many interrupts is long: only its first
  * lines (the `cpu` ones) are parsed, so a read needs to reach the end of those (the kernel writes
  * the whole file at once, so one read of a large enough buffer does); when they do not fit, the
- * buffer doubles, up to {@linkcode MAX_READ_BYTES}. `/proc/net/dev` is read whole
- * (`readWholeKeptFile`).
+ * buffer doubles, up to {@linkcode MAX_WHOLE_READ_BYTES} (the `cpu` lines of about 200,000
+ * CPUs). `/proc/net/dev` is read whole (`readWholeKeptFile`).
  */
 const READ_BYTES = 65536;
-/** Bound on the `/proc/stat` buffer: the `cpu` lines of about 200,000 CPUs. */
-const MAX_READ_BYTES = MAX_WHOLE_READ_BYTES;
 const NEWLINE = 10;
 const SPACE = 32;
 const COLON = 58;
@@ -344,8 +342,8 @@ export class SystemSource implements Source<number> {
 
   /** A larger buffer after a read of `length` bytes filled it; `false` at the bound. */
   #growStatBuffer(length: number): boolean {
-    if (length < this.#statBuffer.length || length >= MAX_READ_BYTES) return false;
-    this.#statBuffer = new Uint8Array(length * 2);
+    if (length < this.#statBuffer.length || length >= MAX_WHOLE_READ_BYTES) return false;
+    this.#statBuffer = new Uint8Array(Math.min(MAX_WHOLE_READ_BYTES, length * 2));
     return true;
   }
 
@@ -371,10 +369,10 @@ export class SystemSource implements Source<number> {
       // Whole: the read got the whole file, or the `cpu` lines ended inside it.
       const whole = length < buffer.length || (i < length && !startsCpuLine(buffer, i, length));
       // Past the bound, the CPUs that fit are tracked.
-      if ((whole && 2 * i <= buffer.length) || buffer.length >= MAX_READ_BYTES) {
+      if ((whole && 2 * i <= buffer.length) || buffer.length >= MAX_WHOLE_READ_BYTES) {
         return ids.filter((id) => id >= 0);
       }
-      this.#statBuffer = new Uint8Array(Math.min(MAX_READ_BYTES, buffer.length * 2));
+      this.#statBuffer = new Uint8Array(Math.min(MAX_WHOLE_READ_BYTES, buffer.length * 2));
     }
   }
 }
