@@ -287,7 +287,7 @@ export class SystemSource implements Source<number> {
       into[net + 3] =
         0;
     if (this.#net < 0) return;
-    // Whole: the kernel gives a page of it per read, about 35 interfaces (a host of containers
+    // Whole: the kernel gives a page of it per read, 30 to 35 interfaces (a host of containers
     // has more), and many more than 64 KiB hold.
     const length = readWholeKeptFile(
       this.#net,

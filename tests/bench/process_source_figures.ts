@@ -243,7 +243,7 @@ export async function processSourceFigures(): Promise<Figure[]> {
       "Its buffer now grows until the `cpu` lines fit (a fixed 64 KiB held about 800 CPUs' " +
       "lines; past that, the CPUs beyond were missing and the last one's counts were cut), and " +
       "/proc/net/dev is read until its end: the kernel gives it a page per read (4,013 of 10,163 " +
-      "bytes with 81 interfaces), so the traffic of interfaces past about the 35th was missing " +
+      "bytes with 81 interfaces), so the traffic of interfaces past the 30th or so was missing " +
       "on a host of many containers.",
   });
   return figures;
