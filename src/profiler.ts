@@ -34,10 +34,19 @@ import {
   DEFAULT_MAX_PHASES,
   defaultMaxPhases,
   MAX_PHASES_LIMIT,
+  MAX_SAMPLES_LIMIT,
   RUN_SETTING_LIMITS,
 } from "./run_limits.ts";
+import { DEFAULT_MAX_SAMPLES } from "./setting_defaults.ts";
 
-export { DEFAULT_MAX_PHASES, defaultMaxPhases, MAX_PHASES_LIMIT, RUN_SETTING_LIMITS };
+export {
+  DEFAULT_MAX_PHASES,
+  DEFAULT_MAX_SAMPLES,
+  defaultMaxPhases,
+  MAX_PHASES_LIMIT,
+  MAX_SAMPLES_LIMIT,
+  RUN_SETTING_LIMITS,
+};
 import type { IdleBaseline } from "./stats/phase_statistics.ts";
 import { reviewRuns } from "./stats/run_review.ts";
 import type { Sensor, Source } from "./source.ts";
@@ -192,6 +201,14 @@ export interface RunSettings {
    */
   maxPhases?: number;
   /**
+   * With sampling: each series keeps at most this many samples per run
+   * (2 to {@linkcode MAX_SAMPLES_LIMIT}); past it every other one is
+   * dropped, again each time, so memory stays bounded however long the
+   * run (default {@linkcode DEFAULT_MAX_SAMPLES}). A series that was
+   * thinned says so in `every`.
+   */
+  maxSamples?: number;
+  /**
    * The results will be listed phase by phase for the terminal
    * (`--all-phases`), which builds every phase's lines at once: the default
    * `maxPhases` is then lower.
@@ -305,7 +322,13 @@ export interface ValidatedProfileConfig {
 export function validateProfileConfig(
   config: Pick<
     ProfileConfig,
-    "command" | "tokenPattern" | "iterations" | "cwd" | "sampleIntervalMs" | "maxPhases"
+    | "command"
+    | "tokenPattern"
+    | "iterations"
+    | "cwd"
+    | "sampleIntervalMs"
+    | "maxPhases"
+    | "maxSamples"
   >,
 ): ValidatedProfileConfig {
   const name = config.command[0];
@@ -333,6 +356,15 @@ export function validateProfileConfig(
   ) {
     throw new UsageError(
       `the phase limit must be an integer from 1 to ${MAX_PHASES_LIMIT}, got ${maxPhases}`,
+    );
+  }
+  const maxSamples = config.maxSamples;
+  if (
+    maxSamples !== undefined &&
+    !(Number.isSafeInteger(maxSamples) && maxSamples >= 2 && maxSamples <= MAX_SAMPLES_LIMIT)
+  ) {
+    throw new UsageError(
+      `the sample limit must be an integer from 2 to ${MAX_SAMPLES_LIMIT}, got ${maxSamples}`,
     );
   }
   const pattern = compileTokenPattern(config.tokenPattern ?? DEFAULT_TOKEN_PATTERN);
@@ -670,6 +702,7 @@ export class JouleProfiler {
             ? undefined
             : config.initTimeoutSeconds * 1000,
           maxPhases,
+          maxSamples: config.maxSamples,
           reaper,
           sampleObserver: config.sampleObserver,
           whileHeld: config.whileHeld,

@@ -12,6 +12,7 @@ import { ProfilerError, UsageError } from "./errors.ts";
 import { signalName } from "./ffi/libc.ts";
 import { DEFAULT_MAX_PHASES } from "./run_limits.ts";
 import { type Logger, sinceStart } from "./logger.ts";
+import { groupDigits } from "./text/digit_grouping.ts";
 import { SourceOrchestrator } from "./orchestrator.ts";
 import { BoundaryLog, END_TOKEN, START_TOKEN } from "./phase/boundary_log.ts";
 import { BoundaryTaker } from "./phase/boundary_taker.ts";
@@ -30,6 +31,8 @@ import type { InvokingUser } from "./process/invoking_user.ts";
 import { buildPhases, type RunResult, spanMs } from "./result.ts";
 import { PROCESS_SOURCE_NAME, ProcessUsageSampler } from "./sampling/process_usage.ts";
 import { Sampler } from "./sampling/sampler.ts";
+import { setMaxSamplesPerSeries } from "./sampling/sample_buffer.ts";
+import { DEFAULT_MAX_SAMPLES } from "./setting_defaults.ts";
 import type { SampleSeries, Source } from "./source.ts";
 import type { SampleObserver } from "./live_intervals.ts";
 
@@ -93,6 +96,11 @@ export interface ProgramRunOptions {
    * measured, with a warning (default {@linkcode DEFAULT_MAX_PHASES}).
    */
   maxPhases?: number;
+  /**
+   * With sampling: each series keeps at most this many samples, thinned
+   * past it so memory stays bounded (default {@linkcode DEFAULT_MAX_SAMPLES}).
+   */
+  maxSamples?: number;
   /**
    * Custody of the program's processes across runs (process group,
    * watchdog, what happens to processes left running). Default: one for
@@ -320,6 +328,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       const treeSampled = options.sources.some((source) =>
         source.name === PROCESS_SOURCE_NAME && source.sample !== undefined
       );
+      setMaxSamplesPerSeries(options.maxSamples ?? DEFAULT_MAX_SAMPLES);
       sampling = startSampling(
         orchestrator,
         program.pid,
@@ -447,6 +456,8 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
         `run ${options.index + 1}: ${sampled.sampling!.ticks} samples every ` +
           `${sampling.sampler.intervalMs} ms, ${sampled.sampling!.missed} deadlines missed`,
       );
+      const thinned = thinnedSamplesNote(sampled.samples!, options.maxSamples);
+      if (thinned !== undefined) logger.notice(`run ${options.index + 1}: ${thinned}`);
     }
     return {
       index: options.index,
@@ -587,6 +598,45 @@ export function samplingTick(
     if (pending) return pending.then(() => observer.sampled(series));
     observer.sampled(series);
   };
+}
+
+/**
+ * Says how far sampled series were thinned to stay within the sample
+ * limit, when any was.
+ *
+ * @param series A run's series.
+ * @param maxSamples The limit the run had (default {@linkcode DEFAULT_MAX_SAMPLES}).
+ * @returns One sentence, or `undefined` when every sample was kept.
+ *
+ * @example Usage
+ * ```ts
+ * import { thinnedSamplesNote } from "./program_run.ts";
+ * const series = { name: "CPU", unit: "%", source: "process", every: 4 };
+ * const points = { timesNs: new Float64Array(2), values: new Float64Array(2) };
+ * console.log(thinnedSamplesNote([{ ...series, ...points }], 1000));
+ * // "1 sample in 4 kept (CPU): at most 1,000 per series (--max-samples)"
+ * ```
+ */
+export function thinnedSamplesNote(
+  series: readonly SampleSeries[],
+  maxSamples = DEFAULT_MAX_SAMPLES,
+): string | undefined {
+  const byEvery = new Map<number, string[]>();
+  for (const entry of series) {
+    if (entry.every === undefined) continue;
+    const names = byEvery.get(entry.every) ?? [];
+    names.push(entry.name);
+    byEvery.set(entry.every, names);
+  }
+  if (byEvery.size === 0) return undefined;
+  const parts = [...byEvery].sort(([a], [b]) => b - a).map(([every, names]) =>
+    `1 sample in ${every} kept (${
+      names.length > 3
+        ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more`
+        : names.join(", ")
+    })`
+  );
+  return `${parts.join(", ")}: at most ${groupDigits(maxSamples)} per series (--max-samples)`;
 }
 
 /**

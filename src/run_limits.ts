@@ -61,6 +61,12 @@ export function defaultMaxPhases(sensors: number, options: { terminal?: boolean 
 export const MAX_PHASES_LIMIT = 100_000_000;
 
 /**
+ * The largest sample limit accepted (`--max-samples`): a million points of
+ * a dozen series already make a JSON document of about 200 MB.
+ */
+export const MAX_SAMPLES_LIMIT = 1_000_000;
+
+/**
  * The largest values the run settings accept: beyond them a value is a
  * typo (a week of runs, an hour of idle), not a plan.
  */

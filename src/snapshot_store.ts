@@ -99,6 +99,29 @@ export class SnapshotStore {
     return this.at(to, column) - this.at(from, column);
   }
 
+  /**
+   * Keeps the first `rows` rows only (their storage stays allocated).
+   *
+   * @param rows How many rows to keep (at most the current count).
+   * @throws {RangeError} When `rows` is negative or above the count.
+   *
+   * @example Usage
+   * ```ts
+   * import { SnapshotStore } from "./snapshot_store.ts";
+   * const store = new SnapshotStore(1);
+   * store.append();
+   * store.append();
+   * store.truncate(1);
+   * console.log(store.rows); // 1
+   * ```
+   */
+  truncate(rows: number): void {
+    if (!(rows >= 0 && rows <= this.#rows)) {
+      throw new RangeError(`cannot keep ${rows} of ${this.#rows} rows`);
+    }
+    this.#rows = rows;
+  }
+
   /** Forgets all rows (keeps the storage). */
   clear(): void {
     this.#rows = 0;

@@ -99,6 +99,13 @@ export interface SampleSeries {
   /** The value at each time. */
   values: Float64Array;
   /**
+   * Present when the series was thinned to stay within `--max-samples`
+   * (`maxSamples`): every how many samples one was kept (a power of two;
+   * the last sample is kept too). A rate is then the average over the
+   * longer interval that ends at its time.
+   */
+  every?: number;
+  /**
    * `"machine"` when a machine-wide source (`Source.scope`) recorded it: in
    * a Slurm or MPI job only the node leader has such series. Absent for
    * per-process series.

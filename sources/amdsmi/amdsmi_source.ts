@@ -18,7 +18,7 @@
 
 import { stampMonotonic } from "../../src/clock.ts";
 import { SourceError, UsageError } from "../../src/errors.ts";
-import { SampleBuffer } from "../../src/sampling/sample_buffer.ts";
+import { SampleBuffer, type SamplePoints } from "../../src/sampling/sample_buffer.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
 import { wrappingDelta } from "../../src/counter_words.ts";
 import type { Metric, SampleSeries, Sensor, Source } from "../../src/source.ts";
@@ -257,11 +257,9 @@ function describeGpu(gpu: AmdSmiGpu): AmdGpu {
  * a short sampling interval timed by our clock would be off by up to one
  * update); by our clock where the timestamp did not move.
  */
-function counterPower(
-  samples: SampleBuffer,
-  rowWidth: number,
-  column: number,
-): { timesNs: Float64Array; values: Float64Array } {
+function counterPower(samples: SampleBuffer, rowWidth: number, column: number): SamplePoints {
+  // Rows move when thinned: final before they are indexed.
+  const every = samples.settle();
   const count = Math.max(0, samples.rows - 1);
   const timesNs = new Float64Array(count);
   const values = new Float64Array(count);
@@ -273,7 +271,7 @@ function counterPower(
     timesNs[row - 1] = samples.timeNs(row);
     values[row - 1] = ns > 0 ? microjoules / ns * 1e3 : 0;
   }
-  return { timesNs, values };
+  return every > 1 ? { timesNs, values, every } : { timesNs, values };
 }
 
 /** Sensor name of an AMD GPU: distinct from NVML's `GPU-<index>`. */

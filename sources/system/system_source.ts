@@ -241,7 +241,9 @@ export class SystemSource implements Source<number> {
         const capacity = totalRate.values[i]!;
         return capacity > 0 ? value / capacity * 100 : 0;
       });
-      return { timesNs: busyRate.timesNs, values };
+      return busyRate.every === undefined
+        ? { timesNs: busyRate.timesNs, values }
+        : { timesNs: busyRate.timesNs, values, every: busyRate.every };
     };
     series.push({
       name: "SYSTEM_CPU_UTILIZATION",

@@ -23,9 +23,12 @@ import {
   drainChannel,
   samplingTick,
   serializeBoundaries,
+  thinnedSamplesNote,
 } from "../program_run.ts";
 import { buildPhases, type RunResult, spanMs } from "../result.ts";
 import { Sampler } from "../sampling/sampler.ts";
+import { setMaxSamplesPerSeries } from "../sampling/sample_buffer.ts";
+import { DEFAULT_MAX_SAMPLES } from "../setting_defaults.ts";
 import type { Source } from "../source.ts";
 import type { SampleObserver } from "../live_intervals.ts";
 import type { ProcessExitWatch } from "./process_exit_watch.ts";
@@ -66,6 +69,12 @@ export interface AttachedRunOptions {
    * with a warning, so memory stays bounded (default: no limit).
    */
   maxPhases?: number;
+  /**
+   * With sampling: each series keeps at most this many samples, thinned
+   * past it so memory stays bounded however long the measurement (default
+   * {@linkcode DEFAULT_MAX_SAMPLES}).
+   */
+  maxSamples?: number;
   /** Refuse to start when a source takes longer than this to initialise, ms (names it). */
   initTimeoutMs?: number;
   /** Called once the baseline is taken: the measurement has started. */
@@ -132,6 +141,7 @@ export async function measureAttached(options: AttachedRunOptions): Promise<Atta
 
     const anchor = ClockAnchor.now();
     if (options.sampleIntervalMs !== undefined) {
+      setMaxSamplesPerSeries(options.maxSamples ?? DEFAULT_MAX_SAMPLES);
       const first = orchestrator.sample();
       first?.catch(() => {});
       options.sampleObserver?.started();
@@ -233,6 +243,8 @@ export async function measureAttached(options: AttachedRunOptions): Promise<Atta
         ticks: sampler.ticks,
         missed: sampler.missed,
       };
+      const thinned = thinnedSamplesNote(run.samples, options.maxSamples);
+      if (thinned !== undefined) logger.notice(thinned);
     }
     return { run, ...how };
   } catch (error) {

@@ -52,6 +52,7 @@ import {
   DEFAULT_FOLDS,
   DEFAULT_KILL_AFTER_SECONDS,
   DEFAULT_MAX_PHASES,
+  DEFAULT_MAX_SAMPLES,
   DEFAULT_PERF_EVENTS,
   DEFAULT_TOKEN_PATTERN,
   MIN_LIVE_INTERVAL_MS,
@@ -563,6 +564,16 @@ export const OPTIONS: readonly OptionSpec[] = [
       `warning (default ${groupDigits(DEFAULT_MAX_PHASES)}, fewer with many sensors, ` +
       "so memory stays under 300 MB)",
     parse: (p) => p.maxPhases,
+    scope: "profile",
+  },
+  {
+    long: "max-samples",
+    value: "n",
+    description: "keep at most n samples of each sampled series per run (≥ 2): past it every " +
+      "other one is dropped, again each time, so memory stays bounded; rates stay exact " +
+      `averages over the longer intervals (default ${groupDigits(DEFAULT_MAX_SAMPLES)}, ` +
+      "17 min at 10 ms)",
+    parse: (p) => p.maxSamples,
     scope: "profile",
   },
   {

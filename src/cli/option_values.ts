@@ -8,7 +8,7 @@
 
 import { parseCpuList } from "../process/cpu_list.ts";
 import { UsageError } from "../errors.ts";
-import { MAX_PHASES_LIMIT, RUN_SETTING_LIMITS } from "../run_limits.ts";
+import { MAX_PHASES_LIMIT, MAX_SAMPLES_LIMIT, RUN_SETTING_LIMITS } from "../run_limits.ts";
 
 /**
  * A parser for an integer ≥ 1.
@@ -281,6 +281,30 @@ function gpuIndices(flag: string, value: string): number[] {
  */
 export function maxPhases(value: string): number {
   return positiveInteger("--max-phases", MAX_PHASES_LIMIT)(value);
+}
+
+/**
+ * Parses `--max-samples`: an integer from 2 (START's sample and the last)
+ * up to {@linkcode MAX_SAMPLES_LIMIT}.
+ *
+ * @param value The text given.
+ * @returns The limit.
+ * @throws {UsageError} When it is not one.
+ *
+ * @example Usage
+ * ```ts
+ * import { maxSamples } from "./option_values.ts";
+ * console.log(maxSamples("20000")); // 20000
+ * ```
+ */
+export function maxSamples(value: string): number {
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || !(count >= 2 && count <= MAX_SAMPLES_LIMIT)) {
+    throw new UsageError(
+      `--max-samples must be an integer from 2 to ${MAX_SAMPLES_LIMIT}, got '${value}'`,
+    );
+  }
+  return count;
 }
 
 /** The names `--sources` accepts, in reading order. */

@@ -11,6 +11,7 @@
 
 export {
   maxPhases,
+  maxSamples,
   nonNegativeInteger,
   nonNegativeSeconds,
   parseAmdGpuList,

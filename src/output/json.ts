@@ -106,6 +106,7 @@ function addSamples(document: Record<string, unknown>, run: RunResult): void {
     ...(series.scope === undefined ? {} : { scope: series.scope }),
     ...(series.node === undefined ? {} : { node: series.node }),
     ...(series.rank === undefined ? {} : { rank: series.rank }),
+    ...(series.every === undefined ? {} : { every: series.every }),
     time_ms: Array.from(series.timesNs, (ns) => Math.round((ns - origin) / 1e3) / 1e3),
     values: Array.from(series.values, (value) => Math.round(value * 1e4) / 1e4),
   }));
@@ -120,7 +121,8 @@ function addSamples(document: Record<string, unknown>, run: RunResult): void {
  * with its own index, exit code, duration and phases. A sampled run adds
  * `sampling` (`interval_ms`, `ticks`, `missed`) and `samples` (per series:
  * `name`, `unit`, `source`, `scope` of a machine-wide source's, `node` and
- * `rank` in a merged job, `time_ms` since START, `values`). Every layout
+ * `rank` in a merged job, `every` when thinned to `--max-samples` (one
+ * sample kept in that many), `time_ms` since START, `values`). Every layout
  * has `totals` (the whole run's duration and energy per sensor, summed
  * over phases; with iterations, their mean, σ and range per run) and, when
  * the result records them, `sources` (`name`, `origin`, `active`,

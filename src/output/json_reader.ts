@@ -101,6 +101,7 @@ function readSamples(list: unknown, startNs: bigint, where: string): SampleSerie
     if (value.scope === "machine" || value.scope === "process") series.scope = value.scope;
     if (typeof value.node === "string") series.node = value.node;
     if (value.rank !== undefined) series.rank = count(value.rank, `${here}: rank`);
+    if (value.every !== undefined) series.every = count(value.every, `${here}: every`);
     return series;
   });
 }

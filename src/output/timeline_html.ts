@@ -161,6 +161,15 @@ function phaseTable(run: RunResult): string {
   return rows.join("\n");
 }
 
+/** How far the run's series were thinned (`--max-samples`), when any was. */
+function thinning(run: RunResult): string {
+  const every = Math.max(1, ...(run.samples ?? []).map((series) => series.every ?? 1));
+  return every === 1
+    ? ""
+    : `; past --max-samples, as few as 1 sample in ${every} kept (rates average over the ` +
+      `longer intervals)`;
+}
+
 /**
  * The timeline page of a profile: one section per run (the first shown, a
  * selector for the others), each with its chart and phase table.
@@ -210,7 +219,7 @@ export function timelineHtml(result: ProfileResult): string {
     const sampling = run.sampling === undefined
       ? "not sampled"
       : `sampled every ${run.sampling.intervalMs} ms (${run.sampling.ticks} samples, ` +
-        `${run.sampling.missed} deadlines missed)`;
+        `${run.sampling.missed} deadlines missed)${thinning(run)}`;
     parts.push(
       `<section class="run" data-run="${run.index}"${position === 0 ? "" : " hidden"}>`,
       `<p class="meta">Run ${run.index + 1}: ${round3(run.durationMs)} ms, exit code ` +

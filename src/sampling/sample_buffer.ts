@@ -3,9 +3,18 @@
  * with `CLOCK_MONOTONIC`, in one growing `Float64Array` (no allocation
  * per sample once it has grown to the run's length).
  *
+ * Memory is bounded however long a run samples: past the limit
+ * ({@linkcode setMaxSamplesPerSeries}, `--max-samples`) every other kept
+ * sample is dropped, again each time the limit is reached, so a series
+ * ends with every `every`-th sample (a power of two) and the last. The
+ * samples kept are real readings; a rate between two kept samples is the
+ * exact average over the longer interval (the counters are cumulative), so
+ * no energy is lost, only detail.
+ *
  * @module
  */
 
+import { DEFAULT_MAX_SAMPLES } from "../setting_defaults.ts";
 import { stampMonotonic } from "../clock.ts";
 import { SnapshotStore } from "../snapshot_store.ts";
 
@@ -14,6 +23,67 @@ const INITIAL_ROWS = 2048;
 
 /** While {@linkcode convertTail} runs: how many of the newest rows conversions read. */
 let tailRows = Infinity;
+
+/**
+ * The newest samples never thinned while a run samples: live intervals
+ * (`-I`) read at most 16 of them, each interval from the sample before it.
+ */
+export const FINE_TAIL_ROWS = 32;
+
+/**
+ * Values per row (the time's two included) up to which a buffer keeps the
+ * whole limit: a wider one (per-CPU utilization on more than 12 CPUs) keeps
+ * proportionally fewer samples, so that no buffer takes more memory than
+ * this width would (about 512 bytes per sample of the limit, 51 MB at the
+ * default), never fewer than {@linkcode MIN_SAMPLES}.
+ */
+export const WIDTH_AT_FULL_LIMIT = 32;
+
+/** The fewest samples a series may be thinned to: START's and the last. */
+export const MIN_SAMPLES = 2;
+
+/** Samples a series keeps at most (`--max-samples`); process-wide. */
+let maxSamples = DEFAULT_MAX_SAMPLES;
+
+/**
+ * Sets how many samples each series keeps at most, for the buffers of
+ * every source in this process (`--max-samples`). A buffer whose rows are
+ * wider than {@linkcode WIDTH_AT_FULL_LIMIT} keeps proportionally fewer.
+ *
+ * @param count The most samples per series (an integer ≥ 2).
+ * @throws {RangeError} When `count` is not an integer ≥ 2.
+ *
+ * @example Usage
+ * ```ts
+ * import { SampleBuffer, setMaxSamplesPerSeries } from "./sample_buffer.ts";
+ * setMaxSamplesPerSeries(100);
+ * const buffer = new SampleBuffer(1);
+ * for (let i = 0; i < 1000; i++) buffer.values[buffer.append()] = i;
+ * const { values, every } = buffer.levels(0);
+ * console.log(values.length <= 100, every); // true 16
+ * setMaxSamplesPerSeries(100_000);
+ * ```
+ */
+export function setMaxSamplesPerSeries(count: number): void {
+  if (!Number.isSafeInteger(count) || count < MIN_SAMPLES) {
+    throw new RangeError(`the most samples per series must be an integer ≥ 2, got ${count}`);
+  }
+  maxSamples = count;
+}
+
+/**
+ * A conversion's points: times (ns) and values, and `every` when the
+ * samples were thinned (each point after the first stands for that many
+ * samples taken; absent when none was dropped).
+ */
+export interface SamplePoints {
+  /** `CLOCK_MONOTONIC` time of each point, ns. */
+  timesNs: Float64Array;
+  /** The value at each time. */
+  values: Float64Array;
+  /** Present when thinned: every how many samples one was kept. */
+  every?: number;
+}
 
 /**
  * Runs a conversion (a source's `samples()`) that reads only the newest
@@ -58,6 +128,12 @@ export function convertTail<T>(rows: number, convert: () => T): T {
  */
 export class SampleBuffer {
   readonly #store: SnapshotStore;
+  /** Each row's sample number since `clear()` (0 for the first). */
+  #sampleNumbers: Float64Array;
+  /** Samples taken since `clear()`. */
+  #taken = 0;
+  /** Rows older than the fine tail keep only sample numbers that are multiples of this. */
+  #every = 1;
 
   /**
    * Creates an empty buffer.
@@ -67,6 +143,7 @@ export class SampleBuffer {
    */
   constructor(columns: number, initialRows = INITIAL_ROWS) {
     this.#store = new SnapshotStore(2 + columns, initialRows);
+    this.#sampleNumbers = new Float64Array(Math.max(1, initialRows));
   }
 
   /** The backing array; index it with the offset `append()` returns. */
@@ -79,20 +156,131 @@ export class SampleBuffer {
     return this.#store.rows;
   }
 
-  /** Forgets every sample (keeps the storage). */
-  clear(): void {
-    this.#store.clear();
+  /**
+   * Every how many samples one is kept: 1 until the buffer first reached
+   * its limit, then a power of two. The conversions (`levels`, `rates`)
+   * make it final and uniform over all rows.
+   */
+  get every(): number {
+    return this.#every;
   }
 
   /**
-   * Adds a sample stamped now.
+   * The most rows a conversion gives: the limit, or fewer for wide rows.
+   * While sampling the buffer holds up to twice as many (and the fine
+   * tail), so that it thins once per `limit` samples, not at each one.
+   */
+  get limit(): number {
+    const width = this.#store.width;
+    if (width <= WIDTH_AT_FULL_LIMIT) return maxSamples;
+    return Math.max(MIN_SAMPLES, Math.floor(maxSamples * WIDTH_AT_FULL_LIMIT / width));
+  }
+
+  /** Forgets every sample (keeps the storage). */
+  clear(): void {
+    this.#store.clear();
+    this.#taken = 0;
+    this.#every = 1;
+  }
+
+  /**
+   * Adds a sample stamped now. Past the limit, older samples are thinned
+   * first (rows move: index `values` only with the offset returned).
    *
    * @returns Offset in `values` of the sample's first value.
    */
   append(): number {
-    const offset = this.#store.append();
-    stampMonotonic(this.#store.values, offset);
+    const store = this.#store;
+    if (store.rows >= 2 * this.limit + FINE_TAIL_ROWS) this.#thinOlderRows();
+    const row = store.rows;
+    const offset = store.append();
+    if (row >= this.#sampleNumbers.length) {
+      const grown = new Float64Array(this.#sampleNumbers.length * 2);
+      grown.set(this.#sampleNumbers);
+      this.#sampleNumbers = grown;
+    }
+    this.#sampleNumbers[row] = this.#taken++;
+    stampMonotonic(store.values, offset);
     return offset + 2;
+  }
+
+  /**
+   * Makes the thinning final for a conversion of the whole run: every row
+   * whose sample number is a multiple of the smallest `every` that leaves
+   * at most `limit` rows, and the last row. Does nothing while a
+   * conversion reads only the newest rows (`convertTail`): those are
+   * consecutive samples.
+   *
+   * @returns Every how many samples one is kept in the rows a conversion
+   * reads (1 for the newest rows alone).
+   */
+  settle(): number {
+    if (tailRows !== Infinity) return 1;
+    if (this.#taken <= this.limit) return this.#every;
+    const limit = this.limit;
+    const last = this.#taken - 1;
+    let every = this.#every;
+    // Multiples of `every` up to the last sample, and the last sample itself.
+    while (Math.floor(last / every) + 1 + (last % every === 0 ? 0 : 1) > limit) every *= 2;
+    this.#keep(this.#store.rows, every, true);
+    this.#every = every;
+    return every;
+  }
+
+  /**
+   * The rows before the fine tail keep the multiples of `every`, doubled
+   * until at most `limit` of them are left (from twice that: `every` at
+   * least doubles). It never exceeds what the samples so far need, so the
+   * conversion's final `every` is the smallest that fits the whole run.
+   */
+  #thinOlderRows(): void {
+    const older = this.#store.rows - FINE_TAIL_ROWS;
+    const numbers = this.#sampleNumbers;
+    const target = this.limit;
+    let every = this.#every;
+    for (;;) {
+      // `every` is a power of two: n / every is exact, and so is the test (faster than %).
+      const inverse = 1 / every;
+      let kept = 0;
+      for (let row = 0; row < older; row++) {
+        const number = numbers[row]!;
+        if (Math.floor(number * inverse) * every === number) kept++;
+      }
+      if (kept <= target) break;
+      every *= 2;
+    }
+    this.#keep(older, every, false);
+    this.#every = every;
+  }
+
+  /**
+   * Keeps, of the first `rows` rows, those whose sample number is a
+   * multiple of `every` (and the last of them when `keepLast`); the rows
+   * after them move down behind the ones kept.
+   */
+  #keep(rows: number, every: number, keepLast: boolean): void {
+    const store = this.#store;
+    const width = store.width;
+    const values = store.values;
+    const numbers = this.#sampleNumbers;
+    const total = store.rows;
+    const inverse = 1 / every;
+    let kept = 0;
+    for (let row = 0; row < total; row++) {
+      const number = numbers[row]!;
+      const keep = row >= rows || Math.floor(number * inverse) * every === number ||
+        (keepLast && row === rows - 1);
+      if (!keep) continue;
+      if (kept !== row) {
+        // Element by element: a copyWithin call per row costs more than a narrow row's copy.
+        const to = kept * width;
+        const from = row * width;
+        for (let i = 0; i < width; i++) values[to + i] = values[from + i]!;
+        numbers[kept] = numbers[row]!;
+      }
+      kept++;
+    }
+    store.truncate(kept);
   }
 
   /**
@@ -110,9 +298,10 @@ export class SampleBuffer {
    *
    * @param column Value column.
    * @param scale Factor applied to each value (default 1).
-   * @returns Times (ns) and values.
+   * @returns Times (ns) and values (and `every` when thinned).
    */
-  levels(column: number, scale = 1): { timesNs: Float64Array; values: Float64Array } {
+  levels(column: number, scale = 1): SamplePoints {
+    const every = this.settle();
     const rows = this.rows;
     const first = Math.max(0, rows - tailRows);
     const timesNs = new Float64Array(rows - first);
@@ -121,7 +310,7 @@ export class SampleBuffer {
       timesNs[row - first] = this.timeNs(row);
       values[row - first] = this.#store.at(row, 2 + column) * scale;
     }
-    return { timesNs, values };
+    return pointsOf(timesNs, values, every);
   }
 
   /**
@@ -134,13 +323,10 @@ export class SampleBuffer {
    * @param column The column.
    * @param scale Factor from the column's unit to the rate's unit times seconds.
    * @param minWindowNs Shortest window a rate is taken over (default 0: each interval).
-   * @returns One point fewer than there are samples.
+   * @returns One point fewer than there are samples (and `every` when thinned).
    */
-  rates(
-    column: number,
-    scale = 1,
-    minWindowNs = 0,
-  ): { timesNs: Float64Array; values: Float64Array } {
+  rates(column: number, scale = 1, minWindowNs = 0): SamplePoints {
+    const every = this.settle();
     const count = Math.max(0, this.rows - 1);
     // Row 0 of the tail only serves as the start of the first rate.
     const first = Math.max(1, this.rows - tailRows + 1);
@@ -158,6 +344,11 @@ export class SampleBuffer {
         ? this.#store.delta(from, row, 2 + column) * scale / seconds
         : 0;
     }
-    return { timesNs, values };
+    return pointsOf(timesNs, values, every);
   }
+}
+
+/** `every` is said only where samples were dropped. */
+function pointsOf(timesNs: Float64Array, values: Float64Array, every: number): SamplePoints {
+  return every > 1 ? { timesNs, values, every } : { timesNs, values };
 }

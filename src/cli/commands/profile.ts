@@ -84,6 +84,8 @@ export interface ProfileFlags extends ExportFlags, ScanFlags, DisplayFlags {
   tdp?: number;
   nodeLeader?: number;
   maxPhases?: number;
+  /** `--max-samples N`: samples kept per sampled series. */
+  maxSamples?: number;
   ignoreFailure?: boolean;
   initTimeout?: number;
   /** `-p`: attach to these PIDs (see `profile_attach.ts`). */
@@ -451,6 +453,7 @@ export async function profileCommand(
       tokenPattern: flags.tokenPattern,
       sampleIntervalMs,
       maxPhases: flags.maxPhases,
+      maxSamples: flags.maxSamples,
     });
   }
   // Under srun/mpirun: one reader of the node's machine-wide sources, and a file per task.
@@ -560,6 +563,7 @@ export async function profileCommand(
           sampleObserver: live?.intervals,
           owner: runAs,
           maxPhases: flags.maxPhases,
+          maxSamples: flags.maxSamples,
           // As for a profiled command: only the terminal's full listing keeps the lower limit.
           terminalLayout: target.format === "terminal" && flags.allPhases === true,
           estimators,
@@ -582,6 +586,7 @@ export async function profileCommand(
         lineBuffered: flags.lineBuffered,
         onProgress: progressCallback(progress),
         maxPhases: flags.maxPhases,
+        maxSamples: flags.maxSamples,
         // Only the terminal's full listing builds every phase's lines at once (not its summary).
         terminalLayout: target.format === "terminal" && flags.allPhases === true,
         estimators,

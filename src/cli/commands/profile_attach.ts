@@ -248,6 +248,7 @@ export class AttachMode {
     sampleObserver?: SampleObserver;
     owner?: { uid: number; gid: number };
     maxPhases?: number;
+    maxSamples?: number;
     /** The terminal's full listing (`--all-phases`) holds every phase's lines at once. */
     terminalLayout?: boolean;
     estimators?: readonly EnergyEstimator[];
@@ -291,6 +292,7 @@ export class AttachMode {
           defaultMaxPhases(await metricCount(options.sources), {
             terminal: options.terminalLayout,
           }),
+        maxSamples: options.maxSamples,
         onStart: () => {
           logger.notice(`measuring ${what} until ${until}`);
           if (channel !== undefined) {
