@@ -349,27 +349,17 @@ export function validateProfileConfig(
         `milliseconds (1 h), got ${interval}`,
     );
   }
-  const maxPhases = config.maxPhases;
-  if (
-    maxPhases !== undefined &&
-    !(Number.isSafeInteger(maxPhases) && maxPhases >= 1 && maxPhases <= MAX_PHASES_LIMIT)
-  ) {
-    throw new UsageError(
-      `the phase limit must be an integer from 1 to ${MAX_PHASES_LIMIT}, got ${maxPhases}`,
-    );
-  }
-  const maxSamples = config.maxSamples;
-  if (
-    maxSamples !== undefined &&
-    !(Number.isSafeInteger(maxSamples) && maxSamples >= 2 && maxSamples <= MAX_SAMPLES_LIMIT)
-  ) {
-    throw new UsageError(
-      `the sample limit must be an integer from 2 to ${MAX_SAMPLES_LIMIT}, got ${maxSamples}`,
-    );
-  }
+  checkLimit("phase limit", config.maxPhases, 1, MAX_PHASES_LIMIT);
+  checkLimit("sample limit", config.maxSamples, 2, MAX_SAMPLES_LIMIT);
   const pattern = compileTokenPattern(config.tokenPattern ?? DEFAULT_TOKEN_PATTERN);
   const executable = resolveCommand(name, { cwd: config.cwd });
   return { pattern, executable, iterations, sampleIntervalMs: interval };
+}
+
+/** Refuses a limit (`maxPhases`, `maxSamples`) that is given but not an integer in its range. */
+function checkLimit(what: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined || (Number.isSafeInteger(value) && value >= min && value <= max)) return;
+  throw new UsageError(`the ${what} must be an integer from ${min} to ${max}, got ${value}`);
 }
 
 /**

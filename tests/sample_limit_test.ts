@@ -18,6 +18,29 @@ import {
 import { DEFAULT_MAX_SAMPLES } from "../src/setting_defaults.ts";
 import { runCli } from "./helpers.ts";
 
+/** Profiles with `--json -o` into a temporary folder: the exit, stderr and the JSON document. */
+async function profileJson(
+  args: string[],
+): Promise<{ code: number; stderr: string; document: Record<string, unknown> }> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const json = `${dir}/run.json`;
+    const result = await runCli(["--json", "-o", json, "profile", ...args]);
+    assert.equal(result.code, 0, result.stderr);
+    const text = await Deno.readTextFile(json);
+    return { code: result.code, stderr: result.stderr, document: JSON.parse(text) };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+interface JsonSeries {
+  name: string;
+  every?: number;
+  values: number[];
+  time_ms: number[];
+}
+
 /** Runs `body` with a sample limit, then puts the default back (it is process-wide). */
 function withLimit<T>(limit: number, body: () => T): T {
   setMaxSamplesPerSeries(limit);
@@ -227,56 +250,27 @@ Deno.test("profile --max-samples: series thinned to the limit say `every`, the J
     const [read] = parseResultFile(await Deno.readTextFile(json), json);
     const readCpu = read!.runs[0]!.samples!.find((series) => series.name === "CPU")!;
     assert.equal(readCpu.every, cpu.every);
-
-    // Within the default limit nothing is dropped and nothing is said.
-    const whole = await runCli([
-      "--json",
-      "-o",
-      json,
-      "profile",
-      "--sample-interval",
-      "5",
-      "--",
-      "sleep",
-      "0.2",
-    ]);
-    assert.equal(whole.code, 0, whole.stderr);
-    const plain = JSON.parse(await Deno.readTextFile(json));
-    assert.ok(plain.samples.every((series: { every?: number }) => series.every === undefined));
-    assert.doesNotMatch(whole.stderr, /kept/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+  // Within the default limit nothing is dropped and nothing is said.
+  const whole = await profileJson(["--sample-interval", "5", "--", "sleep", "0.2"]);
+  const plain = whole.document.samples as JsonSeries[];
+  assert.ok(plain.length > 0 && plain.every((series) => series.every === undefined));
+  assert.doesNotMatch(whole.stderr, /kept/);
 });
 
 Deno.test("profile -a --max-samples: a machine-wide measurement is thinned the same way", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const json = `${dir}/machine.json`;
-    const result = await runCli([
-      "--json",
-      "-o",
-      json,
-      "profile",
-      "-a",
-      "--duration",
-      "0.5",
-      "--sample-interval",
-      "2",
-      "--max-samples",
-      "20",
-    ]);
-    assert.equal(result.code, 0, result.stderr);
-    const document = JSON.parse(await Deno.readTextFile(json));
-    assert.ok(document.samples.length > 0);
-    for (const series of document.samples) {
-      assert.ok(series.every >= 4, `${series.name}: every ${series.every}`);
-      assert.ok(series.values.length <= 20, `${series.name}: ${series.values.length}`);
-    }
-    assert.match(result.stderr, /1 sample in \d+ kept \(.*\): at most 20 per series/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  const machine = await profileJson(
+    ["-a", "--duration", "0.5", "--sample-interval", "2", "--max-samples", "20"],
+  );
+  const series = machine.document.samples as JsonSeries[];
+  assert.ok(series.length > 0);
+  for (const entry of series) {
+    assert.ok(entry.every !== undefined && entry.every >= 4, `${entry.name}: ${entry.every}`);
+    assert.ok(entry.values.length <= 20, `${entry.name}: ${entry.values.length}`);
   }
+  assert.match(machine.stderr, /1 sample in \d+ kept \(.*\): at most 20 per series/);
 });
 
 Deno.test("profile --max-samples refuses what is not an integer from 2 to 1,000,000", async () => {
