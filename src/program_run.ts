@@ -164,6 +164,8 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     debug: logger.verbosity >= 2 ? (message) => logger.debug(message) : undefined,
   });
   const boundaries = new BoundaryLog();
+  // Every run's own limit (a source may keep samples even when the run is not sampled).
+  setMaxSamplesPerSeries(options.maxSamples ?? DEFAULT_MAX_SAMPLES);
   const ownReaper = options.reaper === undefined;
   const reaper = options.reaper ?? new ProgramReaper({
     warn: (message) => logger.warn(message),
@@ -328,7 +330,6 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       const treeSampled = options.sources.some((source) =>
         source.name === PROCESS_SOURCE_NAME && source.sample !== undefined
       );
-      setMaxSamplesPerSeries(options.maxSamples ?? DEFAULT_MAX_SAMPLES);
       sampling = startSampling(
         orchestrator,
         program.pid,

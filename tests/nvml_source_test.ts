@@ -274,6 +274,34 @@ Deno.test("NvmlSource: a GPU without energy counter gets integrated power, label
   }
 });
 
+Deno.test("NvmlSource: power samples of a GPU without counter stay within --max-samples, energy exact", async () => {
+  setStubEnv({ NVML_STUB_POWER_MW: "50000,120000", NVML_STUB_NO_ENERGY: "1" });
+  const source = NvmlSource.open({ path: await freshNvmlStub(), powerSamplePeriodMs: 5 });
+  try {
+    await withinTiming(async () => {
+      const result = await new JouleProfiler().addSource(source).profile({
+        command: ["sh", "-c", "echo __A__; sleep 0.4; echo __B__; sleep 0.4"],
+        stdout: "stderr",
+        handleSignals: false,
+        sampleIntervalMs: 50,
+        maxSamples: 16,
+      });
+      const run = result.runs[0]!;
+      // The energy comes from the running integral of every sample, not from the ones kept.
+      assertEnergyMatches(run.phases, "GPU-1", 120000, 0.02);
+      const middle = run.phases[1]!.metrics.find((m) => m.name === "GPU-1")!;
+      assert.ok(Number(middle.details?.samples) >= 20, `samples: ${middle.details?.samples}`);
+      // About 160 samples at 5 ms, of which the timeline keeps at most 16.
+      const series = run.samples!.find((entry) => entry.name === "GPU-1")!;
+      assert.ok(series.every !== undefined && series.every >= 4, `every ${series.every}`);
+      assert.ok(series.values.length <= 16, `${series.values.length} points`);
+      assert.ok(series.values.every((watts) => watts === 120), `${series.values}`);
+    });
+  } finally {
+    source.close();
+  }
+});
+
 for (const noEnergy of [undefined, "all"]) {
   const method = noEnergy === undefined ? "energy counter" : "power sampling";
   Deno.test(`NvmlSource: a GPU lost mid-run (${method}) fails the phases it affects, with NVML's message`, async () => {

@@ -19,6 +19,7 @@
 import { stampMonotonic } from "../../src/clock.ts";
 import { SourceError, UsageError } from "../../src/errors.ts";
 import { SampleBuffer, type SamplePoints } from "../../src/sampling/sample_buffer.ts";
+import { RunningPowerIntegral } from "../../src/energy/running_power_integral.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
 import { wrappingDelta } from "../../src/counter_words.ts";
 import type { Metric, SampleSeries, Sensor, Source } from "../../src/source.ts";
@@ -328,12 +329,19 @@ export class AmdSmiSource implements Source<number> {
   readonly #clock = new Float64Array(2);
   /**
    * One row per boundary, `BOUNDARY_WIDTH` columns per GPU: counter GPUs
-   * `[count total, µJ/count, timestamp ns, wraps]`; power GPUs the row of
-   * the boundary's power sample in column 0.
+   * `[count total, µJ/count, timestamp ns, wraps]`; power GPUs the energy
+   * integrated from the run's first power sample to the boundary's, µJ, in
+   * column 0, and how many samples that took in column 1.
    */
   readonly #boundaries: SnapshotStore;
-  /** Power samples of GPUs without counter: `[sec, nsec, W of each GPU]`. */
-  readonly #power: SnapshotStore | undefined;
+  /**
+   * The energy of GPUs without a counter, integrated as their power
+   * samples come (memory does not grow with the run): one column per GPU,
+   * in W × ns.
+   */
+  readonly #power: RunningPowerIntegral | undefined;
+  /** One power reading per GPU (W), the sample being taken. */
+  readonly #powerReading: Float64Array;
   /**
    * Timeline samples (`--sample-interval`), `SAMPLE_WIDTH` columns per GPU:
    * `[count total or W, µJ/count, gfx %, VRAM bytes, °C, timestamp ns]`.
@@ -441,7 +449,8 @@ export class AmdSmiSource implements Source<number> {
     this.#wraps = new Float64Array(count);
     this.#readAtNs = new Float64Array(count);
     this.#boundaries = new SnapshotStore(BOUNDARY_WIDTH * count);
-    this.#power = this.#powerGpus.length > 0 ? new SnapshotStore(2 + count, 1024) : undefined;
+    this.#power = this.#powerGpus.length > 0 ? new RunningPowerIntegral(count) : undefined;
+    this.#powerReading = new Float64Array(count);
     this.#samples = new SampleBuffer(SAMPLE_WIDTH * count);
   }
 
@@ -525,10 +534,15 @@ export class AmdSmiSource implements Source<number> {
       this.#boundaryReadMaxNs = Math.max(this.#boundaryReadMaxNs, elapsed);
       this.#timedBoundaries++;
     }
-    if (this.#power !== undefined) {
-      const sample = this.#samplePower();
+    const integral = this.#power;
+    if (integral !== undefined) {
+      this.#samplePower();
       const power = this.#powerGpus;
-      for (let i = 0; i < power.length; i++) values[row + BOUNDARY_WIDTH * power[i]!] = sample;
+      for (let i = 0; i < power.length; i++) {
+        const column = row + BOUNDARY_WIDTH * power[i]!;
+        values[column] = integral.total(power[i]!) / 1e3;
+        values[column + 1] = integral.count;
+      }
       if (baseline) this.#startPowerSampler();
     }
   }
@@ -690,16 +704,13 @@ export class AmdSmiSource implements Source<number> {
           counter_wraps: store.delta(row - 1, row, column + 3),
         };
       } else {
-        const from = store.at(row - 1, column);
-        const to = store.at(row, column);
-        metric.value = Math.round(integratePowerWatts(this.#power!, from, to, 2 + position)) /
-          1e3;
+        metric.value = Math.round(store.delta(row - 1, row, column)) / 1e3;
         metric.details = {
           method: "measured",
           via: "integrated_power",
           device_name: gpu.name,
           pci_bus_id: gpu.pciBusId,
-          samples: to - from + 1,
+          samples: store.delta(row - 1, row, column + 1) + 1,
           sample_period_ms: this.powerSamplePeriodMs,
         };
       }
@@ -765,22 +776,22 @@ export class AmdSmiSource implements Source<number> {
     this.#scheduleWrapCheck();
   };
 
-  /** Appends one power sample of every power GPU; returns its row. */
-  #samplePower(): number {
-    const power = this.#power!;
-    const offset = power.append();
-    const values = power.values;
-    stampMonotonic(values, offset);
+  /** Reads every power GPU once, into the running integral. */
+  #samplePower(): void {
+    const reading = this.#powerReading;
+    // Stamped before the reads, as each sample's time always was.
+    stampMonotonic(this.#clock, 0);
+    const timeNs = this.#clock[0]! * 1e9 + this.#clock[1]!;
     const positions = this.#powerGpus;
     try {
       for (let i = 0; i < positions.length; i++) {
         const position = positions[i]!;
-        values[offset + 2 + position] = this.#devices[position]!.powerWatts();
+        reading[position] = this.#devices[position]!.powerWatts();
       }
     } catch (error) {
       throw new SourceError(AMDSMI_SOURCE_NAME, (error as Error).message, { cause: error });
     }
-    return power.rows - 1;
+    this.#power!.add(timeNs, reading);
   }
 
   #startPowerSampler(): void {
@@ -837,10 +848,10 @@ export class AmdSmiSource implements Source<number> {
       );
     }
     const power = this.#power;
-    if (power !== undefined && power.rows > 1) {
+    if (power !== undefined && power.count > 1) {
       debug(
-        `AMD SMI: ${power.rows} power samples (period ${this.powerSamplePeriodMs} ms) for GPUs ` +
-          "without an energy counter",
+        `AMD SMI: ${power.count} power samples (period ${this.powerSamplePeriodMs} ms, longest ` +
+          `gap ${power.longestGapMs.toFixed(1)} ms) for GPUs without an energy counter`,
       );
     }
   }

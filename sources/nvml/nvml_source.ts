@@ -16,6 +16,8 @@
 import { stampMonotonic } from "../../src/clock.ts";
 import { SourceError, UsageError } from "../../src/errors.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
+import { RunningPowerIntegral } from "../../src/energy/running_power_integral.ts";
+import { SampleBuffer } from "../../src/sampling/sample_buffer.ts";
 import type { Metric, SampleSeries, Sensor, Source } from "../../src/source.ts";
 import { EnergyCounterReader } from "./energy_counter_reader.ts";
 export { wrappingDelta } from "./energy_counter_reader.ts";
@@ -168,13 +170,19 @@ export class NvmlSource implements Source<number> {
   /**
    * One row per boundary, two columns per GPU: for counter GPUs the
    * boundary's `CLOCK_MONOTONIC` time in ns (column 0); for power GPUs the
-   * row of the boundary's power sample.
+   * energy integrated from the run's first sample to the boundary's, mJ
+   * (column 0), and how many samples that took (column 1).
    */
   readonly #boundaries: SnapshotStore;
   /** One background reader per counter GPU, aligned with `#counterGpus`. */
   #readers: EnergyCounterReader[] = [];
-  /** Power samples: `[sec, nsec, mW of each power GPU]` per row. */
-  readonly #samples: SnapshotStore | undefined;
+  /**
+   * The power GPUs' energy, integrated as the samples come (memory does not
+   * grow with the run), one column per power GPU in mW × ns.
+   */
+  readonly #integral: RunningPowerIntegral | undefined;
+  /** The power GPUs' samples for the timeline (mW), thinned past `--max-samples`. */
+  readonly #samples: SampleBuffer | undefined;
   readonly #debug: ((message: string) => void) | undefined;
   readonly #clock = new Float64Array(4);
   #spreads: Float64Array | undefined;
@@ -248,9 +256,9 @@ export class NvmlSource implements Source<number> {
       (gpu.method === "energy_counter" ? this.#counterGpus : this.#powerGpus).push(position);
     });
     this.#boundaries = new SnapshotStore(2 * this.gpus.length);
-    this.#samples = this.#powerGpus.length > 0
-      ? new SnapshotStore(2 + this.#powerGpus.length, 1024)
-      : undefined;
+    const powerGpus = this.#powerGpus.length;
+    this.#integral = powerGpus > 0 ? new RunningPowerIntegral(powerGpus) : undefined;
+    this.#samples = powerGpus > 0 ? new SampleBuffer(powerGpus, 1024) : undefined;
     if (this.#debug !== undefined && this.gpus.length > 1) this.#spreads = new Float64Array(64);
   }
 
@@ -268,6 +276,7 @@ export class NvmlSource implements Source<number> {
     this.#stopSampler();
     this.#boundaries.clear();
     this.#samples?.clear();
+    this.#integral?.clear();
     this.#samplerError = undefined;
     this.#counterProblem = undefined;
     if (!this.#nvml.initialized) {
@@ -328,10 +337,14 @@ export class NvmlSource implements Source<number> {
       const time = nowNs();
       for (let i = 0; i < counters.length; i++) values[row + 2 * counters[i]!] = time;
     }
-    if (this.#samples !== undefined) {
-      const sample = this.#samplePower();
+    const integral = this.#integral;
+    if (integral !== undefined) {
+      this.#samplePower();
       const power = this.#powerGpus;
-      for (let i = 0; i < power.length; i++) values[row + 2 * power[i]!] = sample;
+      for (let i = 0; i < power.length; i++) {
+        values[row + 2 * power[i]!] = integral.total(i) / 1e9;
+        values[row + 2 * power[i]! + 1] = integral.count;
+      }
     }
     if (spreads !== undefined) this.#recordSpread(boundaries.rows - 1);
     if (baseline && this.#samples !== undefined) this.#startSampler();
@@ -403,15 +416,8 @@ export class NvmlSource implements Source<number> {
         const reader = this.#readers[this.#counterGpus.indexOf(position)]!;
         return { name, unit: "W", source: this.name, ...reader.powerSeries() };
       }
-      const samples = this.#samples!;
-      const column = 2 + this.#powerGpus.indexOf(position);
-      const timesNs = new Float64Array(samples.rows);
-      const values = new Float64Array(samples.rows);
-      for (let row = 0; row < samples.rows; row++) {
-        timesNs[row] = samples.at(row, 0) * 1e9 + samples.at(row, 1);
-        values[row] = samples.at(row, column) / 1e3;
-      }
-      return { name, unit: "W", source: this.name, timesNs, values };
+      const column = this.#powerGpus.indexOf(position);
+      return { name, unit: "W", source: this.name, ...this.#samples!.levels(column, 1e-3) };
     });
   }
 
@@ -465,29 +471,27 @@ export class NvmlSource implements Source<number> {
         metric.details!.counter_update_ms = Math.round(reader.updatePeriodMs * 10) / 10;
         metric.details!.interpolated = true;
       } else {
-        const from = this.#boundaries.at(row - 1, column);
-        const to = this.#boundaries.at(row, column);
-        const powerColumn = 2 + this.#powerGpus.indexOf(position);
-        metric.value = Math.round(integratePower(this.#samples!, from, to, powerColumn) * 1e3) /
-          1e3;
-        metric.details!.samples = to - from + 1;
+        const store = this.#boundaries;
+        metric.value = Math.round(store.delta(row - 1, row, column) * 1e3) / 1e3;
+        metric.details!.samples = store.delta(row - 1, row, column + 1) + 1;
         metric.details!.sample_period_ms = this.powerSamplePeriodMs;
       }
       return metric;
     });
   }
 
-  /** Appends one power sample of every power GPU; returns its row. */
-  #samplePower(): number {
+  /** Reads every power GPU once: into the integral, and the timeline's samples. */
+  #samplePower(): void {
     const samples = this.#samples!;
     const offset = samples.append();
     const values = samples.values;
-    stampMonotonic(values, offset);
     const power = this.#powerGpus;
     for (let i = 0; i < power.length; i++) {
-      values[offset + 2 + i] = this.#devices[power[i]!]!.powerMilliwatts();
+      values[offset + i] = this.#devices[power[i]!]!.powerMilliwatts();
     }
-    return samples.rows - 1;
+    // The sample's own stamp (taken before its reads), as the stored rows had it.
+    const timeNs = values[offset - 2]! * 1e9 + values[offset - 1]!;
+    this.#integral!.add(timeNs, values.subarray(offset, offset + power.length));
   }
 
   #startSampler(): void {
@@ -507,14 +511,13 @@ export class NvmlSource implements Source<number> {
   /** Takes a sample and plans the next on the absolute schedule, skipping missed deadlines. */
   readonly #tick = (): void => {
     this.#timer = undefined;
-    let row: number;
     try {
-      row = this.#samplePower();
+      this.#samplePower();
     } catch (error) {
       this.#samplerError = error;
       return;
     }
-    const now = milliseconds(this.#samples!.values, row * this.#samples!.width);
+    const now = this.#integral!.lastNs / 1e6;
     do this.#nextSampleMs += this.powerSamplePeriodMs; while (this.#nextSampleMs <= now);
     this.#schedule(now);
   };
@@ -552,17 +555,11 @@ export class NvmlSource implements Source<number> {
           `(first to last read, ${boundaries} boundaries)`,
       );
     }
-    const samples = this.#samples;
-    if (samples !== undefined && samples.rows > 1) {
-      let maxGapMs = 0;
-      for (let row = 1; row < samples.rows; row++) {
-        const gap = milliseconds(samples.values, row * samples.width) -
-          milliseconds(samples.values, (row - 1) * samples.width);
-        maxGapMs = Math.max(maxGapMs, gap);
-      }
+    const integral = this.#integral;
+    if (integral !== undefined && integral.count > 1) {
       debug(
-        `NVML: ${samples.rows} power samples (period ${this.powerSamplePeriodMs} ms, ` +
-          `longest gap ${maxGapMs.toFixed(1)} ms) for GPUs without an energy counter`,
+        `NVML: ${integral.count} power samples (period ${this.powerSamplePeriodMs} ms, ` +
+          `longest gap ${integral.longestGapMs.toFixed(1)} ms) for GPUs without an energy counter`,
       );
     }
   }

@@ -140,8 +140,9 @@ export async function measureAttached(options: AttachedRunOptions): Promise<Atta
     options.signal?.addEventListener("abort", onAbort, { once: true });
 
     const anchor = ClockAnchor.now();
+    // Every measurement's own limit (a source may keep samples even when it is not sampled).
+    setMaxSamplesPerSeries(options.maxSamples ?? DEFAULT_MAX_SAMPLES);
     if (options.sampleIntervalMs !== undefined) {
-      setMaxSamplesPerSeries(options.maxSamples ?? DEFAULT_MAX_SAMPLES);
       const first = orchestrator.sample();
       first?.catch(() => {});
       options.sampleObserver?.started();
