@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { NvmlLibrary } from "../sources/nvml/mod.ts";
 import { EnergyCounterReader } from "../sources/nvml/energy_counter_reader.ts";
 import { monotonicNs } from "../src/clock.ts";
+import { setMaxSamplesPerSeries } from "../src/sampling/sample_buffer.ts";
+import { DEFAULT_MAX_SAMPLES } from "../src/setting_defaults.ts";
 import { freshNvmlStub, setStubEnv } from "./nvml_stub.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -56,6 +58,42 @@ Deno.test("EnergyCounterReader: a counter that moves at every read keeps each re
       );
     }
   } finally {
+    nvml.close();
+  }
+});
+
+Deno.test("EnergyCounterReader: past the sample limit it thins its changes, keeping those around pinned times", async () => {
+  // A square wave of power: the counter's energy is not linear in time, so an interpolation
+  // between farther changes would give another value.
+  setStubEnv({ NVML_STUB_POWER_MW: "50000", NVML_STUB_POWER_PERIOD_MS: "40" });
+  const nvml = NvmlLibrary.open({ path: await freshNvmlStub() });
+  const reader = new EnergyCounterReader(nvml.device(0));
+  setMaxSamplesPerSeries(16);
+  try {
+    reader.start();
+    assert.ok(await reader.waitForUpdate(0, 2000));
+    // Boundaries, each pinned; its energy taken as soon as a change follows it, before the
+    // thinning that comes every 2 × 16 + 32 changes (about every 0.5 s here).
+    const pinned: { time: number; energy: number }[] = [];
+    for (let i = 0; i < 12; i++) {
+      await sleep(23 + i);
+      const time = Number(monotonicNs());
+      reader.pin(time);
+      assert.ok(await reader.waitForUpdate(time, 2000));
+      pinned.push({ time, energy: reader.energyAt(time) });
+    }
+    await sleep(600);
+    await reader.stop();
+    assert.equal(reader.error, undefined);
+    const series = reader.powerSeries();
+    assert.ok(series.every !== undefined && series.every >= 2, `every ${series.every}`);
+    // At most the limit on the grid, two changes per pin and the fine tail.
+    assert.ok(series.values.length <= 16 + 2 * 12 + 32, `${series.values.length} points`);
+    for (const { time, energy } of pinned) assert.equal(reader.energyAt(time), energy);
+    // The rhythm is measured between consecutive changes only: the stub's 5 ms reads.
+    assert.ok(reader.updatePeriodMs > 0 && reader.updatePeriodMs < 30, `${reader.updatePeriodMs}`);
+  } finally {
+    setMaxSamplesPerSeries(DEFAULT_MAX_SAMPLES);
     nvml.close();
   }
 });

@@ -21,11 +21,21 @@
  * step it reads just before and just after to re-measure the rhythm: a
  * little over one read per step.
  *
+ * Memory stays bounded however long the run: past twice the sample limit
+ * (`--max-samples`) the older changes are thinned to 1 in 2, 4, 8 …, except
+ * the two around each boundary time given to `pin()`, so the energy at
+ * every boundary is interpolated between the same changes as without thinning.
+ *
  * @module
  */
 
 import { stampMonotonic } from "../../src/clock.ts";
 import { SnapshotStore } from "../../src/snapshot_store.ts";
+import {
+  FINE_TAIL_ROWS,
+  maxSamplesPerSeries,
+  type SamplePoints,
+} from "../../src/sampling/sample_buffer.ts";
 import { wrappingDelta } from "../../src/counter_words.ts";
 import type { NvmlDevice } from "./nvml_library.ts";
 
@@ -71,6 +81,14 @@ export class EnergyCounterReader {
   readonly #pollMs: number;
   /** Changes: `[previous read's time ns, this read's time ns, mJ since the first reading]`. */
   readonly #updates = new SnapshotStore(3, 256);
+  /** Each row's change number since `start()` (0 for the first change). */
+  #changeNumbers = new Float64Array(256);
+  #changes = 0;
+  /** Rows older than the fine tail keep only change numbers that are multiples of this. */
+  #every = 1;
+  /** Boundary times whose two surrounding changes are never thinned, increasing. */
+  #pins = new Float64Array(64);
+  #pinCount = 0;
   readonly #words = new Uint32Array(2);
   #firstLow = 0;
   #firstHigh = 0;
@@ -111,6 +129,9 @@ export class EnergyCounterReader {
   /** Forgets earlier readings and starts polling. */
   start(): void {
     this.#updates.clear();
+    this.#changes = 0;
+    this.#every = 1;
+    this.#pinCount = 0;
     this.#previousValue = -1;
     this.#reads = 0;
     this.#readNs = 0;
@@ -157,6 +178,23 @@ export class EnergyCounterReader {
   }
 
   /**
+   * Keeps the changes around a time (a boundary's) through every thinning,
+   * so `energyAt(timeNs)` is interpolated between the same two changes as
+   * with every change kept.
+   *
+   * @param timeNs A `CLOCK_MONOTONIC` time in ns, not before the last one pinned.
+   */
+  pin(timeNs: number): void {
+    if (this.#pinCount > 0 && this.#pins[this.#pinCount - 1] === timeNs) return;
+    if (this.#pinCount === this.#pins.length) {
+      const grown = new Float64Array(this.#pins.length * 2);
+      grown.set(this.#pins);
+      this.#pins = grown;
+    }
+    this.#pins[this.#pinCount++] = timeNs;
+  }
+
+  /**
    * The counter's energy at a time, in mJ relative to the first reading:
    * linear between the update points around `timeNs`.
    *
@@ -191,9 +229,10 @@ export class EnergyCounterReader {
    * the later update (at the middle of its bracketing reads for a counter
    * that moves in steps).
    *
-   * @returns Times (`CLOCK_MONOTONIC` ns) and watts.
+   * @returns Times (`CLOCK_MONOTONIC` ns) and watts, and `every` when the
+   * changes were thinned (at least one change in that many kept).
    */
-  powerSeries(): { timesNs: Float64Array; values: Float64Array } {
+  powerSeries(): SamplePoints {
     const updates = this.#updates;
     const stepwise = this.#stepwise();
     const timeOf = (row: number) =>
@@ -206,7 +245,7 @@ export class EnergyCounterReader {
       timesNs[row - 1] = timeOf(row);
       values[row - 1] = seconds > 0 ? updates.delta(row - 1, row, 2) / 1e3 / seconds : 0;
     }
-    return { timesNs, values };
+    return this.#every > 1 ? { timesNs, values, every: this.#every } : { timesNs, values };
   }
 
   /** `true` when the counter moves in steps (most dense reads saw no change). */
@@ -214,14 +253,19 @@ export class EnergyCounterReader {
     return this.#stepwiseCounter ?? this.#updates.rows * 2 < this.#reads;
   }
 
-  /** Median time between counter updates, ms (0 before two updates). */
+  /**
+   * Median time between counter updates, ms (0 before two updates): over
+   * consecutive changes only, where older ones were thinned.
+   */
   get updatePeriodMs(): number {
     const updates = this.#updates;
-    if (updates.rows < 2) return 0;
+    const numbers = this.#changeNumbers;
     const gaps: number[] = [];
     for (let row = 1; row < updates.rows; row++) {
+      if (numbers[row]! !== numbers[row - 1]! + 1) continue;
       gaps.push(updates.at(row, 1) - updates.at(row - 1, 1));
     }
+    if (gaps.length === 0) return 0;
     gaps.sort((a, b) => a - b);
     return gaps[gaps.length >> 1]! / 1e6;
   }
@@ -326,14 +370,75 @@ export class EnergyCounterReader {
         this.#lastStepNs = (before + after) / 2;
         this.#stepsSinceAnchor++;
       }
+      if (updates.rows >= 2 * maxSamplesPerSeries() + FINE_TAIL_ROWS) this.#thin();
+      const index = updates.rows;
       const row = updates.append();
       const values = updates.values;
       values[row] = before;
       values[row + 1] = after;
       values[row + 2] = value;
+      if (index === this.#changeNumbers.length) {
+        const grown = new Float64Array(this.#changeNumbers.length * 2);
+        grown.set(this.#changeNumbers);
+        this.#changeNumbers = grown;
+      }
+      this.#changeNumbers[index] = this.#changes++;
       this.#previousValue = value;
     }
     this.#previousIssuedNs = issuedNs;
+  }
+
+  /**
+   * Drops older changes: those before the fine tail keep the multiples of
+   * `every` (doubled until at most the limit of them are left) and the two
+   * changes around each pinned time.
+   */
+  #thin(): void {
+    const updates = this.#updates;
+    const stepwise = this.#stepwiseCounter ??= this.#stepwise();
+    const timeOf = (row: number) =>
+      stepwise ? (updates.at(row, 0) + updates.at(row, 1)) / 2 : updates.at(row, 1);
+    const rows = updates.rows;
+    const keep = new Uint8Array(rows);
+    // Each pinned time's changes: the last at or before it and the next (pins and rows increase).
+    let row = 0;
+    for (let pin = 0; pin < this.#pinCount; pin++) {
+      const time = this.#pins[pin]!;
+      while (row + 1 < rows && timeOf(row + 1) <= time) row++;
+      keep[row] = 1;
+      // The next one, unless it has not come yet (it will be in the fine tail when it does).
+      if (row + 1 < rows) keep[row + 1] = 1;
+    }
+    const older = rows - FINE_TAIL_ROWS;
+    const numbers = this.#changeNumbers;
+    let every = this.#every;
+    for (;;) {
+      // `every` is a power of two: n / every is exact, and so is the test.
+      const inverse = 1 / every;
+      let kept = 0;
+      for (let r = 0; r < older; r++) {
+        const number = numbers[r]!;
+        if (Math.floor(number * inverse) * every === number) kept++;
+      }
+      if (kept <= maxSamplesPerSeries()) break;
+      every *= 2;
+    }
+    const inverse = 1 / every;
+    const values = updates.values;
+    let kept = 0;
+    for (let r = 0; r < rows; r++) {
+      const number = numbers[r]!;
+      if (r < older && keep[r] === 0 && Math.floor(number * inverse) * every !== number) continue;
+      if (kept !== r) {
+        values[kept * 3] = values[r * 3]!;
+        values[kept * 3 + 1] = values[r * 3 + 1]!;
+        values[kept * 3 + 2] = values[r * 3 + 2]!;
+        numbers[kept] = number;
+      }
+      kept++;
+    }
+    updates.truncate(kept);
+    this.#every = every;
   }
 
   #wake(): void {

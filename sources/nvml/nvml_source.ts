@@ -335,7 +335,11 @@ export class NvmlSource implements Source<number> {
     const counters = this.#counterGpus;
     if (counters.length > 0) {
       const time = nowNs();
-      for (let i = 0; i < counters.length; i++) values[row + 2 * counters[i]!] = time;
+      for (let i = 0; i < counters.length; i++) {
+        values[row + 2 * counters[i]!] = time;
+        // Its two surrounding changes outlive the reader's thinning.
+        this.#readers[i]!.pin(time);
+      }
     }
     const integral = this.#integral;
     if (integral !== undefined) {

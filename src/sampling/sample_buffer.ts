@@ -72,6 +72,21 @@ export function setMaxSamplesPerSeries(count: number): void {
 }
 
 /**
+ * How many samples each series keeps at most, as last set.
+ *
+ * @returns The limit (`--max-samples`; default {@linkcode DEFAULT_MAX_SAMPLES}).
+ *
+ * @example Usage
+ * ```ts
+ * import { maxSamplesPerSeries } from "./sample_buffer.ts";
+ * console.log(maxSamplesPerSeries()); // 100000
+ * ```
+ */
+export function maxSamplesPerSeries(): number {
+  return maxSamples;
+}
+
+/**
  * A conversion's points: times (ns) and values, and `every` when the
  * samples were thinned (each point after the first stands for that many
  * samples taken; absent when none was dropped).
