@@ -36,6 +36,7 @@ import {
   maxSamplesPerSeries,
   type SamplePoints,
 } from "../../src/sampling/sample_buffer.ts";
+import { keepStrideRows, strideFitting } from "../../src/sampling/row_thinning.ts";
 import { wrappingDelta } from "../../src/counter_words.ts";
 import type { NvmlDevice } from "./nvml_library.ts";
 
@@ -53,6 +54,14 @@ const AFTER_STEP_NS = 3e6;
 export { wrappingDelta };
 
 const clock = new Float64Array(2);
+
+/**
+ * When a recorded change happened: halfway between the reads around it for
+ * a counter that moves in steps, else at the read that saw it.
+ */
+function changeTime(updates: SnapshotStore, row: number, stepwise: boolean): number {
+  return stepwise ? (updates.at(row, 0) + updates.at(row, 1)) / 2 : updates.at(row, 1);
+}
 
 function nowNs(): number {
   stampMonotonic(clock, 0);
@@ -205,8 +214,7 @@ export class EnergyCounterReader {
   energyAt(timeNs: number): number {
     const updates = this.#updates;
     const stepwise = this.#stepwise();
-    const timeOf = (row: number) =>
-      stepwise ? (updates.at(row, 0) + updates.at(row, 1)) / 2 : updates.at(row, 1);
+    const timeOf = (row: number) => changeTime(updates, row, stepwise);
     let low = 0;
     let high = updates.rows - 1;
     if (high < 1 || timeNs < timeOf(0) || timeNs > timeOf(high)) {
@@ -235,8 +243,7 @@ export class EnergyCounterReader {
   powerSeries(): SamplePoints {
     const updates = this.#updates;
     const stepwise = this.#stepwise();
-    const timeOf = (row: number) =>
-      stepwise ? (updates.at(row, 0) + updates.at(row, 1)) / 2 : updates.at(row, 1);
+    const timeOf = (row: number) => changeTime(updates, row, stepwise);
     const count = Math.max(0, updates.rows - 1);
     const timesNs = new Float64Array(count);
     const values = new Float64Array(count);
@@ -396,8 +403,7 @@ export class EnergyCounterReader {
   #thin(): void {
     const updates = this.#updates;
     const stepwise = this.#stepwiseCounter ??= this.#stepwise();
-    const timeOf = (row: number) =>
-      stepwise ? (updates.at(row, 0) + updates.at(row, 1)) / 2 : updates.at(row, 1);
+    const timeOf = (row: number) => changeTime(updates, row, stepwise);
     const rows = updates.rows;
     const keep = new Uint8Array(rows);
     // Each pinned time's changes: the last at or before it and the next (pins and rows increase).
@@ -410,35 +416,8 @@ export class EnergyCounterReader {
       if (row + 1 < rows) keep[row + 1] = 1;
     }
     const older = rows - FINE_TAIL_ROWS;
-    const numbers = this.#changeNumbers;
-    let every = this.#every;
-    for (;;) {
-      // `every` is a power of two: n / every is exact, and so is the test.
-      const inverse = 1 / every;
-      let kept = 0;
-      for (let r = 0; r < older; r++) {
-        const number = numbers[r]!;
-        if (Math.floor(number * inverse) * every === number) kept++;
-      }
-      if (kept <= maxSamplesPerSeries()) break;
-      every *= 2;
-    }
-    const inverse = 1 / every;
-    const values = updates.values;
-    let kept = 0;
-    for (let r = 0; r < rows; r++) {
-      const number = numbers[r]!;
-      if (r < older && keep[r] === 0 && Math.floor(number * inverse) * every !== number) continue;
-      if (kept !== r) {
-        values[kept * 3] = values[r * 3]!;
-        values[kept * 3 + 1] = values[r * 3 + 1]!;
-        values[kept * 3 + 2] = values[r * 3 + 2]!;
-        numbers[kept] = number;
-      }
-      kept++;
-    }
-    updates.truncate(kept);
-    this.#every = every;
+    this.#every = strideFitting(this.#changeNumbers, older, this.#every, maxSamplesPerSeries());
+    keepStrideRows(updates, this.#changeNumbers, older, this.#every, (row) => keep[row] === 1);
   }
 
   #wake(): void {

@@ -17,6 +17,7 @@
 import { DEFAULT_MAX_SAMPLES } from "../setting_defaults.ts";
 import { stampMonotonic } from "../clock.ts";
 import { SnapshotStore } from "../snapshot_store.ts";
+import { keepStrideRows, strideFitting } from "./row_thinning.ts";
 
 /** Rows reserved up front: 20 s at 10 ms before the first doubling. */
 const INITIAL_ROWS = 2048;
@@ -237,7 +238,8 @@ export class SampleBuffer {
     let every = this.#every;
     // Multiples of `every` up to the last sample, and the last sample itself.
     while (Math.floor(last / every) + 1 + (last % every === 0 ? 0 : 1) > limit) every *= 2;
-    this.#keep(this.#store.rows, every, true);
+    const rows = this.#store.rows;
+    keepStrideRows(this.#store, this.#sampleNumbers, rows, every, (row) => row === rows - 1);
     this.#every = every;
     return every;
   }
@@ -250,52 +252,8 @@ export class SampleBuffer {
    */
   #thinOlderRows(): void {
     const older = this.#store.rows - FINE_TAIL_ROWS;
-    const numbers = this.#sampleNumbers;
-    const target = this.limit;
-    let every = this.#every;
-    for (;;) {
-      // `every` is a power of two: n / every is exact, and so is the test (faster than %).
-      const inverse = 1 / every;
-      let kept = 0;
-      for (let row = 0; row < older; row++) {
-        const number = numbers[row]!;
-        if (Math.floor(number * inverse) * every === number) kept++;
-      }
-      if (kept <= target) break;
-      every *= 2;
-    }
-    this.#keep(older, every, false);
-    this.#every = every;
-  }
-
-  /**
-   * Keeps, of the first `rows` rows, those whose sample number is a
-   * multiple of `every` (and the last of them when `keepLast`); the rows
-   * after them move down behind the ones kept.
-   */
-  #keep(rows: number, every: number, keepLast: boolean): void {
-    const store = this.#store;
-    const width = store.width;
-    const values = store.values;
-    const numbers = this.#sampleNumbers;
-    const total = store.rows;
-    const inverse = 1 / every;
-    let kept = 0;
-    for (let row = 0; row < total; row++) {
-      const number = numbers[row]!;
-      const keep = row >= rows || Math.floor(number * inverse) * every === number ||
-        (keepLast && row === rows - 1);
-      if (!keep) continue;
-      if (kept !== row) {
-        // Element by element: a copyWithin call per row costs more than a narrow row's copy.
-        const to = kept * width;
-        const from = row * width;
-        for (let i = 0; i < width; i++) values[to + i] = values[from + i]!;
-        numbers[kept] = numbers[row]!;
-      }
-      kept++;
-    }
-    store.truncate(kept);
+    this.#every = strideFitting(this.#sampleNumbers, older, this.#every, this.limit);
+    keepStrideRows(this.#store, this.#sampleNumbers, older, this.#every);
   }
 
   /**
