@@ -87,8 +87,10 @@ Deno.test("EnergyCounterReader: past the sample limit it thins its changes, keep
     assert.equal(reader.error, undefined);
     const series = reader.powerSeries();
     assert.ok(series.every !== undefined && series.every >= 2, `every ${series.every}`);
-    // At most the limit on the grid, two changes per pin and the fine tail.
-    assert.ok(series.values.length <= 16 + 2 * 12 + 32, `${series.values.length} points`);
+    // The timeline keeps the limit (its changes, less the first that starts the first point),
+    // without the changes kept only around the boundaries.
+    assert.ok(series.values.length <= 15, `${series.values.length} points`);
+    assert.ok(series.values.every((watts) => watts >= 0 && watts <= 50), `${series.values}`);
     for (const { time, energy } of pinned) assert.equal(reader.energyAt(time), energy);
     // The rhythm is measured between consecutive changes only: the stub's 5 ms reads.
     assert.ok(reader.updatePeriodMs > 0 && reader.updatePeriodMs < 30, `${reader.updatePeriodMs}`);

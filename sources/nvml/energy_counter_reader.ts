@@ -238,21 +238,36 @@ export class EnergyCounterReader {
    * that moves in steps).
    *
    * @returns Times (`CLOCK_MONOTONIC` ns) and watts, and `every` when the
-   * changes were thinned (at least one change in that many kept).
+   * changes were thinned (one change in that many, and the last).
    */
   powerSeries(): SamplePoints {
     const updates = this.#updates;
     const stepwise = this.#stepwise();
     const timeOf = (row: number) => changeTime(updates, row, stepwise);
-    const count = Math.max(0, updates.rows - 1);
+    // Thinned: the changes numbered by multiples of the smallest stride that fits the limit
+    // (all still kept), and the last; not the ones kept only around boundaries.
+    const last = this.#changes - 1;
+    const limit = maxSamplesPerSeries();
+    let every = this.#every;
+    if (this.#changes > limit) {
+      while (Math.floor(last / every) + 1 + (last % every === 0 ? 0 : 1) > limit) every *= 2;
+    }
+    const numbers = this.#changeNumbers;
+    const rows: number[] = [];
+    for (let row = 0; row < updates.rows; row++) {
+      if (every === 1 || numbers[row]! % every === 0 || row === updates.rows - 1) rows.push(row);
+    }
+    const count = Math.max(0, rows.length - 1);
     const timesNs = new Float64Array(count);
     const values = new Float64Array(count);
-    for (let row = 1; row <= count; row++) {
-      const seconds = (timeOf(row) - timeOf(row - 1)) / 1e9;
-      timesNs[row - 1] = timeOf(row);
-      values[row - 1] = seconds > 0 ? updates.delta(row - 1, row, 2) / 1e3 / seconds : 0;
+    for (let point = 1; point <= count; point++) {
+      const from = rows[point - 1]!;
+      const to = rows[point]!;
+      const seconds = (timeOf(to) - timeOf(from)) / 1e9;
+      timesNs[point - 1] = timeOf(to);
+      values[point - 1] = seconds > 0 ? updates.delta(from, to, 2) / 1e3 / seconds : 0;
     }
-    return this.#every > 1 ? { timesNs, values, every: this.#every } : { timesNs, values };
+    return every > 1 ? { timesNs, values, every } : { timesNs, values };
   }
 
   /** `true` when the counter moves in steps (most dense reads saw no change). */

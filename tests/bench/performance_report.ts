@@ -516,7 +516,15 @@ async function startUp(): Promise<Figure[]> {
       "compilation (without `--no-lazy`) loaded the chunks 2–3 ms sooner and lost it again " +
       "during the run. The script that only spawns `true` took 1.59 × the empty script in " +
       "that evening's second report (1.93 × in its first): the target leaves the profiler " +
-      "nothing on this runtime.",
+      "nothing on this runtime. Measured again that night by hand (script wall times, " +
+      "medians of 20 interleaved rounds): the empty script 20.9 ms, a script that only reads " +
+      "`Deno.Command` 26.5 ms, one that spawns `true` and reads its stdout 27.6 ms (1.32 ×); " +
+      "in a bare script, a Unix socket's first `.readable` took 5.0–5.2 ms (the runtime's " +
+      "streams code), `Deno.Command` then 1.1–1.2 ms and the spawn 0.8 ms. The bundled " +
+      "`profile -- true` wrote its results 42–45 ms after the clock origin and exited about " +
+      "20 ms later (an empty script spends about 18.5 ms outside JavaScript), so 1.6 × a " +
+      "19.5 ms empty script leaves about 10 ms of JavaScript, where loading the code alone " +
+      "takes 12–14 ms and the streams code 5 ms more.",
   }, {
     name: "each further run (`-n`)",
     measured: `${ms((repeated.repeated! - repeated.json!) / 20)} per run of \`true\` after ` +
