@@ -495,7 +495,7 @@ export class NvmlSource implements Source<number> {
     }
     // The sample's own stamp (taken before its reads), as the stored rows had it.
     const timeNs = values[offset - 2]! * 1e9 + values[offset - 1]!;
-    this.#integral!.add(timeNs, values.subarray(offset, offset + power.length));
+    this.#integral!.add(timeNs, values, offset);
   }
 
   #startSampler(): void {

@@ -68,18 +68,20 @@ export class RunningPowerIntegral {
    *
    * @param timeNs `CLOCK_MONOTONIC` time of the sample, ns (not before the previous one).
    * @param power Each column's power, in the unit the integral is wanted in per ns.
+   * @param offset Where the first column's power is in `power` (default 0): a
+   * sample row is read in place, nothing allocated.
    */
-  add(timeNs: number, power: ArrayLike<number>): void {
+  add(timeNs: number, power: ArrayLike<number>, offset = 0): void {
     const totals = this.#totals;
     const last = this.#last;
     if (this.#count > 0) {
       const ns = timeNs - this.#lastNs;
       for (let column = 0; column < totals.length; column++) {
-        totals[column]! += (last[column]! + power[column]!) / 2 * ns;
+        totals[column]! += (last[column]! + power[offset + column]!) / 2 * ns;
       }
       if (ns > this.#longestGapNs) this.#longestGapNs = ns;
     }
-    for (let column = 0; column < last.length; column++) last[column] = power[column]!;
+    for (let column = 0; column < last.length; column++) last[column] = power[offset + column]!;
     this.#lastNs = timeNs;
     this.#count++;
   }
