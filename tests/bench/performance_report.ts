@@ -820,7 +820,10 @@ async function runWindow(program: string, reader: string): Promise<Figure[]> {
       "160–240 µs. So the profiler starts the program sooner and learns of its end about 0.2 " +
       "ms later, nearly all of it the runtime's delivery: an END with none of the profiler's " +
       "own JavaScript would still have given about 0.67 ms against perf stat's 0.66 ms in " +
-      'that evening\'s `--only "run end"` (0.729 against 0.662 ms).',
+      'that evening\'s `--only "run end"` (0.729 against 0.662 ms).' +
+      "In the same two rounds START→END of `true` was 1.02 and 1.14 × perf stat's with this " +
+      "code and 1.07 and 1.04 × with the code before: each code missed it in both " +
+      "rounds (0.98 × in the report before).",
   }, {
     name: "window overhead",
     measured: `${gap.toFixed(3)} ms (START→main ${median(before).toFixed(3)} ms, ` +
@@ -1169,7 +1172,14 @@ async function passthrough(generator: string): Promise<Figure[]> {
     "move (86 against 88 % of `| cat`, 12 interleaved rounds; the run's CPU time the same " +
     "within 10 ms): the copies were about 2 ms of the 40 MiB. Found with it and fixed: a " +
     "line past 1 MiB under a pattern without a literal prefix lost a token whose multi-byte" +
-    " character was split between two reads (tests/token_scanner_test.ts).";
+    " character was split between two reads (tests/token_scanner_test.ts)." +
+    "Missed in the report of the night of 2026-12-07 (87 %), after `--max-samples` (which " +
+    "touches no code of a run that does not sample); two interleaved rounds of `--only " +
+    '"passthrough,run end"` that night, this code against the code before it (23554b4), gave ' +
+    "88 and 92 % against 99 and 121 %, but the program's own rate under the profiler was " +
+    "higher with this code in both rounds (706 and 1,039 against 646 and 902 MiB/s) and its " +
+    "CPU per MiB lower (2,002 and 1,712 against 2,730 and 1,799 µs): the ratios moved with " +
+    "the yardstick, `| cat` at 650 to 1,127 MiB/s from one run to the next.";
   return figures;
 }
 
