@@ -201,7 +201,8 @@ export interface RunSettings {
    */
   maxPhases?: number;
   /**
-   * With sampling: each series keeps at most this many samples per run
+   * Each sampled series keeps at most this many samples (and so do the GPU
+   * sources' own readings) per run
    * (2 to {@linkcode MAX_SAMPLES_LIMIT}); past it every other one is
    * dropped, again each time, so memory stays bounded however long the
    * run (default {@linkcode DEFAULT_MAX_SAMPLES}). A series that was

@@ -97,7 +97,8 @@ export interface ProgramRunOptions {
    */
   maxPhases?: number;
   /**
-   * With sampling: each series keeps at most this many samples, thinned
+   * Each sampled series keeps at most this many samples (and so do the GPU
+   * sources' own readings), thinned
    * past it so memory stays bounded (default {@linkcode DEFAULT_MAX_SAMPLES}).
    */
   maxSamples?: number;

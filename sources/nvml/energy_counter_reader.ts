@@ -36,7 +36,7 @@ import {
   maxSamplesPerSeries,
   type SamplePoints,
 } from "../../src/sampling/sample_buffer.ts";
-import { keepStrideRows, strideFitting } from "../../src/sampling/row_thinning.ts";
+import { finalStride, keepStrideRows, strideFitting } from "../../src/sampling/row_thinning.ts";
 import { wrappingDelta } from "../../src/counter_words.ts";
 import type { NvmlDevice } from "./nvml_library.ts";
 
@@ -246,12 +246,10 @@ export class EnergyCounterReader {
     const timeOf = (row: number) => changeTime(updates, row, stepwise);
     // Thinned: the changes numbered by multiples of the smallest stride that fits the limit
     // (all still kept), and the last; not the ones kept only around boundaries.
-    const last = this.#changes - 1;
     const limit = maxSamplesPerSeries();
-    let every = this.#every;
-    if (this.#changes > limit) {
-      while (Math.floor(last / every) + 1 + (last % every === 0 ? 0 : 1) > limit) every *= 2;
-    }
+    const every = this.#changes > limit
+      ? finalStride(this.#changes, this.#every, limit)
+      : this.#every;
     const numbers = this.#changeNumbers;
     const rows: number[] = [];
     for (let row = 0; row < updates.rows; row++) {

@@ -70,7 +70,8 @@ export interface AttachedRunOptions {
    */
   maxPhases?: number;
   /**
-   * With sampling: each series keeps at most this many samples, thinned
+   * Each sampled series keeps at most this many samples (and so do the GPU
+   * sources' own readings), thinned
    * past it so memory stays bounded however long the measurement (default
    * {@linkcode DEFAULT_MAX_SAMPLES}).
    */

@@ -45,6 +45,29 @@ export function strideFitting(
 }
 
 /**
+ * The stride a whole run's rows are finally kept at: the smallest, from
+ * `every` up in powers of two, whose multiples up to the last row's number,
+ * and that last row, are at most `limit` rows. Every such row is still
+ * stored when `every` is the stride the rows were thinned with.
+ *
+ * @param taken How many rows were taken (numbered 0 to `taken - 1`).
+ * @param every The stride they were thinned with so far (a power of two).
+ * @param limit The most rows to keep (≥ 2).
+ * @returns The stride (`every` itself when they fit).
+ *
+ * @example Usage
+ * ```ts
+ * import { finalStride } from "./row_thinning.ts";
+ * console.log(finalStride(1000, 1, 100)); // 16
+ * ```
+ */
+export function finalStride(taken: number, every: number, limit: number): number {
+  const last = taken - 1;
+  while (Math.floor(last / every) + 1 + (last % every === 0 ? 0 : 1) > limit) every *= 2;
+  return every;
+}
+
+/**
  * Keeps, of the first `rows` rows, those numbered by a multiple of `every`
  * and those `needed` says; every row from `rows` on stays. The rows kept
  * move down in order, with their numbers.

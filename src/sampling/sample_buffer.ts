@@ -17,7 +17,7 @@
 import { DEFAULT_MAX_SAMPLES } from "../setting_defaults.ts";
 import { stampMonotonic } from "../clock.ts";
 import { SnapshotStore } from "../snapshot_store.ts";
-import { keepStrideRows, strideFitting } from "./row_thinning.ts";
+import { finalStride, keepStrideRows, strideFitting } from "./row_thinning.ts";
 
 /** Rows reserved up front: 20 s at 10 ms before the first doubling. */
 const INITIAL_ROWS = 2048;
@@ -234,10 +234,7 @@ export class SampleBuffer {
     if (tailRows !== Infinity) return 1;
     if (this.#taken <= this.limit) return this.#every;
     const limit = this.limit;
-    const last = this.#taken - 1;
-    let every = this.#every;
-    // Multiples of `every` up to the last sample, and the last sample itself.
-    while (Math.floor(last / every) + 1 + (last % every === 0 ? 0 : 1) > limit) every *= 2;
+    const every = finalStride(this.#taken, this.#every, limit);
     const rows = this.#store.rows;
     keepStrideRows(this.#store, this.#sampleNumbers, rows, every, (row) => row === rows - 1);
     this.#every = every;
