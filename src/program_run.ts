@@ -19,6 +19,7 @@ import { BoundaryTaker } from "./phase/boundary_taker.ts";
 import type { TokenPattern } from "./phase/token_pattern.ts";
 import { TokenScanner } from "./phase/token_scanner.ts";
 import { type BoundaryFn, TokenPump } from "./phase/token_pump.ts";
+import { EventLoopTurn, findRuntimeEpoll, MainThreadWait } from "./phase/main_thread_wait.ts";
 import { afterMs } from "./one_shot_timer.ts";
 import { PhaseChannel } from "./process/phase_channel.ts";
 import type { ByteSink } from "./process/byte_sink.ts";
@@ -49,6 +50,14 @@ export const CHANNEL_LINE = "\\S(?:.*\\S)?";
  * concluding it closed stdout early and is still running (µs).
  */
 const EXIT_SPIN_MICROS = 2000;
+/**
+ * After the program's output ran dry (and from START), how long the stdout
+ * reader waits for more in poll(2) on the main thread before it leaves the
+ * wait to the runtime's stream, ms: tokens that follow one another within
+ * it, and the program's exit, are seen as a C reader sees them, not after
+ * the runtime's delivery (see src/phase/main_thread_wait.ts).
+ */
+const STDOUT_LINGER_MS = 2;
 /** Longest wait for the warm-up read before START (ms). */
 const WARM_UP_MS = 20;
 /** Phase-channel reads: markers are short lines. */
@@ -216,6 +225,9 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
   const pumps: { pump: TokenPump; running: Promise<void> }[] = [];
   let sampling: { sampler: Sampler; usage: ProcessUsageSampler | undefined } | undefined;
   let initialized = false;
+  // The stdout pump's first wait, on the main thread, begins with the program (see TokenPump).
+  let markStarted = () => {};
+  const programStarted = new Promise<void>((resolve) => markStarted = resolve);
   try {
     const placement = options.cpuPlacement;
     if (placement !== undefined) {
@@ -258,13 +270,28 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     });
 
     // Readers start before the program does: once it runs, the profiler only waits.
+    const stdoutFd = program.stdoutFd;
+    const epoll = stdoutFd === undefined ? undefined : findRuntimeEpoll(stdoutFd);
+    const mainWait = epoll === undefined ? undefined : new MainThreadWait({
+      epoll,
+      turn: new EventLoopTurn(),
+      alsoWatch: channel === undefined ? [] : [channel.fifoProbeFd],
+      // Bytes the runtime has not read from the channel yet, or a FIFO in use at all: the
+      // runtime reads the FIFO on a pool thread, whose end may not wake a wait.
+      runtimeHasInput: channel === undefined
+        ? undefined
+        : () => channel.unread() > 0 || channel.fifoWritten(),
+    });
     const stdoutPump = stdout === null ? undefined : new TokenPump({
       reader: stdout.getReader({ mode: "byob" }),
       scanner: new TokenScanner(options.pattern),
       boundary,
       sink: options.sink,
       reportLines: true,
-      fd: program.stdoutFd,
+      fd: stdoutFd,
+      linger: mainWait === undefined
+        ? undefined
+        : { wait: mainWait, ms: STDOUT_LINGER_MS, from: programStarted },
     });
     if (stdoutPump !== undefined) pumps.push({ pump: stdoutPump, running: stdoutPump.run() });
     // The FIFO is read through a thread: bytes it has taken from the kernel may
@@ -291,9 +318,15 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     if (channelPumps.length > 0) {
       // The first read to complete in a fresh process runs the runtime's stream code for the
       // first time (about 1 ms): let an empty channel line take that cost before START,
-      // instead of the program's first token or its exit.
-      channel!.wake();
-      await Promise.race(channelPumps.map(({ pump }) => pump.activity(WARM_UP_MS)));
+      // instead of the program's first token or its exit. One line, read before START: one
+      // left unread would also cut the stdout reader's first wait short (see MainThreadWait's
+      // runtimeHasInput).
+      const way = channel!.warmUpLine();
+      const socketPump = channel!.socket === undefined ? undefined : channelPumps[0]!.pump;
+      const fifoPump = channelPumps[channelPumps.length - 1]!.pump;
+      if (way !== undefined) {
+        await (way === "socket" ? socketPump ?? fifoPump : fifoPump).activity(WARM_UP_MS);
+      }
     }
     // The readers above were set up while the launcher exec'd its way to the gate.
     try {
@@ -345,6 +378,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     if (baseline) await baseline;
     boundaries.record(START_TOKEN, -1);
     program.resume();
+    markStarted();
     started = true;
     sampling?.sampler.start();
     logger.debug(`program started (START), pid ${program.pid}, ${sinceStart()}`);
@@ -388,6 +422,8 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     ended = true;
     if (end) await end;
     logger.debug(`END taken, ${sinceStart()}`);
+    // A reader that saw the end itself (see TokenPump's linger) leaves its stream open.
+    await stdoutPump?.cancel();
     if (sampling !== undefined) {
       // A last point at END, so the timeline reaches the end of the run.
       const last = orchestrator.sample();
@@ -483,6 +519,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
     if (!program.exited) await program.kill();
     if (pumps.length === 0) await stdout?.cancel().catch(() => {});
     channel?.wake();
+    markStarted();
     for (const { pump, running } of pumps) {
       await pump.cancel();
       await running.catch(() => {});

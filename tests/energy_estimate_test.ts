@@ -38,11 +38,15 @@ const MODEL: EnergyModel = {
   training: { inputs: ["calibration"], phases: 30, folds: 5 },
 };
 
-/** A program with a busy phase and an idle one. */
+/**
+ * A program with a busy phase and an idle one (and a first phase long enough, 10 ms, to draw
+ * no warning about phases shorter than an estimator's ~1 ms update interval).
+ */
 const PROGRAM = [
   "sh",
   "-c",
-  "echo __BUSY__; i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; echo __IDLE__; sleep 0.2",
+  "sleep 0.01; echo __BUSY__; i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; " +
+  "echo __IDLE__; sleep 0.2",
 ];
 
 async function profileWithEstimates() {

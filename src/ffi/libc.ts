@@ -289,6 +289,15 @@ const symbols = {
     ],
     result: "i32", /* int */
   },
+  poll: {
+    parameters: [
+      "buffer", /* struct pollfd *fds */
+      "u64", /* nfds_t nfds */
+      "i32", /* int timeout (ms; -1 waits forever) */
+    ],
+    result: "i32", /* int */
+    // Sleeps on the calling thread (see src/phase/main_thread_wait.ts).
+  },
   poll_blocking: {
     name: "poll",
     parameters: [

@@ -9,6 +9,7 @@ import type { ByteSink } from "../process/byte_sink.ts";
 import type { TokenScanner } from "./token_scanner.ts";
 import { readNonBlocking } from "../ffi/libc.ts";
 import { afterMs } from "../one_shot_timer.ts";
+import type { MainThreadWait } from "./main_thread_wait.ts";
 
 /**
  * Bytes asked for per read: a read returns what the pipe holds, so a
@@ -16,6 +17,13 @@ import { afterMs } from "../one_shot_timer.ts";
  * the program writes faster than the profiler wakes up.
  */
 const READ_BUFFER_BYTES = 1 << 20;
+
+/**
+ * Longest sleep of a linger between two turns of the event loop, ms: the
+ * runtime's timers are not in its epoll set, so one that falls due during a
+ * linger runs at most this late (the runtime's own timer resolution).
+ */
+const LINGER_SLICE_MS = 1;
 
 /**
  * Takes one boundary; returns a promise only when some source is
@@ -43,6 +51,20 @@ export function nextReadNumber(): number {
   return ++readCount;
 }
 
+/** How a pump waits on the main thread (see {@linkcode TokenPumpOptions.linger}). */
+export interface PumpLinger {
+  /** The wait. */
+  wait: MainThreadWait;
+  /** How long to wait for more bytes after the pipe ran empty, ms. */
+  ms: number;
+  /**
+   * When given, the pump reads nothing before it settles and then begins
+   * with a linger rather than a stream read (the program's start: its first
+   * bytes and an early exit are seen at once).
+   */
+  from?: Promise<void>;
+}
+
 /** Options of {@linkcode TokenPump}. */
 export interface TokenPumpOptions {
   /** The stream to read (BYOB, so one buffer is reused). */
@@ -63,6 +85,11 @@ export interface TokenPumpOptions {
    * directly (see `ProgramProcess.stdoutFd`).
    */
   fd?: number;
+  /**
+   * With `fd`: after the pipe ran empty, wait for more on the main thread
+   * this long before going back to the stream (see {@linkcode MainThreadWait}).
+   */
+  linger?: PumpLinger;
 }
 
 /**
@@ -139,12 +166,19 @@ export class TokenPump {
     const readBytes = this.#options.readBufferBytes ?? READ_BUFFER_BYTES;
     let buffer = new ArrayBuffer(readBytes);
     let directFd = this.#options.fd;
+    const linger = directFd === undefined ? undefined : this.#options.linger;
+    // With a linger from the start, the first wait is on the main thread too.
+    let viaStream = linger?.from === undefined;
     try {
+      if (!viaStream) await linger!.from;
       reading: for (;;) {
-        const { value, done } = await reader.read(new Uint8Array(buffer));
-        if (done || value === undefined) break;
-        if (!(await this.#handle(value))) break;
-        buffer = value.buffer;
+        if (viaStream) {
+          const { value, done } = await reader.read(new Uint8Array(buffer));
+          if (done || value === undefined) break;
+          if (!(await this.#handle(value))) break;
+          buffer = value.buffer;
+        }
+        viaStream = true;
         // The runtime's read costs a wake-up and a trip through the stream for every
         // chunk; what else the pipe holds already is taken with read(2) at once.
         // (Never after cancel(): the stream has closed the descriptor, its number may be reused.)
@@ -153,7 +187,16 @@ export class TokenPump {
           // takes its buffer over), so most bytes of fast output are never copied in memory.
           const view = scanner.inputSpace(readBytes);
           const got = readNonBlocking(directFd, view);
-          if (got === 0 || got === "empty") break; // the end is left for the stream to report
+          if (got === "empty") {
+            if (linger !== undefined && await this.#lingerFor(directFd, linger)) continue;
+            break;
+          }
+          if (got === 0) {
+            if (linger === undefined) break; // the end is left for the stream to report
+            // Seen here first, so the run ends now; closing the stream (`cancel()`, about
+            // 80 µs) is left to the caller, after END.
+            break reading;
+          }
           if (got === "failed") {
             directFd = undefined;
             break;
@@ -171,6 +214,28 @@ export class TokenPump {
     const found = scanner.finish();
     this.#tokens += found;
     if (found > 0) await this.#takeBoundaries(found, nextReadNumber());
+  }
+
+  /**
+   * Waits for more bytes on the main thread, letting the event loop turn
+   * whenever the runtime has work; `false` after the linger's time.
+   */
+  async #lingerFor(fd: number, linger: PumpLinger): Promise<boolean> {
+    const deadline = performance.now() + linger.ms;
+    for (;;) {
+      // Ops the chunk's work started are polled, timers due run, before the thread sleeps.
+      await linger.wait.yieldTurn();
+      if (this.#cancelled || this.#stopping) return false;
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      // In slices: a timer of the runtime's that falls due meanwhile runs at the next turn.
+      const outcome = linger.wait.wait(fd, Math.min(left, LINGER_SLICE_MS));
+      if (outcome === "readable") return true;
+      // The runtime has events of its own (a signal, a socket, the program's exit): a turn
+      // yielded from here runs JavaScript but does not hand the thread to the runtime's I/O
+      // driver, so its own loop waits from here on.
+      if (outcome === "runtime") return false;
+    }
   }
 
   /** Takes a chunk's boundaries, passes it on; `false` when reading must stop. */

@@ -1,0 +1,288 @@
+import assert from "node:assert/strict";
+import {
+  EventLoopTurn,
+  findRuntimeEpoll,
+  MainThreadWait,
+  type MainThreadWaitOptions,
+  type WaitOutcome,
+} from "../src/phase/main_thread_wait.ts";
+import { TokenPump } from "../src/phase/token_pump.ts";
+import { TokenScanner } from "../src/phase/token_scanner.ts";
+import { DEFAULT_TOKEN_PATTERN } from "../src/phase/token_pattern.ts";
+import { ProgramProcess } from "../src/process/program_process.ts";
+import { libc } from "../src/ffi/libc.ts";
+import { compileC, runCli } from "./helpers.ts";
+
+const O_CLOEXEC = 0o2000000;
+
+/** A MainThreadWait that counts how each of its waits ended. */
+class CountingWait extends MainThreadWait {
+  readonly outcomes: Record<WaitOutcome, number> = { readable: 0, runtime: 0, timeout: 0 };
+
+  constructor(options: MainThreadWaitOptions) {
+    super(options);
+  }
+
+  override wait(fd: number, timeoutMs: number): WaitOutcome {
+    const outcome = super.wait(fd, timeoutMs);
+    this.outcomes[outcome]++;
+    return outcome;
+  }
+}
+
+/** A held `sh -c script` with its stdout piped, released at once. */
+async function started(script: string): Promise<ProgramProcess> {
+  const program = ProgramProcess.spawnHeld({
+    executable: "/bin/sh",
+    args: ["-c", script],
+    stdout: "piped",
+  });
+  assert.ok(program.stdoutFd !== undefined, "the pipe's descriptor was found");
+  await program.untilHeld();
+  return program;
+}
+
+function runtimeEpollOf(program: ProgramProcess): number {
+  const epoll = findRuntimeEpoll(program.stdoutFd!);
+  assert.ok(epoll !== undefined, "the runtime's epoll set was found");
+  return epoll;
+}
+
+Deno.test("findRuntimeEpoll: the runtime's epoll set, which watches a child's stdout", async () => {
+  const program = await started("exit 0");
+  try {
+    const epoll = runtimeEpollOf(program);
+    assert.equal(Deno.readLinkSync(`/proc/self/fd/${epoll}`), "anon_inode:[eventpoll]");
+    const info = Deno.readTextFileSync(`/proc/self/fdinfo/${epoll}`);
+    assert.match(info, new RegExp(`^tfd:\\s+${program.stdoutFd}\\s`, "m"));
+  } finally {
+    program.resume();
+    await program.stdout!.cancel();
+    await program.exit;
+  }
+});
+
+Deno.test("MainThreadWait.wait: readable when bytes come, timeout when none, runtime for a signal", async () => {
+  const program = await started("sleep 0.05; echo hello");
+  const turn = new EventLoopTurn();
+  const wait = new MainThreadWait({ epoll: runtimeEpollOf(program), turn });
+  try {
+    program.resume();
+    await wait.yieldTurn();
+    const started = performance.now();
+    let outcome: WaitOutcome = "timeout";
+    while (outcome !== "readable" && performance.now() - started < 5_000) {
+      outcome = wait.wait(program.stdoutFd!, 100);
+      await wait.yieldTurn();
+    }
+    assert.equal(outcome, "readable");
+
+    await program.stdout!.cancel();
+    await program.exit;
+    // The runtime's loop takes in the program's end and exit (a turn yielded by the wait does
+    // not run its I/O driver: those events stay pending until the loop itself waits).
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    // A descriptor that stays empty: the wait ends at its time-out.
+    const quiet = pipePair();
+    const [quietRead] = quiet;
+    const before = performance.now();
+    assert.equal(wait.wait(quietRead, 30), "timeout");
+    assert.ok(performance.now() - before >= 25, `${performance.now() - before} ms`);
+
+    // A signal, which the runtime handles, ends the wait long before its time-out; its
+    // listener runs once the loop has turned.
+    let heard = false;
+    const listener = () => heard = true;
+    Deno.addSignalListener("SIGUSR2", listener);
+    try {
+      const kill = new Deno.Command("sh", { args: ["-c", `sleep 0.1; kill -USR2 ${Deno.pid}`] })
+        .spawn();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const asleep = performance.now();
+      assert.equal(wait.wait(quietRead, 5_000), "runtime");
+      assert.ok(performance.now() - asleep < 2_000, `${performance.now() - asleep} ms`);
+      await kill.status;
+      for (let i = 0; i < 100 && !heard; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.ok(heard, "the listener ran");
+    } finally {
+      Deno.removeSignalListener("SIGUSR2", listener);
+    }
+    closeBoth(quiet);
+  } finally {
+    turn.close();
+    await program.stdout!.cancel().catch(() => {});
+    await program.exit;
+  }
+});
+
+Deno.test("MainThreadWait.yieldTurn: an operation started before it runs while the thread sleeps", async () => {
+  const program = await started("exit 0");
+  const turn = new EventLoopTurn();
+  const wait = new MainThreadWait({ epoll: runtimeEpollOf(program), turn });
+  const quiet = pipePair();
+  try {
+    for (let round = 0; round < 20; round++) {
+      let done = false;
+      const stat = Deno.stat("/").then(() => done = true);
+      // The turn hands the operation to the runtime's pool; its end may or may not wake a
+      // wait (the runtime's thread is not parked in its driver), so waits are sliced (as a
+      // linger's are, 1 ms): the result comes at the turn after the slice it ended in.
+      const started = performance.now();
+      while (!done && performance.now() - started < 5_000) {
+        await wait.yieldTurn();
+        if (!done) wait.wait(quiet[0], 1);
+      }
+      await stat;
+      assert.ok(performance.now() - started < 100, `${performance.now() - started} ms`);
+    }
+  } finally {
+    closeBoth(quiet);
+    turn.close();
+    program.resume();
+    await program.stdout!.cancel();
+    await program.exit;
+  }
+});
+
+Deno.test("TokenPump lingering on the main thread: every token and byte, timers and ops go on", async () => {
+  // 400 tokens 1 ms apart, each on its own line, then the end.
+  const phases = await compileC("examples/programs/phases.c");
+  const program = ProgramProcess.spawnHeld({
+    executable: "/bin/sh",
+    args: ["-c", `exec "${phases}" 400 1 2>/dev/null`],
+    stdout: "piped",
+  });
+  await program.untilHeld();
+  const turn = new EventLoopTurn();
+  const wait = new CountingWait({ epoll: runtimeEpollOf(program), turn });
+  const received: number[] = [];
+  const found: [string, number][] = [];
+  let statsDone = 0;
+  let statsStarted = 0;
+  let release!: () => void;
+  const from = new Promise<void>((resolve) => release = resolve);
+  const pump = new TokenPump({
+    reader: program.stdout!.getReader({ mode: "byob" }),
+    scanner: new TokenScanner(DEFAULT_TOKEN_PATTERN),
+    boundary: (token, line) => {
+      found.push([token, line]);
+      // An asynchronous operation started on the way: it must not wait for the linger's end.
+      if (statsStarted++ % 50 === 0) Deno.stat("/").then(() => statsDone++);
+    },
+    sink: {
+      broken: false,
+      atLineStart: true,
+      write: (bytes) => received.push(bytes.length),
+      close: () => {},
+    },
+    reportLines: true,
+    fd: program.stdoutFd,
+    linger: { wait, ms: 2, from },
+  });
+  // A timer every 5 ms meanwhile: lingering must not hold it back beyond a slice.
+  const fires: number[] = [];
+  const interval = setInterval(() => fires.push(performance.now()), 5);
+  try {
+    const running = pump.run();
+    const start = performance.now();
+    program.resume();
+    release();
+    await running;
+    const elapsed = performance.now() - start;
+    clearInterval(interval);
+    assert.equal(found.length, 400);
+    found.forEach(([token, line], i) => {
+      assert.equal(token, `__PHASE_${i}__`);
+      assert.equal(line, i);
+    });
+    assert.equal(received.reduce((sum, n) => sum + n, 0), pump.bytes);
+    assert.ok(wait.outcomes.readable > 300, JSON.stringify(wait.outcomes));
+    // The end was seen by the linger, before the stream's own report: it is left open.
+    assert.ok(pump.done);
+    await pump.cancel();
+    await program.exit;
+    // Every stat finished, while the program still ran.
+    assert.equal(statsDone, 8);
+    // The timer kept its pace: no gap much over its interval plus one slice of a linger.
+    const gaps = fires.slice(1).map((at, i) => at - fires[i]!);
+    assert.ok(fires.length >= elapsed / 5 * 0.6, `${fires.length} fires in ${elapsed} ms`);
+    assert.ok(Math.max(...gaps) < 25, `largest gap ${Math.max(...gaps)} ms`);
+  } finally {
+    clearInterval(interval);
+    turn.close();
+  }
+});
+
+Deno.test("TokenPump: cancel() ends a linger at its next turn", async () => {
+  const program = await started("sleep 5");
+  const turn = new EventLoopTurn();
+  const wait = new CountingWait({ epoll: runtimeEpollOf(program), turn });
+  const pump = new TokenPump({
+    reader: program.stdout!.getReader({ mode: "byob" }),
+    scanner: new TokenScanner(DEFAULT_TOKEN_PATTERN),
+    boundary: () => {},
+    reportLines: true,
+    fd: program.stdoutFd,
+    linger: { wait, ms: 10_000, from: Promise.resolve() },
+  });
+  try {
+    program.resume();
+    const running = pump.run();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const cancelled = performance.now();
+    await pump.cancel();
+    await running;
+    assert.ok(performance.now() - cancelled < 500, `${performance.now() - cancelled} ms`);
+    assert.ok(wait.outcomes.timeout > 0, JSON.stringify(wait.outcomes));
+  } finally {
+    turn.close();
+    Deno.kill(program.pid, "SIGKILL");
+    await program.exit;
+  }
+});
+
+Deno.test("profile: sampling keeps its pace while the stdout reader lingers", async () => {
+  // Tokens 1 ms apart for 0.3 s: the reader is in its main-thread wait nearly all along.
+  const phases = await compileC("examples/programs/phases.c");
+  const json = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    const result = await runCli([
+      "--json",
+      "-o",
+      json,
+      "profile",
+      "--sample-interval",
+      "5",
+      "--",
+      phases,
+      "300",
+      "1",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const document = JSON.parse(await Deno.readTextFile(json));
+    assert.equal(document.phases.length, 301);
+    const cpu = document.samples.find((series: { name: string }) => series.name === "CPU");
+    const times: number[] = cpu.time_ms;
+    const gaps = times.slice(1).map((at, i) => at - times[i]!);
+    const duration = document.duration_ms;
+    assert.ok(times.length >= duration / 5 * 0.6, `${times.length} samples in ${duration} ms`);
+    assert.ok(Math.max(...gaps) < 40, `largest gap ${Math.max(...gaps)} ms`);
+  } finally {
+    await Deno.remove(json);
+  }
+});
+
+/** A pipe of this process's, both ends (its read end stays empty). */
+function pipePair(): [number, number] {
+  const fds = new Int32Array(2);
+  assert.equal(libc().pipe2(fds, O_CLOEXEC), 0);
+  return [fds[0]!, fds[1]!];
+}
+
+function closeBoth([read, write]: [number, number]): void {
+  libc().close(read);
+  libc().close(write);
+}
