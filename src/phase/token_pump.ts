@@ -217,8 +217,9 @@ export class TokenPump {
   }
 
   /**
-   * Waits for more bytes on the main thread, letting the event loop turn
-   * whenever the runtime has work; `false` after the linger's time.
+   * Waits for more bytes on the main thread, in slices with a turn of the
+   * event loop between them; `false` when the linger's time is up or the
+   * runtime has events of its own (its loop then waits, through the stream).
    */
   async #lingerFor(fd: number, linger: PumpLinger): Promise<boolean> {
     const deadline = performance.now() + linger.ms;

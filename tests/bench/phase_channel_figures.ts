@@ -143,7 +143,16 @@ export async function phaseChannelFigures(): Promise<Figure[]> {
       "polls like stdout. Until this report's previous version the descriptor was a FIFO, " +
       "which Deno reads as a file, on a blocking thread: p50 77–115 µs against stdout's " +
       "42–66 µs, and 3–38 µs (C) or 36–66 µs (Python) per marker, the write waking that " +
-      "thread. The FIFO remains for programs that can only open a path.",
+      "thread. The FIFO remains for programs that can only open a path. Since the night of " +
+      "2026-12-07 stdout's reader waits for more on the main thread after each read (see the " +
+      "token-latency note) and the socket's does not: the channel's bytes come through the " +
+      "runtime's stream as before, so where this target is missed, it is stdout that moved. " +
+      "The socket's reader was tried the same way that night (its end found with " +
+      "getsockname(2), read directly, waiting in poll(2) when stdout's reader did not): a " +
+      "connected socket stays writable, so each marker left an event in the runtime's epoll " +
+      "set that only its I/O driver clears, and every other wait ended at once (998 of 1,999 " +
+      "in a run by hand); the channel's p50 was 85.4 and 85.8 µs against 61.2 and 72.7 µs for " +
+      "the code before in two interleaved rounds, so it was not kept.",
   };
   const cost: Figure = {
     name: "cost of a marker to the program",
