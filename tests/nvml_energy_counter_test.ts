@@ -90,7 +90,10 @@ Deno.test("EnergyCounterReader: past the sample limit it thins its changes, keep
     // The timeline keeps the limit (its changes, less the first that starts the first point),
     // without the changes kept only around the boundaries.
     assert.ok(series.values.length <= 15, `${series.values.length} points`);
-    assert.ok(series.values.every((watts) => watts >= 0 && watts <= 50), `${series.values}`);
+    // Between 0 and the wave's 50 W, give or take the reader's own timing of each change (its
+    // polls are timers: a change seen 2 ms late on a 40 ms segment moves it by 5 %; the VM's
+    // stolen time made one 51.2 W in a CI run).
+    assert.ok(series.values.every((watts) => watts >= 0 && watts <= 55), `${series.values}`);
     for (const { time, energy } of pinned) assert.equal(reader.energyAt(time), energy);
     // The rhythm is measured between consecutive changes only: the stub's 5 ms reads.
     assert.ok(reader.updatePeriodMs > 0 && reader.updatePeriodMs < 30, `${reader.updatePeriodMs}`);
