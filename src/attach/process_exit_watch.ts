@@ -10,12 +10,10 @@
  */
 
 import { ProfilerError } from "../errors.ts";
-import { errno, libc, SyscallError } from "../ffi/libc.ts";
+import { errno, libc, POLL, SyscallError } from "../ffi/libc.ts";
 
 const SYS_PIDFD_OPEN = 434n;
-const POLLIN = 0x1;
-/** `struct pollfd`: int fd, short events, short revents. */
-const POLLFD_SIZE = 8;
+const POLLFD_SIZE = POLL.FD_BYTES;
 const EFD_CLOEXEC = 0o2000000;
 const ESRCH = 3;
 
@@ -87,7 +85,7 @@ export class ProcessExitWatch {
       const fds = [this.#wakeFd, ...pending];
       fds.forEach((fd, i) => {
         view.setInt32(i * POLLFD_SIZE, fd, true);
-        view.setInt16(i * POLLFD_SIZE + 4, POLLIN, true);
+        view.setInt16(i * POLLFD_SIZE + 4, POLL.IN, true);
         view.setInt16(i * POLLFD_SIZE + 6, 0, true);
       });
       const ready = await libc().poll_blocking(set, BigInt(fds.length), -1);

@@ -738,7 +738,8 @@ export function setPipeSize(fd: number, bytes: number): number | undefined {
 const F_GETFL = 3;
 const O_NONBLOCK = 0o4000;
 const EAGAIN = 11;
-const EINTR = 4;
+/** `errno` of a system call a signal interrupted. */
+export const EINTR = 4;
 
 /**
  * Whether a descriptor is in non-blocking mode, so reading it can never
@@ -819,6 +820,30 @@ const encoder = new TextEncoder();
 export function cString(text: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(`${text}\0`);
 }
+
+/**
+ * `poll(2)`'s layout and flags (Linux): a `struct pollfd` is an `int fd`,
+ * a `short events` and a `short revents`.
+ *
+ * @example Usage
+ * ```ts
+ * import { POLL } from "./libc.ts";
+ * const set = new Uint8Array(POLL.FD_BYTES);
+ * new DataView(set.buffer).setInt16(4, POLL.IN, true);
+ * ```
+ */
+export const POLL = {
+  /** Bytes of one `struct pollfd`. */
+  FD_BYTES: 8,
+  /** Data to read (in `events` and `revents`). */
+  IN: 0x1,
+  /** An error (`revents` only). */
+  ERR: 0x8,
+  /** Hung up: the other end is closed (`revents` only). */
+  HUP: 0x10,
+  /** Not an open descriptor (`revents` only). */
+  NVAL: 0x20,
+} as const;
 
 /**
  * `waitid(2)` arguments (`<sys/wait.h>`, Linux) and `sizeof(siginfo_t)`, for

@@ -18,15 +18,10 @@
  * @module
  */
 
-import { bindNow, errno, libc } from "../ffi/libc.ts";
+import { bindNow, EINTR, errno, libc, POLL } from "../ffi/libc.ts";
 import { openKeptFile, readKeptFile } from "../ffi/kept_file.ts";
 
-const POLLIN = 0x1;
-const POLLERR = 0x8;
-const POLLHUP = 0x10;
-const POLLNVAL = 0x20;
-const EINTR = 4;
-const POLLFD_BYTES = 8;
+const POLLFD_BYTES = POLL.FD_BYTES;
 /**
  * Microtask hops after the turn's message: the turn's other callbacks
  * (a stream read's resolution takes a few promise hops to reach its reader)
@@ -181,7 +176,7 @@ export class MainThreadWait {
     this.#count = BigInt(1 + watched.length);
     watched.forEach((fd, i) => {
       this.#view.setInt32((i + 1) * POLLFD_BYTES, fd, true);
-      this.#view.setInt16((i + 1) * POLLFD_BYTES + 4, POLLIN, true);
+      this.#view.setInt16((i + 1) * POLLFD_BYTES + 4, POLL.IN, true);
     });
     this.#turn = options.turn;
     this.#runtimeHasInput = options.runtimeHasInput;
@@ -201,7 +196,7 @@ export class MainThreadWait {
     if (this.#runtimeHasInput?.() === true) return "runtime";
     const view = this.#view;
     view.setInt32(0, fd, true);
-    view.setInt16(4, POLLIN, true);
+    view.setInt16(4, POLL.IN, true);
     for (let offset = 6; offset < this.#fds.length; offset += POLLFD_BYTES) {
       view.setInt16(offset, 0, true);
     }
@@ -212,7 +207,7 @@ export class MainThreadWait {
       if (errno() === EINTR) return "runtime";
       return "timeout";
     }
-    if ((view.getInt16(6, true) & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) !== 0) {
+    if ((view.getInt16(6, true) & (POLL.IN | POLL.HUP | POLL.ERR | POLL.NVAL)) !== 0) {
       return "readable";
     }
     return "runtime";
