@@ -112,7 +112,6 @@ Deno.test("MainThreadWait.wait: readable when bytes come, timeout when none, run
     }
     closeBoth(quiet);
   } finally {
-    turn.close();
     await program.stdout!.cancel().catch(() => {});
     await program.exit;
   }
@@ -140,7 +139,6 @@ Deno.test("MainThreadWait.yieldTurn: an operation started before it runs while t
     }
   } finally {
     closeBoth(quiet);
-    turn.close();
     program.resume();
     await program.stdout!.cancel();
     await program.exit;
@@ -212,7 +210,6 @@ Deno.test("TokenPump lingering on the main thread: every token and byte, timers 
     assert.ok(Math.max(...gaps) < 25, `largest gap ${Math.max(...gaps)} ms`);
   } finally {
     clearInterval(interval);
-    turn.close();
   }
 });
 
@@ -260,7 +257,6 @@ Deno.test("TokenPump: cancel() ends a linger at its next turn", async () => {
     assert.equal(wait.outcomes.timeout, 3, JSON.stringify(wait.outcomes));
     assert.equal(waitsAfterCancel, 0);
   } finally {
-    turn.close();
     try {
       Deno.kill(program.pid, "SIGKILL");
     } catch {

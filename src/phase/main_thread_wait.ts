@@ -23,7 +23,7 @@ import { openKeptFile, readKeptFile } from "../ffi/kept_file.ts";
 
 const POLLFD_BYTES = POLL.FD_BYTES;
 /**
- * Microtask hops after the turn's message: the turn's other callbacks
+ * Microtask hops after a turn's own resolution: the turn's other callbacks
  * (a stream read's resolution takes a few promise hops to reach its reader)
  * run before the thread blocks again.
  */
@@ -100,24 +100,17 @@ export function findRuntimeEpoll(watched: number): number | undefined {
  */
 export class EventLoopTurn {
   readonly #cell = new Int32Array(new SharedArrayBuffer(4));
-  #closed = false;
 
   /**
    * Lets one turn of the event loop run.
    *
-   * @returns When the turn has run (at once once closed).
+   * @returns When the turn has run.
    */
   async next(): Promise<void> {
-    if (this.#closed) return;
     const waiting = Atomics.waitAsync(this.#cell, 0, 0);
     Atomics.notify(this.#cell, 0);
     if (waiting.async) await waiting.value;
     for (let i = 0; i < SETTLE_HOPS; i++) await undefined;
-  }
-
-  /** Ends the turns: {@linkcode EventLoopTurn.next} answers at once from now on. */
-  close(): void {
-    this.#closed = true;
   }
 }
 
@@ -154,7 +147,6 @@ export interface MainThreadWaitOptions {
  * if (wait.wait(9, 1) === "readable") {
  *   // read fd 9 now
  * }
- * turn.close();
  * ```
  */
 export class MainThreadWait {
