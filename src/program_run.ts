@@ -51,13 +51,14 @@ export const CHANNEL_LINE = "\\S(?:.*\\S)?";
  */
 const EXIT_SPIN_MICROS = 2000;
 /**
- * After the program's output ran dry (and from START), how long the stdout
- * reader waits for more in poll(2) on the main thread before it leaves the
- * wait to the runtime's stream, ms: tokens that follow one another within
- * it, and the program's exit, are seen as a C reader sees them, not after
- * the runtime's delivery (see src/phase/main_thread_wait.ts).
+ * After the program's output ran dry (and from START, for stdout), how long
+ * the stdout and phase-socket readers wait for more in poll(2) on the main
+ * thread before they leave the wait to the runtime's stream, ms: tokens that
+ * follow one another within it, and the program's exit, are seen as a C
+ * reader sees them, not after the runtime's delivery (see
+ * src/phase/main_thread_wait.ts).
  */
-const STDOUT_LINGER_MS = 2;
+const READER_LINGER_MS = 2;
 /** Longest wait for the warm-up read before START (ms). */
 const WARM_UP_MS = 20;
 /** Phase-channel reads: markers are short lines. */
@@ -271,16 +272,24 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
 
     // Readers start before the program does: once it runs, the profiler only waits.
     const stdoutFd = program.stdoutFd;
-    const epoll = stdoutFd === undefined ? undefined : findRuntimeEpoll(stdoutFd);
+    // The runtime's epoll set, found through a descriptor it watches: stdout's pipe, or the
+    // phase socket where stdout is not read (--no-stdout-tokens).
+    const socketFd = channel === undefined || channel.socketFd < 0 ? undefined : channel.socketFd;
+    const watchedFd = stdoutFd ?? socketFd;
+    const epoll = watchedFd === undefined ? undefined : findRuntimeEpoll(watchedFd);
+    // One wait on the main thread for stdout's reader and the phase socket's.
     const mainWait = epoll === undefined ? undefined : new MainThreadWait({
       epoll,
       turn: new EventLoopTurn(),
       alsoWatch: channel === undefined ? [] : [channel.fifoProbeFd],
-      // Bytes the runtime has not read from the channel yet, or a FIFO in use at all: the
-      // runtime reads the FIFO on a pool thread, whose end may not wake a wait.
+      // Bytes for the runtime to read from the socket (when its reader waits through the
+      // stream), or a FIFO in use at all: the runtime reads the FIFO on a pool thread, whose
+      // end may not wake a wait.
       runtimeHasInput: channel === undefined
         ? undefined
-        : () => channel.unread() > 0 || channel.fifoWritten(),
+        : (waitedFor) =>
+          (!waitedFor.includes(channel.socketFd) && channel.socketUnread() > 0) ||
+          channel.fifoWritten(),
     });
     const stdoutPump = stdout === null ? undefined : new TokenPump({
       reader: stdout.getReader({ mode: "byob" }),
@@ -291,7 +300,7 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       fd: stdoutFd,
       linger: mainWait === undefined
         ? undefined
-        : { wait: mainWait, ms: STDOUT_LINGER_MS, from: programStarted },
+        : { wait: mainWait, ms: READER_LINGER_MS, from: programStarted },
     });
     if (stdoutPump !== undefined) pumps.push({ pump: stdoutPump, running: stdoutPump.run() });
     // The FIFO is read through a thread: bytes it has taken from the kernel may
@@ -303,12 +312,18 @@ export async function runProgram(options: ProgramRunOptions): Promise<RunResult>
       ? []
       : [channel.socket?.readable, channel.file.readable].flatMap((readable) => {
         if (readable === undefined) return [];
+        const viaSocket = readable !== channel.file.readable;
         const pump = new TokenPump({
           reader: readable.getReader({ mode: "byob" }),
           scanner: new TokenScanner(CHANNEL_LINE),
-          boundary: readable === channel.file.readable ? fifoSync!.filter(boundary) : boundary,
+          boundary: viaSocket ? boundary : fifoSync!.filter(boundary),
           reportLines: false,
           readBufferBytes: CHANNEL_READ_BYTES,
+          // The socket is read like stdout: after each read, more is waited for on the main
+          // thread, in the same wait as stdout's.
+          ...(viaSocket && socketFd !== undefined && mainWait !== undefined
+            ? { fd: socketFd, linger: { wait: mainWait, ms: READER_LINGER_MS } }
+            : {}),
         });
         const entry = { pump, running: pump.run() };
         pumps.push(entry);

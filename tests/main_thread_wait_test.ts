@@ -10,6 +10,8 @@ import { TokenPump } from "../src/phase/token_pump.ts";
 import { TokenScanner } from "../src/phase/token_scanner.ts";
 import { DEFAULT_TOKEN_PATTERN } from "../src/phase/token_pattern.ts";
 import { ProgramProcess } from "../src/process/program_process.ts";
+import { PhaseChannel } from "../src/process/phase_channel.ts";
+import { drainChannel } from "../src/program_run.ts";
 import { libc } from "../src/ffi/libc.ts";
 import { compileC, runCli } from "./helpers.ts";
 
@@ -17,14 +19,19 @@ const O_CLOEXEC = 0o2000000;
 
 /** A MainThreadWait that counts how each of its waits ended. */
 class CountingWait extends MainThreadWait {
-  readonly outcomes: Record<WaitOutcome, number> = { readable: 0, runtime: 0, timeout: 0 };
+  readonly outcomes: Record<WaitOutcome, number> = {
+    readable: 0,
+    runtime: 0,
+    timeout: 0,
+    unread: 0,
+  };
 
   constructor(options: MainThreadWaitOptions) {
     super(options);
   }
 
-  override wait(fd: number, timeoutMs: number): WaitOutcome {
-    const outcome = super.wait(fd, timeoutMs);
+  override waitAny(fds: readonly number[], timeoutMs: number, readable: Uint8Array): WaitOutcome {
+    const outcome = super.waitAny(fds, timeoutMs, readable);
     this.outcomes[outcome]++;
     return outcome;
   }
@@ -213,6 +220,54 @@ Deno.test("TokenPump lingering on the main thread: every token and byte, timers 
   }
 });
 
+Deno.test("TokenPump on the phase socket: markers 1 ms apart are read on the main thread", async () => {
+  // 400 markers through joule_phase.h's descriptor, 1 ms apart.
+  const marker = await compileC("tests/fixtures/marker_timing.c");
+  const channel = await PhaseChannel.open();
+  assert.ok(channel.socket !== undefined && channel.socketFd >= 0, "the socket's descriptor");
+  const wait = new CountingWait({
+    epoll: findRuntimeEpoll(channel.socketFd)!,
+    turn: new EventLoopTurn(),
+  });
+  const found: string[] = [];
+  const pump = new TokenPump({
+    reader: channel.socket.readable.getReader({ mode: "byob" }),
+    scanner: new TokenScanner(DEFAULT_TOKEN_PATTERN),
+    boundary: (token) => {
+      found.push(token);
+    },
+    reportLines: false,
+    fd: channel.socketFd,
+    // Each marker leaves the socket in the runtime's report (it stays writable): the linger
+    // lets the runtime's driver take that in, and sleeps again.
+    linger: { wait, ms: 2 },
+  });
+  const running = pump.run();
+  try {
+    const program = new Deno.Command(marker, {
+      args: ["channel", "400", "1000"],
+      env: channel.env(),
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    channel.closeInheritedEnd();
+    assert.equal((await program.status).code, 0);
+    // The profiler keeps a copy of the program's end: reading stops when told to.
+    await drainChannel(channel, [pump]);
+    pump.stop();
+    channel.wake();
+    await running;
+    assert.deepEqual(found, Array.from({ length: 400 }, (_, i) => `__MARK_${i}__`));
+    // Had the linger ended at the runtime's report, the next marker would come through the
+    // stream: about half of them (199 of 400, measured).
+    assert.ok(wait.outcomes.readable > 300, JSON.stringify(wait.outcomes));
+  } finally {
+    await pump.cancel();
+    await running.catch(() => {});
+    await channel.close();
+  }
+});
+
 Deno.test("TokenPump: cancel() ends a linger at its next turn", async () => {
   const program = await started("for i in $(seq 100); do echo line; sleep 0.05; done");
   const turn = new EventLoopTurn();
@@ -222,10 +277,10 @@ Deno.test("TokenPump: cancel() ends a linger at its next turn", async () => {
   // has a new timer), after a few of its slices went by quietly.
   let waitsAfterCancel = 0;
   class CancellingWait extends CountingWait {
-    override wait(fd: number, timeoutMs: number): WaitOutcome {
+    override waitAny(fds: readonly number[], timeoutMs: number, readable: Uint8Array): WaitOutcome {
       // After cancel() the descriptor is closed (its number may be reused): no wait on it.
       if (cancelling !== undefined) waitsAfterCancel++;
-      const outcome = super.wait(fd, timeoutMs);
+      const outcome = super.waitAny(fds, timeoutMs, readable);
       if (this.outcomes.timeout === 3 && cancelling === undefined) {
         cancelledAt = performance.now();
         cancelling = pump.cancel();
@@ -308,3 +363,35 @@ function closeBoth([read, write]: [number, number]): void {
   libc().close(read);
   libc().close(write);
 }
+
+Deno.test("profile --no-stdout-tokens: markers 1 ms apart through the phase socket, each measured", async () => {
+  // No stdout reader: the wait finds the runtime's epoll set through the socket instead.
+  const marker = await compileC("tests/fixtures/marker_timing.c");
+  const json = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    const result = await runCli([
+      "--json",
+      "-o",
+      json,
+      "profile",
+      "--no-stdout-tokens",
+      "--",
+      marker,
+      "channel",
+      "300",
+      "1000",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const document = JSON.parse(await Deno.readTextFile(json));
+    const tokens = document.phases.map((phase: { end_token: string }) => phase.end_token);
+    assert.deepEqual(tokens, [...Array.from({ length: 300 }, (_, i) => `__MARK_${i}__`), "END"]);
+    // Each marker's boundary comes after the program stamped it (its stderr: "token i ns cost").
+    const stamps = [...result.stderr.matchAll(/^token (\d+) (\d+) /gm)].map((m) => Number(m[2]));
+    assert.equal(stamps.length, 300);
+    document.phases.slice(0, 300).forEach((phase: { end_ns: number }, i: number) => {
+      assert.ok(phase.end_ns > stamps[i]!, `marker ${i} measured before it was written`);
+    });
+  } finally {
+    await Deno.remove(json);
+  }
+});

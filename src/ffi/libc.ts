@@ -68,6 +68,14 @@ const symbols = {
     ],
     result: "i32", /* int */
   },
+  getsockname: {
+    parameters: [
+      "i32", /* int sockfd */
+      "buffer", /* struct sockaddr *addr */
+      "buffer", /* socklen_t *addrlen */
+    ],
+    result: "i32", /* int */
+  },
   connect: {
     parameters: [
       "i32", /* int sockfd */

@@ -19,13 +19,6 @@ import type { MainThreadWait } from "./main_thread_wait.ts";
 const READ_BUFFER_BYTES = 1 << 20;
 
 /**
- * Longest sleep of a linger between two turns of the event loop, ms: the
- * runtime's timers are not in its epoll set, so one that falls due during a
- * linger runs at most this late (the runtime's own timer resolution).
- */
-const LINGER_SLICE_MS = 1;
-
-/**
  * Takes one boundary; returns a promise only when some source is
  * asynchronous. `read` numbers the read the token came in (see
  * {@linkcode nextReadNumber}): tokens of one read reached the profiler at
@@ -82,11 +75,11 @@ export interface TokenPumpOptions {
   /**
    * The non-blocking descriptor the stream reads, when known: after each
    * read through the stream, the bytes already waiting are read from it
-   * directly (see `ProgramProcess.stdoutFd`).
+   * directly (see `ProgramProcess.stdoutFd`, `PhaseChannel.socketFd`).
    */
   fd?: number;
   /**
-   * With `fd`: after the pipe ran empty, wait for more on the main thread
+   * With `fd`: after it ran empty, wait for more on the main thread
    * this long before going back to the stream (see {@linkcode MainThreadWait}).
    */
   linger?: PumpLinger;
@@ -217,26 +210,13 @@ export class TokenPump {
   }
 
   /**
-   * Waits for more bytes on the main thread, in slices with a turn of the
-   * event loop between them; `false` when the linger's time is up or the
-   * runtime has events of its own (its loop then waits, through the stream).
+   * Waits for more bytes on the main thread (shared with the run's other
+   * readers that linger); `false` when the linger's time is up, reading
+   * stops, or the runtime must read something first (its loop then waits,
+   * through the stream).
    */
-  async #lingerFor(fd: number, linger: PumpLinger): Promise<boolean> {
-    const deadline = performance.now() + linger.ms;
-    for (;;) {
-      // Ops the chunk's work started are polled, timers due run, before the thread sleeps.
-      await linger.wait.yieldTurn();
-      if (this.#cancelled || this.#stopping) return false;
-      const left = deadline - performance.now();
-      if (left <= 0) return false;
-      // In slices: a timer of the runtime's that falls due meanwhile runs at the next turn.
-      const outcome = linger.wait.wait(fd, Math.min(left, LINGER_SLICE_MS));
-      if (outcome === "readable") return true;
-      // The runtime has events of its own (a signal, a socket, the program's exit): a turn
-      // yielded from here runs JavaScript but does not hand the thread to the runtime's I/O
-      // driver, so its own loop waits from here on.
-      if (outcome === "runtime") return false;
-    }
+  #lingerFor(fd: number, linger: PumpLinger): Promise<boolean> {
+    return linger.wait.linger(fd, linger.ms, () => this.#cancelled || this.#stopping);
   }
 
   /** Takes a chunk's boundaries, passes it on; `false` when reading must stop. */

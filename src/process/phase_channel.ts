@@ -36,7 +36,9 @@ const SOCKADDR_UN_SIZE = 110;
  * - The descriptor in `JOULE_PROFILER_PHASE_FD` is a connected Unix
  *   socket: the runtime polls the profiler's end like stdout, so a token
  *   reaches the profiler with no extra thread hop, and the program's
- *   `write(2)` does not wait for a blocked reader thread to be woken.
+ *   `write(2)` does not wait for a blocked reader thread to be woken. Like
+ *   stdout's, its reader waits for the next marker on the main thread for
+ *   a while after each read ({@linkcode PhaseChannel.socketFd}).
  * - `JOULE_PROFILER_PHASE_FIFO` names a FIFO, for programs that can only
  *   open a path (a shell script's `echo __X__ > "$JOULE_PROFILER_PHASE_FIFO"`).
  *   The profiler holds it open for reading *and* writing, so writers never
@@ -65,6 +67,13 @@ export class PhaseChannel {
    * FIFO's write end).
    */
   readonly socket: Deno.UnixConn | undefined;
+  /**
+   * The descriptor of {@linkcode PhaseChannel.socket} (non-blocking, the
+   * runtime's own), or -1: its reader reads it directly while it waits on
+   * the main thread (see src/phase/main_thread_wait.ts). Valid until the
+   * reader's `cancel()` or `close()`.
+   */
+  readonly socketFd: number;
   readonly #directory: string;
   /** The socket's other end as the program inherits it (not close-on-exec); -1 once closed here. */
   #inheritedFd: number;
@@ -85,6 +94,7 @@ export class PhaseChannel {
     path: string;
     file: Deno.FsFile;
     socket: Deno.UnixConn | undefined;
+    socketFd: number;
     inheritedFd: number;
     writerFd: number;
     probeFd: number;
@@ -93,6 +103,7 @@ export class PhaseChannel {
     this.path = parts.path;
     this.file = parts.file;
     this.socket = parts.socket;
+    this.socketFd = parts.socketFd;
     this.#inheritedFd = parts.inheritedFd;
     this.#writerFd = parts.writerFd;
     this.#probeFd = parts.probeFd;
@@ -139,6 +150,7 @@ export class PhaseChannel {
         path,
         file,
         socket: socket?.conn,
+        socketFd: socket?.connFd ?? -1,
         inheritedFd,
         writerFd: socket?.writerFd ?? -1,
         probeFd,
@@ -189,7 +201,16 @@ export class PhaseChannel {
    * @returns The count.
    */
   unread(): number {
-    return this.#ask(this.#probeFd, FIONREAD) + this.#ask(this.#writerFd, TIOCOUTQ);
+    return this.#ask(this.#probeFd, FIONREAD) + this.socketUnread();
+  }
+
+  /**
+   * Bytes written to the socket that nobody has read yet.
+   *
+   * @returns The count (0 without a socket).
+   */
+  socketUnread(): number {
+    return this.#ask(this.#writerFd, TIOCOUTQ);
   }
 
   #ask(fd: number, request: bigint): number {
@@ -312,13 +333,15 @@ function shareWith(directory: string, fifoFd: number, owner: { uid: number; gid:
 
 /**
  * A connected pair of Unix socket ends: the profiler's (polled by the
- * runtime) and the program's, plus a close-on-exec copy of the program's
- * end to ask what it sent that is unread. `undefined` when the socket
- * cannot be made.
+ * runtime, and its descriptor number) and the program's, plus a
+ * close-on-exec copy of the program's end to ask what it sent that is
+ * unread. `undefined` when the socket cannot be made.
  */
 async function connectedSocket(
   path: string,
-): Promise<{ conn: Deno.UnixConn; inheritedFd: number; writerFd: number } | undefined> {
+): Promise<
+  { conn: Deno.UnixConn; connFd: number; inheritedFd: number; writerFd: number } | undefined
+> {
   let listener: Deno.UnixListener;
   try {
     listener = Deno.listen({ transport: "unix", path });
@@ -335,6 +358,7 @@ async function connectedSocket(
       return undefined;
     }
     const conn = await listener.accept();
+    listener.close();
     // dup() clears close-on-exec: this copy is the one the program inherits.
     const inheritedFd = libc().dup(writerFd);
     if (inheritedFd < 0) {
@@ -342,10 +366,38 @@ async function connectedSocket(
       libc().close(writerFd);
       return undefined;
     }
-    return { conn, inheritedFd, writerFd };
+    return { conn, connFd: descriptorBoundTo(path), inheritedFd, writerFd };
   } finally {
-    listener.close();
+    try {
+      listener.close();
+    } catch {
+      // Closed after the accept already.
+    }
   }
+}
+
+/** Descriptor numbers searched for the accepted end: it got the lowest one free. */
+const MAX_DESCRIPTOR_SEARCHED = 1024;
+
+/**
+ * The descriptor of the one socket in this process bound to `path`, or -1.
+ * The runtime does not say which descriptor an accepted connection got.
+ * Once the listener is closed only that end has the path as its own
+ * address (the program's end is unbound), so `getsockname(2)` on each
+ * number finds it: a refused call (not a socket, no such descriptor)
+ * costs well under a microsecond.
+ */
+function descriptorBoundTo(path: string): number {
+  const wanted = socketAddress(path);
+  const address = new Uint8Array(SOCKADDR_UN_SIZE);
+  const length = new Uint32Array(1);
+  for (let fd = 3; fd < MAX_DESCRIPTOR_SEARCHED; fd++) {
+    length[0] = SOCKADDR_UN_SIZE;
+    address.fill(0);
+    if (libc().getsockname(fd, address, length) !== 0) continue;
+    if (address.every((byte, i) => byte === wanted[i])) return fd;
+  }
+  return -1;
 }
 
 /** A `struct sockaddr_un` for `path`. */

@@ -23,6 +23,7 @@ import { STAND_IN_PMU_CPU } from "./fake_rapl_sources.ts";
 import { PROFILER, RUNNING_WINDOW, runningCpuPercent, V8_FLAGS } from "./running_cpu.ts";
 import { profilerOnlyCpu } from "./separate_cpus.ts";
 import { moduleGraph } from "./module_graph.ts";
+import { profileStamped } from "./stamped_profile.ts";
 import { bundleCli } from "../../scripts/bundle.ts";
 
 // Every Deno process this report starts (the profiler, the yardsticks) runs as `deno task start`
@@ -116,45 +117,6 @@ async function profileJson(
     env,
     target === "null" ? "null" : "piped",
   );
-  const document = JSON.parse(await Deno.readTextFile(file));
-  await Deno.remove(file);
-  return { phases: document.phases, stderr, durationMs: document.duration_ms };
-}
-
-/**
- * Like {@linkcode profileJson}, for a program that stamps its tokens and its
- * exit on stderr (examples/programs/phases.c): the profiler runs with its
- * stderr, which the program inherits, in a file, as the yardsticks' programs
- * do. Through a pipe to this report each stamp would wake this process just
- * as the profiler wakes for the same token or exit, and on a 2-vCPU VM the
- * two would compete for the other core (until 2026-12-07 they did).
- */
-async function profileStamped(
-  program: string[],
-  env: Record<string, string>,
-  programStdout: true | "null",
-): Promise<{ phases: Boundary[]; stderr: string; durationMs: number }> {
-  const file = await Deno.makeTempFile({ suffix: ".json" });
-  const err = await Deno.makeTempFile();
-  const words = [
-    ...PROFILER,
-    "--json",
-    "-o",
-    file,
-    "profile",
-    ...(programStdout === true ? ["--stdout-file", "/dev/null"] : []),
-    "--",
-    ...program,
-  ].map((word) => `"${word}"`).join(" ");
-  const output = await new Deno.Command("sh", {
-    args: ["-c", `${words} >/dev/null 2>"${err}"`],
-    env: { NO_COLOR: "1", ...env },
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  const stderr = await Deno.readTextFile(err);
-  await Deno.remove(err);
-  if (!output.success) throw new Error(`${program.join(" ")} failed under profile: ${stderr}`);
   const document = JSON.parse(await Deno.readTextFile(file));
   await Deno.remove(file);
   return { phases: document.phases, stderr, durationMs: document.duration_ms };
@@ -716,7 +678,10 @@ async function runWindow(program: string, reader: string): Promise<Figure[]> {
   const perfElapsed: number[] = [];
   const perfFile = await Deno.makeTempFile();
   for (let i = 0; i < RUNS; i++) {
-    const { phases, stderr } = await profileStamped([program, "0", "0"], env, true);
+    const { phases, stderr } = await profileStamped([program, "0", "0"], {
+      env,
+      programStdout: "file",
+    });
     const stamps = programStamps(stderr);
     const startNs = phases[0]!.start_ns;
     const endNs = phases.at(-1)!.end_ns;
@@ -1292,7 +1257,10 @@ const WARM_UP_TOKENS = 600;
 
 async function tokenLatency(program: string, reader: string): Promise<Figure> {
   const env = await noRaplEnv();
-  const { phases, stderr } = await profileStamped([program, "2000", "1"], env, "null");
+  const { phases, stderr } = await profileStamped([program, "2000", "1"], {
+    env,
+    programStdout: "null",
+  });
   const stamps = programStamps(stderr);
   const latencies = stamps.tokens.map((written, i) => (phases[i]!.end_ns - written) / 1000);
   const p50 = percentile(latencies, 50);
@@ -1326,10 +1294,12 @@ async function tokenLatency(program: string, reader: string): Promise<Figure> {
       "while output comes: after each read, and from START, it waits up to 2 ms more in poll(2) on " +
       "the main thread (src/phase/main_thread_wait.ts), on the pipe and on the runtime's own epoll " +
       "descriptor (tokio's I/O driver: the epoll set whose /proc/self/fdinfo lists the pipe), so it " +
-      "wakes as the C reader does. It goes back to the stream as soon as the runtime has an event of " +
-      "its own (a signal, a socket, the program's exit, a new timer), bytes wait unread in the phase " +
-      "channel, or the FIFO is in use (the runtime reads it on a pool thread, whose end may not wake " +
-      "the wait), and it sleeps in slices of 1 ms with a turn of the event loop between them " +
+      "wakes as the C reader does. When the runtime has an event of its own (a signal, the program's " +
+      "exit, a socket) it lets the runtime's I/O driver run once and waits on (since 2026-12-08; " +
+      "before, it went back to the stream, and it still does when bytes wait for the runtime in the " +
+      "phase socket or the FIFO is in use: the runtime reads that on a pool thread, whose end may not " +
+      "wake the wait); the phase socket's reader waits in the same poll(2) (see the phase channel " +
+      "note), and it sleeps in slices of 1 ms with a turn of the event loop between them " +
       "(`Atomics.waitAsync`, 4–6 µs: due timers fire, operations started meanwhile are polled; such " +
       "a turn does not run the runtime's I/O driver, which is why its events end the wait). Three " +
       'interleaved rounds of `--only "latency,run end"` against the code before: p50 53.2, 68.3 ' +
@@ -1442,7 +1412,10 @@ async function durationFidelity(program: string, reader: string): Promise<Figure
   const readerMaes: number[] = [];
   let worst = 0;
   for (let round = 0; round < 3; round++) {
-    const { phases, stderr } = await profileStamped([program, "40", "20"], env, true);
+    const { phases, stderr } = await profileStamped([program, "40", "20"], {
+      env,
+      programStdout: "file",
+    });
     const stamps = programStamps(stderr);
     // Phase i + 1 runs from token i's boundary to token i + 1's: the gaps between phase ends.
     const profiled = gapError(stamps.tokens, phases.map((phase) => phase.end_ns));

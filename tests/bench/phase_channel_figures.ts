@@ -8,45 +8,32 @@
 import { compileC, REPO_ROOT } from "../helpers.ts";
 import { type Figure, percentile } from "./figure.ts";
 import { profilerOnlyCpu } from "./separate_cpus.ts";
+import { profileStamped } from "./stamped_profile.ts";
 
 const MARKERS = 2000;
 
 /**
- * Runs the profiler with `--json` and returns the boundaries and the program's stderr.
- * With `profilerCpu`, the profiler runs there and the program on the other CPUs (`--profiler-cpus`).
+ * Runs the profiler as `deno task start` does, with `--json`, and returns the
+ * boundaries and the program's stderr (written to a file: see
+ * stamped_profile.ts). With `profilerCpu`, the profiler runs there and the
+ * program on the other CPUs (`--profiler-cpus`).
  */
 async function profile(
   program: string[],
   profilerCpu?: number,
 ): Promise<{ ends: number[]; stderr: string }> {
-  const file = await Deno.makeTempFile({ suffix: ".json" });
   const empty = await Deno.makeTempDir();
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${REPO_ROOT}main.ts`,
-      "--json",
-      "-o",
-      file,
-      "profile",
-      "--stdout-file",
-      "/dev/null",
-      ...(profilerCpu === undefined ? [] : ["--profiler-cpus", String(profilerCpu)]),
-      "--",
-      ...program,
-    ],
-    env: {
+  try {
+    const { phases, stderr } = await profileStamped(program, {
       // No RAPL here either way; keep sources out of the comparison.
-      JOULE_PROFILER_EVENT_SOURCE_PATH: empty,
-      JOULE_PROFILER_RAPL_PATH: empty,
-    },
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const document = JSON.parse(await Deno.readTextFile(file));
-  const ends = (document.phases as { end_ns: number }[]).map((phase) => phase.end_ns);
-  return { ends, stderr: new TextDecoder().decode(output.stderr) };
+      env: { JOULE_PROFILER_EVENT_SOURCE_PATH: empty, JOULE_PROFILER_RAPL_PATH: empty },
+      programStdout: "file",
+      profileFlags: profilerCpu === undefined ? [] : ["--profiler-cpus", String(profilerCpu)],
+    });
+    return { ends: phases.map((phase) => phase.end_ns), stderr };
+  } finally {
+    await Deno.remove(empty);
+  }
 }
 
 /** `token <i> <stamp_ns> <cost_ns>` lines. */
@@ -145,14 +132,26 @@ export async function phaseChannelFigures(): Promise<Figure[]> {
       "42–66 µs, and 3–38 µs (C) or 36–66 µs (Python) per marker, the write waking that " +
       "thread. The FIFO remains for programs that can only open a path. Since the night of " +
       "2026-12-07 stdout's reader waits for more on the main thread after each read (see the " +
-      "token-latency note) and the socket's does not: the channel's bytes come through the " +
-      "runtime's stream as before, so where this target is missed, it is stdout that moved. " +
-      "The socket's reader was tried the same way that night (its end found with " +
-      "getsockname(2), read directly, waiting in poll(2) when stdout's reader did not): a " +
-      "connected socket stays writable, so each marker left an event in the runtime's epoll " +
-      "set that only its I/O driver clears, and every other wait ended at once (998 of 1,999 " +
-      "in a run by hand); the channel's p50 was 85.4 and 85.8 µs against 61.2 and 72.7 µs for " +
-      "the code before in two interleaved rounds, so it was not kept.",
+      "token-latency note); the socket's reader did not, and this target was missed by stdout " +
+      "moving (74.4 against 58.7 µs in that night's report). Tried then and not kept: the " +
+      "socket's reader waiting the same way in a poll(2) of its own. A connected socket stays " +
+      "writable, so each marker left an event in the runtime's epoll set that only its I/O " +
+      "driver clears, every other wait ended at once (998 of 1,999), and the next marker came " +
+      "through the stream (p50 85.4 and 85.8 µs against 61.2 and 72.7 µs). Since 2026-12-08 " +
+      "both readers linger in one poll(2) (src/phase/main_thread_wait.ts), the socket's end " +
+      "found with getsockname(2) and read directly; on the runtime's event the wait lets the " +
+      "driver run once (a no-op job of its pool, 30–50 µs, off the token's path) and sleeps " +
+      "again. Three interleaved rounds of this figure by hand against the code before, with " +
+      "the yardstick fix below: channel p50 22.9, 23.7 and 27.8 µs (stdout 22.4, 20.7 and 21.7) " +
+      "against 184.2, 182.6 and 186.2 µs (stdout 23.8, 20.4 and 23.3); in a slower hour, with " +
+      "a wait of the socket's own that let the driver run the same way, 37.2, 34.7 and 37.0 µs " +
+      "(stdout 35.2, 36.4 and 31.7) against 55.1, 45.0 and 92.2 µs. A program alternating " +
+      "stdout tokens and markers 0.5 ms apart (by hand, 1,000 of each, three rounds): stdout " +
+      "p50 27.7–36.3 µs and channel 29.8–40.6 µs against 36.3–56.6 and 47.7–62.5 µs. Until " +
+      "2026-12-08 this figure ran the profiler without the V8 flags `deno task start` gives it " +
+      "and took the program's stamps through a pipe to this report, which woke the report's " +
+      "process beside the profiler at every marker; now its stderr goes to a file, as the " +
+      "token-latency figure's does (tests/bench/stamped_profile.ts).",
   };
   const cost: Figure = {
     name: "cost of a marker to the program",
