@@ -327,7 +327,13 @@ export class MainThreadWait {
         if (readable.length < fds.length) readable = new Uint8Array(fds.length);
         const outcome = this.waitAny(fds, timeout, readable);
         if (outcome === "readable") {
-          this.#release((_, i) => readable[i] === 1 ? true : undefined);
+          // The token's path: with one reader lingering (the usual case), nothing is built.
+          if (lingerers.length === 1) {
+            this.#lingerers = [];
+            lingerers[0]!.settle(true);
+          } else {
+            this.#release((_, i) => readable[i] === 1 ? true : undefined);
+          }
         } else if (outcome === "unread") {
           // The runtime's loop must have the thread: every reader waits through it.
           this.#release(() => false);
