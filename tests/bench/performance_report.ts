@@ -328,7 +328,10 @@ async function startUp(): Promise<Figure[]> {
       "nothing measurable: its turn of the event loop is `Atomics.waitAsync` (0.1 ms at its first use), " +
       "where a MessageChannel's first message took 2.5 ms and had the bundled `profile -- true` hold " +
       "its program 3.2 ms later (40 paired rounds, 2026-12-07); with Atomics the bundled milestones " +
-      "were within 0.25 ms of the code before (30 paired rounds). " +
+      "were within 0.25 ms of the code before (30 paired rounds). The phase socket's reader, which " +
+      "waits the same way since 2026-12-08, adds about 0.2 ms before START: its descriptor found " +
+      "with getsockname(2) on each number (0.09 ms, about 30 calls) and poll(2)'s pool-thread " +
+      "variant bound beside the main thread's (0.09 ms for the two, measured by hand). " +
       "The parts are differences of medians, so they are rough; the -vv milestones say " +
       "where one run spends its time. The script that only runs `true` is the floor of any " +
       "profiler on this runtime: the first use of `Deno.Command` alone costs about 2.4 ms (the " +
