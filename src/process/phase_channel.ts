@@ -348,6 +348,7 @@ async function connectedSocket(
   } catch {
     return undefined;
   }
+  let listening = true;
   let writerFd = -1;
   try {
     writerFd = libc().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -358,7 +359,9 @@ async function connectedSocket(
       return undefined;
     }
     const conn = await listener.accept();
+    // Before the search below: the listener has the same address.
     listener.close();
+    listening = false;
     // dup() clears close-on-exec: this copy is the one the program inherits.
     const inheritedFd = libc().dup(writerFd);
     if (inheritedFd < 0) {
@@ -368,11 +371,7 @@ async function connectedSocket(
     }
     return { conn, connFd: descriptorBoundTo(path), inheritedFd, writerFd };
   } finally {
-    try {
-      listener.close();
-    } catch {
-      // Closed after the accept already.
-    }
+    if (listening) listener.close();
   }
 }
 
