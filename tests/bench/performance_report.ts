@@ -157,6 +157,18 @@ const ms = (value: number) => `${value.toFixed(1)} ms`;
 const NO_PROCESS = ["--no-process", "--no-system"];
 const ratioText = (value: number) => `${value.toFixed(2)} ×`;
 
+/** Where `name` is on `PATH` (the first regular file of that name). */
+function pathOf(name: string): string {
+  for (const folder of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+    try {
+      if (Deno.statSync(`${folder}/${name}`).isFile) return `${folder}/${name}`;
+    } catch {
+      // Not in this folder.
+    }
+  }
+  throw new Error(`${name} is not on PATH`);
+}
+
 async function startUp(): Promise<Figure[]> {
   const env = await noRaplEnv();
   // The yardstick as the targets state it: `deno run -A empty.ts`, no V8 flags. The profiler
@@ -222,6 +234,13 @@ async function startUp(): Promise<Figure[]> {
   const full = await interleavedWallMs({
     empty,
     spawnOnly: [Deno.execPath(), "run", "-A", `${REPO_ROOT}tests/bench/spawn_true.ts`],
+    spawnFfi: [
+      Deno.execPath(),
+      "run",
+      "-A",
+      `${REPO_ROOT}tests/bench/spawn_true_ffi.ts`,
+      pathOf("true"),
+    ],
     profile: [...PROFILER, "profile", "--", "true"],
     bundled: [...BUNDLED, "profile", "--", "true"],
     bundledUncached: [...BUNDLED_UNCACHED, "profile", "--", "true"],
@@ -302,7 +321,10 @@ async function startUp(): Promise<Figure[]> {
       `\`true\` (spawned with its stdout piped, read to its end, its exit awaited) ` +
       `${ms(m.spawnOnly!)} (${ratioText(m.spawnOnly! / m.empty!)}), which leaves ` +
       `${ms(1.6 * m.empty! - m.spawnOnly!)} under the target for loading the CLI, the ` +
-      `sources, the phase channel and the output. Parts, from the same rounds: ` +
+      `sources, the phase channel and the output; the same without the runtime's process ` +
+      `and stream code (posix_spawn(3), read(2) and waitid(2) through the profiler's libc ` +
+      `bindings, tests/bench/spawn_true_ffi.ts) ${ms(m.spawnFfi!)} ` +
+      `(${ratioText(m.spawnFfi! / m.empty!)}). Parts, from the same rounds: ` +
       `profiling \`true\` with JSON output to /dev/null +${ms(m.json! - m.empty!)} over the ` +
       `empty script (loading the CLI alone: \`--version\`, +${
         ms(m.version! - m.lightEmpty!)
@@ -334,10 +356,19 @@ async function startUp(): Promise<Figure[]> {
       "variant bound beside the main thread's (0.09 ms for the two, measured by hand). " +
       "The parts are differences of medians, so they are rough; the -vv milestones say " +
       "where one run spends its time. The script that only runs `true` is the floor of any " +
-      "profiler on this runtime: the first use of `Deno.Command` alone costs about 2.4 ms (the " +
+      "profiler that spawns through `Deno.Command`: its first use alone costs about 2.4 ms (the " +
       "runtime loads its process module, and the fetch body code that imports, on that first " +
       "use: a script that only reads `Deno.Command` took 18.2 ms against 15.8 ms, " +
-      "2026-12-05), then the spawn, the pipe and the wait. Inside the profiler, marks in the " +
+      "2026-12-05), then the spawn, the pipe and the wait. Since 2026-12-08 the row also times " +
+      "the same without the runtime's process and stream code (tests/bench/spawn_true_ffi.ts: " +
+      "posix_spawn(3), the pipe read with read(2), waitid(2)): 1.35–1.38 × against 1.83–1.88 × " +
+      "in three runs of this group that day, so a profiler that spawned and read its program " +
+      "that way would start about 4.5 ms sooner here, and have about 2 ms of the 1.6 × target " +
+      "for everything else: the bundled profiler spends about 22 ms more than that floor. " +
+      "(Two loops by hand of only the empty script and the two floors gave 1.17–1.35 × and " +
+      "1.18–1.22 ×: in this row's loop each floor runs among whole profiles, and why the " +
+      "runtime's process code then costs more was not established.) Inside the " +
+      "profiler, marks in the " +
       "process (medians of 6 runs, 2026-12-05, ms after the runtime's clock origin; the " +
       "empty script's first statement runs at about 0.9): main.ts's static graph 2.2; " +
       "closing the debugger signal 3.5; the parser 6.4; the profile command's ~95 modules " +
