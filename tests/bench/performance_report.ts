@@ -1346,6 +1346,16 @@ async function tokenLatency(program: string, reader: string): Promise<Figure> {
       "from the program's write to the wait's return 24–30 µs (the C reader's wake-up on this VM), " +
       "then 3.7–6.8 µs to the read's return, 5.8–8.3 µs for the scan of the token's line and " +
       "1.2–1.8 µs to the boundary's stamp: code and data are cold after a millisecond asleep. " +
+      "The figure swings with the VM's state: on 2026-12-08, in 32 runs of this group by hand " +
+      "(the code before and after that day's change), the profiler's p50 was 16.7–44.6 µs, " +
+      "most of them 20–30, and 19.9 and 19.2 µs in the two full reports. " +
+      "In some of those runs the yardsticks that block for the whole millisecond took far longer " +
+      "than the profiler (the C reader 130–134 µs, Deno alone 167–168 µs in both reports, against " +
+      "19.2–19.9 µs), in others a few µs less; the profiler asks the kernel for short slices " +
+      "(below), so it is woken where and when they are not, but why the VM woke them so slowly " +
+      "in that state was not measured. With one reader of stdout, the shared wait of 2026-12-08 " +
+      "(see the phase channel note) took p50 19.5–23.0 µs against 19.6–20.2 µs for the code " +
+      "before in six interleaved pairs of this group. " +
       "Before that: " +
       "The profiler waits for stdout like any reader: between tokens its core is idle. " +
       "The C reader shows what the kernel and this VM take to wake a sleeping reader; the " +
