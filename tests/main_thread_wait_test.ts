@@ -268,7 +268,28 @@ Deno.test("TokenPump on the phase socket: markers 1 ms apart are read on the mai
   }
 });
 
-Deno.test("TokenPump: cancel() ends a linger at its next turn", async () => {
+Deno.test("MainThreadWait.end: a linger ends at once, before any turn of the event loop", async () => {
+  const program = await started("exit 0");
+  const wait = new CountingWait({ epoll: runtimeEpollOf(program), turn: new EventLoopTurn() });
+  const quiet = pipePair();
+  try {
+    const lingering = wait.linger(quiet[0], 10_000);
+    // The end comes before the wait's first turn: the promise is settled by the time a
+    // microtask runs. (A turn is work the runtime does not count: at the end of a run nothing
+    // else may keep the event loop alive until the next one.)
+    wait.end(quiet[0]);
+    const outcome = await Promise.race([lingering, Promise.resolve("pending")]);
+    assert.equal(outcome, false);
+    assert.equal(wait.outcomes.timeout + wait.outcomes.readable + wait.outcomes.runtime, 0);
+  } finally {
+    closeBoth(quiet);
+    program.resume();
+    await program.stdout!.cancel();
+    await program.exit;
+  }
+});
+
+Deno.test("TokenPump: cancel() ends a linger at once", async () => {
   const program = await started("for i in $(seq 100); do echo line; sleep 0.05; done");
   const turn = new EventLoopTurn();
   let cancelledAt = 0;

@@ -307,6 +307,16 @@ export class MainThreadWait {
     });
   }
 
+  /**
+   * Ends the linger on `fd` now, as if its time were up (its promise
+   * resolves `false`); nothing when none is in progress.
+   *
+   * @param fd The descriptor lingered on.
+   */
+  end(fd: number): void {
+    this.#release((lingerer) => lingerer.fd === fd ? false : undefined);
+  }
+
   /** The shared waits, while anything lingers. */
   async #serve(): Promise<void> {
     this.#serving = true;
@@ -328,11 +338,14 @@ export class MainThreadWait {
         const outcome = this.waitAny(fds, timeout, readable);
         if (outcome === "readable") {
           // The token's path: with one reader lingering (the usual case), nothing is built.
-          if (lingerers.length === 1) {
+          const only = lingerers.length === 1 ? lingerers[0]! : undefined;
+          if (only !== undefined && this.#lingerers.length === 1 && this.#lingerers[0] === only) {
             this.#lingerers = [];
-            lingerers[0]!.settle(true);
+            only.settle(true);
           } else {
-            this.#release((_, i) => readable[i] === 1 ? true : undefined);
+            // By descriptor: a linger may have been ended meanwhile (end()).
+            const ready = new Set(fds.filter((_, i) => readable[i] === 1));
+            this.#release((lingerer) => ready.has(lingerer.fd) ? true : undefined);
           }
         } else if (outcome === "unread") {
           // The runtime's loop must have the thread: every reader waits through it.
@@ -348,12 +361,12 @@ export class MainThreadWait {
     }
   }
 
-  /** Settles the lingerers `verdict` decides on (by their index at the call), keeps the rest. */
-  #release(verdict: (lingerer: Lingerer, index: number) => boolean | undefined): void {
+  /** Settles the lingerers `verdict` decides on, keeps the rest. */
+  #release(verdict: (lingerer: Lingerer) => boolean | undefined): void {
     const kept: Lingerer[] = [];
     const settled: [Lingerer, boolean][] = [];
-    this.#lingerers.forEach((lingerer, i) => {
-      const outcome = verdict(lingerer, i);
+    this.#lingerers.forEach((lingerer) => {
+      const outcome = verdict(lingerer);
       if (outcome === undefined) kept.push(lingerer);
       else settled.push([lingerer, outcome]);
     });

@@ -251,12 +251,24 @@ export class TokenPump {
   /** Ends reading after the chunk being read (the caller wakes the read). */
   stop(): void {
     this.#stopping = true;
+    this.#endLinger();
   }
 
   /** Stops reading at once and closes the stream. */
   async cancel(): Promise<void> {
     this.#cancelled = true;
+    this.#endLinger();
     await this.#options.reader.cancel().catch(() => {});
+  }
+
+  /**
+   * Ends a linger in progress now, not at its next turn: the turn is work
+   * the runtime does not count, so once the program is gone nothing else
+   * may keep the event loop alive until then (the stream's read does).
+   */
+  #endLinger(): void {
+    const { fd, linger } = this.#options;
+    if (fd !== undefined && linger !== undefined) linger.wait.end(fd);
   }
 
   /**
