@@ -30,8 +30,8 @@ class CountingWait extends MainThreadWait {
     super(options);
   }
 
-  override waitAny(fds: readonly number[], timeoutMs: number, readable: Uint8Array): WaitOutcome {
-    const outcome = super.waitAny(fds, timeoutMs, readable);
+  override wait(fds: readonly number[], timeoutMs: number, readable?: Uint8Array): WaitOutcome {
+    const outcome = super.wait(fds, timeoutMs, readable);
     this.outcomes[outcome]++;
     return outcome;
   }
@@ -49,6 +49,13 @@ async function started(script: string): Promise<ProgramProcess> {
   return program;
 }
 
+/** Lets a held program from {@linkcode started} go, closes its stdout and waits for its end. */
+async function endHeld(program: ProgramProcess): Promise<void> {
+  program.resume();
+  await program.stdout!.cancel();
+  await program.exit;
+}
+
 function runtimeEpollOf(program: ProgramProcess): number {
   const epoll = findRuntimeEpoll(program.stdoutFd!);
   assert.ok(epoll !== undefined, "the runtime's epoll set was found");
@@ -63,9 +70,7 @@ Deno.test("findRuntimeEpoll: the runtime's epoll set, which watches a child's st
     const info = Deno.readTextFileSync(`/proc/self/fdinfo/${epoll}`);
     assert.match(info, new RegExp(`^tfd:\\s+${program.stdoutFd}\\s`, "m"));
   } finally {
-    program.resume();
-    await program.stdout!.cancel();
-    await program.exit;
+    await endHeld(program);
   }
 });
 
@@ -79,7 +84,7 @@ Deno.test("MainThreadWait.wait: readable when bytes come, timeout when none, run
     const started = performance.now();
     let outcome: WaitOutcome = "timeout";
     while (outcome !== "readable" && performance.now() - started < 5_000) {
-      outcome = wait.wait(program.stdoutFd!, 100);
+      outcome = wait.wait([program.stdoutFd!], 100);
       await wait.yieldTurn();
     }
     assert.equal(outcome, "readable");
@@ -94,7 +99,7 @@ Deno.test("MainThreadWait.wait: readable when bytes come, timeout when none, run
     const quiet = pipePair();
     const [quietRead] = quiet;
     const before = performance.now();
-    assert.equal(wait.wait(quietRead, 30), "timeout");
+    assert.equal(wait.wait([quietRead], 30), "timeout");
     assert.ok(performance.now() - before >= 25, `${performance.now() - before} ms`);
 
     // A signal, which the runtime handles, ends the wait long before its time-out; its
@@ -107,7 +112,7 @@ Deno.test("MainThreadWait.wait: readable when bytes come, timeout when none, run
         .spawn();
       await new Promise((resolve) => setTimeout(resolve, 20));
       const asleep = performance.now();
-      assert.equal(wait.wait(quietRead, 5_000), "runtime");
+      assert.equal(wait.wait([quietRead], 5_000), "runtime");
       assert.ok(performance.now() - asleep < 2_000, `${performance.now() - asleep} ms`);
       await kill.status;
       for (let i = 0; i < 100 && !heard; i++) {
@@ -139,16 +144,14 @@ Deno.test("MainThreadWait.yieldTurn: an operation started before it runs while t
       const started = performance.now();
       while (!done && performance.now() - started < 5_000) {
         await wait.yieldTurn();
-        if (!done) wait.wait(quiet[0], 1);
+        if (!done) wait.wait([quiet[0]], 1);
       }
       await stat;
       assert.ok(performance.now() - started < 100, `${performance.now() - started} ms`);
     }
   } finally {
     closeBoth(quiet);
-    program.resume();
-    await program.stdout!.cancel();
-    await program.exit;
+    await endHeld(program);
   }
 });
 
@@ -283,9 +286,7 @@ Deno.test("MainThreadWait.end: a linger ends at once, before any turn of the eve
     assert.equal(wait.outcomes.timeout + wait.outcomes.readable + wait.outcomes.runtime, 0);
   } finally {
     closeBoth(quiet);
-    program.resume();
-    await program.stdout!.cancel();
-    await program.exit;
+    await endHeld(program);
   }
 });
 
@@ -298,10 +299,10 @@ Deno.test("TokenPump: cancel() ends a linger at once", async () => {
   // has a new timer), after a few of its slices went by quietly.
   let waitsAfterCancel = 0;
   class CancellingWait extends CountingWait {
-    override waitAny(fds: readonly number[], timeoutMs: number, readable: Uint8Array): WaitOutcome {
+    override wait(fds: readonly number[], timeoutMs: number, readable?: Uint8Array): WaitOutcome {
       // After cancel() the descriptor is closed (its number may be reused): no wait on it.
       if (cancelling !== undefined) waitsAfterCancel++;
-      const outcome = super.waitAny(fds, timeoutMs, readable);
+      const outcome = super.wait(fds, timeoutMs, readable);
       if (this.outcomes.timeout === 3 && cancelling === undefined) {
         cancelledAt = performance.now();
         cancelling = pump.cancel();

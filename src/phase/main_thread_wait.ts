@@ -224,28 +224,20 @@ export class MainThreadWait {
   }
 
   /**
-   * Sleeps in `poll(2)` until `fd` is readable (or at its end), the runtime
-   * has an event, a signal arrives, or `timeoutMs` passed. Call it right
-   * after {@linkcode MainThreadWait.yieldTurn}.
-   *
-   * @param fd The descriptor to wait for.
-   * @param timeoutMs Longest wait, ms (rounded up).
-   * @returns What ended the wait.
-   */
-  wait(fd: number, timeoutMs: number): WaitOutcome {
-    return this.waitAny([fd], timeoutMs, new Uint8Array(1));
-  }
-
-  /**
-   * {@linkcode MainThreadWait.wait} for several descriptors: on
-   * `"readable"`, `readable[i]` is 1 for each of `fds[i]` that is.
+   * Sleeps in `poll(2)` until one of `fds` is readable (or at its end), the
+   * runtime has an event, a signal arrives, or `timeoutMs` passed. Call it
+   * right after {@linkcode MainThreadWait.yieldTurn}.
    *
    * @param fds The descriptors to wait for.
    * @param timeoutMs Longest wait, ms (rounded up).
-   * @param readable Set to 1 where a descriptor is readable, 0 elsewhere.
+   * @param readable Where given, set to 1 for each of `fds[i]` that is readable, 0 elsewhere.
    * @returns What ended the wait.
    */
-  waitAny(fds: readonly number[], timeoutMs: number, readable: Uint8Array): WaitOutcome {
+  wait(
+    fds: readonly number[],
+    timeoutMs: number,
+    readable: Uint8Array = new Uint8Array(fds.length),
+  ): WaitOutcome {
     readable.fill(0);
     if (this.#runtimeHasInput?.(fds) === true) return "unread";
     const count = fds.length;
@@ -335,7 +327,7 @@ export class MainThreadWait {
         for (const { deadline } of lingerers) timeout = Math.min(timeout, deadline - now);
         const fds = lingerers.map(({ fd }) => fd);
         if (readable.length < fds.length) readable = new Uint8Array(fds.length);
-        const outcome = this.waitAny(fds, timeout, readable);
+        const outcome = this.wait(fds, timeout, readable);
         if (outcome === "readable") {
           // The token's path: with one reader lingering (the usual case), nothing is built.
           const only = lingerers.length === 1 ? lingerers[0]! : undefined;
