@@ -93,6 +93,29 @@ export async function runCli(args: string[], options: RunCliOptions = {}): Promi
   };
 }
 
+/**
+ * Runs the CLI with `--json -o <a temporary file>` ahead of `args` and
+ * parses that file (removed afterwards).
+ *
+ * @param args CLI arguments after `-o FILE` (e.g. `["profile", "--", "true"]`).
+ * @param options As for {@linkcode runCli}.
+ * @returns The run's output and the document (`undefined` when the CLI wrote none).
+ */
+export async function runCliJson(
+  args: string[],
+  options: RunCliOptions = {},
+  // deno-lint-ignore no-explicit-any
+): Promise<CliOutput & { document: any }> {
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    const output = await runCli(["--json", "-o", file, ...args], options);
+    const text = await Deno.readTextFile(file);
+    return { ...output, document: text === "" ? undefined : JSON.parse(text) };
+  } finally {
+    await Deno.remove(file);
+  }
+}
+
 /** What {@linkcode runCommand} collected. */
 export interface CommandOutput {
   /** Exit status. */

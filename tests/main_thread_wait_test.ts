@@ -13,7 +13,7 @@ import { ProgramProcess } from "../src/process/program_process.ts";
 import { PhaseChannel } from "../src/process/phase_channel.ts";
 import { drainChannel } from "../src/program_run.ts";
 import { libc } from "../src/ffi/libc.ts";
-import { compileC, runCli } from "./helpers.ts";
+import { compileC, runCliJson } from "./helpers.ts";
 
 const O_CLOEXEC = 0o2000000;
 
@@ -346,32 +346,23 @@ Deno.test("TokenPump: cancel() ends a linger at once", async () => {
 Deno.test("profile: sampling keeps its pace while the stdout reader lingers", async () => {
   // Tokens 1 ms apart for 0.3 s: the reader is in its main-thread wait nearly all along.
   const phases = await compileC("examples/programs/phases.c");
-  const json = await Deno.makeTempFile({ suffix: ".json" });
-  try {
-    const result = await runCli([
-      "--json",
-      "-o",
-      json,
-      "profile",
-      "--sample-interval",
-      "5",
-      "--",
-      phases,
-      "300",
-      "1",
-    ]);
-    assert.equal(result.code, 0, result.stderr);
-    const document = JSON.parse(await Deno.readTextFile(json));
-    assert.equal(document.phases.length, 301);
-    const cpu = document.samples.find((series: { name: string }) => series.name === "CPU");
-    const times: number[] = cpu.time_ms;
-    const gaps = times.slice(1).map((at, i) => at - times[i]!);
-    const duration = document.duration_ms;
-    assert.ok(times.length >= duration / 5 * 0.6, `${times.length} samples in ${duration} ms`);
-    assert.ok(Math.max(...gaps) < 40, `largest gap ${Math.max(...gaps)} ms`);
-  } finally {
-    await Deno.remove(json);
-  }
+  const { code, stderr, document } = await runCliJson([
+    "profile",
+    "--sample-interval",
+    "5",
+    "--",
+    phases,
+    "300",
+    "1",
+  ]);
+  assert.equal(code, 0, stderr);
+  assert.equal(document.phases.length, 301);
+  const cpu = document.samples.find((series: { name: string }) => series.name === "CPU");
+  const times: number[] = cpu.time_ms;
+  const gaps = times.slice(1).map((at, i) => at - times[i]!);
+  const duration = document.duration_ms;
+  assert.ok(times.length >= duration / 5 * 0.6, `${times.length} samples in ${duration} ms`);
+  assert.ok(Math.max(...gaps) < 40, `largest gap ${Math.max(...gaps)} ms`);
 });
 
 /** A pipe of this process's, both ends (its read end stays empty). */
@@ -389,31 +380,22 @@ function closeBoth([read, write]: [number, number]): void {
 Deno.test("profile --no-stdout-tokens: markers 1 ms apart through the phase socket, each measured", async () => {
   // No stdout reader: the wait finds the runtime's epoll set through the socket instead.
   const marker = await compileC("tests/fixtures/marker_timing.c");
-  const json = await Deno.makeTempFile({ suffix: ".json" });
-  try {
-    const result = await runCli([
-      "--json",
-      "-o",
-      json,
-      "profile",
-      "--no-stdout-tokens",
-      "--",
-      marker,
-      "channel",
-      "300",
-      "1000",
-    ]);
-    assert.equal(result.code, 0, result.stderr);
-    const document = JSON.parse(await Deno.readTextFile(json));
-    const tokens = document.phases.map((phase: { end_token: string }) => phase.end_token);
-    assert.deepEqual(tokens, [...Array.from({ length: 300 }, (_, i) => `__MARK_${i}__`), "END"]);
-    // Each marker's boundary comes after the program stamped it (its stderr: "token i ns cost").
-    const stamps = [...result.stderr.matchAll(/^token (\d+) (\d+) /gm)].map((m) => Number(m[2]));
-    assert.equal(stamps.length, 300);
-    document.phases.slice(0, 300).forEach((phase: { end_ns: number }, i: number) => {
-      assert.ok(phase.end_ns > stamps[i]!, `marker ${i} measured before it was written`);
-    });
-  } finally {
-    await Deno.remove(json);
-  }
+  const { code, stderr, document } = await runCliJson([
+    "profile",
+    "--no-stdout-tokens",
+    "--",
+    marker,
+    "channel",
+    "300",
+    "1000",
+  ]);
+  assert.equal(code, 0, stderr);
+  const tokens = document.phases.map((phase: { end_token: string }) => phase.end_token);
+  assert.deepEqual(tokens, [...Array.from({ length: 300 }, (_, i) => `__MARK_${i}__`), "END"]);
+  // Each marker's boundary comes after the program stamped it (its stderr: "token i ns cost").
+  const stamps = [...stderr.matchAll(/^token (\d+) (\d+) /gm)].map((m) => Number(m[2]));
+  assert.equal(stamps.length, 300);
+  document.phases.slice(0, 300).forEach((phase: { end_ns: number }, i: number) => {
+    assert.ok(phase.end_ns > stamps[i]!, `marker ${i} measured before it was written`);
+  });
 });
