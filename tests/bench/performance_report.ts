@@ -42,6 +42,12 @@ const { values: options } = parseArgs({
   },
 });
 const RUNS = Number(options.runs);
+/**
+ * Rounds of the light start-up loop (the empty script, --version, --help): each command takes
+ * about 10 ms, and their ratios sit near the 1.25 × target, where 20 rounds' medians moved by up
+ * to 0.1 × between two runs of the same code (1.22 and 1.31 × for --help, 2026-12-08).
+ */
+const LIGHT_ROUNDS = 3 * RUNS;
 /** Runs of each passthrough case (each moves up to 200 MiB four times); fewer swung by ±30 % here. */
 const PASSTHROUGH_RUNS = 15;
 /** MiB moved by each CPU-per-MiB run of the passthrough figures. */
@@ -140,11 +146,12 @@ function programStamps(stderr: string): { tokens: number[]; main: number; exit: 
 async function interleavedWallMs(
   commands: Record<string, string[]>,
   env: Record<string, string>,
+  rounds: number = RUNS,
 ): Promise<Record<string, number>> {
   const times: Record<string, number[]> = Object.fromEntries(
     Object.keys(commands).map((name) => [name, []]),
   );
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < rounds; i++) {
     for (const [name, command] of Object.entries(commands)) {
       times[name]!.push(await wallMs(command, env));
     }
@@ -222,15 +229,19 @@ async function startUp(): Promise<Figure[]> {
   // Three loops, each interleaving its yardstick with its subjects: a command run just after a
   // heavier one (a whole profile) starts slower, by about 1.5 ms here, which would lift the
   // empty script and shrink the light commands' ratios.
-  const light = await interleavedWallMs({
-    empty,
-    emptyFlagged: [Deno.execPath(), "run", "-A", V8_FLAGS, flaggedEmpty],
-    version: [...PROFILER, "--version"],
-    help: [...PROFILER, "--help"],
-    // The release binary runs the bundle.
-    versionBundled: [...BUNDLED, "--version"],
-    helpBundled: [...BUNDLED, "--help"],
-  }, env);
+  const light = await interleavedWallMs(
+    {
+      empty,
+      emptyFlagged: [Deno.execPath(), "run", "-A", V8_FLAGS, flaggedEmpty],
+      version: [...PROFILER, "--version"],
+      help: [...PROFILER, "--help"],
+      // The release binary runs the bundle.
+      versionBundled: [...BUNDLED, "--version"],
+      helpBundled: [...BUNDLED, "--help"],
+    },
+    env,
+    LIGHT_ROUNDS,
+  );
   const full = await interleavedWallMs({
     empty,
     spawnOnly: [Deno.execPath(), "run", "-A", `${REPO_ROOT}tests/bench/spawn_true.ts`],
@@ -304,7 +315,8 @@ async function startUp(): Promise<Figure[]> {
   const helpRatio = m.help! / m.lightEmpty!;
   const versionBundledRatio = m.versionBundled! / m.lightEmpty!;
   const helpBundledRatio = m.helpBundled! / m.lightEmpty!;
-  const how = `wall time from spawn to exit, medians of ${RUNS} runs; each round runs every ` +
+  const how = `wall time from spawn to exit, medians of ${RUNS} runs (${LIGHT_ROUNDS} in the ` +
+    `light loop); each round runs every ` +
     "command of its loop once, in turn, so a busy neighbour hits all alike (loops: the empty " +
     "script, --version and --help; the empty script and the profile commands; the -n runs)";
   return [{
@@ -565,7 +577,40 @@ async function startUp(): Promise<Figure[]> {
       "`profile -- true` wrote its results 42–45 ms after the clock origin and exited about " +
       "20 ms later (an empty script spends about 18.5 ms outside JavaScript), so 1.6 × a " +
       "19.5 ms empty script leaves about 10 ms of JavaScript, where loading the code alone " +
-      "takes 12–14 ms and the streams code 5 ms more.",
+      "takes 12–14 ms and the streams code 5 ms more. " +
+      "What the wait for the socket's accepted connection holds (2026-12-08, Intel VM, marks " +
+      "in the bundled code read with the main thread's CPU clock, 15 runs per set): it is " +
+      "bimodal, 0.7–1.2 ms or 3.7–4.3 ms, the long in 9 of 15 runs (12 of 15 without the " +
+      "process source, 4 of 15 without it and the WebAssembly compile), with 0.5–0.7 ms of " +
+      "the main thread's CPU either way, so the long ones are a wait. The accept itself " +
+      "takes 0.25 ms in a script alone; the wait is the start-up's first scavenge waiting " +
+      "3.3 ms on Abseil, which V8 now uses for its mutexes: the first time a thread of the " +
+      "process blocks on a contended mutex, Abseil reads the thread's scheduling priority, " +
+      "then the TSC's frequency, and where `/sys/devices/system/cpu/cpu0/tsc_freq_khz` does " +
+      "not exist (it comes from a kernel patch that stock kernels lack) it measures it by " +
+      "sleeping 1 ms and then 2 ms (seen with strace: that file opened, then " +
+      "clock_nanosleep of 1 and 2 ms; gdb stopped in the sleep found -1.0, the calibration " +
+      "loop's first value, on a V8 worker's stack). It happens once per process, on the " +
+      "thread that first contends: in an empty script usually while V8 starts its workers, " +
+      "before any JavaScript runs; in the profiler at the first scavenge, on the main thread " +
+      "or on a worker the scavenge then waits for (`--trace-gc`: that scavenge took 3.4–5.0 " +
+      "ms in such runs, 0.4–1.0 ms in the others; with `--single-threaded-gc` or " +
+      "`--no-parallel-scavenge` still in 5 and 6 of 10 runs). Nothing a script can do " +
+      "starts it earlier: a WebAssembly compile of 1 to 400 functions, eager or lazy, a hot " +
+      "loop that V8 compiles on its workers, and `Atomics.waitAsync` with a timeout each " +
+      "left it in the first scavenge in a third to a half of 12 runs. During a run it does " +
+      "not seem to disturb the measurement: in 22 runs of 2,000 tokens 1 ms apart (perf's " +
+      "clock_nanosleep tracepoint on CLOCK_MONOTONIC beside the program's stamps), 7 " +
+      "calibrated after START, all on a V8 worker; in the two whose token latencies were " +
+      "read, the tokens within 6 ms of it reached the profiler in at most 153 and 172 µs, " +
+      "against a p99 of 215–250 µs over each run. " +
+      "Per stage, the main thread's CPU from the clock origin to the results written was " +
+      "about 22 ms of the 26 ms it took (the same marks): the profile command's chunks 4.2–4.5 " +
+      "ms (14.6 without Deno's code cache), closing the debugger hook 1.4, the parser 1.2, " +
+      "the sources 1.0, the phase channel 2.1 (the watchdog's start 0.9 of it), " +
+      "`Deno.Command`'s first use and the spawn 3.9 (the first access to `Deno.Command` alone " +
+      "took 2.4–3.9 ms in a script), the readers, the warm-up read, the sources' init and " +
+      "START 3.8, END to the results written 2.1 (2.6 of wall time).",
   }, {
     name: "each further run (`-n`)",
     measured: `${ms((repeated.repeated! - repeated.json!) / 20)} per run of \`true\` after ` +
