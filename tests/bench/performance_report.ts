@@ -595,10 +595,12 @@ async function startUp(): Promise<Figure[]> {
       "before any JavaScript runs; in the profiler at the first scavenge, on the main thread " +
       "or on a worker the scavenge then waits for (`--trace-gc`: that scavenge took 3.4–5.0 " +
       "ms in such runs, 0.4–1.0 ms in the others; with `--single-threaded-gc` or " +
-      "`--no-parallel-scavenge` still in 5 and 6 of 10 runs). Nothing a script can do " +
-      "starts it earlier: a WebAssembly compile of 1 to 400 functions, eager or lazy, a hot " +
-      "loop that V8 compiles on its workers, and `Atomics.waitAsync` with a timeout each " +
-      "left it in the first scavenge in a third to a half of 12 runs. During a run it does " +
+      "`--no-parallel-scavenge` still in 5 and 6 of 10 runs). Nothing tried from a script made " +
+      "it come earlier reliably (a script that allocated its way to a first scavenge 15 ms in, " +
+      "under strace, 12 runs each): with nothing else it came at that scavenge in 4–8 of 12 " +
+      "runs; after a WebAssembly compile of 1 to 400 functions, eager or lazy, in 4–9; after " +
+      "a hot loop that V8 compiles on its workers, sooner in 3 runs but still at the scavenge " +
+      "in 6; after `Atomics.waitAsync` with a timeout in 2 of 3. During a run it does " +
       "not seem to disturb the measurement: in 22 runs of 2,000 tokens 1 ms apart (perf's " +
       "clock_nanosleep tracepoint on CLOCK_MONOTONIC beside the program's stamps), 7 " +
       "calibrated after START, all on a V8 worker; in the two whose token latencies were " +
