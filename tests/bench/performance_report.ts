@@ -600,7 +600,9 @@ async function startUp(): Promise<Figure[]> {
       "under strace, 12 runs each): with nothing else it came at that scavenge in 4–8 of 12 " +
       "runs; after a WebAssembly compile of 1 to 400 functions, eager or lazy, in 4–9; after " +
       "a hot loop that V8 compiles on its workers, sooner in 3 runs but still at the scavenge " +
-      "in 6; after `Atomics.waitAsync` with a timeout in 2 of 3. During a run it does " +
+      "in 6; after `Atomics.waitAsync` with a timeout in 2 of 3. V8's `--single-threaded` (no " +
+      "work on its workers at all) made `profile -- true` slower: 49.3 against 44.7 ms bundled " +
+      "(25 interleaved rounds, each flag set with a code cache of its own). During a run it does " +
       "not seem to disturb the measurement: in 22 runs of 2,000 tokens 1 ms apart (perf's " +
       "clock_nanosleep tracepoint on CLOCK_MONOTONIC beside the program's stamps), 7 " +
       "calibrated after START, all on a V8 worker; in the two whose token latencies were " +
@@ -612,7 +614,13 @@ async function startUp(): Promise<Figure[]> {
       "the sources 1.0, the phase channel 2.1 (the watchdog's start 0.9 of it), " +
       "`Deno.Command`'s first use and the spawn 3.9 (the first access to `Deno.Command` alone " +
       "took 2.4–3.9 ms in a script), the readers, the warm-up read, the sources' init and " +
-      "START 3.8, END to the results written 2.1 (2.6 of wall time).",
+      "START 3.8, END to the results written 2.1 (2.6 of wall time)." +
+      "Fewer, larger chunks did not help either (2026-12-08, by hand, 20 interleaved " +
+      "rounds, the bundle's lazy imports made static but for the CLI's own, the " +
+      "commands' and --help's): `profile -- true` then loaded 43 chunks of 326 KB " +
+      "instead of 58 of 235 KB and took 37.4 against 35.9 ms; with no code splitting at " +
+      "all (one 391 KiB file) 37.0 against 37.2 ms, while `--version` took 18.8 against " +
+      "9.8 ms.",
   }, {
     name: "each further run (`-n`)",
     measured: `${ms((repeated.repeated! - repeated.json!) / 20)} per run of \`true\` after ` +
